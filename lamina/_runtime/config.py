@@ -1,0 +1,66 @@
+"""Process-wide settings that Keras 3 exposes under `keras.config`.
+
+They are module globals rather than context variables because Keras treats them as global: a user
+calls `set_floatx("float64")` once at the top of a script and expects every layer created later,
+in any thread, to follow it.
+"""
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+
+_FLOAT_TYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def floatx():
+    """The default float dtype, as a string: `"float32"` unless changed with `set_floatx`."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    """Sets the default float dtype (`"float16"`, `"bfloat16"`, `"float32"` or `"float64"`)."""
+    global _FLOATX
+    value = str(value)
+    if value not in _FLOAT_TYPES:
+        raise ValueError(
+            f"Unknown floatx {value!r}: expected one of {', '.join(_FLOAT_TYPES)}.")
+    if value == "float64":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            raise ValueError(
+                "set_floatx('float64') needs JAX's 64-bit mode, which is off. Enable it before "
+                "creating any array: `jax.config.update('jax_enable_x64', True)`.")
+    _FLOATX = value
+
+
+def epsilon():
+    """The fuzz factor added to denominators (1e-7, as in Keras)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    """Sets the fuzz factor returned by `epsilon()`."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format():
+    """`"channels_last"` (the default) or `"channels_first"`."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format):
+    """Sets the default image layout used by convolution and pooling layers."""
+    global _IMAGE_DATA_FORMAT
+    data_format = str(data_format).lower()
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(
+            "The image data format must be 'channels_first' or 'channels_last'. "
+            f"Received: data_format={data_format!r}")
+    _IMAGE_DATA_FORMAT = data_format
+
+
+def backend():
+    """The name of the backend: always `"jax"`; lamina has exactly one."""
+    return "jax"

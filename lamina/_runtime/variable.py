@@ -1,0 +1,343 @@
+"""`Variable`: a mutable holder of one array, named and placed by path.
+
+Eagerly a Variable behaves like the array it holds: it works in arithmetic, in `jax.numpy`
+functions and in `lamina.ops`, and `assign` replaces its value. Inside a state scope (see
+`scope.py`) it reads and writes the scope instead, which is how compiled functions, gradients and
+the trainer turn stateful user code into pure JAX.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina._runtime import config, dtypes, naming
+from lamina._runtime.scope import _current_scope, outside_scopes
+
+_AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
+_SYNCHRONIZATIONS = ("none", "on_write", "on_read", "auto")
+
+# Set by `lamina.initializers` so that `Variable("zeros", shape=...)` works without the runtime
+# importing a higher layer of the library.
+resolve_initializer = None
+
+
+def _is_tracer(value):
+    return isinstance(value, jax.core.Tracer)
+
+
+class Variable:
+    """A named, mutable array: weights, metric totals, optimizer slots, counters, seeds.
+
+    Args:
+        initializer: the initial value (array, NumPy array, Python number, nested list), or a
+            callable `initializer(shape, dtype)` (an initializer object or a plain function), or
+            the name of a built-in initializer. A callable or a name needs `shape`.
+        shape: the shape, when `initializer` is a callable or a name.
+        dtype: the dtype; by default that of the value, with Python and NumPy floats taken as
+            `keras.config.floatx()`.
+        trainable: whether gradients and optimizers should update it.
+        autocast: accepted for Keras compatibility (mixed precision reads).
+        aggregation: how per-device values combine (`"none"`, `"mean"`, `"sum"`,
+            `"only_first_replica"`); metrics declare `"sum"` for totals and counts.
+        synchronization: accepted for Keras compatibility.
+        name: the name; its path adds the active name scopes (`dense/kernel`).
+        constraint: a callable applied by optimizers after each update (`NonNeg()`, ...).
+
+    Example:
+        >>> counter = lamina.Variable(0, name="counter")
+        >>> counter.assign_add(2)
+        Array(2, dtype=int32)
+        >>> counter.numpy()
+        array(2, dtype=int32)
+    """
+
+    __array_priority__ = 100  # NumPy defers `ndarray + variable` to our reflected operators.
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None, constraint=None):
+        if name is None:
+            name = naming.unique_name("variable")
+        if not isinstance(name, str) or "/" in name:
+            raise ValueError(
+                "A Variable's name must be a string without '/' (paths come from name scopes). "
+                f"Received: name={name!r}")
+        if aggregation not in _AGGREGATIONS:
+            raise ValueError(
+                f"Invalid aggregation for variable '{name}': expected one of {_AGGREGATIONS}. "
+                f"Received: aggregation={aggregation!r}")
+        if synchronization not in _SYNCHRONIZATIONS:
+            raise ValueError(
+                f"Invalid synchronization for variable '{name}': expected one of "
+                f"{_SYNCHRONIZATIONS}. Received: synchronization={synchronization!r}")
+        self._name = name
+        self._path = naming.join_path(name)
+        self.trainable = bool(trainable)
+        self.autocast = autocast
+        self.aggregation = aggregation
+        self.synchronization = synchronization
+        self.constraint = constraint
+
+        # Initial values are computed outside any scope and trace, so that a Variable created
+        # inside a compiled function (a lazily built layer, an optimizer slot) holds a concrete
+        # value that outlives the trace.
+        with outside_scopes(), jax.ensure_compile_time_eval():
+            value = self._initial_value(initializer, shape, dtype)
+        if _is_tracer(value):
+            raise ValueError(
+                f"Variable '{self._path}' was created from a traced value inside a compiled "
+                "function. Its initial value must not depend on the function's inputs: create it "
+                "from a shape and an initializer, or create it outside the function and assign "
+                "to it inside.")
+        self._value = value
+        self._dtype = dtypes.standardize_dtype(value.dtype)
+        self._shape = tuple(value.shape)
+
+        scope = _current_scope.get()
+        if scope is not None:
+            trace_scope = scope.trace_scope()
+            if trace_scope is not None:
+                trace_scope.trace.on_variable_created(self)
+
+    def _initial_value(self, initializer, shape, dtype):
+        if isinstance(initializer, str):
+            if resolve_initializer is None:
+                raise ValueError(
+                    f"Variable '{self._path}': initializer {initializer!r} is a name, but no "
+                    "initializer registry is loaded. Import lamina (not only lamina._runtime), "
+                    "or pass a value or a callable.")
+            initializer = resolve_initializer(initializer)
+        if isinstance(initializer, Variable):
+            initializer = initializer.value
+        if callable(initializer) and not hasattr(initializer, "__array__"):
+            if shape is None:
+                raise ValueError(
+                    f"Variable '{self._path}' is created from a callable initializer, so it "
+                    "needs a shape. Pass shape=..., e.g. "
+                    "Variable(initializer, shape=(3, 4)).")
+            dtype = dtypes.standardize_dtype(dtype)
+            value = jnp.asarray(initializer(tuple(shape), dtype=dtype))
+            value = value.astype(dtype) if value.dtype != np.dtype(dtype) else value
+            if tuple(value.shape) != tuple(shape):
+                raise ValueError(
+                    f"The initializer of variable '{self._path}' returned shape "
+                    f"{tuple(value.shape)}, expected {tuple(shape)}. An initializer must return "
+                    "an array of exactly the shape it is given.")
+            return value
+        if dtype is None:
+            dtype = _default_dtype(initializer)
+        else:
+            dtype = dtypes.standardize_dtype(dtype)
+        value = jnp.asarray(initializer, dtype=dtype)
+        if shape is not None and tuple(shape) != tuple(value.shape):
+            raise ValueError(
+                f"Variable '{self._path}': the initial value has shape {tuple(value.shape)} but "
+                f"shape={tuple(shape)} was given. Pass a value of that shape, or drop shape=.")
+        return value
+
+    # ----------------------------------------------------------------------------- properties
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def path(self):
+        """The name with the name scopes it was created in: `sequential/dense/kernel`."""
+        return self._path
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    @property
+    def dtype(self):
+        """The dtype as Keras names it: `"float32"`, `"int32"`, ..."""
+        return self._dtype
+
+    @property
+    def value(self):
+        """The current value: the active scope's, or the Variable's own outside any scope."""
+        scope = _current_scope.get()
+        if scope is None:
+            return self._value
+        return scope.read(self)
+
+    def numpy(self):
+        """A NumPy copy of the current value."""
+        return np.array(self.value)
+
+    # ----------------------------------------------------------------------------- assignment
+    def _check_assignable(self, value):
+        """Converts `value` to this Variable's dtype, or raises if shape or dtype cannot fit."""
+        if isinstance(value, Variable):
+            value = value.value
+        if isinstance(value, (jax.Array, np.ndarray, np.generic)):
+            if value.dtype != np.dtype(self._dtype) or getattr(value, "weak_type", False):
+                if not dtypes.can_store(value.dtype, self._dtype):
+                    raise TypeError(
+                        f"Cannot assign a value of dtype {value.dtype} to variable '{self._path}' "
+                        f"of dtype {self._dtype}: the conversion would lose information. Cast "
+                        f"the value first, e.g. ops.cast(value, '{self._dtype}').")
+                value = jnp.asarray(value, dtype=self._dtype)
+        else:
+            value = self._convert_python_value(value)
+        if value.shape != self._shape:
+            raise ValueError(
+                f"Cannot assign a value of shape {tuple(value.shape)} to variable "
+                f"'{self._path}' of shape {self._shape}. Reshape the value, or create the "
+                "variable with the shape you need.")
+        return value
+
+    def _convert_python_value(self, value):
+        try:
+            array = np.asarray(value)
+        except Exception as error:
+            raise TypeError(
+                f"Cannot assign a value of type {type(value).__name__} to variable "
+                f"'{self._path}': expected an array, a number or a nested list of numbers.") from error
+        if array.dtype == object:
+            raise TypeError(
+                f"Cannot assign {value!r} to variable '{self._path}': expected an array, a "
+                "number or a nested list of numbers.")
+        if not dtypes.can_store(array.dtype, self._dtype):
+            converted = array.astype(self._dtype)
+            if not np.array_equal(converted, array):
+                raise TypeError(
+                    f"Cannot assign {value!r} to variable '{self._path}' of dtype "
+                    f"{self._dtype} without losing information. Cast or round it first.")
+        return jnp.asarray(array, dtype=self._dtype)
+
+    def assign(self, value):
+        """Replaces the value; returns the new value. Shape must match; dtype is converted."""
+        value = self._check_assignable(value)
+        scope = _current_scope.get()
+        if scope is not None:
+            scope.write(self, value)
+        elif _is_tracer(value):
+            raise RuntimeError(
+                f"Cannot store a traced value in variable '{self._path}' outside a lamina state "
+                "scope: the value would outlive the jax.jit/jax.grad trace that made it. Wrap "
+                "the function with keras.function (or use keras.value_and_grad), which carry "
+                "Variables through the trace.")
+        else:
+            self._value = value
+        return value
+
+    def assign_add(self, value):
+        """Adds `value` to the variable; returns the new value."""
+        return self.assign(self.value + _unwrap(value))
+
+    def assign_sub(self, value):
+        """Subtracts `value` from the variable; returns the new value."""
+        return self.assign(self.value - _unwrap(value))
+
+    # ----------------------------------------------------------------------------- array protocol
+    def __jax_array__(self):
+        return self.value
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
+
+    def __repr__(self):
+        return (f"<Variable path={self._path}, shape={self._shape}, dtype={self._dtype}, "
+                f"value={np.array(self.value) if not _is_tracer(self.value) else self.value}>")
+
+    def __bool__(self):
+        return bool(self.value)
+
+    def __float__(self):
+        return float(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
+    def __index__(self):
+        return int(self.value)
+
+    def __len__(self):
+        return len(self.value)
+
+    def __iter__(self):
+        return iter(self.value)
+
+    def __getitem__(self, index):
+        return self.value[index]
+
+    __hash__ = object.__hash__  # identity, so Variables can key dicts and sets
+
+    @property
+    def T(self):
+        return self.value.T
+
+    def __neg__(self):
+        return -self.value
+
+    def __pos__(self):
+        return self.value
+
+    def __abs__(self):
+        return jnp.abs(self.value)
+
+    def __invert__(self):
+        return ~self.value
+
+
+def _unwrap(value):
+    return value.value if isinstance(value, Variable) else value
+
+
+def _default_dtype(value):
+    if isinstance(value, (jax.Array, np.ndarray, np.generic)):
+        if np.dtype(value.dtype).kind == "f" and isinstance(value, (np.ndarray, np.generic)):
+            return config.floatx()  # NumPy's float64 default is an accident, not a choice
+        return dtypes.standardize_dtype(value.dtype)
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int32"
+    if isinstance(value, float):
+        return config.floatx()
+    array = np.asarray(value)
+    if array.dtype.kind == "f":
+        return config.floatx()
+    if array.dtype.kind in "iu":
+        return "int32" if array.dtype.itemsize >= 4 else dtypes.standardize_dtype(array.dtype)
+    return dtypes.standardize_dtype(array.dtype)
+
+
+def _binary(op):
+    def forward(self, other):
+        return op(self.value, _unwrap(other))
+
+    def reflected(self, other):
+        return op(_unwrap(other), self.value)
+
+    return forward, reflected
+
+
+for _name, _op in {
+    "add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply, "truediv": jnp.true_divide,
+    "floordiv": jnp.floor_divide, "mod": jnp.mod, "pow": jnp.power, "matmul": jnp.matmul,
+    "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor,
+}.items():
+    _forward, _reflected = _binary(_op)
+    setattr(Variable, f"__{_name}__", _forward)
+    setattr(Variable, f"__r{_name}__", _reflected)
+
+for _name, _op in {
+    "lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater, "ge": jnp.greater_equal,
+    "eq": jnp.equal, "ne": jnp.not_equal,
+}.items():
+    setattr(Variable, f"__{_name}__", _binary(_op)[0])
+
+# As a pytree node a Variable flattens to its current value, so every jit-wrapped `jax.numpy`
+# and `jax.nn` function accepts it (JAX no longer calls `__jax_array__` while abstracting).
+jax.tree_util.register_pytree_node(
+    Variable, lambda variable: ((variable.value,), None), lambda _, children: children[0])
+
+
+def is_variable(value):
+    return isinstance(value, Variable)

@@ -1,0 +1,160 @@
+"""`keras.random`: random tensors with an optional seed.
+
+`seed` may be None (draw from the global generator: fresh numbers at every call, compiled or
+not, reproducible after `keras.utils.set_random_seed`), an int (the same numbers at every call,
+as in Keras 3), or a `SeedGenerator` (a private stream).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from lamina._runtime.dtypes import standardize_dtype
+from lamina._runtime.rng import SeedGenerator, draw_seed
+
+__all__ = [
+    "SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint",
+    "shuffle", "truncated_normal", "uniform",
+]
+
+
+def _shape(shape):
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(int(d) for d in shape)
+
+
+def _float_dtype(dtype, api):
+    dtype = standardize_dtype(dtype)
+    if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
+        raise ValueError(
+            f"keras.random.{api} draws floats, so dtype must be a float type. "
+            f"Received: dtype={dtype!r}")
+    return dtype
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples from a normal distribution.
+
+    Example:
+        >>> lamina.random.normal((2, 3), seed=1).shape
+        (2, 3)
+    """
+    dtype = _float_dtype(dtype, "normal")
+    sample = jax.random.normal(draw_seed(seed), _shape(shape), dtype=dtype)
+    return sample * stddev + mean
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """Samples uniformly from `[minval, maxval)`.
+
+    Example:
+        >>> x = lamina.random.uniform((4,), minval=2.0, maxval=3.0, seed=0)
+        >>> bool(((x >= 2.0) & (x < 3.0)).all())
+        True
+    """
+    dtype = standardize_dtype(dtype)
+    if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
+        raise ValueError(
+            "keras.random.uniform draws floats; use keras.random.randint for integers. "
+            f"Received: dtype={dtype!r}")
+    return jax.random.uniform(draw_seed(seed), _shape(shape), dtype=dtype, minval=minval,
+                              maxval=maxval)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples from a normal distribution cut at two standard deviations (resampled, as in Keras).
+
+    Example:
+        >>> x = lamina.random.truncated_normal((1000,), seed=3)
+        >>> bool((abs(x) <= 2.0).all())
+        True
+    """
+    dtype = _float_dtype(dtype, "truncated_normal")
+    sample = jax.random.truncated_normal(draw_seed(seed), -2.0, 2.0, _shape(shape), dtype=dtype)
+    return sample * stddev + mean
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None):
+    """Samples integers uniformly from `[minval, maxval)`.
+
+    Example:
+        >>> x = lamina.random.randint((5,), 0, 3, seed=0)
+        >>> bool(((x >= 0) & (x < 3)).all())
+        True
+    """
+    dtype = standardize_dtype(dtype)
+    if not jnp.issubdtype(jnp.dtype(dtype), jnp.integer):
+        raise ValueError(
+            f"keras.random.randint draws integers, so dtype must be an integer type. "
+            f"Received: dtype={dtype!r}")
+    return jax.random.randint(draw_seed(seed), _shape(shape), minval, maxval, dtype=dtype)
+
+
+def shuffle(x, axis=0, seed=None):
+    """Shuffles `x` along `axis`.
+
+    Example:
+        >>> sorted(lamina.random.shuffle(jnp.arange(4), seed=0).tolist())
+        [0, 1, 2, 3]
+    """
+    return jax.random.permutation(draw_seed(seed), jnp.asarray(x), axis=axis,
+                                  independent=False)
+
+
+def dropout(inputs, rate, noise_shape=None, seed=None):
+    """Zeroes each entry with probability `rate` and scales the rest by `1 / (1 - rate)`.
+
+    Example:
+        >>> y = lamina.random.dropout(jnp.ones((1000,)), 0.5, seed=0)
+        >>> sorted(set(y.tolist()))
+        [0.0, 2.0]
+    """
+    inputs = jnp.asarray(inputs)
+    if not 0 <= float(rate) < 1:
+        raise ValueError(
+            f"keras.random.dropout: rate must be in [0, 1). Received: rate={rate!r}")
+    if noise_shape is None:
+        noise_shape = inputs.shape
+    else:
+        noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(noise_shape))
+    keep_prob = 1.0 - rate
+    mask = jax.random.bernoulli(draw_seed(seed), keep_prob, shape=noise_shape)
+    mask = jnp.broadcast_to(mask, inputs.shape)
+    return jnp.where(mask, inputs / keep_prob, jnp.zeros_like(inputs))
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """Draws `num_samples` class indices per row of `logits` (shape `(batch, classes)`).
+
+    Example:
+        >>> lamina.random.categorical(jnp.zeros((2, 3)), 4, seed=0).shape
+        (2, 4)
+    """
+    logits = jnp.asarray(logits)
+    if logits.ndim != 2:
+        raise ValueError(
+            "keras.random.categorical expects logits of shape (batch_size, num_classes). "
+            f"Received shape: {logits.shape}")
+    samples = jax.random.categorical(
+        draw_seed(seed), logits[..., None, :], axis=-1,
+        shape=(logits.shape[0], int(num_samples)))
+    return samples.astype(standardize_dtype(dtype))
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Samples from a Gamma distribution with concentration `alpha`."""
+    dtype = _float_dtype(dtype, "gamma")
+    return jax.random.gamma(draw_seed(seed), alpha, shape=_shape(shape), dtype=dtype)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Samples from a binomial distribution (returned as floats, as in Keras)."""
+    dtype = _float_dtype(dtype, "binomial")
+    sample = jax.random.binomial(draw_seed(seed), counts, probabilities, shape=_shape(shape))
+    return sample.astype(dtype)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Samples from a Beta distribution."""
+    dtype = _float_dtype(dtype, "beta")
+    return jax.random.beta(draw_seed(seed), alpha, beta, shape=_shape(shape), dtype=dtype)
