@@ -110,7 +110,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         [0.0, 2.0]
     """
     inputs = jnp.asarray(inputs)
-    if not 0 <= float(rate) < 1:
+    if isinstance(rate, (int, float)) and not 0 <= rate < 1:
         raise ValueError(
             f"keras.random.dropout: rate must be in [0, 1). Received: rate={rate!r}")
     if noise_shape is None:

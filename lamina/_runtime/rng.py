@@ -100,9 +100,9 @@ def set_random_seed(seed):
             f"set_random_seed expects an int. Received: seed={seed!r} of type "
             f"{type(seed).__name__}")
     seed = int(seed)
+    generator = global_seed_generator()  # first, so creating it draws nothing after seeding
     python_random.seed(seed)
     np.random.seed(seed % 2**32)
-    generator = global_seed_generator()
     generator._initial_seed = seed
     generator.state.assign(np.array([seed % 2**32, 0], dtype=np.uint32))
 

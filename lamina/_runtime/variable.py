@@ -198,7 +198,7 @@ class Variable:
             raise TypeError(
                 f"Cannot assign a value of type {type(value).__name__} to variable "
                 f"'{self._path}': expected an array, a number or a nested list of numbers.") from error
-        if array.dtype == object:
+        if array.dtype.kind not in "biufc":
             raise TypeError(
                 f"Cannot assign {value!r} to variable '{self._path}': expected an array, a "
                 "number or a nested list of numbers.")

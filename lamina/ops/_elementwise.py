@@ -1,0 +1,918 @@
+"""Element-wise math: arithmetic, transcendental functions, rounding, comparisons, logic, bits.
+
+Functions whose result is a float by nature (`sqrt`, `sin`, `exp`, `ceil`, ...) cast integer and
+boolean inputs to `keras.config.floatx()` first, as Keras 3 does.
+"""
+
+import jax.numpy as jnp
+
+from lamina._runtime import config
+from lamina.ops._convert import float_tensor, floats, tensor
+
+# ------------------------------------------------------------------------------- arithmetic
+
+
+def add(x1, x2):
+    """Adds arguments element-wise.
+
+    >>> ops.add([1, 2], [10, 20])
+    Array([11, 22], dtype=int32)
+    """
+    return jnp.add(tensor(x1), tensor(x2))
+
+
+def subtract(x1, x2):
+    """Subtracts `x2` from `x1` element-wise.
+
+    >>> ops.subtract([5, 7], 2)
+    Array([3, 5], dtype=int32)
+    """
+    return jnp.subtract(tensor(x1), tensor(x2))
+
+
+def multiply(x1, x2):
+    """Multiplies arguments element-wise.
+
+    >>> ops.multiply([1., 2.], 3.)
+    Array([3., 6.], dtype=float32)
+    """
+    return jnp.multiply(tensor(x1), tensor(x2))
+
+
+def divide(x1, x2):
+    """Divides `x1` by `x2` element-wise; integers give floats.
+
+    >>> ops.divide([1, 3], 2)
+    Array([0.5, 1.5], dtype=float32)
+    """
+    return jnp.true_divide(tensor(x1), tensor(x2))
+
+
+def true_divide(x1, x2):
+    """Alias of `divide`.
+
+    >>> ops.true_divide(3, 2)
+    Array(1.5, dtype=float32, weak_type=True)
+    """
+    return jnp.true_divide(tensor(x1), tensor(x2))
+
+
+def divide_no_nan(x1, x2):
+    """Divides element-wise, returning 0 where the denominator is 0.
+
+    >>> ops.divide_no_nan([1., 2.], [0., 4.])
+    Array([0. , 0.5], dtype=float32)
+    """
+    x1, x2 = tensor(x1), tensor(x2)
+    zero = x2 == 0
+    # Divide by a safe denominator so that the gradient is finite where x2 == 0, too.
+    quotient = jnp.true_divide(x1, jnp.where(zero, jnp.ones_like(x2), x2))
+    return jnp.where(zero, jnp.zeros_like(quotient), quotient)
+
+
+def floor_divide(x1, x2):
+    """The largest integer not greater than `x1 / x2`, element-wise.
+
+    >>> ops.floor_divide([7, -7], 2)
+    Array([ 3, -4], dtype=int32)
+    """
+    return jnp.floor_divide(tensor(x1), tensor(x2))
+
+
+def mod(x1, x2):
+    """The remainder of division, with the sign of the divisor (`x1 % x2`).
+
+    >>> ops.mod([7, -7], 3)
+    Array([1, 2], dtype=int32)
+    """
+    return jnp.mod(tensor(x1), tensor(x2))
+
+
+def fmod(x1, x2):
+    """The remainder of division, with the sign of the dividend (C's `fmod`).
+
+    >>> ops.fmod([7, -7], 3)
+    Array([ 1, -1], dtype=int32)
+    """
+    return jnp.fmod(tensor(x1), tensor(x2))
+
+
+def power(x1, x2):
+    """`x1` raised to the power `x2`, element-wise.
+
+    >>> ops.power([2, 3], 2)
+    Array([4, 9], dtype=int32)
+    """
+    return jnp.power(tensor(x1), tensor(x2))
+
+
+def negative(x):
+    """Numerical negative, element-wise.
+
+    >>> ops.negative([1, -2])
+    Array([-1,  2], dtype=int32)
+    """
+    return jnp.negative(tensor(x))
+
+
+def reciprocal(x):
+    """`1 / x`, element-wise.
+
+    >>> ops.reciprocal([2., 4.])
+    Array([0.5 , 0.25], dtype=float32)
+    """
+    return jnp.reciprocal(tensor(x))
+
+
+def square(x):
+    """`x * x`, element-wise (booleans become int32).
+
+    >>> ops.square([2, -3])
+    Array([4, 9], dtype=int32)
+    """
+    x = tensor(x)
+    if x.dtype == jnp.bool_:
+        x = x.astype("int32")
+    return jnp.square(x)
+
+
+def sqrt(x):
+    """Non-negative square root, element-wise.
+
+    >>> ops.sqrt([4, 9])
+    Array([2., 3.], dtype=float32)
+    """
+    return jnp.sqrt(float_tensor(x))
+
+
+def cbrt(x):
+    """Cube root, element-wise.
+
+    >>> ops.cbrt([8., 27.])
+    Array([2., 3.], dtype=float32)
+    """
+    return jnp.cbrt(float_tensor(x))
+
+
+def absolute(x):
+    """Absolute value, element-wise.
+
+    >>> ops.absolute([-1, 2])
+    Array([1, 2], dtype=int32)
+    """
+    return jnp.absolute(tensor(x))
+
+
+def abs(x):
+    """Absolute value, element-wise (alias of `absolute`).
+
+    >>> ops.abs([-1.5, 2.])
+    Array([1.5, 2. ], dtype=float32)
+    """
+    return jnp.absolute(tensor(x))
+
+
+def fabs(x):
+    """Absolute value as a float, element-wise.
+
+    >>> ops.fabs([-1, 2])
+    Array([1., 2.], dtype=float32)
+    """
+    return jnp.fabs(float_tensor(x))
+
+
+def sign(x):
+    """-1, 0 or 1 by the sign of each element.
+
+    >>> ops.sign([-3, 0, 2])
+    Array([-1,  0,  1], dtype=int32)
+    """
+    return jnp.sign(tensor(x))
+
+
+def maximum(x1, x2):
+    """Element-wise maximum (NaN wins).
+
+    >>> ops.maximum([1, 5], [3, 2])
+    Array([3, 5], dtype=int32)
+    """
+    return jnp.maximum(tensor(x1), tensor(x2))
+
+
+def minimum(x1, x2):
+    """Element-wise minimum (NaN wins).
+
+    >>> ops.minimum([1, 5], [3, 2])
+    Array([1, 2], dtype=int32)
+    """
+    return jnp.minimum(tensor(x1), tensor(x2))
+
+
+def fmax(x1, x2):
+    """Element-wise maximum that ignores NaN.
+
+    >>> ops.fmax([1., float("nan")], [0., 2.])
+    Array([1., 2.], dtype=float32)
+    """
+    return jnp.fmax(tensor(x1), tensor(x2))
+
+
+def fmin(x1, x2):
+    """Element-wise minimum that ignores NaN.
+
+    >>> ops.fmin([1., float("nan")], [0., 2.])
+    Array([0., 2.], dtype=float32)
+    """
+    return jnp.fmin(tensor(x1), tensor(x2))
+
+
+def clip(x, x_min, x_max):
+    """Limits values to `[x_min, x_max]` (booleans become int32).
+
+    >>> ops.clip([-2, 0, 5], -1, 3)
+    Array([-1,  0,  3], dtype=int32)
+    """
+    x = tensor(x)
+    if x.dtype == jnp.bool_:
+        x = x.astype("int32")
+    return jnp.clip(x, tensor(x_min), tensor(x_max))
+
+
+def gcd(x1, x2):
+    """Greatest common divisor of integers, element-wise.
+
+    >>> ops.gcd([12, 18], 8)
+    Array([4, 2], dtype=int32)
+    """
+    return jnp.gcd(tensor(x1), tensor(x2))
+
+
+def lcm(x1, x2):
+    """Least common multiple of integers, element-wise.
+
+    >>> ops.lcm([4, 6], 3)
+    Array([12,  6], dtype=int32)
+    """
+    return jnp.lcm(tensor(x1), tensor(x2))
+
+
+def ldexp(x1, x2):
+    """`x1 * 2**x2`, element-wise; `x2` must be integers.
+
+    >>> ops.ldexp([1., 3.], [2, 1])
+    Array([4., 6.], dtype=float32)
+    """
+    x1, x2 = tensor(x1), tensor(x2)
+    if not jnp.issubdtype(x2.dtype, jnp.integer):
+        raise TypeError(
+            f"ldexp needs an integer exponent x2. Received: x2 of dtype {x2.dtype}. "
+            "Cast it first: ops.cast(x2, 'int32').")
+    return jnp.ldexp(float_tensor(x1), x2)
+
+
+def heaviside(x1, x2):
+    """Heaviside step: 0 where `x1 < 0`, `x2` where `x1 == 0`, 1 where `x1 > 0`.
+
+    >>> ops.heaviside([-1., 0., 2.], 0.5)
+    Array([0. , 0.5, 1. ], dtype=float32)
+    """
+    x1, x2 = floats(x1, x2)
+    return jnp.heaviside(x1, x2)
+
+
+def nextafter(x1, x2):
+    """The next representable float after `x1` in the direction of `x2`.
+
+    >>> bool(ops.nextafter(1., 2.) > 1.)
+    True
+    """
+    x1, x2 = floats(x1, x2)
+    return jnp.nextafter(x1, x2)
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """Replaces NaN and infinities with finite numbers.
+
+    >>> ops.nan_to_num([float("nan"), 1.], nan=-1.)
+    Array([-1.,  1.], dtype=float32)
+    """
+    return jnp.nan_to_num(tensor(x), nan=nan, posinf=posinf, neginf=neginf)
+
+
+# ------------------------------------------------------------------------------- exp and log
+
+
+def exp(x):
+    """Exponential, element-wise.
+
+    >>> ops.exp([0., 1.])
+    Array([1.       , 2.7182817], dtype=float32)
+    """
+    return jnp.exp(float_tensor(x))
+
+
+def exp2(x):
+    """`2**x`, element-wise.
+
+    >>> ops.exp2([1, 3])
+    Array([2., 8.], dtype=float32)
+    """
+    return jnp.exp2(float_tensor(x))
+
+
+def expm1(x):
+    """`exp(x) - 1`, accurate for small `x`.
+
+    >>> ops.expm1([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.expm1(float_tensor(x))
+
+
+def log(x):
+    """Natural logarithm, element-wise.
+
+    >>> ops.log([1., 1.])
+    Array([0., 0.], dtype=float32)
+    """
+    return jnp.log(float_tensor(x))
+
+
+def log2(x):
+    """Base-2 logarithm, element-wise.
+
+    >>> ops.log2([1, 8])
+    Array([0., 3.], dtype=float32)
+    """
+    return jnp.log2(float_tensor(x))
+
+
+def log10(x):
+    """Base-10 logarithm, element-wise.
+
+    >>> ops.log10([1, 100])
+    Array([0., 2.], dtype=float32)
+    """
+    return jnp.log10(float_tensor(x))
+
+
+def log1p(x):
+    """`log(1 + x)`, accurate for small `x`.
+
+    >>> ops.log1p([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.log1p(float_tensor(x))
+
+
+def logaddexp(x1, x2):
+    """`log(exp(x1) + exp(x2))`, computed stably.
+
+    >>> ops.logaddexp(0., 0.)
+    Array(0.6931472, dtype=float32, weak_type=True)
+    """
+    x1, x2 = floats(x1, x2)
+    return jnp.logaddexp(x1, x2)
+
+
+def logaddexp2(x1, x2):
+    """`log2(2**x1 + 2**x2)`, computed stably.
+
+    >>> ops.logaddexp2(1., 1.)
+    Array(2., dtype=float32, weak_type=True)
+    """
+    x1, x2 = floats(x1, x2)
+    return jnp.logaddexp2(x1, x2)
+
+
+# ------------------------------------------------------------------------------- trigonometry
+
+
+def sin(x):
+    """Sine, element-wise (radians).
+
+    >>> ops.sin([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.sin(float_tensor(x))
+
+
+def cos(x):
+    """Cosine, element-wise (radians).
+
+    >>> ops.cos([0.])
+    Array([1.], dtype=float32)
+    """
+    return jnp.cos(float_tensor(x))
+
+
+def tan(x):
+    """Tangent, element-wise (radians).
+
+    >>> ops.tan([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.tan(float_tensor(x))
+
+
+def arcsin(x):
+    """Inverse sine, element-wise.
+
+    >>> ops.arcsin([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.arcsin(float_tensor(x))
+
+
+def arccos(x):
+    """Inverse cosine, element-wise.
+
+    >>> ops.arccos([1.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.arccos(float_tensor(x))
+
+
+def arctan(x):
+    """Inverse tangent, element-wise.
+
+    >>> ops.arctan([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.arctan(float_tensor(x))
+
+
+def arctan2(x1, x2):
+    """The angle of the point `(x2, x1)`, in radians, element-wise.
+
+    >>> ops.arctan2([0.], [1.])
+    Array([0.], dtype=float32)
+    """
+    x1, x2 = floats(x1, x2)
+    return jnp.arctan2(x1, x2)
+
+
+def sinh(x):
+    """Hyperbolic sine, element-wise.
+
+    >>> ops.sinh([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.sinh(float_tensor(x))
+
+
+def cosh(x):
+    """Hyperbolic cosine, element-wise.
+
+    >>> ops.cosh([0.])
+    Array([1.], dtype=float32)
+    """
+    return jnp.cosh(float_tensor(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent, element-wise.
+
+    >>> ops.tanh([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.tanh(float_tensor(x))
+
+
+def arcsinh(x):
+    """Inverse hyperbolic sine, element-wise.
+
+    >>> ops.arcsinh([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.arcsinh(float_tensor(x))
+
+
+def arccosh(x):
+    """Inverse hyperbolic cosine, element-wise.
+
+    >>> ops.arccosh([1.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.arccosh(float_tensor(x))
+
+
+def arctanh(x):
+    """Inverse hyperbolic tangent, element-wise.
+
+    >>> ops.arctanh([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.arctanh(float_tensor(x))
+
+
+def hypot(x1, x2):
+    """`sqrt(x1**2 + x2**2)`, element-wise.
+
+    >>> ops.hypot([3.], [4.])
+    Array([5.], dtype=float32)
+    """
+    x1, x2 = floats(x1, x2)
+    return jnp.hypot(x1, x2)
+
+
+def deg2rad(x):
+    """Converts degrees to radians.
+
+    >>> ops.deg2rad([180.])
+    Array([3.1415927], dtype=float32)
+    """
+    return jnp.deg2rad(float_tensor(x))
+
+
+def rad2deg(x):
+    """Converts radians to degrees.
+
+    >>> ops.rad2deg([0.])
+    Array([0.], dtype=float32)
+    """
+    return jnp.rad2deg(float_tensor(x))
+
+
+def sinc(x):
+    """The normalized sinc function `sin(pi x) / (pi x)`.
+
+    >>> ops.sinc([0.])
+    Array([1.], dtype=float32)
+    """
+    return jnp.sinc(float_tensor(x))
+
+
+def i0(x):
+    """The modified Bessel function of the first kind, order 0.
+
+    >>> ops.i0([0.])
+    Array([1.], dtype=float32)
+    """
+    return jnp.i0(float_tensor(x))
+
+
+# ------------------------------------------------------------------------------- rounding
+
+
+def floor(x):
+    """Rounds down, element-wise; the result is a float.
+
+    >>> ops.floor([1.7, -1.2])
+    Array([ 1., -2.], dtype=float32)
+    """
+    return jnp.floor(float_tensor(x))
+
+
+def ceil(x):
+    """Rounds up, element-wise; the result is a float.
+
+    >>> ops.ceil([1.2, -1.7])
+    Array([ 2., -1.], dtype=float32)
+    """
+    return jnp.ceil(float_tensor(x))
+
+
+def trunc(x):
+    """Rounds towards zero, element-wise; integers pass unchanged.
+
+    >>> ops.trunc([1.7, -1.7])
+    Array([ 1., -1.], dtype=float32)
+    """
+    x = tensor(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return x
+    return jnp.trunc(x)
+
+
+def round(x, decimals=0):
+    """Rounds half to even, to `decimals` decimal places.
+
+    >>> ops.round([0.5, 1.5, 2.26], decimals=0)
+    Array([0., 2., 2.], dtype=float32)
+    """
+    return jnp.round(tensor(x), decimals=decimals)
+
+
+# ------------------------------------------------------------------------------- complex numbers
+
+
+def real(x):
+    """The real part, element-wise.
+
+    >>> ops.real(ops.convert_to_tensor([1 + 2j]))
+    Array([1.], dtype=float32)
+    """
+    return jnp.real(tensor(x))
+
+
+def imag(x):
+    """The imaginary part, element-wise.
+
+    >>> ops.imag(ops.convert_to_tensor([1 + 2j]))
+    Array([2.], dtype=float32)
+    """
+    return jnp.imag(tensor(x))
+
+
+def conjugate(x):
+    """The complex conjugate, element-wise.
+
+    >>> ops.conjugate(ops.convert_to_tensor([1 + 2j]))
+    Array([1.-2.j], dtype=complex64)
+    """
+    return jnp.conjugate(tensor(x))
+
+
+def conj(x):
+    """Alias of `conjugate`.
+
+    >>> ops.conj(ops.convert_to_tensor([1 - 1j]))
+    Array([1.+1.j], dtype=complex64)
+    """
+    return jnp.conjugate(tensor(x))
+
+
+def angle(x):
+    """The argument (angle) of complex numbers, in radians.
+
+    >>> ops.angle(ops.convert_to_tensor([1j]))
+    Array([1.5707964], dtype=float32)
+    """
+    return jnp.angle(float_tensor(x))
+
+
+# ------------------------------------------------------------------------------- comparisons
+
+
+def equal(x1, x2):
+    """`x1 == x2`, element-wise.
+
+    >>> ops.equal([1, 2], [1, 3])
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.equal(tensor(x1), tensor(x2))
+
+
+def not_equal(x1, x2):
+    """`x1 != x2`, element-wise.
+
+    >>> ops.not_equal([1, 2], [1, 3])
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.not_equal(tensor(x1), tensor(x2))
+
+
+def less(x1, x2):
+    """`x1 < x2`, element-wise.
+
+    >>> ops.less([1, 3], 2)
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.less(tensor(x1), tensor(x2))
+
+
+def less_equal(x1, x2):
+    """`x1 <= x2`, element-wise.
+
+    >>> ops.less_equal([1, 2], 2)
+    Array([ True,  True], dtype=bool)
+    """
+    return jnp.less_equal(tensor(x1), tensor(x2))
+
+
+def greater(x1, x2):
+    """`x1 > x2`, element-wise.
+
+    >>> ops.greater([1, 3], 2)
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.greater(tensor(x1), tensor(x2))
+
+
+def greater_equal(x1, x2):
+    """`x1 >= x2`, element-wise.
+
+    >>> ops.greater_equal([1, 2], 2)
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.greater_equal(tensor(x1), tensor(x2))
+
+
+def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether `|x1 - x2| <= atol + rtol * |x2|`, element-wise.
+
+    >>> ops.isclose([1.0, 1.1], [1.0, 1.0])
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.isclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether `isclose` holds for every element (a scalar boolean).
+
+    >>> ops.allclose([1.0, 2.0], [1.0, 2.0])
+    Array(True, dtype=bool)
+    """
+    return jnp.allclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def isfinite(x):
+    """Whether each element is finite (not infinite and not NaN).
+
+    >>> ops.isfinite([1., float("inf")])
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.isfinite(tensor(x))
+
+
+def isinf(x):
+    """Whether each element is positive or negative infinity.
+
+    >>> ops.isinf([1., float("-inf")])
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.isinf(tensor(x))
+
+
+def isnan(x):
+    """Whether each element is NaN.
+
+    >>> ops.isnan([1., float("nan")])
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.isnan(tensor(x))
+
+
+def isneginf(x):
+    """Whether each element is negative infinity.
+
+    >>> ops.isneginf([float("-inf"), float("inf")])
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.isneginf(tensor(x))
+
+
+def isposinf(x):
+    """Whether each element is positive infinity.
+
+    >>> ops.isposinf([float("-inf"), float("inf")])
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.isposinf(tensor(x))
+
+
+def isreal(x):
+    """Whether each element has a zero imaginary part.
+
+    >>> ops.isreal([1., 2.])
+    Array([ True,  True], dtype=bool)
+    """
+    return jnp.isreal(tensor(x))
+
+
+def signbit(x):
+    """Whether the sign bit is set (true for negative numbers and -0.0).
+
+    >>> ops.signbit([-1., 0., -0.])
+    Array([ True, False,  True], dtype=bool)
+    """
+    return jnp.signbit(tensor(x))
+
+
+# ------------------------------------------------------------------------------- logic and bits
+
+
+def logical_and(x1, x2):
+    """Truth value of `x1 AND x2`, element-wise.
+
+    >>> ops.logical_and([True, True], [True, False])
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.logical_and(tensor(x1), tensor(x2))
+
+
+def logical_or(x1, x2):
+    """Truth value of `x1 OR x2`, element-wise.
+
+    >>> ops.logical_or([True, False], [False, False])
+    Array([ True, False], dtype=bool)
+    """
+    return jnp.logical_or(tensor(x1), tensor(x2))
+
+
+def logical_xor(x1, x2):
+    """Truth value of `x1 XOR x2`, element-wise.
+
+    >>> ops.logical_xor([True, True], [True, False])
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.logical_xor(tensor(x1), tensor(x2))
+
+
+def logical_not(x):
+    """Truth value of `NOT x`, element-wise.
+
+    >>> ops.logical_not([True, False])
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.logical_not(tensor(x))
+
+
+def bitwise_and(x, y):
+    """Bitwise AND of integers or booleans.
+
+    >>> ops.bitwise_and(12, 10)
+    Array(8, dtype=int32, weak_type=True)
+    """
+    return jnp.bitwise_and(tensor(x), tensor(y))
+
+
+def bitwise_or(x, y):
+    """Bitwise OR of integers or booleans.
+
+    >>> ops.bitwise_or(12, 10)
+    Array(14, dtype=int32, weak_type=True)
+    """
+    return jnp.bitwise_or(tensor(x), tensor(y))
+
+
+def bitwise_xor(x, y):
+    """Bitwise XOR of integers or booleans.
+
+    >>> ops.bitwise_xor(12, 10)
+    Array(6, dtype=int32, weak_type=True)
+    """
+    return jnp.bitwise_xor(tensor(x), tensor(y))
+
+
+def bitwise_invert(x):
+    """Bitwise NOT of integers or booleans.
+
+    >>> ops.bitwise_invert(ops.convert_to_tensor([0, 1]))
+    Array([-1, -2], dtype=int32)
+    """
+    return jnp.bitwise_not(tensor(x))
+
+
+def bitwise_not(x):
+    """Alias of `bitwise_invert`.
+
+    >>> ops.bitwise_not(ops.convert_to_tensor([True, False]))
+    Array([False,  True], dtype=bool)
+    """
+    return jnp.bitwise_not(tensor(x))
+
+
+def bitwise_left_shift(x, y):
+    """Shifts the bits of `x` left by `y`.
+
+    >>> ops.bitwise_left_shift(ops.convert_to_tensor([1, 3]), 2)
+    Array([ 4, 12], dtype=int32)
+    """
+    return jnp.left_shift(tensor(x), tensor(y))
+
+
+def left_shift(x, y):
+    """Alias of `bitwise_left_shift`.
+
+    >>> ops.left_shift(ops.convert_to_tensor([1]), 3)
+    Array([8], dtype=int32)
+    """
+    return jnp.left_shift(tensor(x), tensor(y))
+
+
+def bitwise_right_shift(x, y):
+    """Shifts the bits of `x` right by `y`.
+
+    >>> ops.bitwise_right_shift(ops.convert_to_tensor([8, 12]), 2)
+    Array([2, 3], dtype=int32)
+    """
+    return jnp.right_shift(tensor(x), tensor(y))
+
+
+def right_shift(x, y):
+    """Alias of `bitwise_right_shift`.
+
+    >>> ops.right_shift(ops.convert_to_tensor([8]), 3)
+    Array([1], dtype=int32)
+    """
+    return jnp.right_shift(tensor(x), tensor(y))
+
+
+# ------------------------------------------------------------------------------- vectorizing
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """Turns a function on scalars (or core shapes, by `signature`) into one on arrays.
+
+    >>> vsum = ops.vectorize(lambda a, b: a + b)
+    >>> vsum(ops.convert_to_tensor([1, 2]), ops.convert_to_tensor([3, 4]))
+    Array([4, 6], dtype=int32)
+    """
+    return jnp.vectorize(pyfunc, excluded=frozenset() if excluded is None else excluded,
+                         signature=signature)
+
+
+def _floatx():
+    return config.floatx()
