@@ -18,7 +18,10 @@ from lamina._runtime import value_and_grad as value_and_grad
 
 __version__ = "0.1.0"
 
-_SUBMODULES = frozenset({"backend", "compat", "config", "ops", "random", "utils"})
+_SUBMODULES = frozenset({"layers", "dtype_policies", 
+    "activations", "backend", "compat", "config", "constraints", "initializers", "ops", "random",
+    "regularizers", "saving", "utils",
+})
 
 
 def __getattr__(name):

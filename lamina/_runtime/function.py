@@ -119,6 +119,8 @@ class Function:
 
     def __init__(self, fn, jit_compile=True, static_argnames=()):
         functools.update_wrapper(self, fn)
+        if not hasattr(self, "__name__"):  # a callable object, such as a layer
+            self.__name__ = getattr(fn, "name", type(fn).__name__)
         self._fn = fn
         self.jit_compile = jit_compile
         self._static_argnames = frozenset(

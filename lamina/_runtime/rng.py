@@ -39,6 +39,8 @@ class SeedGenerator:
         >>> b = lamina.random.normal((2,), seed=gen)   # different numbers, same sequence per seed
     """
 
+    _lamina_tracked_as = "seed_generators"  # layers carry their generators' state
+
     def __init__(self, seed=None, name=None, **kwargs):
         if kwargs.pop("backend", None) not in (None, "jax"):
             raise ValueError("lamina's SeedGenerator only supports the JAX backend.")

@@ -52,6 +52,7 @@ class Variable:
     """
 
     __array_priority__ = 100  # NumPy defers `ndarray + variable` to our reflected operators.
+    _lamina_tracked_as = "variables"  # layers track Variables assigned to their attributes
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
                  aggregation="none", synchronization="auto", name=None, constraint=None):
@@ -76,6 +77,7 @@ class Variable:
         self.aggregation = aggregation
         self.synchronization = synchronization
         self.constraint = constraint
+        self.regularizer = None  # set by Layer.add_weight; read by Layer.losses
 
         # Initial values are computed outside any scope and trace, so that a Variable created
         # inside a compiled function (a lazily built layer, an optimizer slot) holds a concrete

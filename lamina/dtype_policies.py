@@ -1,0 +1,106 @@
+"""`keras.dtype_policies`: which dtype a layer computes in and which its variables are stored in.
+
+`"float32"` computes and stores in float32; `"mixed_float16"` / `"mixed_bfloat16"` store
+variables in float32 and compute in the half type (Keras's mixed precision).
+"""
+
+from lamina._runtime import config
+from lamina._runtime.dtypes import standardize_dtype
+
+_global_policy = None
+
+
+class DTypePolicy:
+    """A layer's dtype policy.
+
+    Example:
+        >>> p = DTypePolicy("mixed_float16")
+        >>> p.compute_dtype, p.variable_dtype
+        ('float16', 'float32')
+    """
+
+    def __init__(self, name=None):
+        if name is None:
+            name = config.floatx()
+        if not isinstance(name, str):
+            raise TypeError(
+                f"A DTypePolicy name must be a string such as 'float32' or 'mixed_float16'. "
+                f"Received: name={name!r}")
+        if name.startswith("mixed_"):
+            compute = name[len("mixed_"):]
+            if compute not in ("float16", "bfloat16"):
+                raise ValueError(
+                    f"Unknown mixed policy {name!r}: expected 'mixed_float16' or "
+                    "'mixed_bfloat16'.")
+            self._compute_dtype, self._variable_dtype = compute, "float32"
+        else:
+            self._compute_dtype = self._variable_dtype = standardize_dtype(name)
+        self._name = name
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def compute_dtype(self):
+        return self._compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._variable_dtype
+
+    def get_config(self):
+        return {"name": self._name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return isinstance(other, DTypePolicy) and other._name == self._name
+
+    def __hash__(self):
+        return hash(self._name)
+
+    def __repr__(self):
+        return f'<DTypePolicy "{self._name}">'
+
+
+def get(identifier):
+    """A DTypePolicy from None (the global policy), a name, a config dict or a policy."""
+    if identifier is None:
+        return dtype_policy()
+    if isinstance(identifier, DTypePolicy):
+        return identifier
+    if isinstance(identifier, dict):
+        if identifier.get("class_name") == "DTypePolicy":
+            return DTypePolicy(**identifier.get("config", {}))
+        if "name" in identifier:
+            return DTypePolicy(identifier["name"])
+        raise ValueError(
+            f"Cannot read a dtype policy from {identifier!r}: expected a serialized "
+            "DTypePolicy (with 'class_name' and 'config') or {'name': ...}.")
+    if hasattr(identifier, "as_numpy_dtype") or not isinstance(identifier, str):
+        identifier = standardize_dtype(identifier)
+    return DTypePolicy(identifier)
+
+
+def serialize(policy):
+    """Keras 3's serialized form of a policy, as found in layer configs."""
+    return {"module": "keras", "class_name": "DTypePolicy",
+            "config": policy.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    return get(config)
+
+
+def dtype_policy():
+    """The global policy (`float32`, or what `set_dtype_policy` chose)."""
+    return _global_policy or DTypePolicy(config.floatx())
+
+
+def set_dtype_policy(policy):
+    """Sets the global policy, e.g. `set_dtype_policy("mixed_float16")`."""
+    global _global_policy
+    _global_policy = None if policy is None else get(policy)

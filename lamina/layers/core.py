@@ -1,0 +1,375 @@
+"""Core layers: InputLayer, Dense, EinsumDense, Embedding, Identity, Activation."""
+
+import re
+
+import jax.numpy as jnp
+
+from lamina import activations, constraints, initializers, regularizers
+from lamina.layers.input_spec import InputSpec
+from lamina.layers.layer import Layer
+from lamina.layers.symbolic import KerasTensor
+
+
+class InputLayer(Layer):
+    """The entry point of a model: holds the symbolic input made by `keras.Input`.
+
+    Args:
+        shape: the shape of one sample (without the batch axis).
+        batch_size: a fixed batch size, or None.
+        dtype: the input dtype.
+        sparse: accepted for Keras compatibility (lamina inputs are dense).
+        batch_shape: the full shape with the batch axis (instead of `shape`/`batch_size`).
+        input_tensor: an existing KerasTensor to wrap.
+        optional: whether the input may be None.
+        name: the layer name (the input's name).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, **kwargs):
+        kwargs.pop("input_shape", None) if shape is not None else None
+        if shape is None and "input_shape" in kwargs:
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if shape is not None and batch_shape is not None:
+            raise ValueError(
+                f"InputLayer '{self.name}': pass either shape= or batch_shape=, not both. "
+                f"Received: shape={shape}, batch_shape={batch_shape}")
+        if input_tensor is not None:
+            if not isinstance(input_tensor, KerasTensor):
+                raise TypeError(
+                    f"InputLayer '{self.name}': input_tensor must be a KerasTensor. Received: "
+                    f"{type(input_tensor).__name__}")
+            batch_shape = input_tensor.shape
+        elif batch_shape is None:
+            if shape is None:
+                raise ValueError(
+                    f"InputLayer '{self.name}' needs the shape of its input: pass shape=(...) "
+                    "(one sample, without the batch axis) or batch_shape=(...).")
+            if isinstance(shape, int):
+                shape = (shape,)
+            batch_shape = (batch_size,) + tuple(shape)
+        self._batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        self.sparse = bool(sparse)
+        self.optional = optional
+        self._input_dtype = dtype if dtype is not None else self.dtype_policy.compute_dtype
+        from lamina._runtime.dtypes import standardize_dtype
+
+        self._input_dtype = standardize_dtype(self._input_dtype)
+        if input_tensor is None:
+            input_tensor = KerasTensor(self._batch_shape, dtype=self._input_dtype, name=self.name)
+        from lamina.layers.symbolic import Node
+
+        Node(self, (), {}, input_tensor)
+        self._input_tensor = input_tensor
+        self.built = True
+
+    @property
+    def batch_shape(self):
+        return self._batch_shape
+
+    def call(self):
+        return self._input_tensor
+
+    def get_config(self):
+        return {"batch_shape": self._batch_shape, "dtype": self._input_dtype,
+                "sparse": self.sparse, "optional": self.optional, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None, optional=False):
+    """A symbolic input for the functional API: `keras.Input(shape=(28, 28))`.
+
+    Example:
+        >>> x = Input(shape=(3,), name="features")
+        >>> x.shape
+        (None, 3)
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
+                       batch_shape=batch_shape, input_tensor=tensor, optional=optional,
+                       name=name)
+    return layer.output
+
+
+class Dense(Layer):
+    """`activation(inputs @ kernel + bias)`: the densely connected layer.
+
+    Applies to the last axis of inputs of any rank >= 2.
+
+    Example:
+        >>> Dense(4)(jnp.ones((2, 3))).shape
+        (2, 4)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                f"Dense '{self.name}': units must be a positive integer. Received: "
+                f"units={units!r}")
+        if lora_rank is not None or quantization_config is not None:
+            raise NotImplementedError(
+                f"Dense '{self.name}': LoRA and quantization are not supported by lamina. "
+                "Remove lora_rank / quantization_config.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"Dense '{self.name}' needs a known last axis to create its kernel, but the "
+                f"input shape is {tuple(input_shape)}. Give the input a fixed number of "
+                "features.")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_dim, self.units), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(self.units,), initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        else:
+            self.bias = None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        self.built = True
+
+    def call(self, inputs):
+        outputs = jnp.matmul(inputs, self.kernel.value)
+        if self.bias is not None:
+            outputs = outputs + self.bias.value
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)[:-1] + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "quantization_config": None,
+        }
+
+
+class EinsumDense(Layer):
+    """A dense layer described by an einsum equation: `EinsumDense("ab,bc->ac", (64,))`.
+
+    Args:
+        equation: `"<input>,<kernel>-><output>"` in einsum notation.
+        output_shape: the output shape without the batch axis (None entries are inferred from
+            the input).
+        activation: applied to the result.
+        bias_axes: the output letters the bias spans, or None for no bias.
+
+    Example:
+        >>> EinsumDense("abc,cd->abd", output_shape=(None, 8))(jnp.ones((2, 5, 3))).shape
+        (2, 5, 8)
+    """
+
+    def __init__(self, equation, output_shape, activation=None, bias_axes=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        match = re.fullmatch(r"\s*([a-zA-Z.]+)\s*,\s*([a-zA-Z]+)\s*->\s*([a-zA-Z.]+)\s*", equation)
+        if match is None:
+            raise ValueError(
+                f"EinsumDense '{self.name}': the equation must look like 'ab,bc->ac' (one input, "
+                f"one kernel, one output). Received: equation={equation!r}")
+        self.equation = equation
+        self._input_spec_letters, self._kernel_letters, self._output_letters = match.groups()
+        self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else \
+            tuple(output_shape)
+        self.activation = activations.get(activation)
+        self.bias_axes = bias_axes
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def _full_output_shape(self, input_shape):
+        letters_in = self._input_spec_letters
+        letters_out = self._output_letters
+        n_free = len(letters_out) - len(self.partial_output_shape)
+        shape = []
+        for index, letter in enumerate(letters_out):
+            if index < n_free:
+                shape.append(input_shape[letters_in.index(letter)])
+            else:
+                size = self.partial_output_shape[index - n_free]
+                if size is None and letter in letters_in:
+                    size = input_shape[letters_in.index(letter)]
+                shape.append(size)
+        return tuple(shape)
+
+    def build(self, input_shape):
+        output_shape = self._full_output_shape(input_shape)
+        sizes = {}
+        for letter, size in zip(self._input_spec_letters, input_shape):
+            sizes[letter] = size
+        for letter, size in zip(self._output_letters, output_shape):
+            sizes.setdefault(letter, size)
+        kernel_shape = []
+        for letter in self._kernel_letters:
+            if sizes.get(letter) is None:
+                raise ValueError(
+                    f"EinsumDense '{self.name}': cannot infer the size of kernel axis "
+                    f"'{letter}' from equation {self.equation!r}, input shape "
+                    f"{tuple(input_shape)} and output_shape {self.partial_output_shape}.")
+            kernel_shape.append(sizes[letter])
+        self.full_output_shape = output_shape
+        self.kernel = self.add_weight(
+            name="kernel", shape=tuple(kernel_shape), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.bias_axes is not None:
+            first = min(self._output_letters.index(letter) for letter in self.bias_axes)
+            bias_shape = tuple(
+                output_shape[i] if letter in self.bias_axes else 1
+                for i, letter in enumerate(self._output_letters) if i >= first)
+            self.bias = self.add_weight(
+                name="bias", shape=bias_shape, initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        else:
+            self.bias = None
+        self.built = True
+
+    def call(self, inputs):
+        outputs = jnp.einsum(self.equation, inputs, self.kernel.value)
+        if self.bias is not None:
+            outputs = outputs + self.bias.value
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def compute_output_shape(self, input_shape):
+        return self._full_output_shape(tuple(input_shape))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "output_shape": self.partial_output_shape,
+            "equation": self.equation,
+            "activation": activations.serialize(self.activation),
+            "bias_axes": self.bias_axes,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+class Embedding(Layer):
+    """Maps integer indices to dense vectors: `Embedding(input_dim, output_dim)`.
+
+    Example:
+        >>> Embedding(10, 4)(jnp.array([[1, 2, 3]])).shape
+        (1, 3, 4)
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
+        kwargs.pop("input_length", None)  # a Keras 2 argument with no effect
+        super().__init__(**kwargs)
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = mask_zero
+        self.supports_masking = mask_zero
+        self._initial_embeddings = weights
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(
+            name="embeddings", shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer, regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint)
+        if self._initial_embeddings is not None:
+            self.embeddings.assign(jnp.asarray(self._initial_embeddings[0]
+                                               if isinstance(self._initial_embeddings, list)
+                                               else self._initial_embeddings))
+        self.built = True
+
+    def call(self, inputs):
+        inputs = jnp.asarray(inputs)
+        if not jnp.issubdtype(inputs.dtype, jnp.integer):
+            inputs = inputs.astype("int32")
+        return jnp.take(self.embeddings.value, inputs, axis=0)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return jnp.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+        }
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder, or a named point in a model)."""
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class Activation(Layer):
+    """Applies an activation function: `Activation("relu")`.
+
+    Example:
+        >>> Activation("relu")(jnp.array([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}

@@ -1,0 +1,184 @@
+"""`Lambda`: a weightless layer that wraps a function.
+
+A named function (defined with `def` at module level) is saved by reference: its module and
+name. An anonymous function can only be saved as Python bytecode, which runs arbitrary code
+when loaded; lamina writes it only inside `allow_lambda_code()` and loads it only with
+`safe_mode=False`.
+"""
+
+import base64
+import contextlib
+import contextvars
+import inspect
+import marshal
+import types
+
+from lamina.layers.layer import Layer
+from lamina.layers.symbolic import as_shape_tuple
+
+_allow_code = contextvars.ContextVar("lamina_allow_lambda_code", default=False)
+
+
+@contextlib.contextmanager
+def allow_lambda_code():
+    """Lets `Lambda` layers wrapping anonymous functions save their bytecode.
+
+    Example:
+        >>> with allow_lambda_code():
+        ...     model.save("model.keras")   # doctest: +SKIP
+    """
+    token = _allow_code.set(True)
+    try:
+        yield
+    finally:
+        _allow_code.reset(token)
+
+
+def _is_anonymous(fn):
+    return isinstance(fn, types.FunctionType) and (
+        fn.__name__ == "<lambda>" or "<locals>" in fn.__qualname__)
+
+
+def dump_function_code(fn):
+    """Keras 3's `__lambda__` format: base64 marshal of the code, defaults, closure values."""
+    code = base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii")
+    closure = tuple(cell.cell_contents for cell in fn.__closure__) if fn.__closure__ else None
+    return {"class_name": "__lambda__",
+            "config": {"code": code, "defaults": fn.__defaults__, "closure": closure}}
+
+
+def load_function_code(config, safe_mode):
+    """Rebuilds a function saved by `dump_function_code` (never in safe mode)."""
+    if safe_mode:
+        raise ValueError(
+            "This model has a Lambda layer whose function was saved as Python bytecode. "
+            "Loading it would run code from the file, which is refused by default. If you "
+            "trust the file, load it with safe_mode=False.")
+    import jax.numpy as jnp
+    import numpy as np
+
+    import lamina
+    from lamina import ops
+    from lamina.compat import tf
+
+    code = marshal.loads(base64.decodebytes(config["code"].encode("ascii")))
+    closure = config.get("closure")
+    cells = tuple(types.CellType(value) for value in closure) if closure else None
+    namespace = {"keras": lamina, "lamina": lamina, "ops": ops, "tf": tf, "jnp": jnp, "np": np}
+    defaults = config.get("defaults")
+    return types.FunctionType(code, namespace, code.co_name,
+                              tuple(defaults) if defaults else None, cells)
+
+
+class Lambda(Layer):
+    """Wraps a function as a layer: `Lambda(lambda x: ops.exp(x))`.
+
+    Args:
+        function: called as `function(inputs, **arguments)`; it may also take `mask` and
+            `training`.
+        output_shape: the output shape (or a function of the input shape); inferred by
+            tracing when omitted.
+        mask: a mask, or a function computing one.
+        arguments: extra keyword arguments for `function`.
+
+    Example:
+        >>> Lambda(lambda x: x * 2)(jnp.ones((1, 2))).tolist()
+        [[2.0, 2.0]]
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(
+                f"Lambda '{self.name}' needs a callable. Received: {function!r} of type "
+                f"{type(function).__name__}")
+        self.function = function
+        self._output_shape = output_shape
+        self.mask = mask
+        self.arguments = dict(arguments or {})
+        parameters = inspect.signature(function).parameters
+        self._fn_takes_mask = "mask" in parameters
+        self._fn_takes_training = "training" in parameters
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._fn_takes_mask:
+            kwargs["mask"] = mask
+        if self._fn_takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        shape = as_shape_tuple(self._output_shape)
+        batch = input_shape[0] if input_shape and not isinstance(input_shape[0], tuple) else None
+        return (batch,) + shape
+
+    def compute_output_spec(self, *args, **kwargs):
+        if self._output_shape is None:
+            return super().compute_output_spec(*args, **kwargs)
+        return _spec_from_shape(self, args[0])
+
+    def _serialize_function(self, fn, what):
+        if _is_anonymous(fn):
+            if not _allow_code.get():
+                raise ValueError(
+                    f"Lambda layer '{self.name}' wraps an anonymous function ({what}), which "
+                    "can only be saved as Python bytecode: loading it would run code from the "
+                    "file. Define the function with `def` at module level (it is then saved "
+                    "by reference), or opt in with `with keras.saving.allow_lambda_code(): "
+                    "model.save(...)` and load with safe_mode=False.")
+            return dump_function_code(fn)
+        from lamina.saving import serialize_keras_object
+
+        return serialize_keras_object(fn)
+
+    def get_config(self):
+        from lamina.saving import serialize_keras_object
+
+        config = {"function": self._serialize_function(self.function, "function")}
+        if self._output_shape is not None:
+            config["output_shape"] = (
+                self._serialize_function(self._output_shape, "output_shape")
+                if callable(self._output_shape) else self._output_shape)
+        if self.mask is not None:
+            config["mask"] = (self._serialize_function(self.mask, "mask")
+                              if callable(self.mask) else serialize_keras_object(self.mask))
+        config["arguments"] = serialize_keras_object(self.arguments)
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
+        from lamina.saving import deserialize_keras_object
+
+        config = dict(config)
+        for key in ("function", "output_shape", "mask"):
+            value = config.get(key)
+            if isinstance(value, dict) and value.get("class_name") == "__lambda__":
+                config[key] = load_function_code(value["config"], safe_mode)
+            elif isinstance(value, dict):
+                config[key] = deserialize_keras_object(value, custom_objects=custom_objects,
+                                                       safe_mode=safe_mode)
+            elif key == "output_shape" and isinstance(value, list):
+                config[key] = tuple(value)
+        if "arguments" in config:
+            config["arguments"] = deserialize_keras_object(
+                config["arguments"], custom_objects=custom_objects, safe_mode=safe_mode)
+        return super().from_config(config)
+
+
+def _spec_from_shape(layer, inputs):
+    from lamina.layers.symbolic import KerasTensor
+
+    import jax
+
+    shapes = jax.tree_util.tree_map(lambda x: x.shape, inputs,
+                                    is_leaf=lambda x: isinstance(x, KerasTensor))
+    output_shape = layer.compute_output_shape(shapes)
+    dtype = (inputs.dtype if isinstance(inputs, KerasTensor) else layer.compute_dtype)
+    return KerasTensor(as_shape_tuple(output_shape), dtype=dtype)

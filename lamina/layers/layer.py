@@ -1,0 +1,784 @@
+"""`Layer`: the protocol every layer, block and model follows.
+
+A layer creates its weights in `build(input_shape)`, called once, lazily, before the first
+`call`; it computes in `call(inputs, training=None)`. Everything around that is here: tracking
+of weights and sublayers, the `training` flag reaching nested layers, `add_loss` and `losses`,
+input checks, symbolic calls for the functional API, and configs.
+
+Weights are ordinary `Variable`s, so a layer runs eagerly, inside `keras.function`, under
+`keras.value_and_grad`, or purely through `stateless_call`, with no change to its code.
+"""
+
+import contextvars
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina import dtype_policies
+from lamina._runtime import naming
+from lamina._runtime.function import Function
+from lamina._runtime.scope import current_scope, run_pure
+from lamina._runtime.variable import Variable
+from lamina.layers import symbolic, tracking
+from lamina.layers.input_spec import assert_input_compatibility
+
+_call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
+
+_ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
+_MISSING = object()
+_INTERNAL_ATTRIBUTES = frozenset({
+    "_tracker", "_layers", "_trainable_variables", "_non_trainable_variables", "_metrics",
+    "_seed_generators", "_losses", "_inbound_nodes", "_eager_forward", "_init_arguments",
+})
+
+
+class _CallContext:
+    __slots__ = ("entry_layer", "training")
+
+    def __init__(self, entry_layer, training):
+        self.entry_layer = entry_layer
+        self.training = training
+
+
+def _capture_init_arguments(cls, args, kwargs):
+    """The constructor arguments, if they are all plain values (for an automatic get_config)."""
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    parameters = inspect.signature(cls.__init__).parameters
+    arguments.pop(next(iter(parameters)), None)  # self
+    for name, parameter in parameters.items():
+        if parameter.kind == inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(name, {}))
+        elif parameter.kind == inspect.Parameter.VAR_POSITIONAL:
+            if arguments.pop(name, ()):
+                return None
+    arguments.pop("name", None)
+    plain = (str, int, float, bool, type(None))
+
+    def is_plain(value):
+        if isinstance(value, (list, tuple)):
+            return all(is_plain(v) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and is_plain(v) for k, v in value.items())
+        return isinstance(value, plain)
+
+    return arguments if all(is_plain(v) for v in arguments.values()) else None
+
+
+class Layer:
+    """The base class of layers (and of models, which are layers with more to them).
+
+    Subclass it, create weights in `build(input_shape)` with `add_weight`, and compute in
+    `call(inputs)` (add a `training=None` argument for behaviour that differs in training).
+
+    Args:
+        activity_regularizer: a regularizer applied to the layer's outputs; its value (divided
+            by the batch size) joins `losses`.
+        trainable: whether the layer's weights are updated by training.
+        dtype: the dtype policy: `"float32"`, `"mixed_float16"`, a `DTypePolicy`, ...
+        autocast: whether floating inputs are cast to the compute dtype.
+        name: the name; unique by default (`dense`, `dense_1`, ...).
+        input_shape: (Sequential's first layer) the shape of one sample, without the batch.
+
+    Example:
+        >>> class Scale(Layer):
+        ...     def build(self, input_shape):
+        ...         self.factor = self.add_weight(shape=(), initializer="ones", name="factor")
+        ...     def call(self, inputs):
+        ...         return inputs * self.factor
+        >>> Scale()(jnp.ones((2, 3))).shape
+        (2, 3)
+    """
+
+    _lamina_tracked_as = "layers"
+    # Models answer eager calls through a compiled forward pass; plain layers run op by op.
+    _compile_eager_calls = False
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        object.__setattr__(instance, "_init_arguments", _capture_init_arguments(cls, args, kwargs))
+        return instance
+
+    def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,
+                 name=None, **kwargs):
+        unknown = set(kwargs) - _ALLOWED_KWARGS
+        if unknown:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{ {k: kwargs[k] for k in sorted(unknown)} }. Check the spelling; a layer's "
+                "own arguments are listed in its docstring.")
+        own = object.__setattr__
+        own(self, "_layers", [])
+        own(self, "_trainable_variables", [])
+        own(self, "_non_trainable_variables", [])
+        own(self, "_metrics", [])
+        own(self, "_seed_generators", [])
+        own(self, "_losses", [])
+        own(self, "_inbound_nodes", [])
+        own(self, "_eager_forward", None)
+        own(self, "_tracker", tracking.Tracker({
+            "layers": self._layers,
+            "trainable_variables": self._trainable_variables,
+            "non_trainable_variables": self._non_trainable_variables,
+            "metrics": self._metrics,
+            "seed_generators": self._seed_generators,
+        }))
+        if name is None:
+            name = naming.unique_name(naming.to_snake_case(type(self).__name__))
+        elif not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(
+                f"A layer's name must be a non-empty string without '/'. Received: name={name!r}")
+        self.name = name
+        self._trainable = bool(trainable)
+        self._dtype_policy = dtype_policies.get(dtype)
+        self.autocast = autocast
+        self.built = False
+        self.input_spec = None
+        self.supports_masking = False
+        self._build_shapes = None
+        self.activity_regularizer = _get_regularizer(activity_regularizer)
+        self._call_signature = inspect.signature(self.call)
+        parameters = self._call_signature.parameters
+        self._call_takes_training = "training" in parameters
+        self._call_takes_var_kwargs = any(
+            p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+        input_shape = kwargs.pop("input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        batch_size = kwargs.pop("batch_size", None)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is None and input_shape is not None:
+            batch_input_shape = (batch_size,) + tuple(input_shape)
+        self._batch_input_shape = None if batch_input_shape is None else tuple(batch_input_shape)
+        self._initial_weights = kwargs.pop("weights", None)
+
+    # ----------------------------------------------------------------------------- tracking
+    def __setattr__(self, name, value):
+        tracker = self.__dict__.get("_tracker")
+        if tracker is None:
+            if tracking.collection_of(value) is not None and name not in _INTERNAL_ATTRIBUTES:
+                raise RuntimeError(
+                    f"{type(self).__name__} sets attribute '{name}' before calling "
+                    "super().__init__(). Call super().__init__(**kwargs) first in your "
+                    "__init__, so the layer can track its weights and sublayers.")
+            object.__setattr__(self, name, value)
+            return
+        if name not in _INTERNAL_ATTRIBUTES and not name.startswith("__"):
+            old = self.__dict__.get(name, _MISSING)
+            if old is not _MISSING and old is not value:
+                tracker.untrack(old)
+            value = tracker.track(value, self)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        tracker = self.__dict__.get("_tracker")
+        if tracker is not None and name in self.__dict__:
+            tracker.untrack(self.__dict__[name])
+        object.__delattr__(self, name)
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        """This layer and its sublayers, depth first, each once."""
+        result = [self] if include_self else []
+        seen = {id(self)}
+        stack = list(reversed(self._layers))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            result.append(layer)
+            if recursive:
+                stack.extend(reversed(layer._layers))
+        return result
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self._trainable = value
+        for variable in self._trainable_variables:
+            variable.trainable = value
+        for layer in self._layers:
+            layer.trainable = value
+        tracking.bump_version()
+
+    def _own_variables(self):
+        return self._trainable_variables + self._non_trainable_variables
+
+    @property
+    def weights(self):
+        """The layer's weights and its sublayers' (not metric state or random seeds)."""
+        result, seen = [], set()
+        for layer in self._flatten_layers():
+            for variable in layer._own_variables():
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    result.append(variable)
+        return result
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [v for v in self.weights if v.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [v for v in self.weights if not v.trainable]
+
+    @property
+    def variables(self):
+        """All state: weights plus random seed state, of this layer and its sublayers."""
+        result, seen = [], set()
+        for layer in self._flatten_layers():
+            for variable in layer._own_variables() + [g.state for g in layer._seed_generators]:
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    result.append(variable)
+        return result
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        if not self.trainable:
+            return self.variables
+        return [v for v in self.variables if not v.trainable]
+
+    @property
+    def metrics(self):
+        result = []
+        for layer in self._flatten_layers():
+            result.extend(m for m in layer._metrics if not any(m is r for r in result))
+        return result
+
+    @property
+    def metrics_variables(self):
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def get_weights(self):
+        """The values of `weights`, as NumPy arrays."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        """Sets `weights` from a list of arrays (checked first: a mismatch changes nothing)."""
+        variables = self.weights
+        weights = list(weights)
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"set_weights on layer '{self.name}' received {len(weights)} arrays, but the "
+                f"layer has {len(variables)} weights ({[v.path for v in variables]}).")
+        checked = [v._check_assignable(np.asarray(w)) for v, w in zip(variables, weights)]
+        for variable, value in zip(variables, checked):
+            variable.assign(value)
+
+    def count_params(self):
+        """The number of scalars in the layer's weights."""
+        if not self.built:
+            raise ValueError(
+                f"count_params() on layer '{self.name}': the layer is not built yet, so its "
+                "weights do not exist. Call it on data, or call build(input_shape), first.")
+        return int(sum(np.prod(v.shape, dtype=np.int64) for v in self.weights))
+
+    # ----------------------------------------------------------------------------- weights
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None, **kwargs):
+        """Creates a weight Variable owned by this layer.
+
+        Keras 3's argument order, plus the older form with the name first
+        (`self.add_weight("total", initializer="zeros")`): a string first argument is the name.
+        The default initializer is Glorot uniform for floats and zeros otherwise.
+        """
+        if isinstance(shape, str):
+            name, shape = shape, kwargs.pop("shape", None)
+        if "use_resource" in kwargs or "synchronization" in kwargs:
+            kwargs.pop("use_resource", None)
+            kwargs.pop("synchronization", None)
+        if kwargs:
+            raise TypeError(
+                f"add_weight() on layer '{self.name}' got unexpected arguments "
+                f"{sorted(kwargs)}. It accepts shape, initializer, dtype, trainable, autocast, "
+                "regularizer, constraint, aggregation and name.")
+        from lamina import constraints, initializers
+
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = self._dtype_policy.variable_dtype if dtype is None else dtype
+        from lamina._runtime.dtypes import is_float, standardize_dtype
+
+        dtype = standardize_dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if is_float(dtype) else "zeros"
+        initializer = initializers.get(initializer)
+        with naming.name_scope(self.name) if not _in_own_scope(self) else _null_scope():
+            variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
+                                autocast=autocast, aggregation=aggregation,
+                                name=name or naming.unique_name("variable"),
+                                constraint=constraints.get(constraint))
+        variable.regularizer = _get_regularizer(regularizer)
+        variable.overwrite_with_gradient = overwrite_with_gradient
+        self._tracker.add("variables", variable)
+        return variable
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras 3's alias of `add_weight`, with shape and initializer required."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
+    # ----------------------------------------------------------------------------- dtypes
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = dtype_policies.get(value)
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's weights."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def input_dtype(self):
+        return self._dtype_policy.compute_dtype
+
+    # ----------------------------------------------------------------------------- building
+    def build(self, input_shape):
+        """Creates the layer's weights; the default creates none. Called once, lazily."""
+        self.built = True
+
+    def get_build_config(self):
+        """What `build_from_config` needs to recreate the weights (Keras 3's format)."""
+        if self._build_shapes is None:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        if config and not self.built:
+            shape = config.get("input_shape")
+            if shape is not None:
+                with naming.name_scope(self.name):
+                    self.build(symbolic.to_shape_tuple(_lists_to_tuples(shape)))
+                self._build_shapes = _lists_to_tuples(shape)
+                self.built = True
+            elif "shapes_dict" in config:
+                with naming.name_scope(self.name):
+                    self.build(**{k: symbolic.to_shape_tuple(_lists_to_tuples(v))
+                                  for k, v in config["shapes_dict"].items()})
+                self.built = True
+
+    def _maybe_build(self, args, kwargs):
+        if self.built:
+            return
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        shapes = jax.tree_util.tree_map(
+            lambda x: symbolic.shape_of(x) if hasattr(x, "shape") else None, first,
+            is_leaf=lambda x: hasattr(x, "shape"))
+        if _is_single_shape(shapes):
+            build_shape = symbolic.to_shape_tuple(shapes)
+        else:
+            build_shape = jax.tree_util.tree_map(
+                symbolic.to_shape_tuple, shapes, is_leaf=_is_single_shape)
+        with naming.name_scope(self.name) if not _in_own_scope(self) else _null_scope():
+            self.build(build_shape)
+        self._build_shapes = _shapes_for_config(shapes)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    # ----------------------------------------------------------------------------- calling
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not define call(). Subclasses of Layer must "
+            "implement call(self, inputs) (and usually build(self, input_shape)).")
+
+    def __call__(self, *args, **kwargs):
+        if symbolic.any_symbolic((args, kwargs)):
+            return self._symbolic_call(args, kwargs)
+        args = self._convert_inputs(args)
+        if (self._compile_eager_calls and self.built and not getattr(self, "run_eagerly", False)
+                and current_scope() is None and _call_context.get() is None
+                and not _has_tracers((args, kwargs))):
+            return self._compiled_eager_call(args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
+        context = _call_context.get()
+        token = None
+        if context is None:
+            for layer in self._flatten_layers():
+                layer._losses.clear()
+            context = _CallContext(self, None)
+            token = _call_context.set(context)
+        try:
+            if args:
+                assert_input_compatibility(self.input_spec, args[0], self.name)
+            self._maybe_build(args, kwargs)
+            training = kwargs.pop("training", None)
+            if training is None:
+                training = context.training
+            if training is None and self._call_takes_training:
+                default = self._call_signature.parameters["training"].default
+                if default is not inspect.Parameter.empty:
+                    training = default
+            if self._call_takes_training:
+                kwargs["training"] = training
+            elif self._call_takes_var_kwargs and training is not None:
+                kwargs["training"] = training
+            outer_training = context.training
+            if training is not None:
+                context.training = training
+            try:
+                with naming.name_scope(self.name):
+                    outputs = self.call(*args, **kwargs)
+            except Exception as error:
+                _add_layer_context(error, self, args)
+                raise
+            finally:
+                context.training = outer_training
+            if self.activity_regularizer is not None:
+                for output in jax.tree_util.tree_leaves(outputs):
+                    penalty = self.activity_regularizer(output)
+                    if jnp.ndim(output) > 0:
+                        penalty = penalty / jnp.asarray(jnp.shape(output)[0], penalty.dtype)
+                    self.add_loss(penalty)
+            return outputs
+        finally:
+            if token is not None:
+                _call_context.reset(token)
+
+    def _convert_inputs(self, args):
+        """NumPy arrays and nested number lists become JAX arrays; floating inputs are cast to
+        the compute dtype (Keras's autocast)."""
+        compute_dtype = self.compute_dtype
+        autocast = self.autocast
+        if len(args) == 1 and isinstance(args[0], jax.Array) and not (
+                autocast and args[0].dtype != compute_dtype
+                and jnp.issubdtype(args[0].dtype, jnp.floating)):
+            return args  # the common case, kept cheap
+
+        def convert(x):
+            if isinstance(x, Variable):
+                x = x.value
+            elif isinstance(x, (np.ndarray, np.generic)) or _is_number_list(x):
+                x = jnp.asarray(x)
+            if autocast and isinstance(x, jax.Array) and x.dtype != compute_dtype and \
+                    jnp.issubdtype(x.dtype, jnp.floating):
+                x = x.astype(compute_dtype)
+            return x
+
+        return tuple(jax.tree_util.tree_map(
+            convert, list(args), is_leaf=lambda x: isinstance(x, Variable) or _is_number_list(x)))
+
+    def _compiled_eager_call(self, args, kwargs):
+        forward = self._eager_forward
+        if forward is None or forward[0] != tracking.version():
+            compiled = Function(self._forward_with_losses)
+            forward = (tracking.version(), compiled)
+            object.__setattr__(self, "_eager_forward", forward)
+        outputs, losses = forward[1](*args, **kwargs)
+        for layer in self._flatten_layers():
+            layer._losses.clear()
+        self._losses.extend((loss, None) for loss in losses)
+        return outputs
+
+    def _forward_with_losses(self, *args, **kwargs):
+        outputs = self._call(args, kwargs)
+        return outputs, self._collect_added_losses()
+
+    def _symbolic_call(self, args, kwargs):
+        if args:
+            assert_input_compatibility(self.input_spec, args[0], self.name)
+        self._maybe_build(args, kwargs)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        symbolic.Node(self, args, kwargs, outputs)
+        return outputs
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Symbolic outputs for symbolic inputs: from `compute_output_shape` when the layer
+        defines it, else by tracing `call` without computing anything."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape and len(args) == 1:
+            shapes = jax.tree_util.tree_map(
+                lambda x: x.shape, args[0], is_leaf=symbolic.is_symbolic)
+            if _is_single_shape(shapes):
+                shapes = symbolic.to_shape_tuple(shapes)
+            output_shape = self.compute_output_shape(shapes)
+            return _shapes_to_tensors(output_shape, self.compute_dtype)
+        return symbolic.trace_output_spec(
+            lambda *a, **k: self._call(a, dict(k)), args, kwargs)
+
+    def compute_output_shape(self, *args, **kwargs):
+        """The output shape for an input shape; the default traces `call` to find it."""
+        def to_tensor(shape):
+            return symbolic.KerasTensor(shape, dtype=self.compute_dtype)
+
+        tensors = [jax.tree_util.tree_map(to_tensor, a, is_leaf=_is_single_shape) for a in args]
+        if not self.built:
+            self._maybe_build(tuple(tensors), {})
+        spec = symbolic.trace_output_spec(lambda *a: self._call(a, {}), tuple(tensors), {})
+        return jax.tree_util.tree_map(lambda t: t.shape, spec, is_leaf=symbolic.is_symbolic)
+
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                       return_losses=False, **kwargs):
+        """Calls the layer as a pure function of the given variable values.
+
+        Returns `(outputs, non_trainable_variables)` with the updated non-trainable values
+        (and the added losses after them when `return_losses=True`), leaving the layer's
+        Variables untouched: safe inside `jax.jit` and `jax.grad`.
+        """
+        variables = self.trainable_variables + self.non_trainable_variables
+        values = list(trainable_variables) + list(non_trainable_variables)
+        if len(values) != len(variables):
+            raise ValueError(
+                f"stateless_call on layer '{self.name}': expected "
+                f"{len(self.trainable_variables)} trainable and "
+                f"{len(self.non_trainable_variables)} non-trainable values, received "
+                f"{len(trainable_variables)} and {len(non_trainable_variables)}.")
+
+        def run():
+            outputs = self._call(args, dict(kwargs))
+            return outputs, self._collect_added_losses()
+
+        (outputs, losses), new_values = run_pure(variables, values, run)
+        new_non_trainable = list(new_values[len(self.trainable_variables):])
+        if return_losses:
+            return outputs, new_non_trainable, losses
+        return outputs, new_non_trainable
+
+    # ----------------------------------------------------------------------------- losses
+    def add_loss(self, loss):
+        """Adds a loss (a scalar, or an array that is summed) computed in `call`.
+
+        Added losses count for the last call only; `losses` returns them with the weights'
+        regularization penalties, and training adds them to the main loss.
+        """
+        if callable(loss) and not isinstance(loss, (jax.Array, Variable)):
+            loss = loss()
+        self._losses.append((jnp.asarray(loss), current_scope()))
+
+    def _collect_added_losses(self):
+        losses = []
+        for layer in self._flatten_layers():
+            losses.extend(value for value, scope in layer._losses if _scope_is_live(scope))
+        return losses
+
+    @property
+    def losses(self):
+        """Losses added in the last call, then the regularization penalties of the weights."""
+        losses = [jnp.sum(loss) for loss in self._collect_added_losses()]
+        for variable in self.trainable_weights:
+            if variable.regularizer is not None:
+                losses.append(variable.regularizer(variable))
+        return losses
+
+    # ----------------------------------------------------------------------------- configs
+    def get_config(self):
+        """The constructor arguments: automatic when they are plain values, else override."""
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": dtype_policies.serialize(self._dtype_policy),
+        }
+        if self.activity_regularizer is not None:
+            from lamina import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if self._batch_input_shape is not None and type(self).__name__ != "InputLayer":
+            config["batch_input_shape"] = self._batch_input_shape
+        if _overrides(type(self), "get_config") or self._init_arguments is None:
+            return config
+        return {**config, **self._init_arguments}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "dtype" in config and isinstance(config["dtype"], dict):
+            config["dtype"] = dtype_policies.get(config["dtype"])
+        try:
+            return cls(**config)
+        except TypeError as error:
+            accepted = [name for name in inspect.signature(cls.__init__).parameters
+                        if name != "self"]
+            raise TypeError(
+                f"Could not recreate layer {cls.__name__} from its config: {error}. Its "
+                f"constructor accepts {accepted}; the config has {sorted(config)}. If the "
+                "layer's get_config() adds keys, its __init__ must accept them (or take "
+                "**kwargs and pass them to super().__init__).") from error
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    @property
+    def path(self):
+        return self.name
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call on symbolic tensors."""
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called on a symbolic input, so it has no "
+                "`input`. Call it on keras.Input(...) first.")
+        node = self._inbound_nodes[0]
+        tensors = node.input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called on a symbolic input, so it has no "
+                "`output`. Call it on keras.Input(...) first.")
+        return self._inbound_nodes[0].outputs
+
+
+class _null_scope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _in_own_scope(layer):
+    path = naming.current_path()
+    return bool(path) and path[-1] == layer.name
+
+
+def _scope_is_live(scope):
+    if scope is None:
+        return True
+    current = current_scope()
+    while current is not None:
+        if current is scope:
+            return True
+        current = current.parent
+    return False
+
+
+def _is_number_list(value):
+    if not isinstance(value, list) or not value:
+        return False
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) or _is_number_list(v)
+               for v in value)
+
+
+def _has_tracers(tree):
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _is_single_shape(value):
+    return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer))
+                                            for d in value)
+
+
+def _lists_to_tuples(shape):
+    if isinstance(shape, list) and all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape)
+    if isinstance(shape, (list, tuple)):
+        return type(shape)(_lists_to_tuples(s) for s in shape) if isinstance(shape, list) \
+            else tuple(_lists_to_tuples(s) for s in shape)
+    if isinstance(shape, dict):
+        return {k: _lists_to_tuples(v) for k, v in shape.items()}
+    return shape
+
+
+def _shapes_for_config(shapes):
+    if _is_single_shape(shapes):
+        return tuple(shapes)
+    if isinstance(shapes, (list, tuple)):
+        return [_shapes_for_config(s) for s in shapes]
+    if isinstance(shapes, dict):
+        return {k: _shapes_for_config(v) for k, v in shapes.items()}
+    return shapes
+
+
+def _shapes_to_tensors(shape, dtype):
+    if hasattr(shape, "as_list") or _is_single_shape(tuple(shape) if isinstance(
+            shape, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer))
+                                          for d in shape) else None):
+        return symbolic.KerasTensor(symbolic.as_shape_tuple(shape), dtype=dtype)
+    if isinstance(shape, dict):
+        return {k: _shapes_to_tensors(v, dtype) for k, v in shape.items()}
+    return [_shapes_to_tensors(s, dtype) for s in shape]
+
+
+def _overrides(cls, method):
+    for klass in cls.__mro__:
+        if klass is Layer:
+            return False
+        if method in klass.__dict__:
+            return True
+    return False
+
+
+def _get_regularizer(identifier):
+    if identifier is None:
+        return None
+    from lamina import regularizers
+
+    return regularizers.get(identifier)
+
+
+def _describe_inputs(args):
+    def describe(x):
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            return repr(x)
+        return f"shape={tuple(shape)} dtype={getattr(x, 'dtype', '?')}"
+
+    return ", ".join(describe(x) for x in jax.tree_util.tree_leaves(
+        list(args), is_leaf=lambda x: hasattr(x, "shape")))
+
+
+def _add_layer_context(error, layer, args):
+    """Adds the layer, its input shapes and the shapes it was built for to an error from call."""
+    if getattr(error, "_lamina_layer_context", False) or type(error).__module__.startswith(
+            "lamina._runtime"):
+        return
+    built_for = f" (built for input shape {layer._build_shapes})" if layer._build_shapes else ""
+    note = (f"Raised while calling layer '{layer.name}' ({type(layer).__name__}){built_for} on "
+            f"inputs: {_describe_inputs(args)}.")
+    try:
+        error._lamina_layer_context = True
+    except AttributeError:
+        pass
+    if error.args and isinstance(error.args[0], str) and type(error) in (
+            ValueError, TypeError, IndexError, KeyError, RuntimeError, NotImplementedError):
+        error.args = (f"{error.args[0]}\n{note}",) + error.args[1:]
+    else:
+        error.add_note(note)
+
+
+def is_layer(value):
+    return isinstance(value, Layer)
+
+
+__all__ = ["Layer"]
