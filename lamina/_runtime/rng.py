@@ -67,7 +67,7 @@ class SeedGenerator:
         return key
 
     def get_config(self):
-        return {"seed": self._initial_seed}
+        return {"seed": self._initial_seed, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
@@ -116,7 +116,8 @@ def draw_seed(seed):
     if isinstance(seed, SeedGenerator):
         return seed.next()
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return jax.random.PRNGKey(int(seed))
+        # Keras 3 on JAX uses the raw key [seed, 0], so int-seeded draws match Keras exactly.
+        return jnp.array([int(seed) % 2**32, 0], dtype=jnp.uint32)
     if isinstance(seed, Variable):
         seed = seed.value
     if isinstance(seed, (jax.Array, np.ndarray)) and seed.shape == (2,):

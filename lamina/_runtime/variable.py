@@ -103,10 +103,11 @@ class Variable:
     def _initial_value(self, initializer, shape, dtype):
         if isinstance(initializer, str):
             if resolve_initializer is None:
-                raise ValueError(
-                    f"Variable '{self._path}': initializer {initializer!r} is a name, but no "
-                    "initializer registry is loaded. Import lamina (not only lamina._runtime), "
-                    "or pass a value or a callable.")
+                # The initializers module registers its lookup when imported; importing it
+                # here keeps `import lamina` light when no Variable is made from a name.
+                import importlib
+
+                importlib.import_module("lamina.initializers")
             initializer = resolve_initializer(initializer)
         if isinstance(initializer, Variable):
             initializer = initializer.value

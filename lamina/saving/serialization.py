@@ -1,0 +1,715 @@
+"""Configs: objects to Keras 3's JSON-ready dicts and back.
+
+The format is Keras 3's, byte for byte, so a config written by lamina loads in Keras and the
+reverse. What each kind of object becomes:
+
+* an object with `get_config()`: `{"module", "class_name", "config", "registered_name"}`. A
+  lamina built-in is written under its Keras name (`"keras.initializers"`, `"GlorotUniform"`,
+  `registered_name=None`); a user class under its own module (`None` for `__main__`) and its
+  registered name (`"package>Name"`, or the class name when it is not registered).
+* a named function (built-in or not): `{"module": "builtins", "class_name": "function",
+  "config": <registered name>, "registered_name": "function"}`.
+* a class object: the same with `"class_name": "type"`.
+* a lambda: `{"class_name": "__lambda__", "config": {"value": (code, defaults, closure)}}`; it
+  loads only with `safe_mode=False`, because loading runs its bytecode.
+* NumPy arrays: `{"class_name": "__numpy__", "config": {"value": [...], "dtype": "int32"}}`;
+  JAX arrays the same under `"__tensor__"`; NumPy scalars and 0-d arrays become Python scalars;
+  tuples stay tuples (JSON turns them into lists); lists and dicts are converted item by item.
+
+Loading resolves names in this order: the caller's `custom_objects`, active
+`custom_object_scope`s, registered objects, then lamina's built-ins (a `"keras.*"` module maps
+to the matching `lamina.*` module). In safe mode, the only modules ever imported are lamina's.
+"""
+
+import builtins
+import codecs
+import contextvars
+import difflib
+import importlib
+import inspect
+import marshal
+import types
+import warnings
+
+import jax
+import numpy as np
+
+from lamina._runtime.dtypes import standardize_dtype
+from lamina._runtime.variable import Variable
+from lamina.saving import registry
+
+__all__ = [
+    "DeserializationError", "ObjectSharingScope", "SafeModeScope", "deserialize_keras_object",
+    "enable_unsafe_deserialization", "in_safe_mode", "register_special_type", "resolve_name",
+    "serialize_keras_object", "unknown_name_error",
+]
+
+PLAIN_TYPES = (str, int, float, bool)
+
+
+class DeserializationError(TypeError, ValueError):
+    """A config names an object lamina cannot find, or holds arguments its class refuses.
+
+    It is both a TypeError (what Keras 3 raises for a missing class) and a ValueError (what it
+    raises for an unknown name), so code written against either keeps working.
+    """
+
+
+# ------------------------------------------------------------------------------------ safe mode
+_safe_mode_scope = contextvars.ContextVar("lamina_safe_mode", default=None)
+_unsafe_everywhere = False
+
+
+def enable_unsafe_deserialization():
+    """Turns safe mode off for the whole process, so configs with lambdas load.
+
+    Only call this for files you trust: loading a lambda runs the bytecode stored in the file.
+    """
+    global _unsafe_everywhere
+    _unsafe_everywhere = True
+
+
+def in_safe_mode():
+    """The safe mode set by an enclosing `SafeModeScope` or globally; None if neither set it."""
+    scoped = _safe_mode_scope.get()
+    if scoped is not None:
+        return scoped
+    if _unsafe_everywhere:
+        return False
+    return None
+
+
+class SafeModeScope:
+    """Passes a loader's `safe_mode` down to nested `deserialize_keras_object` calls.
+
+    A layer's `from_config` that deserializes its sub-objects with the default
+    `safe_mode=True` still obeys the `safe_mode=False` the user gave `load_model`.
+    """
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = safe_mode
+        self._tokens = []
+
+    def __enter__(self):
+        value = None if self.safe_mode is None else bool(self.safe_mode)
+        self._tokens.append(_safe_mode_scope.set(value))
+        return self
+
+    def __exit__(self, *exc_info):
+        _safe_mode_scope.reset(self._tokens.pop())
+        return False
+
+
+# ------------------------------------------------------------------------------- shared objects
+# Inside an ObjectSharingScope, an object met twice while serializing is written with a
+# `shared_object_id` on both configs, and loading rebuilds it once. Archive saving uses this.
+_sharing = contextvars.ContextVar("lamina_object_sharing", default=None)
+
+
+class ObjectSharingScope:
+    """Detects objects serialized twice and rebuilds them once when loading (Keras 3's ids)."""
+
+    def __init__(self):
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(_sharing.set(({}, {})))  # (id -> loaded object, id -> config)
+        return self
+
+    def __exit__(self, *exc_info):
+        _sharing.reset(self._tokens.pop())
+        return False
+
+
+def _record_serialized(obj, config):
+    if config.get("module") == "__main__":
+        config["module"] = None  # Keras writes None for classes defined in a script
+    maps = _sharing.get()
+    if maps is None:
+        return
+    seen = maps[1]
+    key = id(obj)
+    if key in seen:
+        config["shared_object_id"] = key
+        seen[key]["shared_object_id"] = key
+    else:
+        seen[key] = config
+
+
+# -------------------------------------------------------------------------------- special types
+# Higher layers (symbolic tensors of functional models) plug their `"__name__"` configs in here,
+# so this module never imports them.
+_SPECIAL_SAVERS = []
+_SPECIAL_LOADERS = {}
+
+
+def register_special_type(cls, class_name, to_config, from_config):
+    """Serializes instances of `cls` as `{"class_name": class_name, "config": to_config(obj)}`.
+
+    `from_config(inner_config)` rebuilds them. Used for values that are not Keras objects but
+    appear in configs, such as the symbolic tensors in a functional model's node arguments
+    (`"__keras_tensor__"`).
+    """
+    _SPECIAL_SAVERS.append((cls, class_name, to_config))
+    _SPECIAL_LOADERS[class_name] = from_config
+
+
+# -------------------------------------------------------------------------------- serialization
+def serialize_keras_object(obj):
+    """Returns the Keras 3 config of `obj`: a dict, list or plain value that JSON can hold.
+
+    Example:
+        >>> lamina.saving.serialize_keras_object(lamina.initializers.GlorotUniform(seed=1))
+        {'module': 'keras.initializers', 'class_name': 'GlorotUniform',
+         'config': {'seed': 1, 'input_axes': None, 'output_axes': None},
+         'registered_name': None}
+    """
+    if obj is None or isinstance(obj, PLAIN_TYPES):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        items = [serialize_keras_object(item) for item in obj]
+        return tuple(items) if isinstance(obj, tuple) else items
+    if isinstance(obj, dict):
+        return serialize_dict(obj)
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start),
+            "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    for cls, class_name, to_config in _SPECIAL_SAVERS:
+        if isinstance(obj, cls):
+            return {"class_name": class_name, "config": to_config(obj)}
+    if _is_tensor_shape(obj):
+        dims = obj.as_list() if getattr(obj, "rank", 0) is not None else None
+        return dims
+    if _is_dtype(obj):
+        return standardize_dtype(obj)
+    if isinstance(obj, Variable):
+        raise TypeError(
+            f"Cannot serialize the Variable '{obj.path}' inside a config: configs hold "
+            "hyperparameters, and weights are saved separately. Store a plain value instead "
+            "(e.g. variable.numpy()), or save the weights with save_weights().")
+    if isinstance(obj, jax.Array):
+        if isinstance(obj, jax.core.Tracer):
+            raise TypeError(
+                "Cannot serialize a traced array: get_config() ran inside jax.jit or "
+                "keras.function. Call it outside compiled code.")
+        return {"class_name": "__tensor__", "config": {
+            "value": np.asarray(obj).tolist(), "dtype": standardize_dtype(obj.dtype)}}
+    if isinstance(obj, (np.ndarray, np.generic)):
+        if isinstance(obj, np.ndarray) and obj.ndim > 0:
+            return {"class_name": "__numpy__", "config": {
+                "value": obj.tolist(), "dtype": standardize_dtype(obj.dtype)}}
+        return obj.item()
+    if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
+        return _serialize_lambda(obj)
+    if inspect.isclass(obj):
+        config = {"module": "builtins", "class_name": "type",
+                  "config": registry.get_registered_name(obj), "registered_name": "type"}
+        _record_serialized(obj, config)
+        return config
+    if _is_named_function(obj):
+        config = {"module": "builtins", "class_name": "function",
+                  "config": registry.get_registered_name(obj), "registered_name": "function"}
+        _record_serialized(obj, config)
+        return config
+    return _serialize_instance(obj)
+
+
+def serialize_dict(config):
+    """Serializes every value of a dict (keys are kept as they are)."""
+    return {key: serialize_keras_object(value) for key, value in config.items()}
+
+
+def _serialize_instance(obj):
+    cls = type(obj)
+    get_config = getattr(obj, "get_config", None)
+    if get_config is None:
+        raise TypeError(
+            f"Cannot serialize {obj!r} of type {cls.__name__}: to be saved, a class must "
+            "define get_config() returning its constructor arguments as a dict.")
+    try:
+        inner = get_config()
+    except NotImplementedError as error:
+        raise NotImplementedError(
+            f"Cannot serialize {cls.__name__}: it does not implement get_config(). Define "
+            "get_config() returning its constructor arguments as a dict.") from error
+    if not isinstance(inner, dict):
+        raise TypeError(
+            f"{cls.__name__}.get_config() must return a dict. It returned {inner!r} of type "
+            f"{type(inner).__name__}.")
+    inner = serialize_dict(inner)
+    api_name = registry.public_name(cls)
+    if api_name is not None:
+        module, _, class_name = api_name.rpartition(".")
+        config = {"module": module, "class_name": class_name, "config": inner,
+                  "registered_name": None}
+    else:
+        module = cls.__module__
+        config = {"module": module, "class_name": cls.__name__, "config": inner,
+                  "registered_name": None if module == "builtins"
+                  else registry.get_registered_name(cls)}
+    build_config = getattr(obj, "get_build_config", None)
+    if build_config is not None and (build_config := build_config()) is not None:
+        config["build_config"] = serialize_dict(build_config)
+    compile_config = getattr(obj, "get_compile_config", None)
+    if compile_config is not None and (compile_config := compile_config()) is not None:
+        config["compile_config"] = serialize_dict(compile_config)
+    _record_serialized(obj, config)
+    return config
+
+
+def _is_named_function(obj):
+    # Plain functions, builtins, and function-like callables such as jax.nn.relu (a custom_jvp
+    # object) are all saved by name, as Keras saves plain functions.
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        return True
+    return (callable(obj) and not hasattr(obj, "get_config")
+            and isinstance(getattr(obj, "__name__", None), str))
+
+
+def _is_tensor_shape(obj):
+    # lamina.compat.tf.TensorShape (not imported here: compat sits above this module).
+    return type(obj).__name__ == "TensorShape" and hasattr(obj, "as_list")
+
+
+def _is_dtype(obj):
+    if isinstance(obj, np.dtype) or hasattr(obj, "as_numpy_dtype"):
+        return True
+    # NumPy scalar types (np.float32) and JAX's (jnp.float32, a class with a `dtype`).
+    return inspect.isclass(obj) and (
+        issubclass(obj, np.generic) or isinstance(getattr(obj, "dtype", None), np.dtype))
+
+
+def _serialize_lambda(fn):
+    try:
+        source = inspect.getsource(fn).strip()
+    except (OSError, TypeError):
+        source = "<source unavailable>"
+    warnings.warn(
+        "The object being serialized includes a lambda, which can only be loaded with "
+        "safe_mode=False (loading it runs stored bytecode, and only works on the same Python "
+        f"version). Prefer a named function. The lambda: {source}", stacklevel=3)
+    code = codecs.encode(marshal.dumps(fn.__code__), "base64").decode("ascii")
+    closure = tuple(cell.cell_contents for cell in fn.__closure__) if fn.__closure__ else None
+    return {"class_name": "__lambda__", "config": {"value": (code, fn.__defaults__, closure)}}
+
+
+def _load_lambda(value):
+    code, defaults, closure = value if isinstance(value, (list, tuple)) else (value, None, None)
+    code = marshal.loads(codecs.decode(code.encode("ascii"), "base64"))
+    cells = tuple(types.CellType(item) for item in closure) if closure else None
+    return types.FunctionType(code, _lambda_globals(), name=code.co_name,
+                              argdefs=tuple(defaults) if defaults else None, closure=cells)
+
+
+def _lambda_globals():
+    # Book code writes `lambda x: tf.exp(x)` or `keras.ops...`; give loaded lambdas those names.
+    import jax.numpy as jnp
+
+    import lamina
+
+    names = {"__builtins__": builtins, "keras": lamina, "np": np, "jnp": jnp, "jax": jax}
+    for alias, module, attribute in (("tf", "lamina.compat", "tf"), ("ops", "lamina.ops", None)):
+        try:
+            loaded = importlib.import_module(module)
+            names[alias] = getattr(loaded, attribute) if attribute else loaded
+        except (ImportError, AttributeError):
+            pass
+    return names
+
+
+# ------------------------------------------------------------------------------ deserialization
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+    """Rebuilds the object a Keras 3 config describes (the inverse of `serialize_keras_object`).
+
+    Args:
+        config: a config dict, a list of them, a name, or a plain value (returned as is).
+        custom_objects: `{name: class_or_function}` for user objects the config names.
+        safe_mode: if True (the default), refuse lambdas and never import a module named in the
+            config unless it is lamina's; an enclosing `SafeModeScope` overrides it.
+        module_objects: (keyword) `{name: object}` of built-ins a bare name or `class_name` may
+            refer to; `keras.activations.deserialize` and friends pass theirs.
+        printable_module_name: (keyword) what the objects are, for error messages.
+
+    Example:
+        >>> lamina.saving.deserialize_keras_object(
+        ...     {"module": "keras.regularizers", "class_name": "L2",
+        ...      "config": {"l2": 0.5}, "registered_name": None})
+        <lamina.regularizers.L2 object at ...>
+    """
+    module_objects = kwargs.pop("module_objects", None)
+    kind = kwargs.pop("printable_module_name", None) or "object"
+    if kwargs:
+        raise TypeError(
+            f"deserialize_keras_object() got unexpected arguments: {sorted(kwargs)}. It accepts "
+            "config, custom_objects, safe_mode, module_objects and printable_module_name.")
+    scoped = in_safe_mode()
+    safe_mode = bool(safe_mode) if scoped is None else scoped
+    objects = _available_objects(custom_objects)
+    return _Loader(objects, safe_mode, kind).load(config, module_objects)
+
+
+def _available_objects(custom_objects):
+    # The caller's explicit custom_objects win over scopes and the registry: they are the most
+    # specific statement of what a name means for this load.
+    return {**registry.get_custom_objects(), **registry.scoped_custom_objects(),
+            **(custom_objects or {})}
+
+
+_NOT_FOUND = object()
+_KERAS_PACKAGES = ("keras", "lamina")
+_NON_MODELING_MODULES = ("keras.saving", "keras.config")
+_NON_MODELING_APIS = frozenset({
+    "keras.backend.clear_session", "keras.models.load_model", "keras.models.model_from_json",
+    "keras.models.save_model", "keras.utils.get_file", "keras.utils.load_img",
+    "keras.utils.save_img", "keras.utils.register_keras_serializable",
+    "keras.utils.serialize_keras_object", "keras.utils.deserialize_keras_object",
+    "keras.utils.clear_session",
+})
+# Searched, in order, for a function saved only by name (`"module": "builtins"`).
+_FUNCTION_MODULES = ("activations", "losses", "metrics", "initializers", "regularizers",
+                     "constraints", "optimizers")
+_NOT_MODELING_FUNCTIONS = frozenset({"get", "serialize", "deserialize"})
+
+
+def _is_library_module(module):
+    return isinstance(module, str) and module.split(".", 1)[0] in _KERAS_PACKAGES
+
+
+def _keras_spelling(module):
+    return "keras" + module[len("lamina"):] if module.split(".", 1)[0] == "lamina" else module
+
+
+class _Loader:
+    """One deserialization: the objects names resolve to, and the safe-mode setting."""
+
+    def __init__(self, objects, safe_mode, kind):
+        self.objects = objects
+        self.safe_mode = safe_mode
+        self.kind = kind
+
+    def load(self, config, module_objects=None):
+        if config is None:
+            return None
+        if isinstance(config, str):
+            if config in self.objects:
+                return self.objects[config]  # a plain function saved by name (legacy format)
+            if module_objects is not None:
+                return resolve_name(config, module_objects, self.kind, self.objects)
+            return config
+        if isinstance(config, (list, tuple)):
+            return [self.load(item) for item in config]
+        if isinstance(config, PLAIN_TYPES):
+            return config
+        if not isinstance(config, dict):
+            raise DeserializationError(
+                f"Cannot deserialize {config!r} of type {type(config).__name__}: expected a "
+                "config dict, a list, a name or a plain value.")
+        if module_objects is not None:
+            if "class_name" not in config:
+                raise DeserializationError(
+                    f"Cannot deserialize this {self.kind} config: it has no 'class_name' key. "
+                    f"Expected {{'class_name': ..., 'config': {{...}}}}. Received: {config!r}")
+            found = self._load_builtin(config, module_objects)
+            if found is not _NOT_FOUND:
+                return found
+            return self._load_object({**config, "config": config.get("config")})
+        if "class_name" not in config or "config" not in config:
+            return {key: self.load(value) for key, value in config.items()}
+        return self._load_object(config)
+
+    def _load_builtin(self, config, module_objects):
+        """Resolves `class_name` (or a function name) among `module_objects`, if it is there."""
+        class_name = config["class_name"]
+        inner = config.get("config")
+        if class_name == "function":
+            if isinstance(inner, str) and inner not in self.objects:
+                function = module_objects.get(inner)
+                if function is not None and not inspect.isclass(function):
+                    return function
+            return _NOT_FOUND
+        registered_name = config.get("registered_name")
+        if registered_name and not _is_library_module(config.get("module")):
+            return _NOT_FOUND  # a user class that happens to share a built-in's name
+        if class_name in self.objects or class_name not in module_objects:
+            return _NOT_FOUND
+        target = module_objects[class_name]
+        if not inspect.isclass(target):
+            return target
+        return self._instantiate(target, inner or {}, config)
+
+    def _load_object(self, config):
+        class_name = config["class_name"]
+        inner = config["config"] if config["config"] is not None else {}
+        if class_name in _SPECIAL_NAMES:
+            return _SPECIAL_NAMES[class_name](self, inner)
+        if class_name in _SPECIAL_LOADERS or (class_name.startswith("__")
+                                              and class_name.endswith("__")):
+            return self._load_registered_special(class_name, inner, config)
+        module = config.get("module")
+        registered_name = config.get("registered_name", class_name)
+        if class_name == "function":
+            if not isinstance(inner, str):
+                raise DeserializationError(
+                    f"A function config must hold the function's name as 'config'. "
+                    f"Received: {config!r}")
+            return self._find_function(inner, module, config)
+        if class_name == "type" and isinstance(inner, str):
+            return self._find_class(inner, inner, None, config)
+        if not isinstance(inner, dict):
+            raise DeserializationError(
+                f"The config of {class_name} must be a dict. Received: {config!r}")
+        shared_id = config.get("shared_object_id")
+        maps = _sharing.get()
+        if shared_id is not None and maps is not None and shared_id in maps[0]:
+            return maps[0][shared_id]
+        cls = self._find_class(class_name, registered_name, module, config)
+        if not inspect.isclass(cls):
+            return cls  # a function registered under this name
+        instance = self._instantiate(cls, inner, config)
+        if shared_id is not None and maps is not None:
+            maps[0][shared_id] = instance
+        return instance
+
+    def _load_registered_special(self, class_name, inner, config):
+        if class_name not in _SPECIAL_LOADERS:
+            registry._import_if_present("lamina.models")  # home of "__keras_tensor__"
+        if class_name not in _SPECIAL_LOADERS:
+            raise DeserializationError(
+                f"Cannot deserialize a '{class_name}' value: lamina has no loader for it. "
+                f"Config: {config!r}")
+        return _SPECIAL_LOADERS[class_name](inner)
+
+    # -------------------------------------------------------------------------- name lookup
+    def _find_function(self, name, module, config):
+        found = self.objects.get(name)
+        if found is not None:
+            return found
+        if _is_library_module(module):
+            found = self._public_symbol(f"{_keras_spelling(module)}.{name}", config)
+            if _is_modeling_function(found, name):
+                return found
+        if module in (None, "builtins") or _is_library_module(module):
+            for home in _FUNCTION_MODULES:
+                found = registry.public_symbol(f"keras.{home}.{name}")
+                if _is_modeling_function(found, name):
+                    return found
+            if ">" not in name:
+                # Keras <= 3.6 saved registered functions by bare name; accept "pkg>name".
+                for key, value in self.objects.items():
+                    if key.endswith(">" + name):
+                        return value
+        else:
+            found = self._import_from_module(module, name, config, "function")
+            if found is not None and callable(found) and not inspect.isclass(found):
+                return found
+        raise _missing_object_error("function", name, name, module, config, self.safe_mode)
+
+    def _find_class(self, class_name, registered_name, module, config):
+        for key in (registered_name, class_name):
+            if key and key in self.objects:
+                return self.objects[key]
+        if _is_library_module(module):
+            api_name = f"{_keras_spelling(module)}.{class_name}"
+            found = self._public_symbol(api_name, config)
+            if inspect.isclass(found) and (hasattr(found, "from_config")
+                                           or hasattr(found, "get_config")):
+                return found
+            raise DeserializationError(
+                f"Cannot deserialize '{api_name}': lamina has no such built-in. If it is a "
+                f"custom class, pass custom_objects={{'{class_name}': {class_name}}} or "
+                "decorate it with @keras.saving.register_keras_serializable(). "
+                f"Config: {config!r}")
+        key = registered_name or class_name
+        if ">" not in key:
+            for name, value in self.objects.items():
+                if name.endswith(">" + key):
+                    return value  # saved before the class was registered
+        if module not in (None, "__main__", "builtins"):
+            found = self._import_from_module(module, class_name, config, "class")
+            # Even when trusted, only classes made to be saved are built from a config: this
+            # keeps a config from constructing arbitrary classes of arbitrary modules.
+            if inspect.isclass(found) and hasattr(found, "get_config"):
+                return found
+        raise _missing_object_error("class", class_name, registered_name, module, config,
+                                    self.safe_mode)
+
+    def _public_symbol(self, api_name, config):
+        module = api_name.rpartition(".")[0]
+        if module in _NON_MODELING_MODULES or api_name in _NON_MODELING_APIS:
+            raise DeserializationError(
+                f"Refusing to deserialize '{api_name}': it is not a modeling object (layer, "
+                "loss, metric, optimizer, initializer, ...), and configs may only name those. "
+                f"Config: {config!r}")
+        return registry.public_symbol(api_name)
+
+    def _import_from_module(self, module, name, config, what):
+        if self.safe_mode:
+            return None  # the missing-object error explains how to proceed
+        try:
+            return getattr(importlib.import_module(module), name, None)
+        except ImportError as error:
+            raise DeserializationError(
+                f"Could not import the module '{module}' that the config names for the {what} "
+                f"'{name}': {error}. Config: {config!r}") from error
+
+    # ------------------------------------------------------------------------ instantiation
+    def _instantiate(self, cls, inner, config):
+        with registry.CustomObjectScope(self.objects), SafeModeScope(self.safe_mode):
+            try:
+                if hasattr(cls, "from_config"):
+                    instance = cls.from_config(inner)
+                else:
+                    instance = cls(**inner)
+            except DeserializationError:
+                raise
+            except TypeError as error:
+                raise _config_error(cls, inner, config, error) from error
+            build_config = config.get("build_config")
+            if build_config and not getattr(instance, "built", True):
+                instance.build_from_config(build_config)
+                instance.built = True
+            compile_config = config.get("compile_config")
+            if compile_config and hasattr(instance, "compile_from_config"):
+                instance.compile_from_config(compile_config)
+                instance.compiled = True
+        return instance
+
+
+def _load_numpy(loader, inner):
+    return np.array(inner["value"], dtype=inner["dtype"])
+
+
+def _load_tensor(loader, inner):
+    return jax.numpy.asarray(np.array(inner["value"]), dtype=inner["dtype"])
+
+
+def _load_slice(loader, inner):
+    return slice(*(loader.load(inner[key]) for key in ("start", "stop", "step")))
+
+
+def _load_lambda_config(loader, inner):
+    if loader.safe_mode:
+        raise DeserializationError(
+            "Refusing to deserialize a Python lambda: loading one runs bytecode stored in the "
+            "file, which could execute arbitrary code. If you trust this file, pass "
+            "safe_mode=False to the loading function, or call "
+            "keras.config.enable_unsafe_deserialization().")
+    return _load_lambda(inner["value"])
+
+
+_SPECIAL_NAMES = {
+    "__numpy__": _load_numpy,
+    "__tensor__": _load_tensor,
+    "__bytes__": lambda loader, inner: inner["value"].encode("utf-8"),
+    "__ellipsis__": lambda loader, inner: Ellipsis,
+    "__slice__": _load_slice,
+    "__lambda__": _load_lambda_config,
+}
+
+
+def _is_modeling_function(obj, name):
+    if obj is None or inspect.isclass(obj) or not callable(obj):
+        return False
+    if name in _NOT_MODELING_FUNCTIONS or name.startswith("_"):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".", 1)[0] == "lamina"
+
+
+# ------------------------------------------------------------------------------------ messages
+def _missing_object_error(what, name, registered_name, module, config, safe_mode):
+    key = registered_name if registered_name and registered_name not in ("function", "type") \
+        else name
+    package, separator, short_name = key.partition(">")
+    if separator:
+        decorator = f"@keras.saving.register_keras_serializable(package={package!r})"
+    else:
+        short_name = key
+        decorator = "@keras.saving.register_keras_serializable()"
+    python_name = short_name if short_name.isidentifier() else name
+    message = (
+        f"Could not find the {what} '{short_name}' named in this config: it is not a lamina or "
+        f"Keras built-in, and no custom object is known under '{key}'. Supply it in one of "
+        f"two ways: pass custom_objects={{'{key}': {python_name}}} to the loading function "
+        "(or wrap the load in keras.saving.custom_object_scope), or decorate its definition "
+        f"with {decorator} and import the module that defines it before loading.")
+    if module not in (None, "__main__", "builtins") and not _is_library_module(module):
+        if safe_mode:
+            message += (
+                f" With safe_mode=True lamina does not import the module '{module}' that the "
+                "config names; if you trust this file, safe_mode=False lets it.")
+        else:
+            message += (f" The module '{module}' has no saveable {what} '{name}' (a class "
+                        "must define get_config()).")
+    return DeserializationError(f"{message} Config: {config!r}")
+
+
+def _config_error(cls, inner, config, error):
+    """Explains a from_config TypeError: unknown keys, missing arguments, or the raw error."""
+    name = cls.__name__
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        parameters = None
+    if parameters is not None:
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        accepted = [p for p, v in parameters.items()
+                    if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
+        unknown = [key for key in inner if key not in parameters]
+        required = [p for p, v in parameters.items()
+                    if v.default is v.empty and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)
+                    and p not in inner]
+        if unknown and not takes_any and "unexpected keyword argument" in str(error):
+            keys = ", ".join(repr(key) for key in unknown)
+            return DeserializationError(
+                f"Cannot create {name} from its config: {name} does not accept the "
+                f"key{'s' if len(unknown) > 1 else ''} {keys}. Accepted arguments: "
+                f"{', '.join(accepted) or '(none)'}. Fix the config, or make "
+                f"{name}.__init__ (or {name}.from_config) take these keys. Config: {config!r}")
+        if required and "required" in str(error):
+            return DeserializationError(
+                f"Cannot create {name} from its config: the config lacks the required "
+                f"argument{'s' if len(required) > 1 else ''} {', '.join(required)}. Make "
+                f"{name}.get_config() return every constructor argument. Config: {config!r}")
+    return DeserializationError(
+        f"{name}.from_config() failed: {error}. get_config() should return exactly the "
+        "constructor arguments, and a from_config() should deserialize nested objects (layers, "
+        f"initializers, ...) it receives as configs. Config: {config!r}")
+
+
+def unknown_name_error(kind, name, candidates):
+    """The error for a name that is neither a built-in nor a known custom object.
+
+    Lists the closest valid names and says how to register a custom one.
+    """
+    candidates = sorted({c for c in candidates if isinstance(c, str)})
+    by_lower = {}
+    for candidate in candidates:
+        by_lower.setdefault(candidate.lower(), candidate)
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=5, cutoff=0.6)
+    if close:
+        hint = "Did you mean " + ", ".join(repr(by_lower[c]) for c in close) + "?"
+    else:
+        hint = "Valid names: " + ", ".join(repr(c) for c in candidates) + "."
+    return DeserializationError(
+        f"Unknown {kind} {name!r}. {hint} To use your own {kind}, pass the object itself, "
+        "or decorate it with @keras.saving.register_keras_serializable() and refer to it by "
+        f"its registered name ('Custom>{name}'), or pass custom_objects={{{str(name)!r}: ...}} "
+        "when loading.")
+
+
+def resolve_name(name, module_objects, kind, objects=None):
+    """The built-in (from `module_objects`) or custom object called `name`; raises if none."""
+    if name in module_objects:
+        return module_objects[name]
+    if objects is None:
+        objects = _available_objects(None)
+    if name in objects:
+        return objects[name]
+    raise unknown_name_error(kind, name, module_objects)
