@@ -18,19 +18,30 @@ from lamina._runtime import value_and_grad as value_and_grad
 
 __version__ = "0.1.0"
 
-_SUBMODULES = frozenset({"layers", "dtype_policies", 
+_SUBMODULES = frozenset({
+    "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "ops", "random",
     "regularizers", "saving", "utils",
 })
 
 
+# Top-level names that live in lazily loaded submodules: name -> module.
+_LAZY_NAMES = {
+    "Model": "lamina.models", "Sequential": "lamina.models",
+    "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
+}
+
+
 def __getattr__(name):
-    if name in _SUBMODULES:
-        module = _importlib.import_module(f"lamina.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'lamina' has no attribute {name!r}")
+    if name in _LAZY_NAMES:
+        value = getattr(_importlib.import_module(_LAZY_NAMES[name]), name)
+    elif name in _SUBMODULES:
+        value = _importlib.import_module(f"lamina.{name}")
+    else:
+        raise AttributeError(f"module 'lamina' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | set(_LAZY_NAMES))

@@ -2,36 +2,16 @@
 
 A named function (defined with `def` at module level) is saved by reference: its module and
 name. An anonymous function can only be saved as Python bytecode, which runs arbitrary code
-when loaded; lamina writes it only inside `allow_lambda_code()` and loads it only with
-`safe_mode=False`.
+when loaded; lamina writes it only inside `keras.saving.allow_lambda_code()` and loads it only
+with `safe_mode=False`.
 """
 
-import base64
-import contextlib
-import contextvars
 import inspect
-import marshal
 import types
 
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import as_shape_tuple
-
-_allow_code = contextvars.ContextVar("lamina_allow_lambda_code", default=False)
-
-
-@contextlib.contextmanager
-def allow_lambda_code():
-    """Lets `Lambda` layers wrapping anonymous functions save their bytecode.
-
-    Example:
-        >>> with allow_lambda_code():
-        ...     model.save("model.keras")   # doctest: +SKIP
-    """
-    token = _allow_code.set(True)
-    try:
-        yield
-    finally:
-        _allow_code.reset(token)
+from lamina.saving import serialization
 
 
 def _is_anonymous(fn):
@@ -39,35 +19,16 @@ def _is_anonymous(fn):
         fn.__name__ == "<lambda>" or "<locals>" in fn.__qualname__)
 
 
-def dump_function_code(fn):
-    """Keras 3's `__lambda__` format: base64 marshal of the code, defaults, closure values."""
-    code = base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii")
-    closure = tuple(cell.cell_contents for cell in fn.__closure__) if fn.__closure__ else None
-    return {"class_name": "__lambda__",
-            "config": {"code": code, "defaults": fn.__defaults__, "closure": closure}}
-
-
-def load_function_code(config, safe_mode):
-    """Rebuilds a function saved by `dump_function_code` (never in safe mode)."""
-    if safe_mode:
+def _load_code(config, safe_mode):
+    # An explicit safe_mode wins; otherwise the enclosing load decides, and no decision is safe.
+    effective = safe_mode if safe_mode is not None else serialization.in_safe_mode()
+    if effective is not False:
         raise ValueError(
             "This model has a Lambda layer whose function was saved as Python bytecode. "
             "Loading it would run code from the file, which is refused by default. If you "
             "trust the file, load it with safe_mode=False.")
-    import jax.numpy as jnp
-    import numpy as np
-
-    import lamina
-    from lamina import ops
-    from lamina.compat import tf
-
-    code = marshal.loads(base64.decodebytes(config["code"].encode("ascii")))
-    closure = config.get("closure")
-    cells = tuple(types.CellType(value) for value in closure) if closure else None
-    namespace = {"keras": lamina, "lamina": lamina, "ops": ops, "tf": tf, "jnp": jnp, "np": np}
-    defaults = config.get("defaults")
-    return types.FunctionType(code, namespace, code.co_name,
-                              tuple(defaults) if defaults else None, cells)
+    return serialization.function_from_code(
+        config["code"], config.get("defaults"), config.get("closure"))
 
 
 class Lambda(Layer):
@@ -126,21 +87,20 @@ class Lambda(Layer):
 
     def _serialize_function(self, fn, what):
         if _is_anonymous(fn):
-            if not _allow_code.get():
+            if not serialization.lambda_code_allowed():
                 raise ValueError(
                     f"Lambda layer '{self.name}' wraps an anonymous function ({what}), which "
                     "can only be saved as Python bytecode: loading it would run code from the "
                     "file. Define the function with `def` at module level (it is then saved "
                     "by reference), or opt in with `with keras.saving.allow_lambda_code(): "
                     "model.save(...)` and load with safe_mode=False.")
-            return dump_function_code(fn)
-        from lamina.saving import serialize_keras_object
-
-        return serialize_keras_object(fn)
+            code, defaults, closure = serialization.function_code(fn)
+            return {"class_name": "__lambda__",
+                    "config": {"code": code, "defaults": defaults, "closure": closure}}
+        return serialization.serialize_keras_object(fn)
 
     def get_config(self):
-        from lamina.saving import serialize_keras_object
-
+        serialize_keras_object = serialization.serialize_keras_object
         config = {"function": self._serialize_function(self.function, "function")}
         if self._output_shape is not None:
             config["output_shape"] = (
@@ -153,22 +113,22 @@ class Lambda(Layer):
         return {**super().get_config(), **config}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None, safe_mode=True):
-        from lamina.saving import deserialize_keras_object
-
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        deserialize_keras_object = serialization.deserialize_keras_object
         config = dict(config)
         for key in ("function", "output_shape", "mask"):
             value = config.get(key)
             if isinstance(value, dict) and value.get("class_name") == "__lambda__":
-                config[key] = load_function_code(value["config"], safe_mode)
+                config[key] = _load_code(value["config"], safe_mode)
             elif isinstance(value, dict):
                 config[key] = deserialize_keras_object(value, custom_objects=custom_objects,
-                                                       safe_mode=safe_mode)
+                                                       safe_mode=safe_mode is not False)
             elif key == "output_shape" and isinstance(value, list):
                 config[key] = tuple(value)
         if "arguments" in config:
             config["arguments"] = deserialize_keras_object(
-                config["arguments"], custom_objects=custom_objects, safe_mode=safe_mode)
+                config["arguments"], custom_objects=custom_objects,
+                safe_mode=safe_mode is not False)
         return super().from_config(config)
 
 

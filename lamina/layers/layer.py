@@ -325,7 +325,7 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if is_float(dtype) else "zeros"
         initializer = initializers.get(initializer)
-        with naming.name_scope(self.name) if not _in_own_scope(self) else _null_scope():
+        with self._name_scope():
             variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
                                 autocast=autocast, aggregation=aggregation,
                                 name=name or naming.unique_name("variable"),
@@ -341,6 +341,10 @@ class Layer:
         return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
                                trainable=trainable, autocast=autocast, regularizer=regularizer,
                                constraint=constraint, name=name)
+
+    def _name_scope(self):
+        """Opens this layer's name scope, unless the innermost scope is already this layer's."""
+        return _null_scope() if _in_own_scope(self) else naming.name_scope(self.name)
 
     # ----------------------------------------------------------------------------- dtypes
     @property
@@ -370,8 +374,35 @@ class Layer:
 
     # ----------------------------------------------------------------------------- building
     def build(self, input_shape):
-        """Creates the layer's weights; the default creates none. Called once, lazily."""
+        """Creates the layer's weights. Called once, lazily, before the first `call`.
+
+        The default builds the sublayers of a layer that did not override `build` by running
+        `call` once on an abstract input of this shape (no computation), so that their weights
+        exist right after `build` (and `summary()` and weight loading can see them).
+        """
+        if type(self).build is Layer.build and self._layers and not self.built:
+            self._build_by_run(input_shape)
         self.built = True
+
+    def _build_by_run(self, input_shape):
+        if not _is_single_shape(tuple(input_shape) if isinstance(input_shape, (list, tuple))
+                                else None) and not isinstance(input_shape, (dict, list)):
+            return
+        if len([p for p in self._call_signature.parameters.values()
+                if p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) != 1:
+            return  # several tensor arguments: sublayers build lazily on the first real call
+
+        def to_tensor(shape):
+            return symbolic.KerasTensor(shape, dtype=self.compute_dtype)
+
+        inputs = jax.tree_util.tree_map(to_tensor, input_shape, is_leaf=_is_single_shape)
+        self.built = True  # so the traced call does not try to build again
+        try:
+            symbolic.trace_output_spec(lambda x: self._call((x,), {}), (inputs,), {})
+        except Exception:
+            self.built = False
+            raise
 
     def get_build_config(self):
         """What `build_from_config` needs to recreate the weights (Keras 3's format)."""
@@ -383,12 +414,12 @@ class Layer:
         if config and not self.built:
             shape = config.get("input_shape")
             if shape is not None:
-                with naming.name_scope(self.name):
+                with self._name_scope():
                     self.build(symbolic.to_shape_tuple(_lists_to_tuples(shape)))
                 self._build_shapes = _lists_to_tuples(shape)
                 self.built = True
             elif "shapes_dict" in config:
-                with naming.name_scope(self.name):
+                with self._name_scope():
                     self.build(**{k: symbolic.to_shape_tuple(_lists_to_tuples(v))
                                   for k, v in config["shapes_dict"].items()})
                 self.built = True
@@ -405,7 +436,7 @@ class Layer:
         else:
             build_shape = jax.tree_util.tree_map(
                 symbolic.to_shape_tuple, shapes, is_leaf=_is_single_shape)
-        with naming.name_scope(self.name) if not _in_own_scope(self) else _null_scope():
+        with self._name_scope():
             self.build(build_shape)
         self._build_shapes = _shapes_for_config(shapes)
         self.built = True
@@ -456,13 +487,14 @@ class Layer:
             if training is not None:
                 context.training = training
             try:
-                with naming.name_scope(self.name):
+                with self._name_scope():
                     outputs = self.call(*args, **kwargs)
             except Exception as error:
                 _add_layer_context(error, self, args)
                 raise
             finally:
                 context.training = outer_training
+            object.__setattr__(self, "_seen_output_shape", _output_shapes(outputs))
             if self.activity_regularizer is not None:
                 for output in jax.tree_util.tree_leaves(outputs):
                     penalty = self.activity_regularizer(output)
@@ -681,6 +713,17 @@ def _scope_is_live(scope):
             return True
         current = current.parent
     return False
+
+
+def _output_shapes(outputs):
+    """Shapes of a call's outputs, kept for `summary()` of models that are not graphs."""
+    if hasattr(outputs, "shape"):
+        return tuple(outputs.shape)
+    if isinstance(outputs, (list, tuple)):
+        return [_output_shapes(o) for o in outputs]
+    if isinstance(outputs, dict):
+        return {k: _output_shapes(v) for k, v in outputs.items()}
+    return None
 
 
 def _is_number_list(value):

@@ -11,11 +11,12 @@ from lamina.saving.registry import get_custom_objects as get_custom_objects
 from lamina.saving.registry import get_registered_name as get_registered_name
 from lamina.saving.registry import get_registered_object as get_registered_object
 from lamina.saving.registry import register_keras_serializable as register_keras_serializable
+from lamina.saving.serialization import allow_lambda_code as allow_lambda_code
 from lamina.saving.serialization import deserialize_keras_object as deserialize_keras_object
 from lamina.saving.serialization import serialize_keras_object as serialize_keras_object
 
 __all__ = [
-    "CustomObjectScope", "custom_object_scope", "deserialize_keras_object", "get_custom_objects",
+    "CustomObjectScope", "allow_lambda_code", "custom_object_scope", "deserialize_keras_object", "get_custom_objects",
     "get_registered_name", "get_registered_object", "register_keras_serializable",
     "serialize_keras_object",
 ]

@@ -23,13 +23,13 @@ to the matching `lamina.*` module). In safe mode, the only modules ever imported
 
 import builtins
 import codecs
+import contextlib
 import contextvars
 import difflib
 import importlib
 import inspect
 import marshal
 import types
-import warnings
 
 import jax
 import numpy as np
@@ -285,26 +285,65 @@ def _is_dtype(obj):
         issubclass(obj, np.generic) or isinstance(getattr(obj, "dtype", None), np.dtype))
 
 
-def _serialize_lambda(fn):
+_allow_lambda_code = contextvars.ContextVar("lamina_allow_lambda_code", default=False)
+
+
+@contextlib.contextmanager
+def allow_lambda_code():
+    """Lets anonymous functions (lambdas, Lambda layers wrapping them) be saved as bytecode.
+
+    Loading such a file runs the stored code, so lamina writes it only on request and loads it
+    only with `safe_mode=False`.
+
+    Example:
+        >>> with allow_lambda_code():
+        ...     config = serialize_keras_object(lambda x: x * 2)
+        >>> config["class_name"]
+        '__lambda__'
+    """
+    token = _allow_lambda_code.set(True)
     try:
-        source = inspect.getsource(fn).strip()
-    except (OSError, TypeError):
-        source = "<source unavailable>"
-    warnings.warn(
-        "The object being serialized includes a lambda, which can only be loaded with "
-        "safe_mode=False (loading it runs stored bytecode, and only works on the same Python "
-        f"version). Prefer a named function. The lambda: {source}", stacklevel=3)
+        yield
+    finally:
+        _allow_lambda_code.reset(token)
+
+
+def lambda_code_allowed():
+    return _allow_lambda_code.get()
+
+
+def function_code(fn):
+    """`(code, defaults, closure)`: Keras's bytecode form of a function (base64 of marshal)."""
     code = codecs.encode(marshal.dumps(fn.__code__), "base64").decode("ascii")
     closure = tuple(cell.cell_contents for cell in fn.__closure__) if fn.__closure__ else None
-    return {"class_name": "__lambda__", "config": {"value": (code, fn.__defaults__, closure)}}
+    return code, fn.__defaults__, closure
 
 
-def _load_lambda(value):
-    code, defaults, closure = value if isinstance(value, (list, tuple)) else (value, None, None)
+def function_from_code(code, defaults=None, closure=None):
+    """Rebuilds a function from `function_code`'s output. Runs stored bytecode: unsafe."""
     code = marshal.loads(codecs.decode(code.encode("ascii"), "base64"))
     cells = tuple(types.CellType(item) for item in closure) if closure else None
     return types.FunctionType(code, _lambda_globals(), name=code.co_name,
                               argdefs=tuple(defaults) if defaults else None, closure=cells)
+
+
+def _serialize_lambda(fn):
+    if not _allow_lambda_code.get():
+        try:
+            source = inspect.getsource(fn).strip()
+        except (OSError, TypeError):
+            source = "<source unavailable>"
+        raise ValueError(
+            f"Cannot save the anonymous function `{source}` by reference: it has no importable "
+            "name. Define it with `def` at module level (it is then saved by name), or opt in "
+            "to saving its bytecode with `with keras.saving.allow_lambda_code(): ...` (the file "
+            "will then only load with safe_mode=False, on the same Python version).")
+    return {"class_name": "__lambda__", "config": {"value": function_code(fn)}}
+
+
+def _load_lambda(value):
+    code, defaults, closure = value if isinstance(value, (list, tuple)) else (value, None, None)
+    return function_from_code(code, defaults, closure)
 
 
 def _lambda_globals():

@@ -163,6 +163,8 @@ def test_training_flag_reaches_nested_layers_and_defaults_to_inference():
             return self.probe(x)
 
     outer = Outer()
+    outer(jnp.ones(1))  # builds (tracing call once on an abstract input), then calls
+    del seen[:]
     outer(jnp.ones(1))
     outer(jnp.ones(1), training=True)
     outer(jnp.ones(1), training=False)
@@ -302,3 +304,28 @@ def test_variables_include_seed_state_but_weights_do_not():
     a = keras.function(layer)(jnp.zeros(2))
     b = keras.function(layer)(jnp.zeros(2))
     assert not np.allclose(a, b)
+
+
+def _triple(x):
+    return x * 3
+
+
+def test_lambda_with_named_function_saves_by_reference():
+    layer = keras.layers.Lambda(_triple, name="triple")
+    config = keras.saving.serialize_keras_object(layer)
+    assert config["config"]["function"]["config"] == "_triple"
+    restored = keras.saving.deserialize_keras_object(config, custom_objects={"_triple": _triple})
+    assert float(restored(jnp.float32(2.0))) == 6.0
+
+
+def test_anonymous_lambda_needs_opt_in_to_save_and_unsafe_mode_to_load():
+    layer = keras.layers.Lambda(lambda x: tf.exp(x), name="exp")
+    with pytest.raises(ValueError, match="Lambda layer 'exp'.*allow_lambda_code"):
+        layer.get_config()
+    with keras.saving.allow_lambda_code():
+        config = keras.saving.serialize_keras_object(layer)
+    assert config["config"]["function"]["class_name"] == "__lambda__"
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.saving.deserialize_keras_object(config)
+    restored = keras.saving.deserialize_keras_object(config, safe_mode=False)
+    assert float(restored(jnp.float32(0.0))) == 1.0

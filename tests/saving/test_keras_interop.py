@@ -94,7 +94,8 @@ def test_lambdas_move_both_ways():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from_keras = keras.saving.serialize_keras_object(lambda x, k=3: x * k)
-        from_lamina = saving.serialize_keras_object(lambda x, k=3: x * k)
+        with saving.allow_lambda_code():
+            from_lamina = saving.serialize_keras_object(lambda x, k=3: x * k)
     assert from_keras["class_name"] == from_lamina["class_name"] == "__lambda__"
     assert saving.deserialize_keras_object(from_keras, safe_mode=False)(2) == 6
     assert keras.saving.deserialize_keras_object(from_lamina, safe_mode=False)(2) == 6

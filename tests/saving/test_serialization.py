@@ -2,7 +2,6 @@
 
 import json
 import sys
-import warnings
 
 import jax.numpy as jnp
 import numpy as np
@@ -291,7 +290,9 @@ def test_safe_mode_never_imports_foreign_modules(trap_module):
 
 
 def test_lambdas_need_safe_mode_false():
-    with pytest.warns(UserWarning, match="lambda"):
+    with pytest.raises(ValueError, match="allow_lambda_code"):
+        serialize(lambda x, k=2: x * k)
+    with saving.allow_lambda_code():
         config = serialize(lambda x, k=2: x * k)
     assert config["class_name"] == "__lambda__"
     config = through_json(config)
@@ -300,15 +301,13 @@ def test_lambdas_need_safe_mode_false():
     assert deserialize(config, safe_mode=False)(3) == 6
 
     offset = 10
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with saving.allow_lambda_code():
         closure_config = serialize(lambda x: x + offset)
     assert deserialize(closure_config, safe_mode=False)(1) == 11
 
 
 def test_safe_mode_reaches_nested_loads():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with saving.allow_lambda_code():
         config = serialize(Holder(lambda x: x * 3))
     custom = {"Holder": Holder}
     with pytest.raises(ValueError, match="lambda"):
@@ -422,8 +421,7 @@ def test_custom_configs_written_by_keras_load():
 def test_loaded_lambdas_see_keras_names():
     # Book code writes `import lamina as keras` at the top and `keras.*` inside lambdas: the
     # loaded lambda finds `keras` (and `tf`, `np`, `jnp`) among its globals.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with saving.allow_lambda_code():
         config = serialize(lambda x: keras.activations.relu(x))
     fn = deserialize(through_json(config), safe_mode=False)
     assert fn(jnp.array([-1.0, 2.0])).tolist() == [0.0, 2.0]
@@ -431,8 +429,7 @@ def test_loaded_lambdas_see_keras_names():
 
 def test_enable_unsafe_deserialization(monkeypatch):
     monkeypatch.setattr(serialization, "_unsafe_everywhere", False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with saving.allow_lambda_code():
         config = serialize(lambda x: x - 1)
     serialization.enable_unsafe_deserialization()
     assert deserialize(config)(1) == 0  # even with the default safe_mode=True

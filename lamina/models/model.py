@@ -1,0 +1,117 @@
+"""`Model`: a layer with the extras of a whole model (summary, layer lookup, training, saving).
+
+`Model(inputs=..., outputs=...)` builds a functional model; subclassing `Model` writes the
+forward pass by hand. Eager calls on a built model (`model(x)`) go through a compiled forward
+pass cached per input signature, so a notebook user does not pay Python overhead per layer.
+"""
+
+from lamina.layers.layer import Layer
+
+
+def _is_functional_call(args, kwargs):
+    return "inputs" in kwargs and "outputs" in kwargs or (
+        len(args) >= 2) or ("outputs" in kwargs and len(args) == 1)
+
+
+class Model(Layer):
+    """A model: layers grouped with training and saving features.
+
+    Three ways to make one:
+
+    * functional: `Model(inputs=keras.Input((8,)), outputs=...)`;
+    * subclassing: `class MyModel(Model)` with layers created in `__init__` and a `call`;
+    * `Sequential([...])` for a plain stack.
+
+    Example:
+        >>> class TwoLayers(Model):
+        ...     def __init__(self, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.hidden = lamina.layers.Dense(4, activation="relu")
+        ...         self.out = lamina.layers.Dense(1)
+        ...     def call(self, x):
+        ...         return self.out(self.hidden(x))
+        >>> TwoLayers()(jnp.ones((2, 3))).shape
+        (2, 1)
+    """
+
+    _compile_eager_calls = True
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _is_functional_call(args, kwargs):
+            from lamina.models.functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if _is_functional_call(args, kwargs) and type(self) is not Model:
+            raise TypeError(
+                f"{type(self).__name__} was given inputs and outputs, but it is a subclass of "
+                "Model: subclassed models define their forward pass in call(). Use "
+                "keras.Model(inputs=..., outputs=...) for a functional model.")
+        if args:
+            raise TypeError(
+                f"Model takes keyword arguments only (name=, trainable=, dtype=). Received "
+                f"positional arguments: {args!r}")
+        super().__init__(**kwargs)
+        self.run_eagerly = False
+
+    @property
+    def layers(self):
+        """The model's direct sublayers, in the order they were assigned."""
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        """A sublayer by name or by index (in `model.layers`)."""
+        if index is not None and name is not None:
+            raise ValueError("get_layer takes a name or an index, not both.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"get_layer(index={index}) on model '{self.name}', which has "
+                    f"{len(layers)} layers.")
+            return layers[index]
+        if name is None:
+            raise ValueError("get_layer needs a name or an index.")
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        names = [layer.name for layer in layers]
+        raise ValueError(
+            f"No layer named '{name}' in model '{self.name}'. Its layers are: {names}.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Prints a table of the layers, their output shapes and parameter counts."""
+        from lamina.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from its config; a functional config (with `input_layers` and
+        `output_layers`) rebuilds the graph, anything else calls the constructor."""
+        if "input_layers" in config and "output_layers" in config:
+            from lamina.models.functional import Functional
+            from lamina.models.functional_config import functional_from_config
+
+            return functional_from_config(Functional if cls is Model else cls, config,
+                                          custom_objects)
+        return super().from_config(config)
+
+    def to_json(self, **kwargs):
+        """The model's architecture as a JSON string (Keras 3's format; no weights)."""
+        import json
+
+        from lamina.saving import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), default=_json_default, **kwargs)
+
+
+def _json_default(value):
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
