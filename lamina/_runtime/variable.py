@@ -289,7 +289,11 @@ class Variable:
 
 
 def _unwrap(value):
-    return value.value if isinstance(value, Variable) else value
+    if isinstance(value, Variable):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return jnp.asarray(value)  # TF accepts `v.assign_add([1.0, 2.0])`
+    return value
 
 
 def _default_dtype(value):
