@@ -45,22 +45,22 @@ class _Signature:
     """What selects a compiled program besides array shapes: the argument structure, the static
     (non-array) arguments, and the identity of Variables passed as arguments."""
 
-    __slots__ = ("treedef", "static", "variables", "_hash")
+    __slots__ = ("treedef", "static", "variables", "_key", "_hash")
 
     def __init__(self, treedef, static, variables):
         self.treedef = treedef
         self.static = static
         self.variables = variables
-        self._hash = hash((treedef, static, tuple(id(v) for v in variables)))
+        self._key = (treedef, static, tuple(id(v) for v in variables))
+        self._hash = hash(self._key)
 
     def __hash__(self):
         return self._hash
 
     def __eq__(self, other):
-        return (self._hash == other._hash and self.treedef == other.treedef
-                and self.static == other.static
-                and len(self.variables) == len(other.variables)
-                and all(a is b for a, b in zip(self.variables, other.variables)))
+        # Variable ids are compared by value; the signature holds the Variables, so an id
+        # cannot be reused by another object while this entry exists.
+        return self._key == other._key
 
 
 class _Trace:

@@ -186,6 +186,10 @@ class Layer:
 
     def _flatten_layers(self, include_self=True, recursive=True):
         """This layer and its sublayers, depth first, each once."""
+        if include_self and recursive:
+            cached = self.__dict__.get("_flat_layers_cache")
+            if cached is not None and cached[0] == tracking.version():
+                return cached[1]
         result = [self] if include_self else []
         seen = {id(self)}
         stack = list(reversed(self._layers))
@@ -197,6 +201,8 @@ class Layer:
             result.append(layer)
             if recursive:
                 stack.extend(reversed(layer._layers))
+        if include_self and recursive:
+            object.__setattr__(self, "_flat_layers_cache", (tracking.version(), result))
         return result
 
     @property

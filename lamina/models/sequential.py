@@ -5,6 +5,7 @@ layer), the stack is wired into a functional graph right away, so shapes show in
 Otherwise it builds on the first call (or the first `fit`).
 """
 
+from lamina.layers import tracking
 from lamina.layers.core import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
@@ -110,6 +111,7 @@ class Sequential(Model):
                     "inputs.")
             input_layer = InputLayer(batch_shape=tuple(input_shape))
             self._layers.insert(0, input_layer)
+            tracking.bump_version()
         x = input_layer.output
         with self._name_scope():
             for layer in self._layers[1:]:
