@@ -19,8 +19,9 @@ from lamina._runtime import value_and_grad as value_and_grad
 __version__ = "0.1.0"
 
 _SUBMODULES = frozenset({
-    "layers", "dtype_policies", "models",
-    "activations", "backend", "compat", "config", "constraints", "initializers", "ops", "random",
+    "callbacks", "layers", "dtype_policies", "models",
+    "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
+    "metrics", "ops", "optimizers", "random",
     "regularizers", "saving", "utils",
 })
 
@@ -29,6 +30,9 @@ _SUBMODULES = frozenset({
 _LAZY_NAMES = {
     "Model": "lamina.models", "Sequential": "lamina.models",
     "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
+    "Optimizer": "lamina.optimizers", "Loss": "lamina.losses", "Metric": "lamina.metrics",
+    "DTypePolicy": "lamina.dtype_policies", "KerasTensor": "lamina.layers.symbolic",
+    "StatelessScope": "lamina._runtime",
 }
 
 

@@ -112,12 +112,13 @@ def with_spatial(shape, fmt, spatial, channels=None):
     return (shape[0], shape[1] if channels is None else channels, *spatial)
 
 
-def lax_layout(rank, fmt):
-    """The `lax` dimension-number strings for (inputs, kernel, outputs): the kernel is always
-    `(*spatial, in, out)`, so channels-last inputs run with no transpose at all."""
+def lax_layout(rank, fmt, kernel="IO"):
+    """The `lax` dimension-number strings for (inputs, kernel, outputs). The kernel is
+    `(*spatial, in, out)` ("IO") or `(*spatial, out, in)` ("OI"), as Keras stores it, so
+    neither inputs nor kernels are transposed before XLA sees them."""
     spatial = _SPATIAL_LETTERS[rank]
     layout = f"N{spatial}C" if fmt == "channels_last" else f"NC{spatial}"
-    return (layout, f"{spatial}IO", layout)
+    return (layout, spatial + kernel, layout)
 
 
 def window_output_length(length, window, stride, padding, dilation=1):

@@ -128,6 +128,7 @@ class _Conv(Layer):
         return self.padding.upper()
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)  # no silently empty output for small inputs
         dtype = self.compute_dtype
         outputs = lax.conv_general_dilated(
             cast(inputs, dtype), cast(self.kernel.value, dtype),
@@ -357,13 +358,14 @@ class _ConvTranspose(Layer):
         padding = [
             transpose_padding(k, s, d, self.padding, p) for k, s, d, p in zip(
                 self.kernel_size, self.strides, self.dilation_rate, self._output_paddings())]
-        # With transpose_kernel=True the kernel reads as the forward convolution's
-        # (*spatial, in=filters, out=channels) kernel, flipped: Keras's layout, no copy.
-        outputs = lax.conv_transpose(
-            cast(inputs, dtype), cast(self.kernel.value, dtype), self.strides, padding,
-            rhs_dilation=self.dilation_rate,
-            dimension_numbers=spatial.lax_layout(self.rank, self.data_format),
-            transpose_kernel=True)
+        # The transpose of a strided convolution is a convolution of the stride-dilated input
+        # with the spatially flipped kernel, whose (filters, channels) axes then read as
+        # (out, in): Keras's kernel layout serves as is, with no transpose.
+        kernel = lax.rev(cast(self.kernel.value, dtype), tuple(range(self.rank)))
+        outputs = lax.conv_general_dilated(
+            cast(inputs, dtype), kernel, window_strides=(1,) * self.rank, padding=padding,
+            lhs_dilation=self.strides, rhs_dilation=self.dilation_rate,
+            dimension_numbers=spatial.lax_layout(self.rank, self.data_format, kernel="OI"))
         return add_bias_and_activate(
             self, outputs, self.bias.value if self.bias is not None else None)
 
@@ -494,5 +496,11 @@ class Conv3DTranspose(_ConvTranspose):
             bias_constraint=bias_constraint, **kwargs)
 
 
-__all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-           "Conv3DTranspose"]
+__all__ = [
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
+]

@@ -83,7 +83,7 @@ class Merge(Layer):
 
     def call(self, inputs, mask=None):
         if not isinstance(inputs, (list, tuple)):
-            raise ValueError(
+            raise TypeError(
                 f"{type(self).__name__} '{self.name}' must be called on a list of tensors. "
                 f"Received a single tensor of shape {getattr(inputs, 'shape', None)}.")
         inputs = list(inputs)

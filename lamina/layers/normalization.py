@@ -6,12 +6,14 @@ All of them compute their statistics in at least float32 (as Keras 3 does), so a
 back to the layer's compute dtype.
 """
 
+import functools
 import warnings
 
 import jax
 import jax.numpy as jnp
 
 from lamina import constraints, initializers, regularizers
+from lamina._runtime import config
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 
@@ -19,6 +21,118 @@ from lamina.layers.layer import Layer
 def _statistics_dtype(dtype):
     # float16/bfloat16 statistics overflow or lose too much precision; float64 stays float64.
     return jnp.promote_types(dtype, jnp.float32)
+
+
+# The numerical cores are compiled functions of arrays: an eager call is one dispatch (not one
+# per operation), and inside `keras.function` or a gradient they simply inline. Variables are
+# read by the layers and passed in as arrays, so nothing stateful crosses the jit boundary.
+def _moments(x, mask, reduction_axes, mask_epsilon):
+    if mask is None:
+        return jnp.mean(x, axis=reduction_axes), jnp.var(x, axis=reduction_axes)
+    weights = jnp.broadcast_to(mask[..., None], x.shape).astype(x.dtype)
+    # Keras adds its epsilon to the count, so an all-masked batch gives 0 rather than NaN.
+    count = jnp.sum(weights, axis=reduction_axes) + mask_epsilon
+    mean = jnp.sum(x * weights, axis=reduction_axes) / count
+    centered = (x - jnp.expand_dims(mean, reduction_axes)) * weights
+    return mean, jnp.sum(centered * centered, axis=reduction_axes) / count
+
+
+def _normalize(x, mean, variance, gamma, beta, axis, epsilon):
+    shape = [1] * x.ndim
+    shape[axis] = mean.shape[0]
+    # `x * inv + (beta - mean * inv)`: one multiply-add over the large tensor, the rest on
+    # per-feature vectors (Keras's order of operations, so results agree to rounding).
+    inv = jax.lax.rsqrt(variance + epsilon)
+    if gamma is not None:
+        inv = inv * gamma
+    offset = -mean * inv
+    if beta is not None:
+        offset = offset + beta
+    return x * inv.reshape(shape) + offset.reshape(shape)
+
+
+def _cast_all(dtype, *arrays):
+    return [None if a is None else a.astype(dtype) for a in arrays]
+
+
+@functools.partial(jax.jit, static_argnames=("axis", "epsilon", "out_dtype"))
+def _batch_norm_inference(x, gamma, beta, mean, variance, *, axis, epsilon, out_dtype):
+    dtype = _statistics_dtype(x.dtype)
+    x, gamma, beta, mean, variance = _cast_all(dtype, x, gamma, beta, mean, variance)
+    return _normalize(x, mean, variance, gamma, beta, axis, epsilon).astype(out_dtype)
+
+
+@functools.partial(jax.jit, static_argnames=(
+    "axis", "reduction_axes", "epsilon", "momentum", "mask_epsilon", "out_dtype"))
+def _batch_norm_training(x, mask, gamma, beta, moving_mean, moving_variance, *, axis,
+                         reduction_axes, epsilon, momentum, mask_epsilon, out_dtype):
+    dtype = _statistics_dtype(x.dtype)
+    x, gamma, beta, moving_mean, moving_variance = _cast_all(
+        dtype, x, gamma, beta, moving_mean, moving_variance)
+    mean, variance = _moments(x, mask, reduction_axes, mask_epsilon)
+    outputs = _normalize(x, mean, variance, gamma, beta, axis, epsilon).astype(out_dtype)
+    return (outputs, moving_mean * momentum + mean * (1.0 - momentum),
+            moving_variance * momentum + variance * (1.0 - momentum))
+
+
+@functools.partial(jax.jit, static_argnames=("axes", "epsilon", "rms_scaling", "out_dtype"))
+def _layer_norm(x, gamma, beta, *, axes, epsilon, rms_scaling, out_dtype):
+    input_dtype = x.dtype
+    x = x.astype(_statistics_dtype(input_dtype))
+    broadcast_shape = [1] * x.ndim
+    for axis in axes:
+        broadcast_shape[axis] = x.shape[axis]
+    # A weight over several axes is laid out in sorted-axis order, as Keras 3 does.
+    gamma, beta = (None if w is None else w.astype(x.dtype).reshape(broadcast_shape)
+                   for w in (gamma, beta))
+    variance = jnp.var(x, axis=axes, keepdims=True)
+    if rms_scaling:
+        outputs = x * jax.lax.rsqrt(variance + epsilon)
+        if gamma is not None:
+            outputs = outputs * gamma
+    else:
+        inv = jax.lax.rsqrt(variance + epsilon)
+        if gamma is not None:
+            inv = inv * gamma
+        offset = -jnp.mean(x, axis=axes, keepdims=True) * inv
+        if beta is not None:
+            offset = offset + beta
+        outputs = x * inv + offset
+    return outputs.astype(input_dtype).astype(out_dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("groups", "axis", "epsilon", "out_dtype"))
+def _group_norm(x, gamma, beta, *, groups, axis, epsilon, out_dtype):
+    input_dtype = x.dtype
+    x = x.astype(_statistics_dtype(input_dtype))
+    rank = x.ndim
+    axis = axis % rank
+    # (..., C, ...) -> (..., groups, C // groups, ...): a group's statistics reduce over every
+    # axis except the batch and the new group axis.
+    split = [groups, x.shape[axis] // groups]
+    grouped_shape = list(x.shape)
+    grouped_shape[axis:axis + 1] = split
+    grouped = x.reshape(grouped_shape)
+    axes = tuple(i for i in range(1, rank + 1) if i != axis)
+    mean = jnp.mean(grouped, axis=axes, keepdims=True)
+    variance = jnp.var(grouped, axis=axes, keepdims=True)
+    weight_shape = [1] * (rank + 1)
+    weight_shape[axis:axis + 2] = split
+    inv = jax.lax.rsqrt(variance + epsilon)
+    if gamma is not None:
+        inv = inv * gamma.astype(x.dtype).reshape(weight_shape)
+    offset = -mean * inv
+    if beta is not None:
+        offset = offset + beta.astype(x.dtype).reshape(weight_shape)
+    outputs = (grouped * inv + offset).astype(input_dtype).reshape(x.shape)
+    return outputs.astype(out_dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("axis",))
+def _unit_norm(x, *, axis):
+    squared_norm = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
+    # rsqrt(0) is inf; Keras's cap (1 / 1e-12) turns an all-zero sample into zeros, not NaN.
+    return x * jnp.minimum(jax.lax.rsqrt(squared_norm), 1e12)
 
 
 def _check_axes_in_range(layer, axes, input_shape):
@@ -178,60 +292,36 @@ class BatchNormalization(Layer):
         self._reduction_axes = tuple(i for i in range(len(input_shape)) if i != axis)
         self.built = True
 
-    def _moments(self, inputs, mask):
-        axes = self._reduction_axes
-        if mask is None:
-            return jnp.mean(inputs, axis=axes), jnp.var(inputs, axis=axes)
-        mask = jnp.asarray(mask)
-        if mask.ndim != inputs.ndim - 1:
-            raise ValueError(
-                f"BatchNormalization '{self.name}': the mask must have one axis less than the "
-                f"inputs (no feature axis). Received: mask.shape={mask.shape}, "
-                f"inputs.shape={inputs.shape}")
-        weights = jnp.broadcast_to(mask[..., None], inputs.shape).astype(inputs.dtype)
-        # Keras adds its epsilon to the count so that an all-masked batch gives 0, not NaN.
-        from lamina._runtime.config import epsilon
-
-        count = jnp.sum(weights, axis=axes) + epsilon()
-        mean = jnp.sum(inputs * weights, axis=axes) / count
-        centered = (inputs - jnp.expand_dims(mean, axes)) * weights
-        variance = jnp.sum(centered * centered, axis=axes) / count
-        return mean, variance
-
     def call(self, inputs, training=None, mask=None):
-        dtype = _statistics_dtype(inputs.dtype)
-        x = inputs.astype(dtype)
-        gamma = None if self.gamma is None else self.gamma.value.astype(dtype)
-        beta = None if self.beta is None else self.beta.value.astype(dtype)
-        moving_mean = self.moving_mean.value.astype(dtype)
-        moving_variance = self.moving_variance.value.astype(dtype)
+        weights = (None if self.gamma is None else self.gamma.value,
+                   None if self.beta is None else self.beta.value)
+        statistics = (self.moving_mean.value, self.moving_variance.value)
         # Keras 3: a frozen BatchNormalization normalizes with its moving statistics.
-        if training and self.trainable:
-            mean, variance = self._moments(x, mask)
-            if self.renorm:
-                gamma, beta = self._renormalize(mean, variance, gamma, beta)
-            else:
-                self.moving_mean.assign(
-                    moving_mean * self.momentum + mean * (1.0 - self.momentum))
-                self.moving_variance.assign(
-                    moving_variance * self.momentum + variance * (1.0 - self.momentum))
-        else:
-            mean, variance = moving_mean, moving_variance
-        outputs = self._normalize(x, mean, variance, gamma, beta)
-        return outputs.astype(self.compute_dtype)
-
-    def _normalize(self, x, mean, variance, gamma, beta):
-        shape = [1] * x.ndim
-        shape[self.axis] = mean.shape[0]
-        # `x * inv + (beta - mean * inv)`: one multiply-add over the large tensor, the rest on
-        # per-feature vectors (Keras's order of operations, so results agree to rounding).
-        inv = jax.lax.rsqrt(variance + self.epsilon)
-        if gamma is not None:
-            inv = inv * gamma
-        offset = -mean * inv
-        if beta is not None:
-            offset = offset + beta
-        return x * inv.reshape(shape) + offset.reshape(shape)
+        if not (training and self.trainable):
+            return _batch_norm_inference(inputs, *weights, *statistics, axis=self.axis,
+                                         epsilon=self.epsilon, out_dtype=self.compute_dtype)
+        if mask is not None:
+            mask = jnp.asarray(mask)
+            if mask.ndim != inputs.ndim - 1:
+                raise ValueError(
+                    f"BatchNormalization '{self.name}': the mask must have one axis less than "
+                    f"the inputs (no feature axis). Received: mask.shape={mask.shape}, "
+                    f"inputs.shape={inputs.shape}")
+        if self.renorm:
+            x = inputs.astype(_statistics_dtype(inputs.dtype))
+            mean, variance = _moments(x, mask, self._reduction_axes, config.epsilon())
+            gamma, beta = self._renormalize(mean, variance, *(
+                None if w is None else w.astype(x.dtype) for w in weights))
+            return _batch_norm_inference(x, gamma, beta, mean, variance, axis=self.axis,
+                                         epsilon=self.epsilon, out_dtype=self.compute_dtype)
+        outputs, moving_mean, moving_variance = _batch_norm_training(
+            inputs, mask, *weights, *statistics, axis=self.axis,
+            reduction_axes=self._reduction_axes, epsilon=self.epsilon,
+            momentum=self.momentum, mask_epsilon=config.epsilon(),
+            out_dtype=self.compute_dtype)
+        self.moving_mean.assign(moving_mean)
+        self.moving_variance.assign(moving_variance)
+        return outputs
 
     def _renormalize(self, mean, variance, gamma, beta):
         """Batch Renormalization: returns the corrected (gamma, beta) and updates statistics."""
@@ -378,31 +468,10 @@ class LayerNormalization(Layer):
         self.built = True
 
     def call(self, inputs):
-        input_dtype = inputs.dtype
-        x = inputs.astype(_statistics_dtype(input_dtype))
-        axes = tuple(self.axis)
-        broadcast_shape = [1] * x.ndim
-        for axis in axes:
-            broadcast_shape[axis] = x.shape[axis]
-
-        def broadcast(weight):
-            return weight.value.astype(x.dtype).reshape(broadcast_shape)
-
-        if self.rms_scaling:
-            outputs = x * jax.lax.rsqrt(jnp.var(x, axis=axes, keepdims=True) + self.epsilon)
-            if self.gamma is not None:
-                outputs = outputs * broadcast(self.gamma)
-        else:
-            mean = jnp.mean(x, axis=axes, keepdims=True)
-            variance = jnp.var(x, axis=axes, keepdims=True)
-            inv = jax.lax.rsqrt(variance + self.epsilon)
-            if self.gamma is not None:
-                inv = inv * broadcast(self.gamma)
-            offset = -mean * inv
-            if self.beta is not None:
-                offset = offset + broadcast(self.beta)
-            outputs = x * inv + offset
-        return outputs.astype(input_dtype).astype(self.compute_dtype)
+        return _layer_norm(
+            inputs, None if self.gamma is None else self.gamma.value,
+            None if self.beta is None else self.beta.value, axes=tuple(self.axis),
+            epsilon=self.epsilon, rms_scaling=self.rms_scaling, out_dtype=self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
@@ -499,28 +568,10 @@ class GroupNormalization(Layer):
         self.built = True
 
     def call(self, inputs):
-        input_dtype = inputs.dtype
-        x = inputs.astype(_statistics_dtype(input_dtype))
-        rank = x.ndim
-        axis = self.axis % rank
-        # (..., C, ...) -> (..., groups, C // groups, ...): the statistics of a group reduce
-        # over every axis except the batch and the new group axis.
-        grouped_shape = list(x.shape)
-        grouped_shape[axis:axis + 1] = [self.groups, x.shape[axis] // self.groups]
-        grouped = x.reshape(grouped_shape)
-        axes = tuple(i for i in range(1, rank + 1) if i != axis)
-        mean = jnp.mean(grouped, axis=axes, keepdims=True)
-        variance = jnp.var(grouped, axis=axes, keepdims=True)
-        weight_shape = [1] * (rank + 1)
-        weight_shape[axis:axis + 2] = [self.groups, x.shape[axis] // self.groups]
-        inv = jax.lax.rsqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            inv = inv * self.gamma.value.astype(x.dtype).reshape(weight_shape)
-        offset = -mean * inv
-        if self.beta is not None:
-            offset = offset + self.beta.value.astype(x.dtype).reshape(weight_shape)
-        outputs = (grouped * inv + offset).astype(input_dtype).reshape(x.shape)
-        return outputs.astype(self.compute_dtype)
+        return _group_norm(
+            inputs, None if self.gamma is None else self.gamma.value,
+            None if self.beta is None else self.beta.value, groups=self.groups, axis=self.axis,
+            epsilon=self.epsilon, out_dtype=self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         _check_axes_in_range(self, [self.axis], input_shape)
@@ -561,11 +612,8 @@ class UnitNormalization(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = inputs if inputs.ndim else inputs[None]
         axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
-        squared_norm = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
-        # rsqrt(0) is inf; the cap turns an all-zero sample into zeros instead of NaN.
-        return x * jnp.minimum(jax.lax.rsqrt(squared_norm), 1e12)
+        return _unit_norm(inputs if inputs.ndim else inputs[None], axis=axis)
 
     def compute_output_shape(self, input_shape):
         axes = self.axis if isinstance(self.axis, list) else [self.axis]

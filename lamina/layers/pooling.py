@@ -61,6 +61,7 @@ class _Pooling(Layer):
         return (1, 1, *values)
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)  # no silently empty output for small inputs
         window, strides = self._full(self.pool_size), self._full(self.strides)
         padding = self.padding.upper()
         if self.mode == "max":
@@ -364,7 +365,16 @@ class GlobalMaxPooling3D(_GlobalPooling):
 
 
 __all__ = [
-    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
-    "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
 ]

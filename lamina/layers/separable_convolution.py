@@ -12,8 +12,12 @@ from jax import lax
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.layers import _spatial_args as spatial
-from lamina.layers.convolution import add_bias_and_activate, cast, check_rank, \
-    check_strides_and_dilation
+from lamina.layers.convolution import (
+    add_bias_and_activate,
+    cast,
+    check_rank,
+    check_strides_and_dilation,
+)
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 
@@ -92,6 +96,7 @@ class _DepthwiseConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)  # no silently empty output for small inputs
         dtype = self.compute_dtype
         outputs = _depthwise(self, cast(inputs, dtype), cast(self.kernel.value, dtype))
         return add_bias_and_activate(
@@ -247,6 +252,7 @@ class _SeparableConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)  # no silently empty output for small inputs
         dtype = self.compute_dtype
         outputs = _depthwise(self, cast(inputs, dtype), cast(self.depthwise_kernel.value, dtype))
         outputs = lax.conv_general_dilated(

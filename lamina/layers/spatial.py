@@ -340,5 +340,14 @@ class UpSampling3D(_UpSampling):
         super().__init__(size, data_format=data_format, **kwargs)
 
 
-__all__ = ["ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D",
-           "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D"]
+__all__ = [
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "UpSampling3D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
+]

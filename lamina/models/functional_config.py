@@ -67,14 +67,20 @@ def functional_config(model):
     return config
 
 
-def functional_from_config(cls, config, custom_objects=None):
-    """Rebuilds the layers, replays their calls in dependency order, and makes the model."""
+def functional_from_config(cls, config, custom_objects=None, layer_factory=None):
+    """Rebuilds the layers, replays their calls in dependency order, and makes the model.
+
+    `layer_factory(entry)` may supply each layer instead of deserializing it (clone_model).
+    """
     layers = {}
     pending = []
     for entry in config["layers"]:
-        layer = serialization.deserialize_keras_object(
-            {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
-            custom_objects=custom_objects)
+        if layer_factory is not None:
+            layer = layer_factory(entry)
+        else:
+            layer = serialization.deserialize_keras_object(
+                {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
+                custom_objects=custom_objects)
         name = entry.get("name", layer.name)
         if name in layers:
             raise ValueError(

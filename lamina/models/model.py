@@ -6,6 +6,7 @@ pass cached per input signature, so a notebook user does not pay Python overhead
 """
 
 from lamina.layers.layer import Layer
+from lamina.training.trainer import Trainer
 
 
 def _is_functional_call(args, kwargs):
@@ -13,7 +14,7 @@ def _is_functional_call(args, kwargs):
         len(args) >= 2) or ("outputs" in kwargs and len(args) == 1)
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A model: layers grouped with training and saving features.
 
     Three ways to make one:
@@ -89,6 +90,25 @@ class Model(Layer):
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       layer_range=layer_range)
+
+    # ----------------------------------------------------------------------------- saving
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Saves the model (architecture, weights, optimizer state) to a `.keras` archive."""
+        from lamina.saving.archive import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves the weights (and optimizer state) to a `.weights.h5` file, Keras 3's layout."""
+        from lamina.saving.weights_file import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a `.weights.h5` file or a `.keras` archive, all or nothing."""
+        from lamina.saving.weights_file import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

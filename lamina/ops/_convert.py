@@ -5,6 +5,8 @@ Variables and lists, and reading `.dtype`/`.shape` needs an array. Python number
 typed, so `ops.add(int8_array, 1)` stays int8 as in Keras.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +14,15 @@ import numpy as np
 from lamina._runtime import config
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.variable import Variable
+
+
+def compiled(*static_argnames):
+    """Decorates an op's array computation with `jax.jit` (`static_argnames` static).
+
+    An eager call then runs one XLA program, compiled once per input signature, instead of
+    one per primitive; under an outer `jit` the inner one simply inlines.
+    """
+    return functools.partial(jax.jit, static_argnames=static_argnames)
 
 
 def unwrap(x):
@@ -32,6 +43,8 @@ def tensor(x, dtype=None):
         dtype = standardize_dtype(dtype)
         if isinstance(x, jax.Array):
             return x if x.dtype == dtype and not x.weak_type else x.astype(dtype)
+        if isinstance(x, (list, tuple)):
+            x = unwrap_tree(x)
         if dtype == "bfloat16" and not isinstance(x, (np.ndarray, np.generic)):
             # NumPy cannot build bfloat16 from Python lists: convert as is, then cast.
             return jnp.asarray(x).astype(dtype)
@@ -39,12 +52,8 @@ def tensor(x, dtype=None):
     if isinstance(x, jax.Array):
         return x
     if isinstance(x, (list, tuple)):
-        x = [unwrap(item) for item in x] if any(isinstance(i, Variable) for i in x) else x
+        x = unwrap_tree(x)
     return jnp.asarray(x)
-
-
-def is_floating(x):
-    return jnp.issubdtype(x.dtype, jnp.inexact)
 
 
 def float_tensor(x):
@@ -65,11 +74,6 @@ def floats(*xs):
     return [x.astype(dtype) for x in xs]
 
 
-def dtype_or_floatx(dtype):
-    """A Keras dtype name; `None` means `floatx()`."""
-    return standardize_dtype(dtype)
-
-
 def optional_dtype(dtype):
     """A Keras dtype name, or `None` passed through (to let JAX infer it)."""
     return None if dtype is None else standardize_dtype(dtype)
@@ -85,12 +89,3 @@ def data_format(value):
             "data_format must be 'channels_last' or 'channels_first' (or None for "
             f"keras.config.image_data_format()). Received: data_format={value!r}")
     return value
-
-
-def axis_tuple(axis, ndim):
-    """`axis` (an int, a sequence of ints, or None for all) as a tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, int):
-        axis = (axis,)
-    return tuple(a % ndim if ndim else a for a in axis)

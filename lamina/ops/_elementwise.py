@@ -1,13 +1,14 @@
-"""Element-wise math: arithmetic, transcendental functions, rounding, comparisons, logic, bits.
+"""Element-wise math: arithmetic, powers and logarithms, trigonometry, rounding, complex parts.
 
 Functions whose result is a float by nature (`sqrt`, `sin`, `exp`, `ceil`, ...) cast integer and
 boolean inputs to `keras.config.floatx()` first, as Keras 3 does.
 """
 
+import jax
 import jax.numpy as jnp
 
 from lamina._runtime import config
-from lamina.ops._convert import float_tensor, floats, tensor
+from lamina.ops._convert import compiled, float_tensor, floats, tensor
 
 # ------------------------------------------------------------------------------- arithmetic
 
@@ -63,7 +64,11 @@ def divide_no_nan(x1, x2):
     >>> ops.divide_no_nan([1., 2.], [0., 4.])
     Array([0. , 0.5], dtype=float32)
     """
-    x1, x2 = tensor(x1), tensor(x2)
+    return _divide_no_nan(tensor(x1), tensor(x2))
+
+
+@compiled()
+def _divide_no_nan(x1, x2):
     zero = x2 == 0
     # Divide by a safe denominator so that the gradient is finite where x2 == 0, too.
     quotient = jnp.true_divide(x1, jnp.where(zero, jnp.ones_like(x2), x2))
@@ -369,7 +374,7 @@ def logaddexp(x1, x2):
     """`log(exp(x1) + exp(x2))`, computed stably.
 
     >>> ops.logaddexp(0., 0.)
-    Array(0.6931472, dtype=float32, weak_type=True)
+    Array(0.6931472, dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.logaddexp(x1, x2)
@@ -379,7 +384,7 @@ def logaddexp2(x1, x2):
     """`log2(2**x1 + 2**x2)`, computed stably.
 
     >>> ops.logaddexp2(1., 1.)
-    Array(2., dtype=float32, weak_type=True)
+    Array(2., dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.logaddexp2(x1, x2)
@@ -546,8 +551,8 @@ def sinc(x):
 def i0(x):
     """The modified Bessel function of the first kind, order 0.
 
-    >>> ops.i0([0.])
-    Array([1.], dtype=float32)
+    >>> ops.i0([0., 1.]).round(3)
+    Array([1.   , 1.266], dtype=float32)
     """
     return jnp.i0(float_tensor(x))
 
@@ -590,8 +595,16 @@ def round(x, decimals=0):
 
     >>> ops.round([0.5, 1.5, 2.26], decimals=0)
     Array([0., 2., 2.], dtype=float32)
+    >>> ops.round([149, 151], decimals=-2)
+    Array([100, 200], dtype=int32)
     """
-    return jnp.round(tensor(x), decimals=decimals)
+    x = tensor(x)
+    if decimals < 0 and not jnp.issubdtype(x.dtype, jnp.inexact):
+        # jnp cannot round integers to tens; round in float and come back.
+        factor = 10 ** (-decimals)
+        rounded = jnp.round(x.astype(config.floatx()) / factor) * factor
+        return rounded.astype(x.dtype)
+    return jnp.round(x, decimals=decimals)
 
 
 # ------------------------------------------------------------------------------- complex numbers
@@ -642,262 +655,14 @@ def angle(x):
     return jnp.angle(float_tensor(x))
 
 
-# ------------------------------------------------------------------------------- comparisons
+def polar(abs_, angle):
+    """The complex number `abs_ * (cos(angle) + i sin(angle))`, element-wise.
 
-
-def equal(x1, x2):
-    """`x1 == x2`, element-wise.
-
-    >>> ops.equal([1, 2], [1, 3])
-    Array([ True, False], dtype=bool)
+    >>> ops.polar(2., 0.)
+    Array(2.+0.j, dtype=complex64)
     """
-    return jnp.equal(tensor(x1), tensor(x2))
-
-
-def not_equal(x1, x2):
-    """`x1 != x2`, element-wise.
-
-    >>> ops.not_equal([1, 2], [1, 3])
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.not_equal(tensor(x1), tensor(x2))
-
-
-def less(x1, x2):
-    """`x1 < x2`, element-wise.
-
-    >>> ops.less([1, 3], 2)
-    Array([ True, False], dtype=bool)
-    """
-    return jnp.less(tensor(x1), tensor(x2))
-
-
-def less_equal(x1, x2):
-    """`x1 <= x2`, element-wise.
-
-    >>> ops.less_equal([1, 2], 2)
-    Array([ True,  True], dtype=bool)
-    """
-    return jnp.less_equal(tensor(x1), tensor(x2))
-
-
-def greater(x1, x2):
-    """`x1 > x2`, element-wise.
-
-    >>> ops.greater([1, 3], 2)
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.greater(tensor(x1), tensor(x2))
-
-
-def greater_equal(x1, x2):
-    """`x1 >= x2`, element-wise.
-
-    >>> ops.greater_equal([1, 2], 2)
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.greater_equal(tensor(x1), tensor(x2))
-
-
-def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether `|x1 - x2| <= atol + rtol * |x2|`, element-wise.
-
-    >>> ops.isclose([1.0, 1.1], [1.0, 1.0])
-    Array([ True, False], dtype=bool)
-    """
-    return jnp.isclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
-
-
-def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether `isclose` holds for every element (a scalar boolean).
-
-    >>> ops.allclose([1.0, 2.0], [1.0, 2.0])
-    Array(True, dtype=bool)
-    """
-    return jnp.allclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
-
-
-def isfinite(x):
-    """Whether each element is finite (not infinite and not NaN).
-
-    >>> ops.isfinite([1., float("inf")])
-    Array([ True, False], dtype=bool)
-    """
-    return jnp.isfinite(tensor(x))
-
-
-def isinf(x):
-    """Whether each element is positive or negative infinity.
-
-    >>> ops.isinf([1., float("-inf")])
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.isinf(tensor(x))
-
-
-def isnan(x):
-    """Whether each element is NaN.
-
-    >>> ops.isnan([1., float("nan")])
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.isnan(tensor(x))
-
-
-def isneginf(x):
-    """Whether each element is negative infinity.
-
-    >>> ops.isneginf([float("-inf"), float("inf")])
-    Array([ True, False], dtype=bool)
-    """
-    return jnp.isneginf(tensor(x))
-
-
-def isposinf(x):
-    """Whether each element is positive infinity.
-
-    >>> ops.isposinf([float("-inf"), float("inf")])
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.isposinf(tensor(x))
-
-
-def isreal(x):
-    """Whether each element has a zero imaginary part.
-
-    >>> ops.isreal([1., 2.])
-    Array([ True,  True], dtype=bool)
-    """
-    return jnp.isreal(tensor(x))
-
-
-def signbit(x):
-    """Whether the sign bit is set (true for negative numbers and -0.0).
-
-    >>> ops.signbit([-1., 0., -0.])
-    Array([ True, False,  True], dtype=bool)
-    """
-    return jnp.signbit(tensor(x))
-
-
-# ------------------------------------------------------------------------------- logic and bits
-
-
-def logical_and(x1, x2):
-    """Truth value of `x1 AND x2`, element-wise.
-
-    >>> ops.logical_and([True, True], [True, False])
-    Array([ True, False], dtype=bool)
-    """
-    return jnp.logical_and(tensor(x1), tensor(x2))
-
-
-def logical_or(x1, x2):
-    """Truth value of `x1 OR x2`, element-wise.
-
-    >>> ops.logical_or([True, False], [False, False])
-    Array([ True, False], dtype=bool)
-    """
-    return jnp.logical_or(tensor(x1), tensor(x2))
-
-
-def logical_xor(x1, x2):
-    """Truth value of `x1 XOR x2`, element-wise.
-
-    >>> ops.logical_xor([True, True], [True, False])
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.logical_xor(tensor(x1), tensor(x2))
-
-
-def logical_not(x):
-    """Truth value of `NOT x`, element-wise.
-
-    >>> ops.logical_not([True, False])
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.logical_not(tensor(x))
-
-
-def bitwise_and(x, y):
-    """Bitwise AND of integers or booleans.
-
-    >>> ops.bitwise_and(12, 10)
-    Array(8, dtype=int32, weak_type=True)
-    """
-    return jnp.bitwise_and(tensor(x), tensor(y))
-
-
-def bitwise_or(x, y):
-    """Bitwise OR of integers or booleans.
-
-    >>> ops.bitwise_or(12, 10)
-    Array(14, dtype=int32, weak_type=True)
-    """
-    return jnp.bitwise_or(tensor(x), tensor(y))
-
-
-def bitwise_xor(x, y):
-    """Bitwise XOR of integers or booleans.
-
-    >>> ops.bitwise_xor(12, 10)
-    Array(6, dtype=int32, weak_type=True)
-    """
-    return jnp.bitwise_xor(tensor(x), tensor(y))
-
-
-def bitwise_invert(x):
-    """Bitwise NOT of integers or booleans.
-
-    >>> ops.bitwise_invert(ops.convert_to_tensor([0, 1]))
-    Array([-1, -2], dtype=int32)
-    """
-    return jnp.bitwise_not(tensor(x))
-
-
-def bitwise_not(x):
-    """Alias of `bitwise_invert`.
-
-    >>> ops.bitwise_not(ops.convert_to_tensor([True, False]))
-    Array([False,  True], dtype=bool)
-    """
-    return jnp.bitwise_not(tensor(x))
-
-
-def bitwise_left_shift(x, y):
-    """Shifts the bits of `x` left by `y`.
-
-    >>> ops.bitwise_left_shift(ops.convert_to_tensor([1, 3]), 2)
-    Array([ 4, 12], dtype=int32)
-    """
-    return jnp.left_shift(tensor(x), tensor(y))
-
-
-def left_shift(x, y):
-    """Alias of `bitwise_left_shift`.
-
-    >>> ops.left_shift(ops.convert_to_tensor([1]), 3)
-    Array([8], dtype=int32)
-    """
-    return jnp.left_shift(tensor(x), tensor(y))
-
-
-def bitwise_right_shift(x, y):
-    """Shifts the bits of `x` right by `y`.
-
-    >>> ops.bitwise_right_shift(ops.convert_to_tensor([8, 12]), 2)
-    Array([2, 3], dtype=int32)
-    """
-    return jnp.right_shift(tensor(x), tensor(y))
-
-
-def right_shift(x, y):
-    """Alias of `bitwise_right_shift`.
-
-    >>> ops.right_shift(ops.convert_to_tensor([8]), 3)
-    Array([1], dtype=int32)
-    """
-    return jnp.right_shift(tensor(x), tensor(y))
+    abs_, angle = floats(abs_, angle)
+    return jax.lax.complex(abs_ * jnp.cos(angle), abs_ * jnp.sin(angle))
 
 
 # ------------------------------------------------------------------------------- vectorizing
@@ -912,7 +677,3 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
     """
     return jnp.vectorize(pyfunc, excluded=frozenset() if excluded is None else excluded,
                          signature=signature)
-
-
-def _floatx():
-    return config.floatx()

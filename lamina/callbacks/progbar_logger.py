@@ -1,0 +1,181 @@
+"""`ProgbarLogger`: the progress display of `fit`, `evaluate` and `predict`, drawn by tqdm."""
+
+import sys
+import time
+
+from lamina.callbacks.callback import Callback
+
+# tqdm `bar_format`s. `{desc}` carries the metrics (" - loss: 0.1234 - mae: 0.2345"), placed
+# after the timing the way Keras prints them.
+_LIVE_FORMAT = "{n_fmt}/{total_fmt} {bar:20} {elapsed}<{remaining}, {rate_fmt}{desc}"
+_UNKNOWN_FORMAT = "{n_fmt}/Unknown {elapsed}, {rate_fmt}{desc}"
+_DONE_FORMAT = "{n_fmt}/{total_fmt} {bar:20} {elapsed}, {rate_fmt}{desc}"
+
+
+class ProgbarLogger(Callback):
+    """Prints progress and metrics to standard output.
+
+    Added by `fit`, `evaluate` and `predict` when `verbose` is not 0. It reads `verbose`,
+    `epochs` and `steps` from the loop parameters:
+
+    * `verbose=1` (or `"auto"`): a live bar per epoch, drawn by `tqdm.auto` (a widget in
+      Jupyter), with elapsed time, ETA, speed and the running metric values, Keras-style:
+      `loss: 0.1234 - mae: 0.2345`. Validation metrics appear on the bar's final line.
+    * `verbose=2`: one line per epoch with the time taken and the metrics.
+
+    `steps=None` (a generator of unknown length) shows a running count until the epoch ends;
+    the count found in the first epoch is the total of the later ones. Batch updates may jump
+    by several steps (the trainer runs several steps per compiled program).
+
+    Example:
+        >>> logger = ProgbarLogger()
+        >>> logger.set_params({"verbose": 2, "epochs": 1, "steps": 2})
+        >>> logger.on_train_begin(); logger.on_epoch_begin(0)
+        >>> logger.on_train_batch_end(1, {"loss": 0.5})
+        >>> logger.on_epoch_end(0, {"loss": 0.5})  # doctest: +ELLIPSIS
+        2/2 - 0s - ...s/step - loss: 0.5000
+    """
+
+    _sparse_batch_hooks = True
+
+    def __init__(self):
+        super().__init__()
+        self.verbose = 1
+        self.epochs = 1
+        self.target = None
+        self.seen = 0
+        self._bar = None
+        self._in_notebook = False
+        self._start = None
+        self._called_in_fit = False
+
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else int(verbose)
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
+
+    def _listens_to_batches(self, mode):
+        if not self.verbose or (mode == "test" and self._called_in_fit):
+            return False
+        # verbose=2 prints at the end only; it counts batches when their number is unknown.
+        return self.verbose == 1 or self.target is None
+
+    # ------------------------------------------------------------------------ hooks
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._close_bar()
+        self._called_in_fit = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+        if self.verbose and self.epochs > 1:
+            print(f"Epoch {epoch + 1}/{self.epochs}", file=sys.stdout, flush=True)
+        self._open_bar()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finalize(logs)
+
+    def on_test_begin(self, logs=None):
+        if not self._called_in_fit:  # validation inside fit shows on the epoch's bar
+            self._reset()
+            self._open_bar()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._called_in_fit:
+            self._update(batch, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._called_in_fit:
+            self._finalize(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._reset()
+        self._open_bar()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._update(batch, None)
+
+    def on_predict_end(self, logs=None):
+        self._finalize(None)
+
+    # ------------------------------------------------------------------------ display
+    def _reset(self):
+        self._close_bar()
+        self.seen = 0
+        self._start = time.perf_counter()
+
+    def _open_bar(self):
+        if self.verbose != 1:
+            return
+        from tqdm.auto import tqdm  # imported here: `import lamina` stays light
+
+        notebook = sys.modules.get("tqdm.notebook")  # loaded by tqdm.auto inside Jupyter
+        self._in_notebook = notebook is not None and issubclass(tqdm, notebook.tqdm_notebook)
+        self._bar = tqdm(
+            total=self.target, unit="step", leave=True, file=sys.stdout,
+            bar_format=self._format(_UNKNOWN_FORMAT if self.target is None else _LIVE_FORMAT))
+
+    def _format(self, bar_format):
+        # Jupyter's widget draws its own bar where the format says plain `{bar}`.
+        return bar_format.replace("{bar:20}", "{bar}") if self._in_notebook else bar_format
+
+    def _close_bar(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _update(self, batch, logs):
+        self.seen = batch + 1  # batch is 0-based; it may jump by several steps
+        if self._bar is None:
+            return
+        self._bar.set_description_str(format_logs(logs), refresh=False)
+        self._bar.update(max(self.seen - self._bar.n, 0))
+
+    def _finalize(self, logs):
+        if self.target is None:
+            self.target = self.seen  # learnt in the first epoch; later epochs show a total
+        if self.verbose == 1 and self._bar is not None:
+            bar = self._bar
+            bar.total = self.target
+            bar.bar_format = self._format(_DONE_FORMAT)
+            # Live lines are cut to the terminal's width; the epoch's summary line is not.
+            bar.ncols = None
+            bar.set_description_str(format_logs(logs), refresh=False)
+            bar.update(max(self.target - bar.n, 0))
+            self._close_bar()
+        elif self.verbose == 2:
+            elapsed = time.perf_counter() - (self._start or time.perf_counter())
+            width = len(str(self.target))
+            line = f"{self.target:>{width}d}/{self.target} - {elapsed:.0f}s"
+            if self.target:
+                line += f" - {_format_step_time(elapsed / self.target)}"
+            print(line + format_logs(logs), file=sys.stdout, flush=True)
+
+
+def format_logs(logs):
+    """`" - loss: 0.1234 - mae: 2.3450e-04"`: Keras's way of printing metric values."""
+    parts = []
+    for name, value in (logs or {}).items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            parts.append(f" - {name}: {value}")
+            continue
+        parts.append(f" - {name}: {number:.4f}" if abs(number) > 1e-3 or number == 0
+                     else f" - {name}: {number:.4e}")
+    return "".join(parts)
+
+
+def _format_step_time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"

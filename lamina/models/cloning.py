@@ -1,0 +1,47 @@
+"""`keras.models.clone_model` and `model_from_json`."""
+
+import json
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model (with fresh weights) from the JSON that `model.to_json()` wrote."""
+    from lamina.saving import deserialize_keras_object
+
+    try:
+        config = json.loads(json_string)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"model_from_json received invalid JSON: {error}.") from error
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """A new model with the same architecture and freshly initialized weights.
+
+    `clone_function(layer)` may replace how each layer is copied (default: from its config).
+    """
+    from lamina.models.functional import Functional
+    from lamina.models.sequential import Sequential
+    from lamina.saving import deserialize_keras_object, serialize_keras_object
+
+    if input_tensors is not None or call_function is not None or kwargs:
+        raise NotImplementedError(
+            "clone_model in lamina supports clone_function only (not input_tensors or "
+            "call_function). Rebuild the model from its config for other cases.")
+    if clone_function is None:
+        config = serialize_keras_object(model)
+        config.pop("compile_config", None)
+        return deserialize_keras_object(config)
+    if isinstance(model, Sequential):
+        return Sequential([clone_function(layer) for layer in model._layers],
+                          name=model.name)
+    if isinstance(model, Functional):
+        from lamina.models.functional_config import functional_config, functional_from_config
+
+        config = functional_config(model)
+        clones = {layer.name: clone_function(layer) for layer in model.layers}
+        return functional_from_config(Functional, config, custom_objects=None,
+                                      layer_factory=lambda entry: clones[entry["name"]])
+    raise ValueError(
+        "clone_model with clone_function works on Sequential and functional models; a "
+        "subclassed model must be re-created from its class.")

@@ -1,0 +1,325 @@
+"""Convolutions over `jax.lax.conv_general_dilated`, in Keras's layouts.
+
+Inputs are `(batch, *spatial, channels)` (`"channels_last"`, the default) or
+`(batch, channels, *spatial)`; kernels are `(*spatial, in_channels, out_channels)` for `conv`,
+`(*spatial, in_channels, multiplier)` for `depthwise_conv` and
+`(*spatial, out_channels, in_channels)` for `conv_transpose`. Padding "same" pads as TensorFlow
+does (the extra row or column goes at the end).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from lamina._runtime import config
+from lamina.ops._convert import data_format as _data_format
+from lamina.ops._convert import tensor
+
+_SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
+
+
+def _dimension_numbers(num_spatial, data_format):
+    spatial = _SPATIAL[num_spatial]
+    layout = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
+    return (layout, f"{spatial}IO", layout)
+
+
+def _tuple(value, num_spatial, name):
+    if isinstance(value, int):
+        return (value,) * num_spatial
+    value = tuple(int(v) for v in value)
+    if len(value) != num_spatial:
+        raise ValueError(
+            f"{name} must be an int or a tuple of {num_spatial} ints (one per spatial axis). "
+            f"Received: {name}={value}")
+    return value
+
+
+def _padding(padding):
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(
+            f"padding must be 'valid' or 'same'. Received: padding={padding!r}. For causal "
+            "1D convolution, pad the input on the left yourself with ops.pad.")
+    return padding.upper()
+
+
+def _channels(x, data_format):
+    return x.shape[-1] if data_format == "channels_last" else x.shape[1]
+
+
+def _operands(op, inputs, kernel, data_format, kernel_description):
+    """Converts and checks inputs and kernel; returns them with a common float dtype."""
+    inputs, kernel = tensor(inputs), tensor(kernel)
+    if inputs.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"ops.{op} takes inputs of rank 3, 4 or 5 (batch, 1 to 3 spatial axes, channels). "
+            f"Received: inputs of shape {inputs.shape}. Add a batch axis with "
+            "ops.expand_dims(x, 0) if you have a single example.")
+    if kernel.ndim != inputs.ndim:
+        raise ValueError(
+            f"ops.{op} needs a kernel of the same rank as the inputs ({inputs.ndim}): "
+            f"{kernel_description}. Received: inputs of shape {inputs.shape} "
+            f"({data_format}), kernel of shape {kernel.shape}.")
+    dtype = jnp.result_type(kernel)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(inputs, kernel)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            dtype = config.floatx()
+    return inputs.astype(dtype), kernel.astype(dtype)
+
+
+def _check_not_empty(op, result, inputs):
+    if result.size == 0 and inputs.size != 0:
+        raise ValueError(
+            f"ops.{op} gave an empty output for inputs of shape {inputs.shape}: the input is "
+            "smaller than the (dilated) kernel. Use padding='same', a smaller kernel, stride "
+            "or dilation, or a larger input.")
+    return result
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """N-D convolution (1D to 3D); grouped when `in_channels` is a divisor of the input's.
+
+    >>> ops.conv(ops.ones((1, 5, 1)), ops.ones((3, 1, 2))).shape
+    (1, 3, 2)
+    """
+    data_format = _data_format(data_format)
+    inputs, kernel = _operands(
+        "conv", inputs, kernel, data_format,
+        "(*kernel_spatial, in_channels, out_channels)")
+    num_spatial = inputs.ndim - 2
+    channels = _channels(inputs, data_format)
+    kernel_channels, filters = kernel.shape[-2], kernel.shape[-1]
+    if kernel_channels == 0 or channels % kernel_channels:
+        raise ValueError(
+            f"ops.conv: the inputs have {channels} channels but the kernel expects "
+            f"{kernel_channels} input channels (kernel shape {kernel.shape}, axis -2). They "
+            "must be equal, or the input channels a multiple of the kernel's for a grouped "
+            f"convolution. Check data_format (now {data_format!r}) and the kernel layout "
+            "(*kernel_spatial, in_channels, out_channels).")
+    groups = channels // kernel_channels
+    if filters % groups:
+        raise ValueError(
+            f"ops.conv: a grouped convolution with {groups} groups needs out_channels "
+            f"divisible by {groups}. Received: kernel of shape {kernel.shape}.")
+    result = jax.lax.conv_general_dilated(
+        inputs, kernel,
+        window_strides=_tuple(strides, num_spatial, "strides"),
+        padding=_padding(padding),
+        rhs_dilation=_tuple(dilation_rate, num_spatial, "dilation_rate"),
+        dimension_numbers=_dimension_numbers(num_spatial, data_format),
+        feature_group_count=groups)
+    return _check_not_empty("conv", result, inputs)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Depthwise convolution: each input channel convolved with its own
+    `depth_multiplier` filters.
+
+    >>> ops.depthwise_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2))).shape
+    (1, 3, 4)
+    """
+    data_format = _data_format(data_format)
+    inputs, kernel = _operands(
+        "depthwise_conv", inputs, kernel, data_format,
+        "(*kernel_spatial, in_channels, depth_multiplier)")
+    num_spatial = inputs.ndim - 2
+    channels = _channels(inputs, data_format)
+    if kernel.shape[-2] != channels:
+        raise ValueError(
+            f"ops.depthwise_conv: the inputs have {channels} channels but the kernel has "
+            f"{kernel.shape[-2]} (kernel shape {kernel.shape}, axis -2). They must be equal. "
+            f"Check data_format (now {data_format!r}).")
+    kernel = jnp.reshape(kernel, kernel.shape[:-2] + (1, channels * kernel.shape[-1]))
+    result = jax.lax.conv_general_dilated(
+        inputs, kernel,
+        window_strides=_tuple(strides, num_spatial, "strides"),
+        padding=_padding(padding),
+        rhs_dilation=_tuple(dilation_rate, num_spatial, "dilation_rate"),
+        dimension_numbers=_dimension_numbers(num_spatial, data_format),
+        feature_group_count=channels)
+    return _check_not_empty("depthwise_conv", result, inputs)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    """Depthwise convolution followed by a 1x1 (pointwise) convolution.
+
+    >>> ops.separable_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2)), ops.ones((1, 4, 3))).shape
+    (1, 3, 3)
+    """
+    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
+                               dilation_rate)
+    return conv(depthwise, pointwise_kernel, strides=1, padding="valid",
+                data_format=data_format, dilation_rate=dilation_rate)
+
+
+def _transpose_padding(kernel_size, stride, dilation, padding, output_padding):
+    """Low and high padding for `lax.conv_transpose` that give Keras's output sizes.
+
+    "valid" makes the output `(in - 1) * stride + max(kernel, stride)` long; "same" makes it
+    `in * stride`. An explicit `output_padding` adds that many samples at the end.
+    """
+    span = (kernel_size - 1) * dilation + 1
+    if padding == "VALID":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return span - 1, span - 1 + extra
+    if output_padding is None:
+        total = stride + span - 2
+    else:
+        total = span + span % 2 - 2 + output_padding
+    low = min((total + 1) // 2, span - 1)
+    return low, total - low
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """Transposed convolution (the gradient of `conv`), for upsampling.
+
+    >>> ops.conv_transpose(ops.ones((1, 3, 1)), ops.ones((2, 4, 1)), strides=2).shape
+    (1, 6, 4)
+    """
+    data_format = _data_format(data_format)
+    inputs, kernel = _operands(
+        "conv_transpose", inputs, kernel, data_format,
+        "(*kernel_spatial, out_channels, in_channels)")
+    num_spatial = inputs.ndim - 2
+    channels = _channels(inputs, data_format)
+    if kernel.shape[-1] != channels:
+        raise ValueError(
+            f"ops.conv_transpose: the inputs have {channels} channels but the kernel expects "
+            f"{kernel.shape[-1]} (kernel shape {kernel.shape}, axis -1; the layout is "
+            f"(*kernel_spatial, out_channels, in_channels)). Check data_format (now "
+            f"{data_format!r}).")
+    strides = _tuple(strides, num_spatial, "strides")
+    dilation = _tuple(dilation_rate, num_spatial, "dilation_rate")
+    output_padding = (None,) * num_spatial if output_padding is None else _tuple(
+        output_padding, num_spatial, "output_padding")
+    pad_mode = _padding(padding)
+    pads = [_transpose_padding(k, s, d, pad_mode, p) for k, s, d, p in
+            zip(kernel.shape[:num_spatial], strides, dilation, output_padding)]
+    return jax.lax.conv_transpose(
+        inputs, kernel, strides, padding=pads, rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(num_spatial, data_format),
+        transpose_kernel=True)
+
+
+# ------------------------------------------------------------------------------- patches
+
+
+def _pair(value, name):
+    return _tuple(value, 2, name)
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Extracts sliding blocks from `(N, C, H, W)` images as columns: `(N, C*kH*kW, L)`
+    (PyTorch's `unfold`, im2col).
+
+    >>> ops.unfold(ops.ones((1, 2, 3, 3)), 2).shape
+    (1, 8, 4)
+    """
+    x = tensor(x)
+    if x.ndim != 4:
+        raise ValueError(
+            "ops.unfold takes images of shape (N, C, H, W) (channels first). Received: "
+            f"shape {x.shape}.")
+    pad_h, pad_w = _pair(padding, "padding")
+    patches = jax.lax.conv_general_dilated_patches(
+        x, _pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
+        [(pad_h, pad_h), (pad_w, pad_w)], rhs_dilation=_pair(dilation, "dilation"),
+        dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    return patches.reshape(patches.shape[:2] + (-1,))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sums columns of sliding blocks `(N, C*kH*kW, L)` back into `(N, C, H, W)` images
+    (PyTorch's `fold`, col2im; the adjoint of `unfold`).
+
+    >>> ops.fold(ops.ones((1, 4, 4)), (3, 3), 2)[0, 0]
+    Array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    x = tensor(x)
+    if x.ndim != 3:
+        raise ValueError(
+            f"ops.fold takes columns of shape (N, C*kH*kW, L). Received: shape {x.shape}.")
+    kernel_h, kernel_w = _pair(kernel_size, "kernel_size")
+    if x.shape[1] % (kernel_h * kernel_w):
+        raise ValueError(
+            f"ops.fold: axis 1 of x ({x.shape[1]}) must be a multiple of kH*kW = "
+            f"{kernel_h * kernel_w}.")
+    height, width = _pair(output_size, "output_size")
+    image = jax.ShapeDtypeStruct(
+        (x.shape[0], x.shape[1] // (kernel_h * kernel_w), height, width), x.dtype)
+
+    def to_columns(images):
+        return unfold(images, kernel_size, dilation, padding, stride)
+
+    # fold is the linear transpose of unfold; let JAX derive it.
+    (result,) = jax.linear_transpose(to_columns, image)(x)
+    return result
+
+
+def _blocks(x, block_size, data_format, op):
+    x = tensor(x)
+    if x.ndim != 4:
+        raise ValueError(
+            f"ops.{op} takes 4D images. Received: shape {x.shape}.")
+    if not isinstance(block_size, int) or block_size < 2:
+        raise ValueError(
+            f"ops.{op} takes an int block_size of 2 or more. Received: "
+            f"block_size={block_size!r}")
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"ops.{op} takes data_format 'channels_last' or 'channels_first'. Received: "
+            f"data_format={data_format!r}")
+    return x
+
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Moves channel blocks into `block_size` x `block_size` spatial tiles (pixel shuffle).
+
+    >>> ops.depth_to_space(ops.ones((1, 2, 2, 8)), 2).shape
+    (1, 4, 4, 2)
+    """
+    x = _blocks(x, block_size, data_format, "depth_to_space")
+    b = block_size
+    if data_format == "channels_last":
+        n, h, w, c = x.shape
+        if c % (b * b):
+            raise ValueError(
+                f"ops.depth_to_space: channels ({c}) must be divisible by block_size**2 "
+                f"({b * b}).")
+        x = x.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
+        return x.reshape(n, h * b, w * b, c // (b * b))
+    n, c, h, w = x.shape
+    if c % (b * b):
+        raise ValueError(
+            f"ops.depth_to_space: channels ({c}) must be divisible by block_size**2 ({b * b}).")
+    x = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
+    return x.reshape(n, c // (b * b), h * b, w * b)
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """Moves `block_size` x `block_size` spatial tiles into channels (the inverse of
+    `depth_to_space`).
+
+    >>> ops.space_to_depth(ops.ones((1, 4, 4, 2)), 2).shape
+    (1, 2, 2, 8)
+    """
+    x = _blocks(x, block_size, data_format, "space_to_depth")
+    b = block_size
+    spatial = x.shape[1:3] if data_format == "channels_last" else x.shape[2:]
+    if spatial[0] % b or spatial[1] % b:
+        raise ValueError(
+            f"ops.space_to_depth: the height and width {tuple(spatial)} must be divisible by "
+            f"block_size={b}.")
+    if data_format == "channels_last":
+        n, h, w, c = x.shape
+        x = x.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5)
+        return x.reshape(n, h // b, w // b, c * b * b)
+    n, c, h, w = x.shape
+    x = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 1, 3, 5, 2, 4)
+    return x.reshape(n, c * b * b, h // b, w // b)

@@ -1,0 +1,56 @@
+"""Encoding integer labels as one-hot and multi-hot vectors."""
+
+import jax
+import jax.numpy as jnp
+
+from lamina._runtime.dtypes import standardize_dtype
+from lamina.ops._convert import tensor
+
+
+def _labels(x, op):
+    x = tensor(x)
+    if not jnp.issubdtype(x.dtype, jnp.integer):
+        raise TypeError(
+            f"ops.{op} takes integer class labels. Received: a tensor of dtype {x.dtype}. "
+            "Cast the labels first: ops.cast(labels, 'int32').")
+    return x
+
+
+def _dense_only(sparse, op):
+    if sparse:
+        raise ValueError(
+            f"lamina.ops.{op} produces dense tensors only (JAX arrays). Received: sparse=True. "
+            "Call it with sparse=False (the default).")
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """Encodes integer labels as one-hot vectors of length `num_classes` along `axis`;
+    labels outside `[0, num_classes)` give all zeros.
+
+    >>> ops.one_hot([1, 0], 3)
+    Array([[0., 1., 0.],
+           [1., 0., 0.]], dtype=float32)
+    """
+    _dense_only(sparse, "one_hot")
+    x = _labels(x, "one_hot")
+    return jax.nn.one_hot(x, int(num_classes), axis=axis, dtype=standardize_dtype(dtype))
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """Encodes each row of integer labels as one vector with 1 at every label present.
+
+    >>> ops.multi_hot([[0, 2], [1, 1]], num_classes=3)
+    Array([[1., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
+    """
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if kwargs:
+        raise TypeError(f"ops.multi_hot got unexpected arguments: {sorted(kwargs)}.")
+    if num_classes is None:
+        raise ValueError("ops.multi_hot needs num_classes (the number of distinct labels).")
+    _dense_only(sparse, "multi_hot")
+    inputs = _labels(inputs, "multi_hot")
+    encoded = jax.nn.one_hot(inputs, int(num_classes), axis=axis,
+                             dtype=standardize_dtype(dtype))
+    return jnp.max(encoded, axis=1 if inputs.ndim > 1 else 0)

@@ -1,0 +1,283 @@
+"""`keras.ops.image`: resizing, padding, cropping, patches and color conversion of images.
+
+Images are `(height, width, channels)` or `(batch, height, width, channels)`, or channels
+first with `data_format="channels_first"` (default: `keras.config.image_data_format()`).
+This namespace covers the common part of Keras 3's `keras.ops.image`.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.ndimage as jsp_ndimage
+
+from lamina.ops._convert import data_format as _data_format
+from lamina.ops._convert import tensor
+from lamina.ops._convolution import conv, depthwise_conv
+
+__all__ = [
+    "crop_images", "extract_patches", "gaussian_blur", "map_coordinates", "pad_images", "resize",
+    "rgb_to_grayscale", "scale_and_translate",
+]
+
+_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
+
+
+def _images(images, op):
+    images = tensor(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"ops.image.{op} takes a single image (rank 3) or a batch of images (rank 4). "
+            f"Received: shape {images.shape}.")
+    return images
+
+
+def _spatial_axes(images, data_format):
+    """Indices of the height and width axes, and of the channels axis."""
+    if data_format == "channels_last":
+        return images.ndim - 3, images.ndim - 2, images.ndim - 1
+    return images.ndim - 2, images.ndim - 1, images.ndim - 3
+
+
+def _height_width(images, data_format):
+    h, w, _ = _spatial_axes(images, data_format)
+    return images.shape[h], images.shape[w]
+
+
+def _crop_or_pad(images, data_format, top, left, height, width, fill_value=0.0):
+    """Crops (negative top/left) or pads (positive) to `height` x `width`."""
+    h_axis, w_axis, _ = _spatial_axes(images, data_format)
+    pads = [(0, 0)] * images.ndim
+    old_h, old_w = images.shape[h_axis], images.shape[w_axis]
+    pads[h_axis] = (max(top, 0), max(height - old_h - top, 0))
+    pads[w_axis] = (max(left, 0), max(width - old_w - left, 0))
+    images = jnp.pad(images, pads, constant_values=jnp.asarray(fill_value, images.dtype))
+    start_h, start_w = max(-top, 0), max(-left, 0)
+    index = [slice(None)] * images.ndim
+    index[h_axis] = slice(start_h, start_h + height)
+    index[w_axis] = slice(start_w, start_w + width)
+    return images[tuple(index)]
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    """Resizes images to `size = (height, width)`.
+
+    `crop_to_aspect_ratio` crops the center to the target aspect ratio first;
+    `pad_to_aspect_ratio` pads with `fill_value` instead.
+
+    >>> ops.image.resize(ops.ones((4, 4, 3)), (2, 2)).shape
+    (2, 2, 3)
+    """
+    data_format = _data_format(data_format)
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(
+            f"ops.image.resize takes interpolation in {_INTERPOLATIONS}. Received: "
+            f"interpolation={interpolation!r}")
+    if fill_mode != "constant":
+        raise ValueError(
+            f"ops.image.resize supports fill_mode='constant' only. Received: "
+            f"fill_mode={fill_mode!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError(
+            "ops.image.resize takes crop_to_aspect_ratio or pad_to_aspect_ratio, not both.")
+    if len(size) != 2:
+        raise ValueError(
+            f"ops.image.resize takes size=(height, width). Received: size={size!r}")
+    images = _images(images, "resize")
+    target_h, target_w = (int(s) for s in size)
+    height, width = _height_width(images, data_format)
+    if crop_to_aspect_ratio:
+        crop_h = max(min(height, int(width * target_h / target_w)), 1)
+        crop_w = max(min(width, int(height * target_w / target_h)), 1)
+        images = _crop_or_pad(images, data_format, -((height - crop_h) // 2),
+                              -((width - crop_w) // 2), crop_h, crop_w)
+    elif pad_to_aspect_ratio:
+        pad_h = max(height, int(width * target_h / target_w))
+        pad_w = max(width, int(height * target_w / target_h))
+        images = _crop_or_pad(images, data_format, (pad_h - height) // 2,
+                              (pad_w - width) // 2, pad_h, pad_w, fill_value)
+    h_axis, w_axis, _ = _spatial_axes(images, data_format)
+    shape = list(images.shape)
+    shape[h_axis], shape[w_axis] = target_h, target_w
+    if not jnp.issubdtype(images.dtype, jnp.inexact) and interpolation != "nearest":
+        images = images.astype("float32")
+    return jax.image.resize(images, tuple(shape), method=interpolation, antialias=antialias)
+
+
+def _padding_or_cropping(before, after, target, current, what):
+    given = sum(v is not None for v in (before, after, target))
+    if given != 2:
+        raise ValueError(
+            f"Give exactly two of the {what} arguments (the third is inferred). Received "
+            f"{given}.")
+    if before is None:
+        before = target - after - current if what == "padding" else current - target - after
+    if target is None:
+        target = current + before + after if what == "padding" else current - before - after
+    if before < 0 or target < 0 or (what == "padding" and target < current + before) or (
+            what == "cropping" and target + before > current):
+        raise ValueError(
+            f"Invalid {what}: the values give a negative size or offset. Received a size "
+            f"{current} with before={before}, target={target}.")
+    return before, target
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
+               right_padding=None, target_height=None, target_width=None, data_format=None):
+    """Pads images with zeros; per axis give two of (before, after, target size).
+
+    >>> ops.image.pad_images(ops.ones((2, 2, 1)), 1, 1, 1, 1).shape
+    (4, 4, 1)
+    """
+    data_format = _data_format(data_format)
+    images = _images(images, "pad_images")
+    height, width = _height_width(images, data_format)
+    top, new_h = _padding_or_cropping(top_padding, bottom_padding, target_height, height,
+                                      "padding")
+    left, new_w = _padding_or_cropping(left_padding, right_padding, target_width, width,
+                                       "padding")
+    return _crop_or_pad(images, data_format, top, left, new_h, new_w)
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
+                right_cropping=None, target_height=None, target_width=None, data_format=None):
+    """Crops images; per axis give two of (before, after, target size).
+
+    >>> ops.image.crop_images(ops.ones((4, 4, 1)), 1, 1, 1, 1).shape
+    (2, 2, 1)
+    """
+    data_format = _data_format(data_format)
+    images = _images(images, "crop_images")
+    height, width = _height_width(images, data_format)
+    top, new_h = _padding_or_cropping(top_cropping, bottom_cropping, target_height, height,
+                                      "cropping")
+    left, new_w = _padding_or_cropping(left_cropping, right_cropping, target_width, width,
+                                       "cropping")
+    return _crop_or_pad(images, data_format, -top, -left, new_h, new_w)
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
+                    data_format=None):
+    """Patches of `size` from images, flattened (row, column, channel) into the channels.
+
+    >>> ops.image.extract_patches(ops.ones((4, 4, 3)), 2).shape
+    (2, 2, 12)
+    """
+    data_format = _data_format(data_format)
+    images = _images(images, "extract_patches")
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    if len(size) != 2:
+        raise ValueError(
+            f"ops.image.extract_patches takes size as an int or (height, width). Received: "
+            f"size={size}")
+    channels = images.shape[_spatial_axes(images, data_format)[2]]
+    features = size[0] * size[1] * channels
+    dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.inexact) else jnp.float32
+    # An identity kernel copies each (row, column, channel) of a patch to its own output
+    # channel.
+    kernel = jnp.eye(features, dtype=dtype).reshape(size[0], size[1], channels, features)
+    batched = images if images.ndim == 4 else images[None]
+    patches = conv(batched, kernel, strides=size if not strides else strides, padding=padding,
+                   data_format=data_format, dilation_rate=dilation_rate)
+    return patches if images.ndim == 4 else patches[0]
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """Converts RGB images to one-channel grayscale (ITU-R 601 luma weights).
+
+    >>> ops.image.rgb_to_grayscale(ops.ones((2, 2, 3))).shape
+    (2, 2, 1)
+    """
+    data_format = _data_format(data_format)
+    images = _images(images, "rgb_to_grayscale")
+    channel_axis = _spatial_axes(images, data_format)[2]
+    if images.shape[channel_axis] == 1:
+        return images
+    if images.shape[channel_axis] != 3:
+        raise ValueError(
+            "ops.image.rgb_to_grayscale takes 3 (RGB) or 1 channels. Received: shape "
+            f"{images.shape} ({data_format}).")
+    original = images.dtype
+    compute = original if jnp.issubdtype(original, jnp.inexact) else jnp.float32
+    weights = jnp.asarray([0.2989, 0.5870, 0.1140], compute)
+    gray = jnp.tensordot(images.astype(compute), weights, axes=([channel_axis], [0]))
+    return jnp.expand_dims(gray, channel_axis).astype(original)
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Blurs each channel with a Gaussian kernel of `kernel_size` and `sigma` (per axis:
+    `(width, height)` order, as Keras); the border is zero-padded.
+
+    >>> ops.image.gaussian_blur(ops.ones((5, 5, 1)))[2, 2, 0].round(4)
+    Array(1., dtype=float32)
+    """
+    data_format = _data_format(data_format)
+    images = _images(images, "gaussian_blur")
+    dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.inexact) else jnp.float32
+    images = images.astype(dtype)
+    kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sigma = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
+
+    def gaussian(size, scale):
+        offsets = jnp.arange(size, dtype=dtype) - (size - 1) / 2
+        weights = jnp.exp(-0.5 * (offsets / jnp.asarray(scale, dtype)) ** 2)
+        return weights / jnp.sum(weights)
+
+    # Keras pairs kernel_size[0] and sigma[0] with the width axis.
+    kernel = jnp.outer(gaussian(kernel_size[1], sigma[1]), gaussian(kernel_size[0], sigma[0]))
+    channels = images.shape[_spatial_axes(images, data_format)[2]]
+    kernel = jnp.broadcast_to(kernel[:, :, None, None], kernel.shape + (channels, 1))
+    batched = images if images.ndim == 4 else images[None]
+    blurred = depthwise_conv(batched, kernel, padding="same", data_format=data_format)
+    return blurred if images.ndim == 4 else blurred[0]
+
+
+_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
+    """Samples `inputs` at fractional `coordinates` (one row of coordinates per input axis)
+    by nearest (`order=0`) or linear (`order=1`) interpolation.
+
+    >>> ops.image.map_coordinates(ops.arange(4.), [[0.5, 2.]], order=1)
+    Array([0.5, 2. ], dtype=float32)
+    """
+    inputs, coordinates = tensor(inputs), tensor(coordinates)
+    if coordinates.ndim < 2 or coordinates.shape[0] != inputs.ndim:
+        raise ValueError(
+            "ops.image.map_coordinates takes coordinates of shape (inputs.ndim, ...): one "
+            f"row per input axis. Received: inputs shape {inputs.shape}, coordinates shape "
+            f"{coordinates.shape}.")
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(
+            f"ops.image.map_coordinates takes fill_mode in {_FILL_MODES}. Received: "
+            f"fill_mode={fill_mode!r}")
+    if order not in (0, 1):
+        raise ValueError(
+            f"ops.image.map_coordinates takes order 0 (nearest) or 1 (linear). Received: "
+            f"order={order!r}")
+    return jsp_ndimage.map_coordinates(inputs, list(coordinates), order, fill_mode, fill_value)
+
+
+_SCALE_METHODS = ("linear", "bilinear", "trilinear", "cubic", "bicubic", "tricubic",
+                  "lanczos3", "lanczos5")
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+                        antialias=True):
+    """Resamples `images` over `spatial_dims` to `output_shape` with a scale and translation
+    (`jax.image.scale_and_translate`).
+
+    >>> ops.image.scale_and_translate(ops.ones((4, 4)), (2, 2), [0.5, 0.5], [0., 0.], (0, 1),
+    ...                               "linear").shape
+    (2, 2)
+    """
+    if method not in _SCALE_METHODS:
+        raise ValueError(
+            f"ops.image.scale_and_translate takes method in {_SCALE_METHODS}. Received: "
+            f"method={method!r}")
+    images = tensor(images)
+    if not jnp.issubdtype(images.dtype, jnp.inexact):
+        images = images.astype("float32")
+    return jax.image.scale_and_translate(
+        images, tuple(output_shape), tuple(spatial_dims), tensor(scale), tensor(translation),
+        method, antialias)

@@ -1,0 +1,136 @@
+"""`model.weights.h5`: Keras 3's HDF5 weights layout, written and read through h5py.
+
+Each saveable object's own variables sit in a group `<path>/vars` (attribute `name`: the
+object's name), as datasets `"0"`, `"1"`, ... (see `object_graph.py` for the paths). Loading
+checks everything first and assigns only when the whole file fits, so a mismatched or
+truncated file leaves the model unchanged.
+"""
+
+import warnings
+
+import numpy as np
+
+from lamina.saving.object_graph import own_variables, walk
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError as error:  # pragma: no cover - h5py is a dependency
+        raise ImportError("Saving weights needs h5py: pip install h5py") from error
+    return h5py
+
+
+def write_weights(model, h5_file):
+    """Writes the variables of `model` (and its optimizer) into an open, writable h5 file."""
+    for path, obj, kind in walk(model):
+        variables = own_variables(obj, kind)
+        if variables is None:
+            continue
+        group = h5_file.require_group(path).create_group("vars") if path else \
+            h5_file.create_group("vars")
+        group.attrs["name"] = getattr(obj, "name", "") or ""
+        for index, variable in enumerate(variables):
+            value = variable.numpy()
+            if variable.dtype == "bfloat16":
+                dataset = group.create_dataset(str(index), data=value.view(np.uint16))
+                dataset.attrs["dtype"] = "bfloat16"
+            else:
+                group.create_dataset(str(index), data=value)
+
+
+def _read(dataset):
+    value = np.asarray(dataset[()])
+    if dataset.attrs.get("dtype") == "bfloat16":
+        import ml_dtypes
+
+        value = value.view(ml_dtypes.bfloat16)
+    return value
+
+
+def read_weights(model, h5_file, skip_mismatch=False, what="weights file"):
+    """Loads variables from an open h5 file into `model`, all or nothing.
+
+    Raises a ValueError listing every mismatch (by variable path: expected and found shapes,
+    missing or extra variables) unless `skip_mismatch`, which skips those with a warning.
+    """
+    assignments, problems = [], []
+    for path, obj, kind in walk(model):
+        variables = own_variables(obj, kind)
+        if variables is None:
+            continue
+        where = f"{path}/vars" if path else "vars"
+        group = h5_file.get(where)
+        stored = [] if group is None else [group[str(i)] for i in range(len(group))
+                                           if str(i) in group]
+        label = f"'{getattr(obj, 'name', path)}' (at {path or '/'})"
+        if len(stored) != len(variables):
+            if kind == "Optimizer":
+                if stored or variables:
+                    warnings.warn(
+                        f"Skipping the optimizer state in the {what}: optimizer {label} has "
+                        f"{len(variables)} variables, the file has {len(stored)}. Training "
+                        "resumes with fresh optimizer slots. (Build the optimizer, e.g. by "
+                        "compiling before loading, to restore them.)", stacklevel=3)
+                continue
+            message = (f"{label} has {len(variables)} variables "
+                       f"{[v.path for v in variables]}, the {what} has {len(stored)}")
+            if not variables and stored and not getattr(obj, "built", True):
+                message += (" (the layer is not built: build the model, e.g. by calling it on "
+                            "data, before loading weights)")
+            problems.append(message)
+            continue
+        for variable, dataset in zip(variables, stored):
+            shape = tuple(dataset.shape)
+            if shape != tuple(variable.shape):
+                problems.append(f"'{variable.path}': expected shape {tuple(variable.shape)}, "
+                                f"the {what} has {shape}")
+                continue
+            assignments.append((variable, dataset))
+    if problems and not skip_mismatch:
+        listing = "\n  ".join(problems)
+        raise ValueError(
+            f"The {what} does not match the model ({len(problems)} problem(s)); nothing was "
+            f"loaded:\n  {listing}\nLoad into a model built with the same architecture, or "
+            "pass skip_mismatch=True to load what fits.")
+    if problems:
+        warnings.warn("Skipped mismatched weights:\n  " + "\n  ".join(problems), stacklevel=3)
+    values = [(variable, variable._check_assignable(_read(dataset)))
+              for variable, dataset in assignments]
+    for variable, value in values:
+        variable.assign(value)
+
+
+def save_weights(model, filepath, overwrite=True):
+    """`model.save_weights("x.weights.h5")`: atomic (a crash never leaves a half file)."""
+    from lamina.saving.atomic import atomic_output
+
+    filepath = str(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(
+            f"The filename must end in `.weights.h5`. Received: filepath={filepath!r}")
+    h5py = _h5py()
+    with atomic_output(filepath, overwrite=overwrite) as temporary:
+        with h5py.File(temporary, "w") as h5_file:
+            write_weights(model, h5_file)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    filepath = str(filepath)
+    if filepath.endswith(".keras"):
+        from lamina.saving.archive import load_weights_from_archive
+
+        return load_weights_from_archive(model, filepath, skip_mismatch=skip_mismatch)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(
+            "load_weights takes a `.weights.h5` file (or a `.keras` archive). Received: "
+            f"filepath={filepath!r}")
+    h5py = _h5py()
+    try:
+        h5_file = h5py.File(filepath, "r")
+    except OSError as error:
+        raise ValueError(
+            f"Cannot read weights from {filepath!r}: {error}. The file is missing, truncated "
+            "or not an HDF5 weights file.") from error
+    with h5_file:
+        read_weights(model, h5_file, skip_mismatch=skip_mismatch)
