@@ -18,6 +18,7 @@ Pass a `keras.random.SeedGenerator` to get new values at each call.
 import inspect
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -95,7 +96,14 @@ class Zeros(Initializer):
     """
 
     def __call__(self, shape, dtype=None):
-        return jnp.zeros(_shape(shape), dtype=standardize_dtype(dtype))
+        return _filled(shape, dtype, 0)
+
+
+def _filled(shape, dtype, value):
+    # Built on the host and copied over: an eager jnp.full compiles a program for every new
+    # shape, which dominated model-building time.
+    dtype = standardize_dtype(dtype)
+    return jax.device_put(np.full(_shape(shape), value, dtype=jnp.dtype(dtype)))
 
 
 @keras_export("keras.initializers.Ones", "keras.initializers.ones")
@@ -108,7 +116,7 @@ class Ones(Initializer):
     """
 
     def __call__(self, shape, dtype=None):
-        return jnp.ones(_shape(shape), dtype=standardize_dtype(dtype))
+        return _filled(shape, dtype, 1)
 
 
 @keras_export("keras.initializers.Constant", "keras.initializers.constant")
@@ -124,6 +132,8 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=None):
+        if isinstance(self.value, (int, float)):
+            return _filled(shape, dtype, self.value)
         dtype = standardize_dtype(dtype)
         return jnp.asarray(self.value, dtype=dtype) * jnp.ones(_shape(shape), dtype=dtype)
 

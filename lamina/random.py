@@ -5,8 +5,11 @@ not, reproducible after `keras.utils.set_random_seed`), an int (the same numbers
 as in Keras 3), or a `SeedGenerator` (a private stream).
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.rng import SeedGenerator, draw_seed
@@ -15,6 +18,51 @@ __all__ = [
     "SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint",
     "shuffle", "truncated_normal", "uniform",
 ]
+
+
+# Eager sampling compiles one program per flat size bucket, not one per shape: building a model
+# with many weight shapes would otherwise compile a new sampler for each (seconds on CPU).
+# JAX's partitionable threefry makes the first n values of a longer draw equal to a draw of n,
+# so slicing a bucket gives exactly the numbers a per-shape draw would.
+_MIN_BUCKET = 4096
+_BUCKET_GROWTH = 16  # few buckets (so few compiles); the surplus draws are cheap
+
+
+@functools.lru_cache(maxsize=None)
+def _bucket_sampler(kind, size, dtype):
+    def sample(key, a, b):
+        if kind == "normal":
+            return jax.random.normal(key, (size,), dtype=dtype) * b + a
+        if kind == "uniform":
+            return jax.random.uniform(key, (size,), dtype=dtype, minval=a, maxval=b)
+        return jax.random.truncated_normal(key, -2.0, 2.0, (size,), dtype=dtype) * b + a
+    return jax.jit(sample)
+
+
+def _tracing():
+    """Whether a JAX trace is active (then draws are staged into it, never bucketed)."""
+    try:
+        from jax._src.core import trace_state_clean
+    except ImportError:  # a JAX without it: always take the direct path
+        return True
+    return not trace_state_clean()
+
+
+def _is_concrete(*values):
+    return not _tracing() and not any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+def _sample(kind, key, shape, dtype, a, b):
+    """Draws eagerly through a size-bucketed program; traced callers get a direct draw."""
+    size = int(np.prod(shape, dtype=np.int64))
+    if not _is_concrete(key, a, b) or size == 0 or not all(
+            isinstance(v, (int, float)) or np.ndim(v) == 0 for v in (a, b)):
+        return None
+    bucket = _MIN_BUCKET
+    while bucket < size:
+        bucket *= _BUCKET_GROWTH
+    flat = _bucket_sampler(kind, bucket, dtype)(key, a, b)
+    return jax.device_put(np.asarray(flat)[:size].reshape(shape))
 
 
 def _shape(shape):
@@ -40,7 +88,11 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         (2, 3)
     """
     dtype = _float_dtype(dtype, "normal")
-    sample = jax.random.normal(draw_seed(seed), _shape(shape), dtype=dtype)
+    key = draw_seed(seed)
+    eager = _sample("normal", key, _shape(shape), dtype, mean, stddev)
+    if eager is not None:
+        return eager
+    sample = jax.random.normal(key, _shape(shape), dtype=dtype)
     return sample * stddev + mean
 
 
@@ -57,8 +109,11 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
         raise ValueError(
             "keras.random.uniform draws floats; use keras.random.randint for integers. "
             f"Received: dtype={dtype!r}")
-    return jax.random.uniform(draw_seed(seed), _shape(shape), dtype=dtype, minval=minval,
-                              maxval=maxval)
+    key = draw_seed(seed)
+    eager = _sample("uniform", key, _shape(shape), dtype, minval, maxval)
+    if eager is not None:
+        return eager
+    return jax.random.uniform(key, _shape(shape), dtype=dtype, minval=minval, maxval=maxval)
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -70,7 +125,11 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         True
     """
     dtype = _float_dtype(dtype, "truncated_normal")
-    sample = jax.random.truncated_normal(draw_seed(seed), -2.0, 2.0, _shape(shape), dtype=dtype)
+    key = draw_seed(seed)
+    eager = _sample("truncated_normal", key, _shape(shape), dtype, mean, stddev)
+    if eager is not None:
+        return eager
+    sample = jax.random.truncated_normal(key, -2.0, 2.0, _shape(shape), dtype=dtype)
     return sample * stddev + mean
 
 

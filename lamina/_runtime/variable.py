@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina._runtime import config, dtypes, naming
+from lamina._runtime.arrays import to_device
 from lamina._runtime.scope import _current_scope, outside_scopes
 
 _AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
@@ -118,7 +119,7 @@ class Variable:
                     "needs a shape. Pass shape=..., e.g. "
                     "Variable(initializer, shape=(3, 4)).")
             dtype = dtypes.standardize_dtype(dtype)
-            value = jnp.asarray(initializer(tuple(shape), dtype=dtype))
+            value = to_device(initializer(tuple(shape), dtype=dtype))
             value = value.astype(dtype) if value.dtype != np.dtype(dtype) else value
             if tuple(value.shape) != tuple(shape):
                 raise ValueError(
@@ -130,7 +131,7 @@ class Variable:
             dtype = _default_dtype(initializer)
         else:
             dtype = dtypes.standardize_dtype(dtype)
-        value = jnp.asarray(initializer, dtype=dtype)
+        value = to_device(initializer, dtype=dtype)
         if shape is not None and tuple(shape) != tuple(value.shape):
             raise ValueError(
                 f"Variable '{self._path}': the initial value has shape {tuple(value.shape)} but "
@@ -184,7 +185,7 @@ class Variable:
                         f"Cannot assign a value of dtype {value.dtype} to variable '{self._path}' "
                         f"of dtype {self._dtype}: the conversion would lose information. Cast "
                         f"the value first, e.g. ops.cast(value, '{self._dtype}').")
-                value = jnp.asarray(value, dtype=self._dtype)
+                value = to_device(value, dtype=self._dtype)
         else:
             value = self._convert_python_value(value)
         if value.shape != self._shape:
@@ -211,7 +212,7 @@ class Variable:
                 raise TypeError(
                     f"Cannot assign {value!r} to variable '{self._path}' of dtype "
                     f"{self._dtype} without losing information. Cast or round it first.")
-        return jnp.asarray(array, dtype=self._dtype)
+        return to_device(array, dtype=self._dtype)
 
     def assign(self, value):
         """Replaces the value; returns the new value. Shape must match; dtype is converted."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from lamina import dtype_policies
 from lamina._runtime import naming
+from lamina._runtime.arrays import to_device
 from lamina._runtime.function import Function
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.variable import Variable
@@ -526,7 +527,7 @@ class Layer:
             if isinstance(x, Variable):
                 x = x.value
             elif isinstance(x, (np.ndarray, np.generic)) or _is_number_list(x):
-                x = jnp.asarray(x)
+                x = to_device(x)
             if autocast and isinstance(x, jax.Array) and x.dtype != compute_dtype and \
                     jnp.issubdtype(x.dtype, jnp.floating):
                 x = x.astype(compute_dtype)

@@ -242,8 +242,10 @@ def _serialize_instance(obj):
         raise TypeError(
             f"{cls.__name__}.get_config() must return a dict. It returned {inner!r} of type "
             f"{type(inner).__name__}.")
-    inner = serialize_dict(inner)
     api_name = registry.public_name(cls)
+    if api_name is None:
+        _check_constructor_arguments(cls, inner)
+    inner = serialize_dict(inner)
     if api_name is not None:
         module, _, class_name = api_name.rpartition(".")
         config = {"module": module, "class_name": class_name, "config": inner,
@@ -261,6 +263,31 @@ def _serialize_instance(obj):
         config["compile_config"] = serialize_dict(compile_config)
     _record_serialized(obj, config)
     return config
+
+
+def _check_constructor_arguments(cls, config):
+    """At save time, not load time: a config must hold every required constructor argument.
+
+    Only checked when loading will call the generic `from_config` (`cls(**config)`); a class
+    with its own `from_config` decides for itself.
+    """
+    owner = next((klass for klass in cls.__mro__ if "from_config" in vars(klass)), None)
+    if owner is not None and not owner.__module__.startswith("lamina."):
+        return
+    try:
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return
+    missing = [p.name for p in parameters
+               if p.default is inspect.Parameter.empty
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               and p.name not in config]
+    if missing:
+        raise ValueError(
+            f"{cls.__name__}.get_config() does not include the constructor argument(s) "
+            f"{missing}, so a saved copy could not be recreated. Add them to the dict that "
+            f"get_config() returns, e.g. `return {{**super().get_config(), "
+            f"{', '.join(repr(m) + ': self.' + m for m in missing)}}}`.")
 
 
 def _is_named_function(obj):

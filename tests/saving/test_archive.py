@@ -259,3 +259,22 @@ def test_json_and_clone(tmp_path):
     assert clone is not model and len(clone.weights) == 2
     assert not np.allclose(clone.get_weights()[0], model.get_weights()[0])
     os.environ.get("HOME")
+
+
+def test_get_config_missing_a_constructor_argument_fails_at_save_time(tmp_path):
+    class Forgetful(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def call(self, x):
+            return x
+
+        def get_config(self):
+            return super().get_config()  # forgets "units"
+
+    model = keras.Sequential([keras.Input((2,)), Forgetful(3)])
+    with pytest.raises(ValueError, match=r"Forgetful.get_config\(\) does not include the "
+                                         r"constructor argument\(s\) \['units'\]"):
+        model.save(tmp_path / "f.keras")
+    assert not (tmp_path / "f.keras").exists()
