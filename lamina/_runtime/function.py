@@ -21,6 +21,9 @@ from lamina._runtime.scope import StateScope, _current_scope
 from lamina._runtime.variable import Variable, is_variable
 
 
+_ARRAY_TYPES = (jax.Array, np.ndarray)  # always traced arguments
+
+
 class _RetraceNeeded(Exception):
     """Raised at the end of a trace that found Variables its function does not carry yet."""
 
@@ -165,11 +168,21 @@ class Function:
     def __call__(self, *args, **kwargs):
         if not self.jit_compile:
             return self._call_eagerly(args, kwargs)
-        dynamic, signature = self._split_arguments(args, kwargs)
-        compiled = self._compiled.get(signature)
-        if compiled is None:
-            compiled = jax.jit(functools.partial(self._pure, signature))
-            self._compiled[signature] = compiled
+        if not kwargs and all(isinstance(a, _ARRAY_TYPES) for a in args):
+            # The common case (arrays only, positionally): no pytree walk per call.
+            dynamic = args
+            entry = self._compiled.get(len(args))
+            if entry is None:
+                signature = self._split_arguments(args, kwargs)[1]
+                entry = self._compiled[len(args)] = (
+                    signature, jax.jit(functools.partial(self._pure, signature)))
+        else:
+            dynamic, signature = self._split_arguments(args, kwargs)
+            entry = self._compiled.get(signature)
+            if entry is None:
+                entry = self._compiled[signature] = (
+                    signature, jax.jit(functools.partial(self._pure, signature)))
+        signature, compiled = entry
         scope = _current_scope.get()
         while True:
             if scope is None:
