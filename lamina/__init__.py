@@ -19,7 +19,7 @@ from lamina._runtime import value_and_grad as value_and_grad
 __version__ = "0.1.0"
 
 _SUBMODULES = frozenset({
-    "callbacks", "layers", "dtype_policies", "models",
+    "callbacks", "datasets", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
     "metrics", "ops", "optimizers", "random",
     "regularizers", "saving", "utils",
