@@ -4,9 +4,8 @@ A cell maps `(inputs_t, states_{t-1})` to `(output_t, states_t)`; the `RNN` laye
 it over a sequence with one `jax.lax.scan`. Weight names, shapes and gate orders are Keras 3's
 (LSTM: i, f, c, o; GRU: z, r, h), so weight files move between the two by variable order.
 
-The built-in cells split a step in two, `_project` (inputs times kernel, plus the input bias)
-and `_step` (the recurrence), so that the input-side and recurrent-side dropout masks apply
-where Keras applies them; `call` is `_step(_project(x))`.
+A built-in cell's `call` is `_step(_project(x))`: the input side (inputs times kernel, plus the
+input bias, with the input dropout mask) and then the recurrence (with the recurrent mask).
 """
 
 import jax

@@ -36,8 +36,8 @@ class RNN(Layer):
         go_backwards: process the sequence in reverse (and return the reversed sequence).
         stateful: keep the final states of a batch as the initial states of the next (needs a
             fixed batch size); `reset_state()` zeroes them.
-        unroll: unroll the scan into straight-line code (faster compilation is traded for a
-            larger program; short sequences only).
+        unroll: unroll the loop into straight-line code in the compiled program (a larger
+            program, sometimes faster for short sequences).
         zero_output_for_mask: masked steps output zeros instead of repeating the last output.
 
     Call arguments: `sequences`, `initial_state` (a list of arrays, one per state, each
