@@ -455,12 +455,18 @@ class Orthogonal(RandomInitializer):
                 f"Received: shape={shape} of rank {len(shape)}.")
         rows, cols = math.prod(shape[:-1]), shape[-1]
         sample = _random.normal((max(rows, cols), min(rows, cols)), dtype=dtype, seed=self.seed)
-        q, r = jnp.linalg.qr(sample)
+        if isinstance(sample, jax.core.Tracer):
+            q, r = jnp.linalg.qr(sample)
+            q = q * jnp.sign(jnp.diag(r))
+        else:
+            # Eagerly, NumPy's QR: jnp's would compile a program per new shape (seconds).
+            q, r = np.linalg.qr(np.asarray(sample, dtype=np.float64))
+            q = (q * np.sign(np.diag(r))).astype(jnp.dtype(standardize_dtype(dtype)))
         # Fixing the signs by R's diagonal makes Q uniformly distributed over orthogonal matrices.
-        q = q * jnp.sign(jnp.diag(r))
         if rows < cols:
             q = q.T
-        return self.gain * q.reshape(shape)
+        value = self.gain * q.reshape(shape)
+        return value if isinstance(value, jax.core.Tracer) else jax.device_put(np.asarray(value))
 
     def get_config(self):
         return {**super().get_config(), "gain": self.gain}
