@@ -262,8 +262,8 @@ def _check_sparse_labels(y_true, num_classes, ignore_class):
     if low < 0 or high >= num_classes:
         raise InvalidLabelsError(
             "sparse_categorical_crossentropy",
-            f"labels must be class indices in [0, {num_classes}) for y_pred with {num_classes} classes. Received labels from "
-            f"{low:g} to {high:g}. Check the labels (are they 1-based?), or the number of "
+            f"labels must be class indices in [0, {num_classes}) for y_pred with "
+            f"{num_classes} classes. Received labels from {low:g} to {high:g}. Check the labels (are they 1-based?), or the number of "
             "units of the output layer.")
 
 

@@ -249,7 +249,8 @@ def test_resolve_loss_for_compile():
     assert resolve_loss(huber_fn).name == "huber_fn"
     huber = keras.losses.Huber()
     assert resolve_loss(huber) is huber
-    cases = [((8, 1), (8, 1), "binary_crossentropy"), ((8,), (8, 5), "sparse_categorical_crossentropy"),
+    cases = [((8, 1), (8, 1), "binary_crossentropy"),
+             ((8,), (8, 5), "sparse_categorical_crossentropy"),
              ((8, 1), (8, 5), "sparse_categorical_crossentropy"),
              ((8, 5), (8, 5), "categorical_crossentropy")]
     for true_shape, pred_shape, expected in cases:

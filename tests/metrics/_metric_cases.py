@@ -79,7 +79,8 @@ def make_batches(kind, seed=0, count=3, batch=BATCH):
 CASES = [
     ("Mean", lambda m: m.Mean(), "values"),
     ("Sum", lambda m: m.Sum(), "values"),
-    ("MeanMetricWrapper", lambda m: m.MeanMetricWrapper(m.mean_squared_error, name="mse_wrapper"), "regression"),
+    ("MeanMetricWrapper",
+     lambda m: m.MeanMetricWrapper(m.mean_squared_error, name="mse_wrapper"), "regression"),
     ("Accuracy", lambda m: m.Accuracy(), "exact"),
     ("BinaryAccuracy", lambda m: m.BinaryAccuracy(), "binary"),
     ("BinaryAccuracy_threshold", lambda m: m.BinaryAccuracy(threshold=0.7), "binary"),

@@ -10,7 +10,7 @@ import pytest
 
 import lamina
 from lamina.metrics.base import ensure_built
-from lamina.metrics.compile_utils import resolve_metric
+from lamina.metrics.compile_utils import class_weight_to_sample_weight, resolve_metric
 
 MODULES = [
     "lamina.losses", "lamina.losses.base", "lamina.losses.functions", "lamina.losses.classes",
@@ -25,7 +25,9 @@ MODULES = [
 def test_docstring_examples(module_name):
     module = importlib.import_module(module_name)
     globs = {"lamina": lamina, "jnp": jnp, "jax": jax, "np": np, "ensure_built": ensure_built,
-             "resolve_metric": resolve_metric, "LossFunctionWrapper": lamina.losses.LossFunctionWrapper}
+             "resolve_metric": resolve_metric,
+             "LossFunctionWrapper": lamina.losses.LossFunctionWrapper,
+             "class_weight_to_sample_weight": class_weight_to_sample_weight}
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

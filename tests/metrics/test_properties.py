@@ -105,7 +105,8 @@ def test_pr_auc_matches_numpy_reference(labels, scores, weights):
 
 
 @SETTINGS
-@given(CLASS_LABELS, st.lists(st.floats(-3, 3, width=32, allow_subnormal=False), min_size=BATCHES * SIZE * CLASSES,
+@given(CLASS_LABELS, st.lists(st.floats(-3, 3, width=32, allow_subnormal=False),
+                              min_size=BATCHES * SIZE * CLASSES,
                               max_size=BATCHES * SIZE * CLASSES), WEIGHTS)
 def test_sparse_accuracy_and_iou_match_sklearn(labels, logits, weights):
     # (XLA flushes subnormal floats to zero on CPU, so none are drawn.)
@@ -125,8 +126,8 @@ def test_sparse_accuracy_and_iou_match_sklearn(labels, logits, weights):
 
 
 @SETTINGS
-@given(st.lists(st.floats(-10, 10, width=32, allow_subnormal=False), min_size=2 * BATCHES * SIZE,
-                max_size=2 * BATCHES * SIZE), WEIGHTS)
+@given(st.lists(st.floats(-10, 10, width=32, allow_subnormal=False),
+                min_size=2 * BATCHES * SIZE, max_size=2 * BATCHES * SIZE), WEIGHTS)
 def test_regression_metrics_match_sklearn(values, weights):
     values = np.asarray(values, "float32")
     y_true = values[:BATCHES * SIZE].reshape(-1, 1)
