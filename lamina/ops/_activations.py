@@ -219,7 +219,11 @@ def tanh_shrink(x):
     >>> ops.tanh_shrink([0.])
     Array([0.], dtype=float32)
     """
-    x = float_tensor(x)
+    return _tanh_shrink(float_tensor(x))
+
+
+@compiled()
+def _tanh_shrink(x):
     return x - jnp.tanh(x)
 
 
@@ -229,7 +233,11 @@ def soft_shrink(x, threshold=0.5):
     >>> ops.soft_shrink([-1., 0.2, 1.])
     Array([-0.5,  0. ,  0.5], dtype=float32)
     """
-    x = float_tensor(x)
+    return _soft_shrink(float_tensor(x), threshold)
+
+
+@compiled()
+def _soft_shrink(x, threshold):
     return jnp.where(x > threshold, x - threshold,
                      jnp.where(x < -threshold, x + threshold, jnp.zeros_like(x)))
 
@@ -240,7 +248,11 @@ def hard_shrink(x, threshold=0.5):
     >>> ops.hard_shrink([-1., 0.2, 1.])
     Array([-1.,  0.,  1.], dtype=float32)
     """
-    x = float_tensor(x)
+    return _hard_shrink(float_tensor(x), threshold)
+
+
+@compiled()
+def _hard_shrink(x, threshold):
     return jnp.where(jnp.abs(x) > threshold, x, jnp.zeros_like(x))
 
 
@@ -250,7 +262,11 @@ def threshold(x, threshold, default_value):
     >>> ops.threshold([1., 3.], 2., 0.)
     Array([0., 3.], dtype=float32)
     """
-    x = tensor(x)
+    return _threshold(tensor(x), threshold, default_value)
+
+
+@compiled()
+def _threshold(x, threshold, default_value):
     return jnp.where(x > threshold, x, jnp.asarray(default_value, x.dtype))
 
 

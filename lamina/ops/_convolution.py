@@ -11,8 +11,8 @@ import jax
 import jax.numpy as jnp
 
 from lamina._runtime import config
+from lamina.ops._convert import compiled, tensor
 from lamina.ops._convert import data_format as _data_format
-from lamina.ops._convert import tensor
 
 _SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
 
@@ -224,11 +224,19 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
         raise ValueError(
             "ops.unfold takes images of shape (N, C, H, W) (channels first). Received: "
             f"shape {x.shape}.")
-    pad_h, pad_w = _pair(padding, "padding")
+    return _unfold(x, *_patch_geometry(kernel_size, dilation, padding, stride))
+
+
+def _patch_geometry(kernel_size, dilation, padding, stride):
+    return (_pair(kernel_size, "kernel_size"), _pair(dilation, "dilation"),
+            _pair(padding, "padding"), _pair(stride, "stride"))
+
+
+@compiled("kernel_size", "dilation", "padding", "stride")
+def _unfold(x, kernel_size, dilation, padding, stride):
     patches = jax.lax.conv_general_dilated_patches(
-        x, _pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
-        [(pad_h, pad_h), (pad_w, pad_w)], rhs_dilation=_pair(dilation, "dilation"),
-        dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        x, kernel_size, stride, [(padding[0], padding[0]), (padding[1], padding[1])],
+        rhs_dilation=dilation, dimension_numbers=("NCHW", "OIHW", "NCHW"))
     return patches.reshape(patches.shape[:2] + (-1,))
 
 
@@ -250,12 +258,25 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise ValueError(
             f"ops.fold: axis 1 of x ({x.shape[1]}) must be a multiple of kH*kW = "
             f"{kernel_h * kernel_w}.")
-    height, width = _pair(output_size, "output_size")
-    image = jax.ShapeDtypeStruct(
-        (x.shape[0], x.shape[1] // (kernel_h * kernel_w), height, width), x.dtype)
+    output_size = _pair(output_size, "output_size")
+    geometry = _patch_geometry(kernel_size, dilation, padding, stride)
+    blocks = 1
+    for size, k, d, p, s in zip(output_size, *geometry):
+        blocks *= (size + 2 * p - d * (k - 1) - 1) // s + 1
+    if x.shape[2] != blocks:
+        raise ValueError(
+            f"ops.fold: an output of size {output_size} with these kernel_size, dilation, "
+            f"padding and stride holds {blocks} blocks, but x has {x.shape[2]} (axis 2).")
+    return _fold(x, output_size, *geometry)
+
+
+@compiled("output_size", "kernel_size", "dilation", "padding", "stride")
+def _fold(x, output_size, kernel_size, dilation, padding, stride):
+    channels = x.shape[1] // (kernel_size[0] * kernel_size[1])
+    image = jax.ShapeDtypeStruct((x.shape[0], channels, *output_size), x.dtype)
 
     def to_columns(images):
-        return unfold(images, kernel_size, dilation, padding, stride)
+        return _unfold(images, kernel_size, dilation, padding, stride)
 
     # fold is the linear transpose of unfold; let JAX derive it.
     (result,) = jax.linear_transpose(to_columns, image)(x)
@@ -285,19 +306,21 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     (1, 4, 4, 2)
     """
     x = _blocks(x, block_size, data_format, "depth_to_space")
-    b = block_size
+    channels = x.shape[-1] if data_format == "channels_last" else x.shape[1]
+    if channels % (block_size * block_size):
+        raise ValueError(
+            f"ops.depth_to_space: channels ({channels}) must be divisible by block_size**2 "
+            f"({block_size * block_size}).")
+    return _depth_to_space(x, block_size, data_format)
+
+
+@compiled("b", "data_format")
+def _depth_to_space(x, b, data_format):
     if data_format == "channels_last":
         n, h, w, c = x.shape
-        if c % (b * b):
-            raise ValueError(
-                f"ops.depth_to_space: channels ({c}) must be divisible by block_size**2 "
-                f"({b * b}).")
         x = x.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
         return x.reshape(n, h * b, w * b, c // (b * b))
     n, c, h, w = x.shape
-    if c % (b * b):
-        raise ValueError(
-            f"ops.depth_to_space: channels ({c}) must be divisible by block_size**2 ({b * b}).")
     x = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
     return x.reshape(n, c // (b * b), h * b, w * b)
 
@@ -310,12 +333,16 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     (1, 2, 2, 8)
     """
     x = _blocks(x, block_size, data_format, "space_to_depth")
-    b = block_size
     spatial = x.shape[1:3] if data_format == "channels_last" else x.shape[2:]
-    if spatial[0] % b or spatial[1] % b:
+    if spatial[0] % block_size or spatial[1] % block_size:
         raise ValueError(
             f"ops.space_to_depth: the height and width {tuple(spatial)} must be divisible by "
-            f"block_size={b}.")
+            f"block_size={block_size}.")
+    return _space_to_depth(x, block_size, data_format)
+
+
+@compiled("b", "data_format")
+def _space_to_depth(x, b, data_format):
     if data_format == "channels_last":
         n, h, w, c = x.shape
         x = x.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5)

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 
 from lamina._runtime.dtypes import standardize_dtype
-from lamina.ops._convert import tensor
+from lamina.ops._convert import compiled, tensor
 
 
 def _labels(x, op):
@@ -51,6 +51,10 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
         raise ValueError("ops.multi_hot needs num_classes (the number of distinct labels).")
     _dense_only(sparse, "multi_hot")
     inputs = _labels(inputs, "multi_hot")
-    encoded = jax.nn.one_hot(inputs, int(num_classes), axis=axis,
-                             dtype=standardize_dtype(dtype))
+    return _multi_hot(inputs, int(num_classes), axis, standardize_dtype(dtype))
+
+
+@compiled("num_classes", "axis", "dtype")
+def _multi_hot(inputs, num_classes, axis, dtype):
+    encoded = jax.nn.one_hot(inputs, num_classes, axis=axis, dtype=dtype)
     return jnp.max(encoded, axis=1 if inputs.ndim > 1 else 0)

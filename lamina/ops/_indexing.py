@@ -2,7 +2,7 @@
 
 import jax.numpy as jnp
 
-from lamina.ops._convert import tensor, unwrap_tree
+from lamina.ops._convert import compiled, tensor, unwrap_tree
 
 
 def _indices(indices):
@@ -59,7 +59,7 @@ def where(condition, x1=None, x2=None):
             f"x2={'None' if x2 is None else 'a value'}.")
     condition = tensor(condition)
     if x1 is None:
-        return jnp.nonzero(condition)
+        return nonzero(condition)
     return jnp.where(condition, tensor(x1), tensor(x2))
 
 
@@ -79,8 +79,13 @@ def select(condlist, choicelist, default=0):
         raise ValueError(
             "ops.select needs as many conditions as choices. Received: "
             f"{len(condlist)} conditions and {len(choicelist)} choices.")
-    return jnp.select([tensor(c) for c in condlist], [tensor(c) for c in choicelist],
-                      default=tensor(default))
+    return _select([tensor(c) for c in condlist], [tensor(c) for c in choicelist],
+                   tensor(default))
+
+
+@compiled()
+def _select(condlist, choicelist, default):
+    return jnp.select(condlist, choicelist, default=default)
 
 
 def nonzero(x):
@@ -89,7 +94,12 @@ def nonzero(x):
     >>> ops.nonzero([0, 3, 0, 5])
     (Array([1, 3], dtype=int32),)
     """
-    return jnp.nonzero(tensor(x))
+    x = tensor(x)
+    # The output size depends on the values: count them first, then run one compiled program.
+    return _nonzero(x, size=int(jnp.count_nonzero(x)))
+
+
+_nonzero = compiled("size")(jnp.nonzero)
 
 
 def searchsorted(sorted_sequence, values, side="left"):
@@ -113,7 +123,10 @@ def digitize(x, bins):
     >>> ops.digitize([0.5, 1.5, 2.5], [1., 2.])
     Array([0, 1, 2], dtype=int32)
     """
-    return jnp.digitize(tensor(x), tensor(bins))
+    return _digitize(tensor(x), tensor(bins))
+
+
+_digitize = compiled()(jnp.digitize)
 
 
 def isin(x1, x2, assume_unique=False, invert=False):
@@ -131,7 +144,10 @@ def unravel_index(indices, shape):
     >>> ops.unravel_index([5], (2, 3))
     (Array([1], dtype=int32), Array([2], dtype=int32))
     """
-    return jnp.unravel_index(tensor(indices), tuple(shape))
+    return _unravel_index(tensor(indices), tuple(shape))
+
+
+_unravel_index = compiled("shape")(jnp.unravel_index)
 
 
 # ------------------------------------------------------------------------------- diagonals

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina._runtime import config
 from lamina.ops._convert import compiled, tensor
 from lamina.ops._convert import data_format as _data_format
 from lamina.ops._convolution import _padding, _tuple
@@ -53,7 +54,7 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     data_format = _data_format(data_format)
     inputs = tensor(inputs)
     if not jnp.issubdtype(inputs.dtype, jnp.inexact):
-        inputs = inputs.astype("float32")
+        inputs = inputs.astype(config.floatx())
     window, strides = _window(inputs, "average_pool", pool_size, strides, data_format)
     return _average_pool(inputs, window, strides, _padding(padding))
 
@@ -127,7 +128,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
     """
     inputs = tensor(inputs)
     if not jnp.issubdtype(inputs.dtype, jnp.inexact):
-        inputs = inputs.astype("float32")
+        inputs = inputs.astype(config.floatx())
     return _adaptive("adaptive_average_pool", inputs, output_size, data_format, _bin_mean)
 
 

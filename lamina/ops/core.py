@@ -15,7 +15,7 @@ import numpy as np
 
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.variable import Variable
-from lamina.ops._convert import tensor, unwrap, unwrap_tree
+from lamina.ops._convert import compiled, tensor, unwrap, unwrap_tree
 
 __all__ = [
     "associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor",
@@ -118,6 +118,11 @@ def saturate_cast(x, dtype):
         low = np.nextafter(low, np.zeros_like(low))
     if high > out_high:
         high = np.nextafter(high, np.zeros_like(high))
+    return _clip_and_cast(x, low, high, dtype)
+
+
+@compiled("dtype")
+def _clip_and_cast(x, low, high, dtype):
     return jnp.clip(x, low, high).astype(dtype)
 
 
@@ -281,12 +286,17 @@ def slice_update(inputs, start_indices, updates):
     return jax.lax.dynamic_update_slice(inputs, updates, tuple(start_indices))
 
 
-def _index_tuple(indices):
+def _scatter_indices(indices):
     indices = tensor(indices)
     if not jnp.issubdtype(indices.dtype, jnp.integer):
         raise TypeError(
             f"Scatter indices must be integers. Received: dtype {indices.dtype}. Cast them "
             "with ops.cast(indices, 'int32').")
+    return indices
+
+
+def _index_tuple(indices):
+    """Rows of indices `(n, rank)` as the tuple of per-axis index arrays `.at[]` takes."""
     return tuple(jnp.moveaxis(indices, -1, 0))
 
 
@@ -298,7 +308,12 @@ def scatter(indices, values, shape):
            [0., 2.]], dtype=float32)
     """
     values = tensor(values)
-    return jnp.zeros(tuple(shape), values.dtype).at[_index_tuple(indices)].add(values)
+    return _scatter(_scatter_indices(indices), values, tuple(int(d) for d in shape))
+
+
+@compiled("shape")
+def _scatter(indices, values, shape):
+    return jnp.zeros(shape, values.dtype).at[_index_tuple(indices)].add(values)
 
 
 _SCATTER_REDUCTIONS = ("add", "max", "min", "mul")
@@ -311,9 +326,17 @@ def scatter_update(inputs, indices, updates, reduction=None):
     >>> ops.scatter_update(ops.zeros(3), [[1]], [5.])
     Array([0., 5., 0.], dtype=float32)
     """
-    inputs = tensor(inputs)
+    if reduction is not None and reduction not in _SCATTER_REDUCTIONS:
+        raise ValueError(
+            f"ops.scatter_update takes reduction=None or one of {_SCATTER_REDUCTIONS}. "
+            f"Received: reduction={reduction!r}")
+    return _scatter_update(tensor(inputs), _scatter_indices(indices), tensor(updates),
+                           reduction)
+
+
+@compiled("reduction")
+def _scatter_update(inputs, indices, updates, reduction):
     where = inputs.at[_index_tuple(indices)]
-    updates = tensor(updates)
     if reduction is None:
         return where.set(updates)
     if reduction == "add":
@@ -322,11 +345,7 @@ def scatter_update(inputs, indices, updates, reduction=None):
         return where.max(updates)
     if reduction == "min":
         return where.min(updates)
-    if reduction == "mul":
-        return where.multiply(updates)
-    raise ValueError(
-        f"ops.scatter_update takes reduction=None or one of {_SCATTER_REDUCTIONS}. "
-        f"Received: reduction={reduction!r}")
+    return where.multiply(updates)
 
 
 # ------------------------------------------------------------------------------- gradients
@@ -341,7 +360,8 @@ def custom_gradient(f):
 
     `grad_fn` receives the gradient of the loss with respect to `output` and returns the
     gradients with respect to each positional argument (a single tensor for one argument).
-    Keyword arguments are treated as constants.
+    Keyword arguments are treated as constants. `f` runs a second time when the gradient is
+    taken (that is how `grad_fn` is recovered), so it should not have side effects.
 
     >>> @ops.custom_gradient
     ... def softplus(z):
@@ -368,7 +388,8 @@ def custom_gradient(f):
 
         def backward(primals, upstream):
             # grad_fn is a Python closure, which cannot be a residual; calling f again gives
-            # it back. Under jit, XLA merges the repeated forward computation with the first.
+            # it back. Under jit, XLA's common-subexpression pass can merge the repeated
+            # forward computation with the first.
             _, grad_fn = f(*primals, **kwargs)
             grads = grad_fn(upstream)
             if not isinstance(grads, (tuple, list)):

@@ -9,8 +9,9 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.ndimage as jsp_ndimage
 
+from lamina._runtime import config
+from lamina.ops._convert import compiled, tensor
 from lamina.ops._convert import data_format as _data_format
-from lamina.ops._convert import tensor
 from lamina.ops._convolution import conv, depthwise_conv
 
 __all__ = [
@@ -99,7 +100,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     shape = list(images.shape)
     shape[h_axis], shape[w_axis] = target_h, target_w
     if not jnp.issubdtype(images.dtype, jnp.inexact) and interpolation != "nearest":
-        images = images.astype("float32")
+        images = images.astype(config.floatx())
     return jax.image.resize(images, tuple(shape), method=interpolation, antialias=antialias)
 
 
@@ -174,10 +175,19 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.inexact) else jnp.float32
     # An identity kernel copies each (row, column, channel) of a patch to its own output
     # channel.
-    kernel = jnp.eye(features, dtype=dtype).reshape(size[0], size[1], channels, features)
+    strides = size if not strides else (strides if isinstance(strides, int) else tuple(strides))
+    dilation_rate = dilation_rate if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    return _extract_patches(images.astype(dtype), size, strides, dilation_rate, padding,
+                            data_format, features)
+
+
+@compiled("size", "strides", "dilation_rate", "padding", "data_format", "features")
+def _extract_patches(images, size, strides, dilation_rate, padding, data_format, features):
+    channels = features // (size[0] * size[1])
+    kernel = jnp.eye(features, dtype=images.dtype).reshape(size[0], size[1], channels, features)
     batched = images if images.ndim == 4 else images[None]
-    patches = conv(batched, kernel, strides=size if not strides else strides, padding=padding,
-                   data_format=data_format, dilation_rate=dilation_rate)
+    patches = conv(batched, kernel, strides=strides, padding=padding, data_format=data_format,
+                   dilation_rate=dilation_rate)
     return patches if images.ndim == 4 else patches[0]
 
 
@@ -196,6 +206,11 @@ def rgb_to_grayscale(images, data_format=None):
         raise ValueError(
             "ops.image.rgb_to_grayscale takes 3 (RGB) or 1 channels. Received: shape "
             f"{images.shape} ({data_format}).")
+    return _grayscale(images, channel_axis)
+
+
+@compiled("channel_axis")
+def _grayscale(images, channel_axis):
     original = images.dtype
     compute = original if jnp.issubdtype(original, jnp.inexact) else jnp.float32
     weights = jnp.asarray([0.2989, 0.5870, 0.1140], compute)
@@ -213,13 +228,19 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     data_format = _data_format(data_format)
     images = _images(images, "gaussian_blur")
     dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.inexact) else jnp.float32
-    images = images.astype(dtype)
-    kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    kernel_size = ((kernel_size, kernel_size) if isinstance(kernel_size, int)
+                   else tuple(int(k) for k in kernel_size))
     sigma = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
+    return _gaussian_blur(images.astype(dtype), tensor(sigma, dtype), kernel_size, data_format)
+
+
+@compiled("kernel_size", "data_format")
+def _gaussian_blur(images, sigma, kernel_size, data_format):
+    dtype = images.dtype
 
     def gaussian(size, scale):
         offsets = jnp.arange(size, dtype=dtype) - (size - 1) / 2
-        weights = jnp.exp(-0.5 * (offsets / jnp.asarray(scale, dtype)) ** 2)
+        weights = jnp.exp(-0.5 * (offsets / scale) ** 2)
         return weights / jnp.sum(weights)
 
     # Keras pairs kernel_size[0] and sigma[0] with the width axis.
@@ -255,6 +276,12 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         raise ValueError(
             f"ops.image.map_coordinates takes order 0 (nearest) or 1 (linear). Received: "
             f"order={order!r}")
+    # JAX takes the fill value as a static Python number.
+    return _map_coordinates(inputs, coordinates, float(fill_value), order, fill_mode)
+
+
+@compiled("fill_value", "order", "fill_mode")
+def _map_coordinates(inputs, coordinates, fill_value, order, fill_mode):
     return jsp_ndimage.map_coordinates(inputs, list(coordinates), order, fill_mode, fill_value)
 
 
@@ -277,7 +304,12 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
             f"method={method!r}")
     images = tensor(images)
     if not jnp.issubdtype(images.dtype, jnp.inexact):
-        images = images.astype("float32")
-    return jax.image.scale_and_translate(
-        images, tuple(output_shape), tuple(spatial_dims), tensor(scale), tensor(translation),
-        method, antialias)
+        images = images.astype(config.floatx())
+    return _scale_and_translate(
+        images, shape=tuple(int(d) for d in output_shape), spatial_dims=tuple(spatial_dims),
+        scale=tensor(scale), translation=tensor(translation), method=method,
+        antialias=bool(antialias))
+
+
+_scale_and_translate = compiled("shape", "spatial_dims", "method", "antialias")(
+    jax.image.scale_and_translate)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsp_linalg
 
-from lamina.ops._convert import float_tensor, floats, unwrap_tree
+from lamina.ops._convert import compiled, float_tensor, floats, unwrap_tree
 
 __all__ = [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq", "lu_factor",
@@ -53,7 +53,11 @@ def cholesky_inverse(x, upper=False):
     Array([[0.25, 0.  ],
            [0.  , 0.25]], dtype=float32)
     """
-    x = _matrix(x, "cholesky_inverse", square=True)
+    return _cholesky_inverse(_matrix(x, "cholesky_inverse", square=True), bool(upper))
+
+
+@compiled("upper")
+def _cholesky_inverse(x, upper):
     identity = jnp.broadcast_to(jnp.eye(x.shape[-1], dtype=x.dtype), x.shape)
     inverse_factor = jsp_linalg.solve_triangular(x, identity, lower=not upper)
     if upper:
@@ -108,7 +112,11 @@ def lu_factor(x):
     >>> pivots
     Array([1, 1], dtype=int32)
     """
-    x = _matrix(x, "lu_factor", square=True)
+    return _lu_factor(_matrix(x, "lu_factor", square=True))
+
+
+@compiled()
+def _lu_factor(x):
     factor = jsp_linalg.lu_factor
     for _ in range(x.ndim - 2):
         factor = jax.vmap(factor)

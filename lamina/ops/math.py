@@ -322,6 +322,11 @@ def extract_sequences(x, sequence_length, sequence_stride):
         raise ValueError(
             f"ops.extract_sequences needs a last axis of at least sequence_length="
             f"{sequence_length} samples. Received: shape {x.shape}.")
+    return _extract_sequences(x, sequence_length, sequence_stride)
+
+
+@compiled("sequence_length", "sequence_stride")
+def _extract_sequences(x, sequence_length, sequence_stride):
     num_frames = (x.shape[-1] - sequence_length) // sequence_stride + 1
     return x[..., _frame_indices(num_frames, sequence_length, sequence_stride)]
 

@@ -33,24 +33,15 @@ def kernel(*shape):
 
 
 CASES = [
-    ("add", (I, 2.5), {}), ("divide", (I, I), {}), ("power", (I, 2), {}), ("mod", (F, 0.7), {}),
-    ("sqrt", (I,), {}), ("exp", (np.array([True, False]),), {}), ("floor", (I,), {}),
-    ("mean", (I,), {"axis": 0}), ("var", (CUBE,), {"axis": (0, 2), "keepdims": True}),
-    ("mean", (F.astype("float16"),), {"axis": -1}), ("max", (CUBE,), {"axis": 2, "initial": 0.5}),
-    ("argmax", (CUBE,), {"axis": 1}), ("cumsum", (I,), {"axis": 1}),
-    ("quantile", (CUBE, 0.3), {"axis": 2}), ("logsumexp", (CUBE,), {"axis": (1, 2)}),
-    ("reshape", (CUBE, (4, -1)), {}), ("transpose", (CUBE, (2, 0, 1)), {}),
-    ("concatenate", ([F, G],), {"axis": 1}), ("stack", ([F, G],), {"axis": -1}),
-    ("split", (CUBE, [1, 3]), {"axis": 2}), ("repeat", (F, 2), {"axis": 1}),
-    ("pad", (F, ((1, 2), (0, 1))), {}), ("take", (F, [2, 0]), {"axis": 1}),
-    ("where", (F > 0, F, G), {}), ("clip", (F > 0, 0, 1), {}), ("round", (I * 17,), {"decimals": -1}),
-    ("einsum", ("bij,bjk->bik", CUBE, CUBE.transpose(0, 2, 1)), {}),
-    ("matmul", (I.astype("int8"), I.T.astype("int8")), {}),
-    ("tensordot", (CUBE, F.T, 1), {}), ("arange", (0.0, 1.0, 0.3), {}), ("linspace", (0, 1, 7), {}),
-    ("eye", (3,), {"M": 4, "k": 1}), ("one_hot", (I, 5), {"axis": 0}), ("multi_hot", (I, 5), {}),
-    ("softmax", (CUBE,), {"axis": (1, 2)}), ("gelu", (F,), {"approximate": False}),
-    ("leaky_relu", (F,), {}), ("hard_silu", (F,), {}), ("selu", (F,), {}),
-    ("moments", (CUBE, (0, 2)), {}), ("layer_normalization", (CUBE,), {"gamma": F[0] + 1}),
+    ("divide", (I, I), {}), ("exp", (np.array([True, False]),), {}), ("floor", (I,), {}),
+    ("mean", (I,), {"axis": 0}), ("mean", (F.astype("float16"),), {"axis": -1}),
+    ("var", (CUBE,), {"axis": (0, 2), "keepdims": True}),
+    ("max", (CUBE,), {"axis": 2, "initial": 0.5}), ("quantile", (CUBE, 0.3), {"axis": 2}),
+    ("round", (I * 17,), {"decimals": -1}), ("clip", (F > 0, 0, 1), {}),
+    ("matmul", (I.astype("int8"), I.T.astype("int8")), {}), ("arange", (0.0, 1.0, 0.3), {}),
+    ("one_hot", (I, 5), {"axis": 0}), ("multi_hot", (I, 5), {}),
+    ("softmax", (CUBE,), {"axis": (1, 2)}), ("moments", (CUBE, (0, 2)), {}),
+    ("layer_normalization", (CUBE,), {"gamma": F[0] + 1}),
     ("batch_normalization", (CUBE, F[0], np.abs(G[0]), -1), {"offset": G[1], "scale": F[1]}),
     ("normalize", (F,), {"order": 1, "axis": 0}),
     ("categorical_crossentropy", (np.eye(4)[[0, 1, 3]].astype("float32"), F),
@@ -65,17 +56,12 @@ CASES = [
     ("conv_transpose", (IMAGES, kernel(2, 3, 5, 3)), {"strides": 3, "output_padding": 1}),
     ("max_pool", (IMAGES, 3), {"strides": 2, "padding": "same"}),
     ("average_pool", (IMAGES, 3), {"strides": 2, "padding": "same"}),
+    ("adaptive_max_pool", (SEQ, 4), {}),
     ("depth_to_space", (kernel(2, 8, 3, 3), 2), {"data_format": "channels_first"}),
     ("dot_product_attention", (CUBE[:, :, None].repeat(2, 2), CUBE[:, :, None], CUBE[:, :, None]),
      {"is_causal": True}),
     ("ctc_decode", (kernel(2, 6, 4), np.array([6, 4])), {}),
-    ("top_k", (F, 2), {}), ("segment_sum", (F, np.array([0, 0, 2])), {"num_segments": 3}),
-    ("adaptive_max_pool", (SEQ, 4), {}), ("rfft", (F,), {"fft_length": 6}),
-    ("inv", (SPD,), {}), ("cholesky", (SPD,), {"upper": True}), ("norm", (F,), {"ord": "fro"}),
-    ("saturate_cast", (F * 200, "uint8"), {}), ("scatter", (np.array([[0, 1], [1, 1], [0, 1]]),
-                                                          np.array([1.0, 2.0, 3.0], "float32"),
-                                                          (2, 2)), {}),
-    ("slice", (CUBE, (0, 1, 1), (2, 2, -1)), {}), ("rearrange", (CUBE, "b h w -> (b w) h"), {}),
+    ("saturate_cast", (F * 200, "uint8"), {}), ("rearrange", (CUBE, "b h w -> (b w) h"), {}),
 ]
 
 
@@ -104,8 +90,6 @@ def test_matches_keras_values_and_dtypes(name, args, kwargs):
     ("gaussian_blur", (IMAGES, (5, 3), (2.0, 0.5)), {"data_format": "channels_last"}),
     ("map_coordinates", (F, RNG.uniform(-1, 5, size=(2, 7)).astype("float32"), 1),
      {"fill_mode": "reflect"}),
-    ("scale_and_translate", (IMAGES, (2, 3, 4, 3), np.array([0.5, 0.5], "float32"),
-                             np.array([0.1, 0.0], "float32"), (1, 2), "bilinear"), {}),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_image_ops_match_keras(name, args, kwargs):
     expected = np.asarray(getattr(keras.ops.image, name)(*args, **kwargs))
