@@ -83,6 +83,15 @@ KerasTensor.__abs__ = lambda self: apply("abs", (self,), {})
 KerasTensor.__getitem__ = lambda self, key: apply("getitem", (self, key), {})
 
 
+def _register_with_ops():
+    from lamina.ops import _symbolic
+
+    _symbolic.register(KerasTensor, apply)
+
+
+_register_with_ops()
+
+
 def any_symbolic_arguments(args, kwargs):
     """Cheap check used by `lamina.ops` on every call: is any argument a KerasTensor?"""
     for value in args:

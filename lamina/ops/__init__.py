@@ -726,3 +726,31 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+def _accept_symbolic_tensors():
+    # Applied to keras.ops functions called on keras.Input tensors, each becomes a graph node
+    # of the functional model (as in Keras 3). Classes and submodules are left as they are.
+    import inspect
+
+    from lamina.ops._symbolic import dispatching
+
+    import sys
+
+    namespace = globals()
+    wrapped = {}
+    for name in __all__:
+        value = namespace.get(name)
+        if inspect.isfunction(value) or (callable(value) and not inspect.isclass(value)
+                                         and not inspect.ismodule(value)):
+            wrapped[id(value)] = namespace[name] = dispatching(name, value)
+    # The namespaces (ops.numpy, ops.nn, ...) hand out the very same objects, as in Keras.
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("lamina.ops.") and module is not None and \
+                not module_name.rpartition(".")[2].startswith("_"):
+            for attribute, value in list(vars(module).items()):
+                if not attribute.startswith("_") and id(value) in wrapped:
+                    setattr(module, attribute, wrapped[id(value)])
+
+
+_accept_symbolic_tensors()

@@ -72,10 +72,16 @@ def test_nested_models_and_config_round_trip():
     assert inner_entry["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["x", 0, 0]
     head_entry = [e for e in config["layers"] if e["name"] == "head"][0]
     assert head_entry["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == \
-        ["inner", 1, 0]  # Keras counts a functional model's own node first
+        ["inner", 0, 0]
     clone = keras.Model.from_config(config)
     clone.set_weights(outer.get_weights())
     np.testing.assert_allclose(clone(data), expected, rtol=1e-6)
+    # As outputs, Keras counts a nested functional model's calls from 1 (its own node first).
+    ends_nested = keras.Model(x, inner(x), name="ends_nested")
+    assert ends_nested.get_config()["output_layers"] == ["inner", 1, 0]
+    clone = keras.Model.from_config(ends_nested.get_config())
+    clone.set_weights(ends_nested.get_weights())
+    np.testing.assert_allclose(clone(data), ends_nested(data), rtol=1e-6)
 
 
 def test_ops_and_slicing_on_symbolic_tensors_are_not_required_for_layers():
@@ -119,3 +125,18 @@ def test_shape_mismatch_between_connected_layers_fails_at_build_time():
     h = keras.layers.Dense(4, name="hidden")(x)
     with pytest.raises(ValueError, match=r"layer 'concatenate'|Concatenate"):
         keras.layers.Concatenate(axis=0)([h, keras.layers.Dense(5)(x)])
+
+
+def test_ops_arithmetic_and_slicing_on_inputs_become_graph_nodes():
+    x = keras.Input((4,), name="x")
+    y = keras.ops.sum(keras.ops.exp(x), axis=-1, keepdims=True) + x[:, :1] * 2
+    assert y.shape == (None, 1)
+    model = keras.Model(x, keras.layers.Dense(1, kernel_initializer="ones", name="d")(y))
+    data = np.arange(8, dtype=np.float32).reshape(2, 4) / 8
+    expected = np.exp(data).sum(-1, keepdims=True) + data[:, :1] * 2
+    np.testing.assert_allclose(model(data), expected, rtol=1e-5)
+    import json
+
+    clone = keras.Model.from_config(json.loads(model.to_json())["config"])
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(data), expected, rtol=1e-5)
