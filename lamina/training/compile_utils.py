@@ -1,173 +1,309 @@
 """What `compile(loss=..., metrics=...)` turns into: one loss and metric set per model output.
 
-`loss`, `loss_weights`, `metrics` and `weighted_metrics` may each be a single value (applied to
-every output), a list (one per output, in order), or a dict keyed by output name. Names follow
-Keras 3: with one output, metrics keep their own names (`"mae"`); with several, they are
-prefixed by the output name (`"out_mae"`), and each output's loss is reported as
-`"<output>_loss"`.
+A model's prediction is a leaf, a list, or a dict (possibly nested). `OutputLayout` flattens it
+to a list of outputs, each with the name Keras reports it under: the output layer's name for a
+functional model, the key for a dict, `output_<i>` (1-based, tf.keras's names) otherwise.
+Everything the user gives per output (`loss`, `loss_weights`, `metrics`, `weighted_metrics`,
+`y`, `sample_weight`) may be one value for all outputs, a list in output order, or a dict keyed
+by output name, and is spread over that flat list once, so the traced step only indexes lists.
+
+Names follow Keras 3: with one output, metrics keep their own names (`"mae"`); with several,
+they are prefixed by the output name (`"out_mae"`), a repeated name gets `_1`, `_2`, ..., a
+weighted metric that collides with an unweighted one becomes `"out_weighted_mae"`, and when
+more than one output has a loss each is reported as `"<output>_loss"` (unweighted).
 """
 
+import jax
 import jax.numpy as jnp
 
 
-def _flatten_outputs(structure):
-    """`[(name or index, leaf), ...]` for a model output structure (a leaf, a list, a dict)."""
-    if isinstance(structure, dict):
-        return [(key, structure[key]) for key in sorted(structure)]
-    if isinstance(structure, (list, tuple)):
-        return list(enumerate(structure))
-    return [(0, structure)]
+def _is_nested(value):
+    return isinstance(value, (list, tuple, dict))
 
 
-def _per_output(spec, keys, what):
-    """Spreads a compile argument over the outputs: `{key: value or None}`."""
-    if isinstance(spec, dict):
-        unknown = [k for k in spec if k not in keys]
-        if unknown:
+class OutputLayout:
+    """The flat list of a model's outputs and their names.
+
+    Args:
+        y_pred: one batch of predictions (arrays or shape specs), in the model's structure.
+        model_output_names: the output layer names of a functional model, in flat order, or
+            None for a model without a graph.
+    """
+
+    def __init__(self, y_pred, model_output_names=None):
+        leaves_with_paths, self.treedef = jax.tree_util.tree_flatten_with_path(y_pred)
+        self.count = len(leaves_with_paths)
+        self.is_dict = isinstance(y_pred, dict)
+        names = []
+        for index, (path, _) in enumerate(leaves_with_paths):
+            if model_output_names is not None and len(model_output_names) == self.count and (
+                    not self.is_dict):
+                names.append(model_output_names[index])
+            elif path and all(hasattr(key, "key") for key in path):
+                names.append("/".join(str(key.key) for key in path))
+            else:
+                names.append(f"output_{index + 1}")
+        self.names = _deduplicate(names)
+
+    def flatten(self, y_pred):
+        return jax.tree_util.tree_leaves(y_pred)
+
+    def align(self, value, what):
+        """`value` (targets or sample weights) as one entry per output, or an error that says
+        which structure was expected."""
+        if value is None:
+            return [None] * self.count
+        leaves, structure = jax.tree_util.tree_flatten(value)
+        if structure == self.treedef:
+            return leaves
+        if isinstance(value, dict):
+            unknown = [key for key in value if key not in self.names]
+            if unknown:
+                raise ValueError(
+                    f"{what} is a dict with keys {sorted(map(str, value))}, but the model's "
+                    f"outputs are named {self.names}. Key {what} by output name, or pass a "
+                    "list in output order.")
+            return [value.get(name) for name in self.names]
+        if isinstance(value, (list, tuple)):
+            leaves = jax.tree_util.tree_leaves(value)
+            if len(value) == self.count:
+                return list(value)
+            if len(leaves) == self.count:
+                return leaves
             raise ValueError(
-                f"compile({what}=...) names outputs {unknown}, but the model's outputs are "
-                f"{list(keys)}. Use the output names (or a list in output order).")
-        return {key: spec.get(key) for key in keys}
-    if isinstance(spec, (list, tuple)) and len(keys) > 1:
-        if what in ("metrics", "weighted_metrics") and not any(
-                isinstance(item, (list, tuple, dict)) for item in spec):
-            return {key: list(spec) for key in keys}  # the same metrics for every output
-        if len(spec) != len(keys):
+                f"{what} has {len(value)} entries, but the model has {self.count} outputs "
+                f"({self.names}). Pass one entry per output, in order, or a dict keyed by "
+                "output name.")
+        if self.count == 1 or what == "sample_weight":
+            return [value] * self.count  # one weight per sample, shared by every output
+        raise ValueError(
+            f"{what} is a single array of shape {getattr(value, 'shape', '?')}, but the model "
+            f"has {self.count} outputs ({self.names}). Pass a list with one array per "
+            "output, or a dict keyed by output name.")
+
+    def spread(self, spec, what):
+        """A compile argument (`loss`, `loss_weights`, `metrics`, `weighted_metrics`) as one
+        entry per output."""
+        many = self.count > 1
+        if spec is None:
+            return [None] * self.count
+        if isinstance(spec, dict):
+            unknown = [key for key in spec if key not in self.names]
+            if unknown:
+                raise ValueError(
+                    f"compile({what}=...) names outputs {unknown}, but the model's outputs are "
+                    f"{self.names}. Use the output names, or a list in output order.")
+            return [spec.get(name) for name in self.names]
+        is_metrics = what in ("metrics", "weighted_metrics")
+        if isinstance(spec, (list, tuple)):
+            if is_metrics and not many:
+                if len(spec) == 1 and _is_nested(spec[0]):
+                    return [spec[0]]
+                return [list(spec)]
+            if len(spec) == self.count:
+                return list(spec)
+            if is_metrics and not any(_is_nested(item) for item in spec):
+                # tf.keras's rule, kept for ported code: a flat list of metrics (whose length
+                # is not the number of outputs) applies to every output.
+                return [list(spec) for _ in range(self.count)]
             raise ValueError(
                 f"compile({what}=...) got a list of {len(spec)} entries, but the model has "
-                f"{len(keys)} outputs ({list(keys)}). Give one entry per output, or a dict.")
-        return dict(zip(keys, spec))
-    return {key: spec for key in keys}
+                f"{self.count} outputs ({self.names}). Give one entry per output, or a dict "
+                "keyed by output name.")
+        return [spec] * self.count
+
+
+def _deduplicate(names):
+    seen, result = {}, []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 0
+        result.append(name)
+    return result
+
+
+def _label(loss_fn):
+    return getattr(loss_fn, "name", None) or getattr(loss_fn, "__name__", type(loss_fn).__name__)
 
 
 class CompileLoss:
-    """The total loss of a compiled model: the sum over outputs of weight x loss(y, y_pred)."""
+    """The compiled loss: the sum over outputs of `loss_weight * loss(y_true, y_pred, w)`."""
 
     def __init__(self, loss, loss_weights=None):
+        if loss_weights is not None and not isinstance(loss_weights, (list, tuple, dict, float,
+                                                                       int)):
+            raise TypeError(
+                "loss_weights must be a number (one output), or a list or dict with one "
+                f"number per output. Received: {loss_weights!r}")
         self._spec = loss
         self._loss_weights = loss_weights
-        self._built_for = None
-        self._losses = {}
-        self._weights = {}
-        self._trackers = {}
+        self.built = False
+        self.layout = None
+        self._losses = []
+        self._weights = []
+        self._trackers = []
+        self._tracker_order = []
 
     @property
     def metrics(self):
-        return list(self._trackers.values())
+        """The per-output loss trackers (only when more than one output has a loss), in the
+        order of a `loss` dict as written, else in output order."""
+        return [tracker for tracker in self._tracker_order if tracker is not None]
 
-    def _build(self, y_true, y_pred, output_names):
+    def loss_for_output(self, index):
+        return self._losses[index] if self.built else None
+
+    def build(self, y_true, y_pred, layout):
+        """Resolves the losses from one batch's targets and predictions (arrays or specs)."""
         from lamina import losses, metrics
 
-        pairs = _flatten_outputs(y_pred)
-        keys = [key for key, _ in pairs]
-        specs = _per_output(self._spec, keys, "loss")
-        weights = _per_output(self._loss_weights, keys, "loss_weights") \
-            if self._loss_weights is not None else {key: None for key in keys}
-        targets = dict(_flatten_outputs(y_true)) if y_true is not None else {}
-        predictions = dict(pairs)
-        for key in keys:
-            spec = specs[key]
-            self._losses[key] = None if spec is None else losses.resolve_loss(
-                spec, targets.get(key), predictions[key])
-            self._weights[key] = 1.0 if weights[key] is None else float(weights[key])
-        if len(keys) > 1:
-            for key in keys:
-                if self._losses[key] is not None:
-                    name = output_names.get(key, f"output_{key}") if isinstance(key, int) \
-                        else key
-                    self._trackers[key] = metrics.Mean(name=f"{name}_loss")
-        self._built_for = keys
+        self.layout = layout
+        specs = layout.spread(self._spec, "loss")
+        weights = layout.spread(self._loss_weights, "loss_weights")
+        targets = layout.align(y_true, "y") if y_true is not None else [None] * layout.count
+        predictions = layout.flatten(y_pred)
+        self._losses = [None if spec is None else losses.resolve_loss(spec, target, prediction)
+                        for spec, target, prediction in zip(specs, targets, predictions)]
+        self._weights = [None if w is None else float(w) for w in weights]
+        active = [i for i, loss in enumerate(self._losses) if loss is not None]
+        self._trackers = [None] * layout.count
+        if len(active) > 1:
+            for index in active:
+                self._trackers[index] = metrics.Mean(name=f"{layout.names[index]}_loss")
+        order = list(range(layout.count))
+        if isinstance(self._spec, dict):
+            order = sorted(order, key=lambda i: list(self._spec).index(layout.names[i])
+                           if layout.names[i] in self._spec else len(self._spec))
+        self._tracker_order = [self._trackers[i] for i in order]
+        self.built = True
 
-    def __call__(self, y_true, y_pred, sample_weight=None, output_names=None):
-        if self._built_for is None:
-            self._build(y_true, y_pred, output_names or {})
-        predictions = _flatten_outputs(y_pred)
-        targets = dict(_flatten_outputs(y_true)) if y_true is not None else {}
-        weights = dict(_flatten_outputs(sample_weight)) if isinstance(
-            sample_weight, (list, tuple, dict)) else None
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        layout = self.layout
+        predictions = layout.flatten(y_pred)
+        if len(predictions) != layout.count:
+            raise ValueError(
+                f"The model returned {len(predictions)} outputs, but its loss was set up for "
+                f"{layout.count} ({layout.names}). A model must return the same structure on "
+                "every call.")
+        targets = layout.align(y_true, "y")
+        weights = layout.align(sample_weight, "sample_weight")
         total = jnp.zeros((), "float32")
-        for key, prediction in predictions:
-            loss_fn = self._losses.get(key)
+        for index, (loss_fn, target, prediction, weight) in enumerate(
+                zip(self._losses, targets, predictions, weights)):
             if loss_fn is None:
                 continue
-            if key not in targets:
+            name = layout.names[index]
+            if target is None:
                 raise ValueError(
-                    f"The model has an output {key!r} with a loss, but y has no target for it. "
-                    f"Provide y with the same structure as the outputs ({self._built_for}).")
-            target = targets[key]
-            weight = weights.get(key) if weights is not None else sample_weight
-            value = loss_fn(target, prediction, sample_weight=weight)
-            if key in self._trackers:
-                self._trackers[key].update_state(value, sample_weight=jnp.shape(prediction)[0])
-            total = total + self._weights[key] * jnp.asarray(value, "float32")
+                    f"Output '{name}' has a loss ({_label(loss_fn)}), but y has no target for "
+                    f"it. Pass y with one array per output ({layout.names}).")
+            try:
+                value = jnp.asarray(loss_fn(target, prediction, sample_weight=weight), "float32")
+            except Exception as error:
+                where = f" for output '{name}'" if layout.count > 1 else ""
+                error.add_note(
+                    f"Raised by loss {_label(loss_fn)}{where}: y_true has shape "
+                    f"{tuple(jnp.shape(target))} ({jnp.result_type(target)}), y_pred has shape "
+                    f"{tuple(jnp.shape(prediction))}"
+                    + ("" if weight is None else
+                       f", sample_weight has shape {tuple(jnp.shape(weight))}") + ".")
+                raise
+            if self._trackers[index] is not None:
+                self._trackers[index].update_state(value, sample_weight=jnp.shape(prediction)[0])
+            if self._weights[index] is not None:
+                value = value * self._weights[index]
+            total = total + value
         return total
 
 
 class CompileMetrics:
-    """The metrics of a compiled model, per output, weighted or not."""
+    """The metrics of a compiled model, per output, unweighted and weighted."""
 
     def __init__(self, metrics=None, weighted_metrics=None):
         self._metrics_spec = metrics
         self._weighted_spec = weighted_metrics
-        self._built = False
-        self._unweighted = {}
-        self._weighted = {}
+        self.built = False
+        self._unweighted = []  # per output: a list of metrics
+        self._weighted = []
+        self._base_names = {}
 
     @property
     def metrics(self):
-        result = []
-        for table in (self._unweighted, self._weighted):
-            for items in table.values():
-                result.extend(items)
-        return result
+        """All unweighted metrics (output by output), then all weighted ones: Keras's order."""
+        return [m for items in self._unweighted + self._weighted for m in items]
 
-    def build(self, y_true, y_pred, loss_for_output=None, output_names=None):
+    def base_name(self, metric):
+        """The metric's name before the output prefix and de-duplication (for Keras's order
+        of `evaluate`'s list)."""
+        return self._base_names.get(id(metric), metric.name)
+
+    def build(self, y_true, y_pred, layout, loss_for_output=None):
         from lamina.metrics.compile_utils import resolve_metric
 
-        pairs = _flatten_outputs(y_pred)
-        keys = [key for key, _ in pairs]
-        targets = dict(_flatten_outputs(y_true)) if y_true is not None else {}
-        several = len(keys) > 1
-        for spec, table, what in ((self._metrics_spec, self._unweighted, "metrics"),
-                                  (self._weighted_spec, self._weighted, "weighted_metrics")):
-            if spec is None:
-                continue
-            per_output = _per_output(spec, keys, what)
-            for key, prediction in pairs:
-                items = per_output[key] or []
-                if not isinstance(items, (list, tuple)):
+        targets = layout.align(y_true, "y") if y_true is not None else [None] * layout.count
+        predictions = layout.flatten(y_pred)
+        taken = set()
+        tables = []
+        for spec, what in ((self._metrics_spec, "metrics"),
+                           (self._weighted_spec, "weighted_metrics")):
+            table = []
+            for index, items in enumerate(layout.spread(spec, what)):
+                if items is None:
+                    items = []
+                elif not isinstance(items, (list, tuple)):
                     items = [items]
-                prefix = ""
-                if several:
-                    name = (output_names or {}).get(key, f"output_{key}") if isinstance(
-                        key, int) else key
-                    prefix = f"{name}_"
                 resolved = []
                 for item in items:
+                    if item is None:
+                        continue
+                    if layout.count > 1 and _is_shared_instance(item, spec, layout):
+                        raise ValueError(
+                            f"compile({what}=...) uses the metric object {item.name!r} for "
+                            "several outputs, so they would share its state. Give each output "
+                            "its own metric (a dict or list per output), or use a string name.")
                     metric = resolve_metric(
-                        item, y_true=targets.get(key), y_pred=prediction,
-                        loss=(loss_for_output or {}).get(key))
-                    if prefix:
-                        metric.name = prefix + metric.name
-                    if what == "weighted_metrics" and not several and any(
-                            m.name == metric.name for m in self._unweighted.get(key, [])):
-                        metric.name = "weighted_" + metric.name
+                        item, y_true=targets[index], y_pred=predictions[index],
+                        loss=loss_for_output(index) if loss_for_output else None)
+                    self._base_names[id(metric)] = metric.name
+                    metric.name = _unique_name(metric.name, layout, index, taken,
+                                               weighted=what == "weighted_metrics")
                     resolved.append(metric)
-                table[key] = resolved
-        self._built = True
+                table.append(resolved)
+            tables.append(table)
+        self._unweighted, self._weighted = tables
+        self.layout = layout
+        self.built = True
 
-    def update_state(self, y_true, y_pred, sample_weight=None, loss_for_output=None,
-                     output_names=None):
-        if not self._built:
-            self.build(y_true, y_pred, loss_for_output, output_names)
-        targets = dict(_flatten_outputs(y_true)) if y_true is not None else {}
-        weights = dict(_flatten_outputs(sample_weight)) if isinstance(
-            sample_weight, (list, tuple, dict)) else None
-        for key, prediction in _flatten_outputs(y_pred):
-            target = targets.get(key)
-            for metric in self._unweighted.get(key, []):
-                metric.update_state(target, prediction)
-            weight = weights.get(key) if weights is not None else sample_weight
-            for metric in self._weighted.get(key, []):
-                metric.update_state(target, prediction, sample_weight=weight)
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        layout = self.layout
+        targets = layout.align(y_true, "y")
+        weights = layout.align(sample_weight, "sample_weight")
+        for index, prediction in enumerate(layout.flatten(y_pred)):
+            for metric in self._unweighted[index]:
+                metric.update_state(targets[index], prediction)
+            for metric in self._weighted[index]:
+                metric.update_state(targets[index], prediction, sample_weight=weights[index])
 
+
+def _is_shared_instance(item, spec, layout):
+    from lamina.metrics.base import Metric
+
+    return isinstance(item, Metric) and not isinstance(spec, dict) and not (
+        isinstance(spec, (list, tuple)) and len(spec) == layout.count)
+
+
+def _unique_name(name, layout, index, taken, weighted):
+    prefix = f"{layout.names[index]}_" if layout.count > 1 else ""
+    candidate = prefix + name
+    if candidate in taken and weighted:
+        candidate = f"{prefix}weighted_{name}"
+    if candidate in taken:
+        number = 1
+        while f"{candidate}_{number}" in taken:
+            number += 1
+        candidate = f"{candidate}_{number}"
+    taken.add(candidate)
+    return candidate

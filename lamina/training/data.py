@@ -1,13 +1,19 @@
 """What `fit`, `evaluate` and `predict` accept as data, turned into batches.
 
-* Arrays (NumPy, JAX, nested lists/tuples/dicts of them): kept on the device whole; each epoch
-  draws a permutation on the device, and the compiled programs gather their batches by index,
-  so nothing is copied per epoch.
-* Python generators and iterators yielding `(x, y)` or `(x, y, sample_weight)`.
+* Arrays (NumPy, JAX, pandas, nested lists/tuples/dicts of them): put on the device once per
+  call; each pass over the data draws a row order (indices only) and the step programs gather
+  their batches from the device-resident arrays by index, so no data is copied per epoch.
+* Python generators and iterators yielding `x`, `(x, y)` or `(x, y, sample_weight)`.
 * `keras.utils.PyDataset`-style sequences (`__len__`, `__getitem__`, `on_epoch_end`).
+
+`steps_per_epoch` follows Keras 3: an epoch takes the next `steps_per_epoch` batches of the
+current pass over the data and never crosses into the next pass; the next epoch continues where
+it stopped, and a new pass (a new shuffle) starts once the data is used up.
 """
 
 import math
+import random
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -41,16 +47,16 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 def _is_array(value):
     return isinstance(value, (np.ndarray, jax.Array)) or (
-        hasattr(value, "__array__") and hasattr(value, "shape") and hasattr(value, "dtype"))
+        hasattr(value, "__array__") and hasattr(value, "shape"))
 
 
 def is_array_data(x):
     leaves = jax.tree_util.tree_leaves(x)
-    return bool(leaves) and all(_is_array(leaf) or isinstance(leaf, (int, float))
-                                for leaf in leaves)
+    return bool(leaves) and all(_is_array(leaf) for leaf in leaves)
 
 
-def _to_array(value):
+def to_array(value):
+    """A NumPy or JAX array in a dtype JAX computes in (float64 -> float32, int64 -> int32)."""
     if isinstance(value, jax.Array):
         return value
     array = np.asarray(value)
@@ -66,13 +72,23 @@ def _describe_paths(name, tree):
             for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]]
 
 
+def describe_batch(batch):
+    """`x: (32, 8) float32, y: (32, 1) float32` for error messages."""
+    x, y, sample_weight = unpack_x_y_sample_weight(batch)
+    parts = []
+    for name, tree in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        for where, leaf in _describe_paths(name, tree):
+            parts.append(f"{where}: {tuple(np.shape(leaf))} {getattr(leaf, 'dtype', '')}".strip())
+    return ", ".join(parts)
+
+
 def check_sample_counts(x, y, sample_weight):
     """Every array must have the same number of samples; the error lists them all."""
     described = _describe_paths("x", x) + _describe_paths("y", y) + _describe_paths(
         "sample_weight", sample_weight)
     counts = {}
     for where, leaf in described:
-        shape = np.shape(leaf)
+        shape = tuple(np.shape(leaf))
         if not shape:
             raise ValueError(
                 f"{where} is a scalar; fit/evaluate/predict need arrays with a leading sample "
@@ -86,75 +102,13 @@ def check_sample_counts(x, y, sample_weight):
     return next(iter(counts.values()))[0] if counts else 0
 
 
-class ArrayData:
-    """Arrays held on the device, batched by index."""
-
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=True):
-        x = jax.tree_util.tree_map(_to_array, x)
-        y = jax.tree_util.tree_map(_to_array, y)
-        sample_weight = jax.tree_util.tree_map(_to_array, sample_weight)
-        self.num_samples = check_sample_counts(x, y, sample_weight)
-        self.batch_size = int(batch_size)
-        if self.batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-        self.shuffle = shuffle
-        self.arrays = jax.device_put(pack_x_y_sample_weight(x, y, sample_weight))
-        self.full_batches = self.num_samples // self.batch_size
-        self.partial_size = self.num_samples - self.full_batches * self.batch_size
-
-    @property
-    def steps(self):
-        return self.full_batches + (1 if self.partial_size else 0)
-
-    def permutation(self, key):
-        """The sample order for one epoch (on the device)."""
-        if not self.shuffle or self.shuffle == "batch":
-            return jnp.arange(self.num_samples)
-        return jax.random.permutation(key, self.num_samples)
-
-    def batch_indices(self, order):
-        """`(full (steps, batch_size), partial (partial_size,) or None)` index arrays."""
-        full = order[: self.full_batches * self.batch_size].reshape(
-            self.full_batches, self.batch_size)
-        partial = order[self.full_batches * self.batch_size:] if self.partial_size else None
-        return full, partial
-
-    def take(self, indices):
-        return jax.tree_util.tree_map(lambda a: jnp.take(a, indices, axis=0), self.arrays)
-
-    def batch_spec(self, size):
-        return jax.tree_util.tree_map(
-            lambda a: jax.ShapeDtypeStruct((size,) + tuple(a.shape[1:]), a.dtype), self.arrays)
-
-
-def split_validation(x, y, sample_weight, validation_split):
-    """Keras's rule: the last `validation_split` fraction of the samples, before shuffling."""
-    if not 0 < validation_split < 1:
-        raise ValueError(
-            f"validation_split must be between 0 and 1 (exclusive). Received: "
-            f"{validation_split!r}")
-    if not is_array_data(x):
-        raise ValueError(
-            "validation_split is only supported for arrays. For generators and datasets, "
-            "pass validation_data instead.")
-    total = check_sample_counts(x, y, sample_weight)
-    split_at = int(math.floor(total * (1.0 - validation_split)))
-    if split_at == 0 or split_at == total:
-        raise ValueError(
-            f"validation_split={validation_split} leaves no samples on one side of the split "
-            f"({total} samples). Use a split that keeps both parts non-empty.")
-
-    def head(tree):
-        return jax.tree_util.tree_map(lambda a: a[:split_at], tree)
-
-    def tail(tree):
-        return jax.tree_util.tree_map(lambda a: a[split_at:], tree)
-
-    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
-
-
 def class_weights_to_sample_weights(y, class_weight, sample_weight=None):
-    """Maps `class_weight` (a dict class -> weight) onto per-sample weights, from y."""
+    """Maps `class_weight` (a dict class -> weight) onto per-sample weights, from y.
+
+    A sample's class is the arg-max of y's last axis when it has more than one entry, else the
+    (rounded) label; classes missing from the dict weigh 1. With `sample_weight` too, the two
+    multiply (tf.keras's rule; Keras 3 refuses the combination).
+    """
     if class_weight is None:
         return sample_weight
     if not isinstance(class_weight, dict):
@@ -171,6 +125,9 @@ def class_weights_to_sample_weights(y, class_weight, sample_weight=None):
         labels = labels.argmax(axis=-1)
     labels = labels.reshape(labels.shape[0], -1)[:, 0] if labels.ndim > 1 else labels
     labels = np.round(labels).astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"class_weight needs non-negative class labels; y contains "
+                         f"{int(labels.min())}.")
     max_class = int(max(class_weight)) if class_weight else -1
     table = np.ones(max(max_class, int(labels.max(initial=0))) + 1, dtype=np.float32)
     for cls, weight in class_weight.items():
@@ -181,74 +138,284 @@ def class_weights_to_sample_weights(y, class_weight, sample_weight=None):
     return weights
 
 
-class GeneratorData:
-    """Batches pulled from a Python iterator, a generator function or a PyDataset."""
+def _pass_order(num_samples, batch_size, shuffle, key):
+    """The row order of one pass as `(full (F, B), partial (P,))` int32 index tables.
 
-    def __init__(self, source, steps=None):
-        self.source = source
-        self.is_sequence = hasattr(source, "__getitem__") and hasattr(source, "__len__")
-        if self.is_sequence:
-            length = len(source)
-            self.steps = length if steps is None else min(int(steps), length)
+    Drawn on the host with NumPy, seeded from `key` (a draw from lamina's seed generator, so
+    `set_random_seed` makes it reproducible): a permutation of the row indices costs far less
+    there than a sort on the device, and only the indices travel; the data stays on the
+    device and the programs gather their batches from it.
+    """
+    full = num_samples // batch_size
+    rows = np.arange(num_samples, dtype=np.int32)
+    if shuffle:
+        seed = [int(part) for part in np.asarray(key, dtype=np.uint32).reshape(-1)]
+        generator = np.random.default_rng(seed)
+        if shuffle == "batch":  # whole batches change places; the partial batch stays last
+            blocks = rows[:full * batch_size].reshape(full, batch_size)
+            rows[:full * batch_size] = blocks[generator.permutation(full)].reshape(-1)
         else:
-            self.steps = None if steps is None else int(steps)
+            rows = generator.permutation(rows)
+    return jax.device_put((rows[:full * batch_size].reshape(full, batch_size),
+                           rows[full * batch_size:]))
+
+
+class EpochPlan:
+    """Which batches one epoch runs: the `full_steps` rows of `table` (index arrays of
+    `batch_size` rows) from row `start`, then the partial batch (`partial` indices) if
+    `run_partial`."""
+
+    __slots__ = ("full_steps", "partial", "run_partial", "start", "table")
+
+    def __init__(self, table, partial, start, full_steps, run_partial):
+        self.table = table
+        self.partial = partial
+        self.start = start
+        self.full_steps = full_steps
+        self.run_partial = run_partial
+
+    @property
+    def steps(self):
+        return self.full_steps + (1 if self.run_partial else 0)
+
+
+def _ran_out_warning():
+    warnings.warn(
+        "Your input ran out of data; interrupting the epoch. Make sure that your data can "
+        "generate at least `steps_per_epoch * epochs` batches.", stacklevel=4)
+
+
+class ArrayData:
+    """Arrays held on the device, batched by index."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=True,
+                 steps=None, class_weight=None):
+        if class_weight is not None:
+            sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
+        x = jax.tree_util.tree_map(to_array, x)
+        y = jax.tree_util.tree_map(to_array, y)
+        sample_weight = jax.tree_util.tree_map(to_array, sample_weight)
+        self.num_samples = check_sample_counts(x, y, sample_weight)
+        if self.num_samples == 0:
+            raise ValueError("The data has 0 samples; fit/evaluate/predict need at least one.")
+        if batch_size is None:
+            # Keras's rule: with `steps` and no batch size, split the data into `steps` batches.
+            batch_size = math.ceil(self.num_samples / int(steps)) if steps else 32
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
+                batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.arrays = jax.device_put(pack_x_y_sample_weight(x, y, sample_weight))
+        self.full_batches = self.num_samples // self.batch_size
+        self.partial_size = self.num_samples - self.full_batches * self.batch_size
+        self.steps = self.full_batches + (1 if self.partial_size else 0)
+        self._tables = None
+        self._cursor = 0
+
+    def batch_spec(self, size):
+        return jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((size,) + tuple(a.shape[1:]), a.dtype), self.arrays)
+
+    def take(self, indices):
+        return jax.tree_util.tree_map(lambda a: jnp.take(a, indices, axis=0), self.arrays)
+
+    def first_batch(self):
+        size = self.batch_size if self.full_batches else self.partial_size
+        return jax.tree_util.tree_map(lambda a: a[:size], self.arrays)
+
+    def reset(self):
+        """The next epoch starts a new pass over the data."""
+        self._cursor = 0
+
+    def epoch_plan(self, steps_per_epoch=None, key_fn=None):
+        """The batches of the next epoch. `key_fn()` gives the shuffling key of a new pass."""
+        if self._cursor == 0 or self._tables is None:
+            if self.shuffle and key_fn is not None:
+                self._tables = _pass_order(self.num_samples, self.batch_size, self.shuffle,
+                                           key_fn())
+            elif self._tables is None:
+                self._tables = _pass_order(self.num_samples, self.batch_size, False, None)
+        remaining = self.steps - self._cursor
+        wanted = remaining if not steps_per_epoch else int(steps_per_epoch)
+        if wanted > remaining and steps_per_epoch:
+            _ran_out_warning()
+        count = min(wanted, remaining)
+        start = self._cursor
+        full_steps = max(0, min(start + count, self.full_batches) - start)
+        run_partial = bool(self.partial_size) and start + count > self.full_batches
+        self._cursor = start + count
+        if self._cursor >= self.steps:
+            self._cursor = 0
+        table, partial = self._tables
+        return EpochPlan(table, partial, start, full_steps, run_partial)
+
+
+def split_validation(x, y, sample_weight, validation_split):
+    """Keras's rule: the last `validation_split` fraction of the samples, before shuffling."""
+    if not 0 < validation_split < 1:
+        raise ValueError(
+            f"validation_split must be between 0 and 1 (exclusive). Received: "
+            f"{validation_split!r}")
+    if not is_array_data(x):
+        raise ValueError(
+            "validation_split is only supported for arrays. For generators and datasets, "
+            "pass validation_data instead.")
+    total = check_sample_counts(x, y, sample_weight)
+    split_at = math.floor(total * (1.0 - validation_split))
+    if split_at == 0 or split_at == total:
+        raise ValueError(
+            f"validation_split={validation_split} leaves no samples on one side of the split "
+            f"({total} samples). Use a split that keeps both parts non-empty.")
+
+    def head(tree):
+        return jax.tree_util.tree_map(lambda a: to_array(a)[:split_at], tree)
+
+    def tail(tree):
+        return jax.tree_util.tree_map(lambda a: to_array(a)[split_at:], tree)
+
+    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+
+
+class GeneratorData:
+    """Batches pulled from a Python iterator, a generator, or a PyDataset-style sequence."""
+
+    def __init__(self, source, steps=None, shuffle=False, class_weight=None):
+        self.source = source
+        self.is_sequence = hasattr(source, "__getitem__") and (
+            hasattr(source, "__len__") or hasattr(source, "num_batches"))
+        self.shuffle = bool(shuffle) and self.is_sequence
+        self.class_weight = class_weight
+        self.steps_per_epoch = None if steps is None else int(steps)
+        if self.is_sequence:
+            self.num_batches = _sequence_length(source)
+            if self.num_batches is None and steps is None:
+                raise ValueError(
+                    f"{type(source).__name__} has no length (num_batches is None), so an epoch "
+                    "never ends. Pass steps_per_epoch (and validation_steps / steps).")
+        else:
+            self.num_batches = None
+        self.steps = self.steps_per_epoch if self.steps_per_epoch else self.num_batches
+        if self.steps is not None and self.num_batches is not None:
+            self.steps = min(self.steps, self.num_batches)
         self._iterator = None
+        self._order = None
+        self._cursor = 0
+        self._batches_seen = 0
+
+    def reset(self):
+        self._cursor = 0
+        self._order = None
 
     def epoch_batches(self):
-        """Yields `(x, y, sample_weight)` for one epoch, converting arrays."""
+        """Yields `(x[, y[, sample_weight]])` tuples of arrays for one epoch."""
         if self.is_sequence:
-            for index in range(self.steps):
-                yield self._convert(self.source[index], index)
-            if hasattr(self.source, "on_epoch_end"):
-                self.source.on_epoch_end()
-            return
+            yield from self._sequence_epoch()
+        else:
+            yield from self._iterator_epoch()
+
+    def _sequence_epoch(self):
+        source = self.source
+        if hasattr(source, "on_epoch_begin"):
+            source.on_epoch_begin()
+        total = self.num_batches
+        if self._cursor == 0 or self._order is None:
+            self._order = list(range(total)) if total is not None else None
+            if self.shuffle and self._order is not None:
+                random.shuffle(self._order)  # Python's random: seeded by set_random_seed
+        wanted = self.steps_per_epoch or total
+        if total is not None:
+            remaining = total - self._cursor
+            if self.steps_per_epoch and wanted > remaining:
+                _ran_out_warning()
+            wanted = min(wanted, remaining)
+        for step in range(wanted):
+            position = self._cursor
+            index = self._order[position] if self._order is not None else position
+            try:
+                data = source[index]
+            except Exception as error:
+                error.add_note(f"Raised by {type(source).__name__}.__getitem__({index}) while "
+                               f"producing batch {step} of the epoch. The model keeps the "
+                               "weights and optimizer state of the last completed step.")
+                raise
+            self._cursor += 1
+            yield self._convert(data, step)
+        if total is not None and self._cursor >= total:
+            self._cursor = 0
+        if hasattr(source, "on_epoch_end"):
+            source.on_epoch_end()
+
+    def _iterator_epoch(self):
         if self._iterator is None:
             self._iterator = iter(self.source)
         count = 0
-        while self.steps is None or count < self.steps:
+        while self.steps_per_epoch is None or count < self.steps_per_epoch:
             try:
                 data = next(self._iterator)
             except StopIteration:
-                if self.steps is not None and count == 0:
+                if count == 0:
                     raise ValueError(
-                        "The data generator was exhausted before the epoch started. A "
-                        "generator can only be iterated once: pass one that loops forever "
-                        "(with steps_per_epoch), or a keras.utils.PyDataset.") from None
+                        "The data generator is exhausted: it produced no batch for this epoch "
+                        f"(it produced {self._batches_seen} in all). A generator can be "
+                        "iterated only once: pass one that loops forever together with "
+                        "steps_per_epoch (and validation_steps), or a keras.utils.PyDataset."
+                    ) from None
+                if self.steps_per_epoch is not None:
+                    _ran_out_warning()
                 self._iterator = None
                 return
+            except Exception as error:
+                error.add_note(f"Raised by the data generator while producing batch {count} "
+                               "of the epoch. The model keeps the weights and optimizer state "
+                               "of the last completed step.")
+                raise
+            self._batches_seen += 1
             yield self._convert(data, count)
             count += 1
 
-    @staticmethod
-    def _convert(data, index):
+    def _convert(self, data, index):
+        if isinstance(data, dict):
+            data = (data,)
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        x = jax.tree_util.tree_map(_to_array, x)
-        y = jax.tree_util.tree_map(_to_array, y)
-        sample_weight = jax.tree_util.tree_map(_to_array, sample_weight)
-        try:
-            check_sample_counts(x, y, sample_weight)
-        except ValueError as error:
-            raise ValueError(f"Batch {index} from the data generator: {error}") from None
-        return pack_x_y_sample_weight(x, y, sample_weight)
+        if self.class_weight is not None and y is not None:
+            sample_weight = class_weights_to_sample_weights(y, self.class_weight, sample_weight)
+        return convert_batch(x, y, sample_weight, f"Batch {index} from the data generator")
+
+
+def convert_batch(x, y=None, sample_weight=None, where="The batch"):
+    """A batch as arrays, with its sample counts checked."""
+    x = jax.tree_util.tree_map(to_array, x)
+    y = jax.tree_util.tree_map(to_array, y)
+    sample_weight = jax.tree_util.tree_map(to_array, sample_weight)
+    try:
+        check_sample_counts(x, y, sample_weight)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    return pack_x_y_sample_weight(x, y, sample_weight)
+
+
+def _sequence_length(source):
+    """The number of batches of a sequence (Keras asks `num_batches`, which is `len()` for a
+    PyDataset with a length); None for an endless one."""
+    count = source.num_batches if hasattr(source, "num_batches") else len(source)
+    return None if count is None else int(count)
 
 
 def make_data(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=True,
               class_weight=None):
     """Chooses the data adapter for `fit`/`evaluate`/`predict` arguments."""
+    if x is None:
+        raise ValueError("No data: x is None. Pass arrays, a generator or a PyDataset as x.")
     if is_array_data(x):
-        if class_weight is not None:
-            sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
-        return ArrayData(x, y, sample_weight, batch_size=batch_size or 32, shuffle=shuffle)
+        return ArrayData(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                         steps=steps, class_weight=class_weight)
     if y is not None or sample_weight is not None:
         raise ValueError(
             "When x is a generator or a dataset, it must yield (x, y[, sample_weight]) itself; "
             "do not pass y or sample_weight separately.")
-    if class_weight is not None:
-        raise ValueError("class_weight is only supported with array data in lamina.")
-    if batch_size is not None and hasattr(x, "__getitem__"):
-        pass  # a PyDataset decides its own batch size, as in Keras
     if hasattr(x, "__iter__") or hasattr(x, "__getitem__") or hasattr(x, "__next__"):
-        return GeneratorData(x, steps=steps)
+        return GeneratorData(x, steps=steps, shuffle=shuffle, class_weight=class_weight)
     raise TypeError(
         f"Unrecognized data type for x: {type(x).__name__}. Pass NumPy/JAX arrays (or "
         "lists/dicts of them), a Python generator, or a keras.utils.PyDataset.")
@@ -257,28 +424,67 @@ def make_data(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffl
 class PyDataset:
     """Base class for datasets indexed by batch: implement `__len__` and `__getitem__`.
 
+    `fit` asks for batches `dataset[i]`, each `x`, `(x, y)` or `(x, y, sample_weight)`; with
+    `shuffle=True` (fit's default) it visits them in a new random order each pass, as Keras
+    does. `on_epoch_begin()` / `on_epoch_end()` run around every epoch. The `workers`,
+    `use_multiprocessing` and `max_queue_size` arguments are accepted for compatibility;
+    lamina loads batches in the calling thread.
+
     Example:
         >>> class Batches(PyDataset):
         ...     def __len__(self):
         ...         return 4
         ...     def __getitem__(self, index):
         ...         return np.ones((8, 3)), np.zeros((8, 1))
+        >>> len(Batches())
+        4
     """
 
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
-        self.workers = workers
-        self.use_multiprocessing = use_multiprocessing
-        self.max_queue_size = max_queue_size
+        self._workers = workers
+        self._use_multiprocessing = use_multiprocessing
+        self._max_queue_size = max_queue_size
 
-    def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__.")
+    @property
+    def workers(self):
+        return getattr(self, "_workers", 1)
+
+    @workers.setter
+    def workers(self, value):
+        self._workers = value
+
+    @property
+    def use_multiprocessing(self):
+        return getattr(self, "_use_multiprocessing", False)
+
+    @use_multiprocessing.setter
+    def use_multiprocessing(self, value):
+        self._use_multiprocessing = value
+
+    @property
+    def max_queue_size(self):
+        return getattr(self, "_max_queue_size", 10)
+
+    @max_queue_size.setter
+    def max_queue_size(self, value):
+        self._max_queue_size = value
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__.")
 
-    def on_epoch_end(self):
-        """Called after each epoch (e.g. to reshuffle)."""
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
 
     @property
     def num_batches(self):
-        return len(self)
+        """The number of batches: `len(self)`, or None for an endless dataset."""
+        if hasattr(type(self), "__len__"):
+            return len(self)
+        return None
+
+    def on_epoch_begin(self):
+        """Called before each epoch."""
+
+    def on_epoch_end(self):
+        """Called after each epoch (e.g. to reshuffle)."""

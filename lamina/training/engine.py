@@ -5,15 +5,24 @@ the model, computes gradients, lets the optimizer assign, updates metrics. `Step
 turns it into pure JAX over an explicit tuple of state values:
 
 * the state Variables are found once by abstract tracing (`discover_variables`);
-* `single(values, batch) -> (values, logs)` runs one step on one batch;
-* `chunk(values, arrays, indices, chunk_number, steps) -> (values, logs)` runs up to
-  `chunk_size` steps in one `lax.scan`, gathering each batch from device-resident arrays by
-  index; steps past the end of the epoch are skipped with `lax.cond`, so one program serves
-  every chunk, whatever the number of batches.
+* `run_single(batch)` runs one step on a batch given as arrays (generators, `*_on_batch`);
+* `run_gather(arrays, indices)` runs one step on rows of device-resident arrays, gathered
+  inside the program (the last, partial batch of an epoch);
+* `run_steps(count, arrays, index_table, start)` runs `count` steps in one `lax.scan`; step
+  `i` uses rows `index_table[start + i]`. One program per `count`, so an epoch with a
+  constant plan (the same chunk size and remainder every epoch) compiles once.
+
+Steps are never skipped inside a program (no `lax.cond`, which costs a host round trip per
+step on some accelerators): the trainer asks for exactly the steps it wants.
+
+With `guard_loss` (TerminateOnNaN), a step whose loss is not finite leaves the state as it was,
+and so do the remaining steps of its program; the logs are those of the bad step, so the
+callback sees the NaN and stops training with the last good weights.
 
 State buffers are donated to each program, so weights and optimizer slots exist once. The
 Variables stay the source of truth: values are read from them before each program and written
-back after it, so callbacks always see current weights.
+back after it, so callbacks always see current weights, and an error between programs leaves
+the state of the last completed step.
 """
 
 import jax
@@ -24,8 +33,8 @@ from lamina._runtime.discovery import discover_variables
 from lamina._runtime.scope import StateScope
 
 
-def _logs_like(logs_spec):
-    return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), logs_spec)
+def _gather(arrays, indices):
+    return jax.tree_util.tree_map(lambda a: jnp.take(a, indices, axis=0), arrays)
 
 
 class StepPrograms:
@@ -33,10 +42,9 @@ class StepPrograms:
 
     Args:
         step_fn: `step_fn(batch) -> logs` (a dict of arrays), stateful.
-        batch_spec: a pytree of `jax.ShapeDtypeStruct` describing one full batch.
+        batch_spec: a pytree of `jax.ShapeDtypeStruct` describing one batch.
         guard_loss: a key of the logs; when set, a step whose value under that key is not
-            finite leaves the state unchanged, and so do the remaining steps of its chunk
-            (TerminateOnNaN then stops training with the last good weights).
+            finite leaves the state unchanged, and so do the later steps of its program.
         collect_outputs: stack each step's logs (used by `predict`) instead of keeping the last.
     """
 
@@ -46,7 +54,8 @@ class StepPrograms:
         self.collect_outputs = collect_outputs
         self.variables = tuple(discover_variables(step_fn, batch_spec))
         self._single = jax.jit(self._single_impl, donate_argnums=0)
-        self._chunks = {}
+        self._gather = jax.jit(self._gather_impl, donate_argnums=0)
+        self._scans = {}
 
     # ----------------------------------------------------------------------------- pure step
     def _pure(self, values, batch):
@@ -59,53 +68,61 @@ class StepPrograms:
                 f"The training step touched variables it did not use when it was first traced: "
                 f"{names}. A step must use the same state every time; create variables in "
                 "build() or __init__, not conditionally during training.")
+        if not isinstance(logs, dict):
+            raise TypeError(
+                f"A train/test step must return a dict of logs (name -> value), e.g. "
+                f"{{'loss': loss}}. Received: {type(logs).__name__}.")
         new_values = tuple(scope.read(variable) for variable in self.variables)
+        logs = jax.tree_util.tree_map(jnp.asarray, logs)
         return new_values, logs
 
-    def _guarded(self, values, batch, healthy):
-        new_values, logs = self._pure(values, batch)
-        if self.guard_loss is None:
-            return new_values, logs, healthy
-        healthy = healthy & jnp.all(jnp.isfinite(logs[self.guard_loss]))
-        kept = tuple(jnp.where(healthy, new, old) for new, old in zip(new_values, values))
-        return kept, logs, healthy
+    def _guarded_step(self, values, batch, logs, healthy):
+        """One step; with a guard, a non-finite loss keeps the old state (and, once unhealthy,
+        every later step does too, keeping the logs of the first bad step)."""
+        new_values, new_logs = self._pure(values, batch)
+        if self.guard_loss is None or self.guard_loss not in new_logs:
+            return new_values, new_logs, healthy
+        ok = healthy & jnp.all(jnp.isfinite(new_logs[self.guard_loss]))
+        kept = tuple(jnp.where(ok, new, old) for new, old in zip(new_values, values))
+        if logs is not None:
+            new_logs = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(healthy, new, old), new_logs, logs)
+        return kept, new_logs, ok
 
     def _single_impl(self, values, batch):
-        new_values, logs, _ = self._guarded(values, batch, jnp.bool_(True))
+        new_values, logs, _ = self._guarded_step(values, batch, None, jnp.bool_(True))
         return new_values, logs
 
-    def _chunk_impl(self, chunk_size, values, arrays, indices, chunk_number, steps):
-        start = chunk_number * chunk_size
-        chunk_indices = lax.dynamic_slice_in_dim(indices, start, chunk_size, axis=0)
-        valid = (start + jnp.arange(chunk_size)) < steps
-        logs_spec = jax.eval_shape(
-            lambda v, b: self._pure(v, b)[1], values,
-            jax.tree_util.tree_map(lambda a: jnp.take(a, chunk_indices[0], axis=0), arrays))
-        empty_logs = _logs_like(logs_spec)
+    def _gather_impl(self, values, arrays, indices):
+        return self._single_impl(values, _gather(arrays, indices))
 
-        def body(carry, step_inputs):
+    def _scan_impl(self, count, values, arrays, index_table, start):
+        rows = lax.dynamic_slice_in_dim(index_table, start, count, axis=0)
+        batch_spec = jax.eval_shape(lambda: _gather(arrays, rows[0]))
+        logs_spec = jax.eval_shape(lambda v, b: self._pure(v, b)[1], values, batch_spec)
+        empty_logs = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), logs_spec)
+
+        def body(carry, batch_indices):
             values, logs, healthy = carry
-            batch_indices, is_valid = step_inputs
-            batch = jax.tree_util.tree_map(lambda a: jnp.take(a, batch_indices, axis=0), arrays)
+            values, logs, healthy = self._guarded_step(
+                values, _gather(arrays, batch_indices), logs, healthy)
+            return (values, logs, healthy), (logs if self.collect_outputs else None)
 
-            def run(operands):
-                values, _, healthy = operands
-                return self._guarded(values, batch, healthy)
-
-            def skip(operands):
-                return operands
-
-            new_carry = lax.cond(is_valid & healthy, run, skip, (values, logs, healthy))
-            output = new_carry[1] if self.collect_outputs else None
-            return new_carry, output
-
-        (values, logs, _), stacked = lax.scan(
-            body, (values, empty_logs, jnp.bool_(True)), (chunk_indices, valid))
+        (values, logs, _), stacked = lax.scan(body, (values, empty_logs, jnp.bool_(True)), rows)
         return values, (stacked if self.collect_outputs else logs)
 
     # ----------------------------------------------------------------------------- running
     def read_values(self):
-        return tuple(variable._value for variable in self.variables)
+        values = [variable._value for variable in self.variables]
+        if len({id(value) for value in values}) != len(values):
+            # Two Variables holding one buffer (e.g. assigned the same array) cannot both be
+            # donated; give the later ones their own copy.
+            seen = set()
+            for index, value in enumerate(values):
+                if id(value) in seen:
+                    values[index] = jnp.array(value, copy=True)
+                seen.add(id(value))
+        return tuple(values)
 
     def write_values(self, values):
         for variable, value in zip(self.variables, values):
@@ -116,13 +133,20 @@ class StepPrograms:
         self.write_values(values)
         return logs
 
-    def run_chunk(self, chunk_size, arrays, indices, chunk_number, steps):
-        program = self._chunks.get(chunk_size)
+    def run_gather(self, arrays, indices):
+        values, logs = self._gather(self.read_values(), arrays, indices)
+        self.write_values(values)
+        return logs
+
+    def run_steps(self, count, arrays, index_table, start):
+        """Runs `count` steps on the batches `index_table[start:start + count]`."""
+        program = self._scans.get(count)
         if program is None:
-            program = jax.jit(
-                lambda *a: self._chunk_impl(chunk_size, *a), donate_argnums=0)
-            self._chunks[chunk_size] = program
-        values, logs = program(self.read_values(), arrays, indices, jnp.int32(chunk_number),
-                               jnp.int32(steps))
+            def scan(values, arrays, index_table, start):
+                return self._scan_impl(count, values, arrays, index_table, start)
+
+            program = jax.jit(scan, donate_argnums=0)
+            self._scans[count] = program
+        values, logs = program(self.read_values(), arrays, index_table, start)
         self.write_values(values)
         return logs

@@ -1,37 +1,36 @@
 """`compile`, `fit`, `evaluate`, `predict` and the `*_on_batch` methods of `Model`.
 
 The steps (`train_step`, `test_step`, `predict_step`) are stateful Python, Keras/TF style, and
-may be overridden by a subclass. `engine.StepPrograms` compiles them into pure programs that
-run many steps per call; this module drives epochs, data, callbacks and logs around them.
+may be overridden by a subclass (`train_step(self, data)` returning a dict of logs).
+`engine.StepPrograms` compiles them into pure programs that run many steps per call;
+`loops.py` drives the epochs; this module holds the public methods and the state they share.
 """
-
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lamina._runtime.grad import value_and_grad
-from lamina._runtime.rng import draw_seed
 from lamina._runtime.scope import StateScope, current_scope
 from lamina.layers import tracking
 from lamina.training import data as data_lib
+from lamina.training import loops
+from lamina.training.compile_utils import CompileLoss, CompileMetrics, OutputLayout
 from lamina.training.engine import StepPrograms
 from lamina.training.interrupts import deferred_interrupts
-
-# Steps per compiled program while a progress bar is shown (it updates once per program).
-_DISPLAY_CHUNK = 32
-
-
-def _to_python(logs):
-    values = jax.device_get(logs)
-    return {key: (float(value) if np.ndim(value) == 0 else np.asarray(value))
-            for key, value in values.items()}
 
 
 def _batch_size_of(x):
     leaves = jax.tree_util.tree_leaves(x)
     return leaves[0].shape[0] if leaves else 0
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'. Received: {verbose!r}")
+    return verbose
 
 
 class Trainer:
@@ -41,6 +40,8 @@ class Trainer:
     optimizer = None
     loss = None
     stop_training = False
+    _compile_loss = None
+    _compile_metrics = None
 
     # ----------------------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -48,23 +49,33 @@ class Trainer:
                 jit_compile="auto", auto_scale_loss=True):
         """Configures the model for training (Keras 3's arguments).
 
+        `loss`, `loss_weights`, `metrics` and `weighted_metrics` may be given once for all
+        outputs, as a list in output order, or as a dict keyed by output name.
         `steps_per_execution="auto"` (lamina's default) runs as many steps per compiled
         program as the progress display and callbacks allow; an int fixes it, as in Keras.
+        `run_eagerly=True` (or `jit_compile=False`) runs the steps op by op, for debugging.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
         """
         from lamina import optimizers
-        from lamina.training.compile_utils import CompileLoss, CompileMetrics
+        from lamina.metrics import Mean
 
+        if steps_per_execution != "auto" and (
+                isinstance(steps_per_execution, bool) or
+                not isinstance(steps_per_execution, (int, np.integer)) or
+                steps_per_execution < 1):
+            raise ValueError(
+                f"steps_per_execution must be 'auto' or a positive int. Received: "
+                f"{steps_per_execution!r}")
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self._compile_loss = CompileLoss(loss, loss_weights) if loss is not None else None
         self._compile_metrics = (CompileMetrics(metrics, weighted_metrics)
                                  if metrics is not None or weighted_metrics is not None else None)
-        if steps_per_execution != "auto" and (
-                not isinstance(steps_per_execution, int) or steps_per_execution < 1):
-            raise ValueError(
-                f"steps_per_execution must be 'auto' or a positive int. Received: "
-                f"{steps_per_execution!r}")
-        self.steps_per_execution = steps_per_execution
+        self.steps_per_execution = (steps_per_execution if steps_per_execution == "auto"
+                                    else int(steps_per_execution))
         self.run_eagerly = bool(run_eagerly) or jit_compile is False
         self.jit_compile = jit_compile
         self._compile_config = {
@@ -72,10 +83,8 @@ class Trainer:
             "metrics": metrics, "weighted_metrics": weighted_metrics,
             "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
             "jit_compile": jit_compile, "auto_scale_loss": auto_scale_loss}
-        from lamina.metrics import Mean
-
         object.__setattr__(self, "_loss_tracker", Mean(name="loss"))
-        self._programs = {}
+        object.__setattr__(self, "_programs", {})
         self.compiled = True
 
     def _assert_compiled(self, what):
@@ -87,7 +96,8 @@ class Trainer:
     # ----------------------------------------------------------------------------- metrics
     @property
     def metrics(self):
-        """The loss tracker, the compiled metrics, then the metrics the model holds."""
+        """The loss tracker, the compiled metrics, the per-output loss trackers, then the
+        metrics the model and its layers hold (Keras's order)."""
         result = []
         if self.compiled:
             result.append(self._loss_tracker)
@@ -119,30 +129,41 @@ class Trainer:
                 logs[metric.name] = result
         return logs
 
+    def _flatten_metrics_in_order(self, logs):
+        """`evaluate`'s list: Keras's order (the model's metrics by their own names, then the
+        remaining keys sorted, which puts per-output metrics of multi-output models last)."""
+        compiled = self._compile_metrics
+        names = []
+        for metric in self.metrics:
+            if compiled is not None and any(metric is m for m in compiled.metrics):
+                name = compiled.base_name(metric)
+            else:
+                name = metric.name
+            if name not in names:
+                names.append(name)
+        values = [logs[name] for name in names if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in names]
+        return values[0] if len(values) == 1 else values
+
     # ----------------------------------------------------------------------------- steps
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss plus the model's own losses (regularization, `add_loss`)."""
+        del x, training
         total = jnp.zeros((), dtype="float32")
         if self._compile_loss is not None:
-            total = total + self._compile_loss(y, y_pred, sample_weight,
-                                               output_names=self._output_names_by_index())
+            self._build_compile_objects(y, y_pred)
+            total = total + self._compile_loss(y, y_pred, sample_weight)
         for extra in self.losses:
-            total = total + jnp.asarray(extra, dtype="float32")
+            total = total + jnp.sum(jnp.asarray(extra, dtype="float32"))
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics; returns every metric's result (the step's logs)."""
+        del x
         if self._compile_metrics is not None:
-            losses = self._compile_loss._losses if self._compile_loss is not None else None
-            self._compile_metrics.update_state(y, y_pred, sample_weight, loss_for_output=losses,
-                                               output_names=self._output_names_by_index())
+            self._build_compile_objects(y, y_pred)
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
-
-    def _output_names_by_index(self):
-        """Output index -> the name Keras reports it under (the output layer's name)."""
-        outputs = getattr(self, "_outputs_struct", None)
-        if isinstance(outputs, (list, tuple)):
-            return {i: t._keras_history.operation.name for i, t in enumerate(outputs)}
-        return {}
 
     def train_step(self, data):
         """One step of training on a batch; returns the logs. Override to customize `fit`."""
@@ -150,17 +171,27 @@ class Trainer:
 
         def loss_fn():
             y_pred = self(x, training=True)
+            if self._compile_loss is None and not self.losses and \
+                    type(self).compute_loss is Trainer.compute_loss:
+                raise ValueError(
+                    "No loss to compute: compile() got no `loss` and the model adds no "
+                    "losses. Pass loss=... to compile(), or call self.add_loss(...) in call().")
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=True)
-            return loss, y_pred
+            # Gradients of the scaled loss (the optimizer unscales them); logs get the loss.
+            scaled = self.optimizer.scale_loss(loss) if hasattr(
+                self.optimizer, "scale_loss") else loss
+            return scaled, (loss, y_pred)
 
         variables = self.trainable_variables
-        (loss, y_pred), grads = value_and_grad(loss_fn, variables, has_aux=True)()
-        self.optimizer.apply(grads, variables)
+        (_, (loss, y_pred)), grads = value_and_grad(loss_fn, variables, has_aux=True)()
+        if variables:
+            self.optimizer.apply(grads, variables)
         self._loss_tracker.update_state(loss, sample_weight=_batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
+        """One step of evaluation on a batch; returns the logs."""
         x, y, sample_weight = data_lib.unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
@@ -169,56 +200,134 @@ class Trainer:
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
+        """The model's outputs for one batch."""
         x, _, _ = data_lib.unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
-    # ----------------------------------------------------------------------------- programs
-    def _step_programs(self, kind, batch_spec, guard_loss=None):
-        """Compiled programs for `kind` ("train", "test", "predict") and this batch layout."""
-        structure = jax.tree_util.tree_structure(batch_spec)
-        shapes = tuple((tuple(s.shape[1:]), str(s.dtype))
-                       for s in jax.tree_util.tree_leaves(batch_spec))
-        key = (kind, structure, shapes, guard_loss, tracking.version())
-        programs = self._programs.get(key)
-        if programs is None:
-            if kind == "train":
-                self._prepare_training_state()
-            step = {"train": self.train_step, "test": self.test_step,
-                    "predict": self.predict_step}[kind]
-            programs = StepPrograms(
-                step if kind != "predict" else (lambda batch: {"outputs": step(batch)}),
-                batch_spec, guard_loss=guard_loss, collect_outputs=kind == "predict")
-            self._programs = {k: v for k, v in self._programs.items() if k[-1] == key[-1]}
-            self._programs[key] = programs
-        return programs
+    # ----------------------------------------------------------------------------- building
+    def _model_output_names(self):
+        outputs = getattr(self, "_flat_outputs", None)
+        if outputs is None:
+            functional = getattr(self, "_functional", None)
+            outputs = getattr(functional, "_flat_outputs", None)
+        if not outputs:
+            return None
+        return [t._keras_history.operation.name for t in outputs]
+
+    def _build_compile_objects(self, y, y_pred):
+        """Resolves the compiled losses and metrics from one batch (arrays, tracers or
+        shape specs). Done before the first step is traced, so a custom `train_step` that
+        walks `self.metrics` sees them all."""
+        loss, metrics = self._compile_loss, self._compile_metrics
+        if (loss is None or loss.built) and (metrics is None or metrics.built):
+            return
+        layout = OutputLayout(y_pred, self._model_output_names())
+        if loss is not None and not loss.built:
+            loss.build(y, y_pred, layout)
+        if metrics is not None and not metrics.built:
+            metrics.build(y, y_pred, layout,
+                          loss.loss_for_output if loss is not None else None)
+
+    def _symbolic_build(self, batch_spec):
+        """Builds the model and the compiled losses and metrics from a batch's shapes, by
+        tracing the forward pass abstractly (no computation)."""
+        x, y, _ = data_lib.unpack_x_y_sample_weight(batch_spec)
+        needs_compile_objects = y is not None and any(
+            obj is not None and not obj.built
+            for obj in (self._compile_loss, self._compile_metrics))
+        if self.built and not needs_compile_objects:
+            return
+
+        def forward(inputs):
+            with StateScope():
+                return self._call((inputs,), {"training": False})
+
+        custom = any(getattr(type(self), name) is not getattr(Trainer, name)
+                     for name in ("train_step", "test_step", "predict_step"))
+        try:
+            y_pred = jax.eval_shape(forward, x)
+            if needs_compile_objects:
+                self._build_compile_objects(y, y_pred)
+        except Exception:
+            if not custom:
+                raise
+            # A custom step may call the model or use the data in its own way; it builds
+            # what it uses on its first trace (compute_loss/compute_metrics build lazily).
 
     def _prepare_training_state(self):
         # The optimizer's slots must exist before the step is compiled, so that they are
         # carried like every other piece of state.
+        if self.optimizer is None:
+            raise ValueError("compile() got optimizer=None; pass an optimizer to train.")
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
 
-    def _ensure_built(self, batch):
-        """Builds the model from a batch by tracing a call abstractly (no computation)."""
-        if self.built:
-            return
-        x, _, _ = data_lib.unpack_x_y_sample_weight(batch)
+    def _programs_for_spec(self, kind, batch_spec, guard_loss=None):
+        """Compiled programs for `kind` ("train", "test", "predict") and this batch layout
+        (the batch size aside: a smaller last batch reuses them, traced once more)."""
+        self._symbolic_build(batch_spec)
+        if kind == "train":
+            self._prepare_training_state()
+        structure = jax.tree_util.tree_structure(batch_spec)
+        shapes = tuple((tuple(s.shape[1:]), str(s.dtype))
+                       for s in jax.tree_util.tree_leaves(batch_spec))
+        key = (kind, structure, shapes, guard_loss, tracking.version())
+        cache = self.__dict__.get("_programs")
+        if cache is None:  # predict on a model that was never compiled
+            cache = {}
+            object.__setattr__(self, "_programs", cache)
+        programs = cache.get(key)
+        if programs is None:
+            if kind == "predict":
+                predict_step = self.predict_step
 
-        def call(inputs):
-            with StateScope():
-                return self._call((inputs,), {})
+                def step(batch):
+                    return {"outputs": predict_step(batch)}
+            else:
+                step = self.train_step if kind == "train" else self.test_step
+            programs = StepPrograms(step, batch_spec, guard_loss=guard_loss,
+                                    collect_outputs=kind == "predict")
+            # Programs traced before the model's layers or variables changed are stale.
+            for stale in [k for k in cache if k[-1] != key[-1]]:
+                del cache[stale]
+            cache[key] = programs
+        return programs
 
-        jax.eval_shape(call, _spec_of(x))
+    def _chunk_for(self, kind, callbacks):
+        """Steps per compiled program: `steps_per_execution` if set, one while a callback
+        must see every batch, a display-sized chunk for a progress bar, else the whole epoch
+        (None)."""
+        if self.steps_per_execution != "auto":
+            return self.steps_per_execution
+        if callbacks.needs_batch_hooks(kind):
+            return 1
+        if callbacks.wants_progress(kind):
+            return loops.DISPLAY_CHUNK
+        return None
 
     # ----------------------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
-        """Trains the model; returns a `History`. Arguments and semantics are Keras 3's."""
-        from lamina import callbacks as callbacks_module
+        """Trains the model; returns a `History`. Arguments and semantics are Keras 3's.
+
+        The last, smaller batch of an epoch is used (with its true size in the loss mean).
+        `model.stop_training = True` (set by a callback) ends training after the current
+        batch; Ctrl-C stops after the current compiled program and leaves the model usable.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> history = model.fit(np.ones((10, 3)), np.zeros((10, 1)), batch_size=4,
+            ...                     epochs=2, validation_split=0.2, verbose=0)
+            >>> sorted(history.history)
+            ['loss', 'mae', 'val_loss', 'val_mae']
+        """
+        from lamina.callbacks import CallbackList, TerminateOnNaN
 
         self._assert_compiled("fit")
+        verbose = _resolve_verbose(verbose)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_lib.split_validation(
                 x, y, sample_weight, validation_split)
@@ -229,301 +338,200 @@ class Trainer:
         if validation_data is not None:
             val_data = self._validation_data(validation_data, validation_batch_size or batch_size,
                                              validation_steps)
-        verbose = 1 if verbose == "auto" else verbose
-        steps = self._epoch_steps(train_data, steps_per_epoch)
-        callback_list = callbacks_module.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-            verbose=verbose, epochs=epochs, steps=steps)
-        guard = "loss" if any(type(c).__name__ == "TerminateOnNaN"
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks
+        else:
+            steps = steps_per_epoch or train_data.steps
+            if steps is not None and train_data.steps is not None:
+                steps = min(int(steps), train_data.steps)
+            callback_list = CallbackList(
+                callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                verbose=verbose, epochs=epochs, steps=steps)
+        guard = "loss" if any(isinstance(c, TerminateOnNaN)
                               for c in callback_list.callbacks) else None
-        chunk = self._chunk_size(callback_list, verbose, steps)
+        runner = loops.EpochRunner(self, "train", train_data, callback_list, None,
+                                   guard_loss=guard, steps_per_epoch=steps_per_epoch)
         self.stop_training = False
-        callback_list.on_train_begin()
+        loops.call_hook(callback_list.on_train_begin)
         # BackupAndRestore sets this in on_train_begin to resume after a crash.
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         epoch_logs = {}
-        with deferred_interrupts() as interrupts:
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                callback_list.on_epoch_begin(epoch)
-                logs = self._run_epoch("train", train_data, callback_list, chunk, interrupts,
-                                       guard_loss=guard, steps_per_epoch=steps_per_epoch)
-                epoch_logs = dict(logs)
-                if val_data is not None and self._should_validate(epoch, validation_freq):
-                    val_logs = self._evaluate_data(val_data, callbacks=callback_list,
-                                                   interrupts=interrupts)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                callback_list.on_epoch_end(epoch, epoch_logs)
-                interrupts.check()
-                if self.stop_training:
-                    break
-        callback_list.on_train_end(epoch_logs)
+        try:
+            with deferred_interrupts() as interrupts:
+                runner.interrupts = interrupts
+                for epoch in range(initial_epoch, epochs):
+                    self.reset_metrics()
+                    loops.call_hook(callback_list.on_epoch_begin, epoch,
+                                    where=f"(epoch={epoch})")
+                    epoch_logs = dict(runner.run(epoch))
+                    if val_data is not None and self._should_validate(epoch, validation_freq):
+                        val_logs = self._evaluate_data(val_data, callback_list, interrupts,
+                                                       validation_steps)
+                        epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    loops.call_hook(callback_list.on_epoch_end, epoch, epoch_logs,
+                                    where=f"(epoch={epoch})")
+                    interrupts.check()
+                    if self.stop_training:
+                        break
+        finally:
+            if epochs > initial_epoch and hasattr(self.optimizer, "finalize_variable_values"):
+                self.optimizer.finalize_variable_values(self.trainable_weights)
+        loops.call_hook(callback_list.on_train_end, epoch_logs)
         return self.history
 
     def _validation_data(self, validation_data, batch_size, steps):
         if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and \
                 data_lib.is_array_data(validation_data[0]):
             vx, vy, vw = data_lib.unpack_x_y_sample_weight(tuple(validation_data))
-            return data_lib.make_data(vx, vy, vw, batch_size=batch_size, shuffle=False)
+            return data_lib.make_data(vx, vy, vw, batch_size=batch_size, steps=steps,
+                                      shuffle=False)
         return data_lib.make_data(validation_data, steps=steps, shuffle=False)
 
     @staticmethod
     def _should_validate(epoch, validation_freq):
         if isinstance(validation_freq, int):
             return (epoch + 1) % validation_freq == 0
-        return (epoch + 1) in validation_freq
-
-    @staticmethod
-    def _epoch_steps(data, steps_per_epoch):
-        if isinstance(data, data_lib.ArrayData):
-            steps = data.steps
-            return min(steps, int(steps_per_epoch)) if steps_per_epoch else steps
-        return data.steps
-
-    def _chunk_size(self, callback_list, verbose, steps):
-        if self.steps_per_execution != "auto":
-            return self.steps_per_execution
-        if callback_list.needs_batch_hooks("train"):
-            return 1
-        if callback_list.wants_progress("train"):
-            return _DISPLAY_CHUNK
-        return max(1, steps or 1)
-
-    def _run_epoch(self, kind, data, callback_list, chunk, interrupts, guard_loss=None,
-                   steps_per_epoch=None):
-        """Runs one pass over `data`; returns the logs of the last step as Python floats."""
-        begin = getattr(callback_list, f"on_{kind}_batch_begin")
-        end = getattr(callback_list, f"on_{kind}_batch_end")
-        hooks = callback_list.needs_batch_hooks(kind)
-        progress = callback_list.wants_progress(kind)
-        logs = None
-        if self.run_eagerly:
-            return self._run_epoch_eagerly(kind, data, begin, end, interrupts, steps_per_epoch)
-        if isinstance(data, data_lib.ArrayData):
-            programs = self._programs_for(kind, data, guard_loss)
-            order = data.permutation(draw_seed(None)) if kind == "train" else \
-                jnp.arange(data.num_samples)
-            full, partial = data.batch_indices(order)
-            full_steps = data.full_batches
-            if steps_per_epoch:
-                full_steps = min(full_steps, int(steps_per_epoch))
-                partial = None if full_steps < data.full_batches or \
-                    int(steps_per_epoch) <= data.full_batches else partial
-            chunk = max(1, min(chunk, full_steps)) if full_steps else 1
-            n_chunks = math.ceil(full_steps / chunk) if full_steps else 0
-            padding = n_chunks * chunk - full_steps
-            if padding:
-                full = jnp.concatenate([full[:full_steps], jnp.zeros(
-                    (padding, data.batch_size), full.dtype)])
-            step = 0
-            for number in range(n_chunks):
-                if hooks:
-                    begin(step)
-                logs = programs.run_chunk(chunk, data.arrays, full, number, full_steps)
-                step = min(step + chunk, full_steps)
-                if hooks or progress:
-                    end(step - 1, _to_python(logs))
-                interrupts.check()
-                if self.stop_training and kind == "train":
-                    return _to_python(logs)
-            if partial is not None:
-                if hooks:
-                    begin(step)
-                logs = programs.run_single(data.take(partial))
-                if hooks or progress:
-                    end(step, _to_python(logs))
-                interrupts.check()
-        else:
-            programs = None
-            for step, batch in enumerate(self._generator_batches(data)):
-                if programs is None:
-                    self._ensure_built(batch)
-                    programs = self._step_programs(kind, _spec_of(batch), guard_loss)
-                if hooks:
-                    begin(step)
-                logs = programs.run_single(batch)
-                if hooks or progress:
-                    end(step, _to_python(logs))
-                interrupts.check()
-                if self.stop_training and kind == "train":
-                    break
-        if logs is None:
-            raise ValueError(
-                f"No data to {'train on' if kind == 'train' else 'evaluate'}: the dataset "
-                "produced no batches. Check its length and steps_per_epoch.")
-        return _to_python(logs)
-
-    def _programs_for(self, kind, data, guard_loss):
-        spec = data.batch_spec(data.batch_size if data.full_batches else data.partial_size)
-        if not self.built:
-            self._ensure_built(data.take(jnp.arange(min(data.batch_size, data.num_samples))))
-        return self._step_programs(kind, spec, guard_loss)
-
-    @staticmethod
-    def _generator_batches(data):
-        iterator = data.epoch_batches()
-        index = 0
-        while True:
-            try:
-                batch = next(iterator)
-            except StopIteration:
-                return
-            except Exception as error:
-                error.add_note(
-                    f"Raised by the data generator while producing batch {index}. The model "
-                    "keeps the weights of the last completed step.")
-                raise
-            yield batch
-            index += 1
-
-    def _run_epoch_eagerly(self, kind, data, begin, end, interrupts, steps_per_epoch):
-        step_fn = {"train": self.train_step, "test": self.test_step,
-                   "predict": self.predict_step}[kind]
-        if isinstance(data, data_lib.ArrayData):
-            order = data.permutation(draw_seed(None)) if kind == "train" else \
-                jnp.arange(data.num_samples)
-            bounds = range(0, data.num_samples, data.batch_size)
-            batches = (data.take(order[i:i + data.batch_size]) for i in bounds)
-        else:
-            batches = self._generator_batches(data)
-        logs = None
-        for step, batch in enumerate(batches):
-            if steps_per_epoch and step >= steps_per_epoch:
-                break
-            self._ensure_built(batch)
-            if kind == "train" and not self.optimizer.built:
-                self.optimizer.build(self.trainable_variables)
-            begin(step)
-            with StateScope() as scope:  # all or nothing, as in compiled mode
-                logs = step_fn(batch)
-            for variable, value in scope.assigned():
-                variable.assign(value)
-            logs = _to_python(logs)
-            end(step, logs)
-            interrupts.check()
-            if self.stop_training and kind == "train":
-                break
-        return logs
+        if isinstance(validation_freq, (list, tuple, set, range)):
+            return (epoch + 1) in validation_freq
+        raise ValueError(
+            "validation_freq must be an int or a list of epochs (1-based). Received: "
+            f"{validation_freq!r}")
 
     # ----------------------------------------------------------------------------- evaluate
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
-        """Returns the loss and metrics on the data: a scalar, a list, or a dict."""
-        from lamina import callbacks as callbacks_module
+        """Returns the loss and metrics on the data: a scalar (the loss alone), a list in
+        Keras's order, or a dict with `return_dict=True`.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> sorted(model.evaluate(np.ones((4, 3)), np.zeros((4, 1)), verbose=0,
+            ...                       return_dict=True))
+            ['loss', 'mae']
+        """
+        from lamina.callbacks import CallbackList
 
         self._assert_compiled("evaluate")
+        if kwargs:
+            raise ValueError(f"Arguments not recognized by evaluate(): {sorted(kwargs)}")
+        verbose = _resolve_verbose(verbose)
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                   shuffle=False)
-        verbose = 1 if verbose == "auto" else verbose
-        callback_list = callbacks_module.CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-            steps=self._epoch_steps(data, steps))
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks
+        else:
+            total = min(steps, data.steps) if steps and data.steps else (steps or data.steps)
+            callback_list = CallbackList(
+                callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                steps=total)
         with deferred_interrupts() as interrupts:
-            logs = self._evaluate_data(data, callback_list, interrupts, steps=steps)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+            logs = self._evaluate_data(data, callback_list, interrupts, steps)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def _evaluate_data(self, data, callbacks, interrupts, steps=None):
-        for metric in self.metrics:
-            metric.reset_state()
-        callbacks.on_test_begin()
-        chunk = 1 if callbacks.needs_batch_hooks("test") else max(
-            1, self._epoch_steps(data, steps) or 1)
-        logs = self._run_epoch("test", data, callbacks, chunk, interrupts, steps_per_epoch=steps)
-        callbacks.on_test_end(logs)
+        self.stop_evaluating = False
+        self.reset_metrics()
+        data.reset()
+        loops.call_hook(callbacks.on_test_begin)
+        runner = loops.EpochRunner(self, "test", data, callbacks, interrupts,
+                                   steps_per_epoch=steps)
+        logs = runner.run()
+        loops.call_hook(callbacks.on_test_end, logs)
         return logs
 
     # ----------------------------------------------------------------------------- predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Predictions for the inputs, batched; NumPy arrays in the model's output structure."""
-        if data_lib.is_array_data(x) and not callbacks and steps is None:
+        """Predictions for the inputs, batched; NumPy arrays in the model's output structure.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+            >>> model.predict(np.ones((70, 3)), verbose=0).shape
+            (70, 2)
+        """
+        from lamina.callbacks import CallbackList
+
+        verbose = _resolve_verbose(verbose)
+        if data_lib.is_array_data(x) and not callbacks and steps is None and \
+                not self.run_eagerly:
             count = data_lib.check_sample_counts(x, None, None)
             if count <= (batch_size or 32):
                 return self._predict_small(x)
-        return self._predict_batched(x, batch_size, verbose, steps, callbacks)
+        data = data_lib.make_data(x, batch_size=batch_size, steps=steps, shuffle=False)
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks
+        else:
+            total = min(steps, data.steps) if steps and data.steps else (steps or data.steps)
+            callback_list = CallbackList(
+                callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                steps=total)
+        self.stop_predicting = False
+        loops.call_hook(callback_list.on_predict_begin)
+        with deferred_interrupts() as interrupts:
+            if self.run_eagerly:
+                outputs = self._predict_eagerly(data, steps)
+            else:
+                outputs = loops.run_predict(self, data, callback_list, interrupts, steps)
+        loops.call_hook(callback_list.on_predict_end)
+        return outputs
 
     def _predict_small(self, x):
         """One batch: the model's cached compiled forward pass, no data machinery."""
-        x = jax.tree_util.tree_map(data_lib._to_array, x)
+        x = jax.tree_util.tree_map(data_lib.to_array, x)
         if not self.built:
-            self(x)
-        outputs = self(x) if current_scope() is None else self._call((x,), {})
+            self._symbolic_build(loops.spec_of((x,)))
+        outputs = self(x, training=False) if current_scope() is None else \
+            self._call((x,), {"training": False})
         return jax.tree_util.tree_map(np.asarray, outputs)
 
-    def _predict_batched(self, x, batch_size, verbose, steps, callbacks):
-        from lamina import callbacks as callbacks_module
-
-        data = data_lib.make_data(x, batch_size=batch_size, steps=steps, shuffle=False)
-        verbose = 1 if verbose == "auto" else verbose
-        total = self._epoch_steps(data, steps)
-        callback_list = callbacks_module.CallbackList(
-            callbacks, add_progbar=verbose != 0 and (total or 2) > 1, model=self,
-            verbose=verbose, epochs=1, steps=total)
-        callback_list.on_predict_begin()
+    def _predict_eagerly(self, data, steps=None):
+        if isinstance(data, data_lib.ArrayData):
+            plan = data.epoch_plan(steps)
+            batches = [data.take(plan.table[row]) for row in range(plan.full_steps)]
+            batches += [data.take(plan.partial)] if plan.run_partial else []
+        else:
+            batches = data.epoch_batches()
         outputs = []
-        with deferred_interrupts() as interrupts:
-            if isinstance(data, data_lib.ArrayData):
-                programs = self._programs_for("predict", data, None)
-                full, partial = data.batch_indices(jnp.arange(data.num_samples))
-                if data.full_batches:
-                    stacked = programs.run_chunk(data.full_batches, data.arrays, full, 0,
-                                                 data.full_batches)["outputs"]
-                    outputs.append(jax.tree_util.tree_map(
-                        lambda a: np.asarray(a).reshape((-1,) + a.shape[2:]), stacked))
-                if partial is not None:
-                    single = programs.run_single(data.take(partial))["outputs"]
-                    outputs.append(jax.tree_util.tree_map(np.asarray, single))
-                callback_list.on_predict_batch_end(total - 1, {})
-            else:
-                programs = None
-                for step, batch in enumerate(self._generator_batches(data)):
-                    if programs is None:
-                        self._ensure_built(batch)
-                        programs = self._step_programs("predict", _spec_of(batch))
-                    result = programs.run_single(batch)["outputs"]
-                    outputs.append(jax.tree_util.tree_map(np.asarray, result))
-                    callback_list.on_predict_batch_end(step, {})
-                    interrupts.check()
-        callback_list.on_predict_end()
-        if not outputs:
-            raise ValueError("predict received no data: the input produced no batches.")
+        for batch in batches:
+            with StateScope():  # op by op; nothing the step assigns is kept
+                outputs.append(jax.tree_util.tree_map(np.asarray, self.predict_step(batch)))
         return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
     # ----------------------------------------------------------------------------- on_batch
+    def _run_on_batch(self, kind, batch):
+        if self.run_eagerly:
+            data = data_lib.GeneratorData([batch])
+            runner = loops.EpochRunner(self, kind, data, _NoCallbacks(), _NoInterrupts())
+            return runner.run()
+        programs = self._programs_for_spec(kind, loops.spec_of(batch))
+        return loops.to_python(programs.run_single(batch))
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        """One step of training on one batch; returns the logs (scalar, list or dict)."""
+        """One step of training on one batch; returns its logs (scalar, list or dict).
+
+        As in Keras 3, the metrics are reset first, so the logs describe this batch only.
+        """
         self._assert_compiled("train_on_batch")
         if class_weight is not None:
             sample_weight = data_lib.class_weights_to_sample_weights(y, class_weight,
                                                                      sample_weight)
-        batch = data_lib.GeneratorData._convert(
-            data_lib.pack_x_y_sample_weight(x, y, sample_weight), 0)
-        self._ensure_built(batch)
-        logs = _to_python(self._step_programs("train", _spec_of(batch)).run_single(batch))
-        return self._format_logs(logs, return_dict)
+        batch = data_lib.convert_batch(x, y, sample_weight, "train_on_batch")
+        self.reset_metrics()
+        logs = self._run_on_batch("train", batch)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics on one batch (metrics reset first)."""
         self._assert_compiled("test_on_batch")
-        batch = data_lib.GeneratorData._convert(
-            data_lib.pack_x_y_sample_weight(x, y, sample_weight), 0)
-        self._ensure_built(batch)
-        for metric in self.metrics:
-            metric.reset_state()
-        logs = _to_python(self._step_programs("test", _spec_of(batch)).run_single(batch))
-        return self._format_logs(logs, return_dict)
+        batch = data_lib.convert_batch(x, y, sample_weight, "test_on_batch")
+        self.reset_metrics()
+        logs = self._run_on_batch("test", batch)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
+        """The model's outputs for `x` as one batch, as NumPy arrays."""
         return self._predict_small(x)
-
-    @staticmethod
-    def _format_logs(logs, return_dict):
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
 
     # ----------------------------------------------------------------------------- configs
     def get_compile_config(self):
@@ -540,6 +548,21 @@ class Trainer:
         self.compile(**config)
 
 
-def _spec_of(batch):
-    return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), batch)
+class _NoCallbacks:
+    """The hooks a loop calls, doing nothing (for the `*_on_batch` methods)."""
 
+    def __getattr__(self, name):
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
+
+    def needs_batch_hooks(self, mode):
+        return False
+
+    def wants_progress(self, mode):
+        return False
+
+
+class _NoInterrupts:
+    def check(self):
+        pass

@@ -1,0 +1,263 @@
+"""The epoch loops of `fit`, `evaluate` and `predict`: data in, compiled programs run, hooks out.
+
+One pass over the data is a short Python loop over compiled programs (see `engine.py`): with
+no callback that listens to batches it is a single program for the whole epoch, plus one for
+the last, partial batch. Between programs, and only there, the loop calls the batch hooks,
+checks for a deferred Ctrl-C and for `model.stop_training`. The logs stay on the device until
+a hook listens or the epoch ends, so `verbose=0` costs one host sync per epoch (and the
+8-byte read of the shuffling key).
+
+Errors get a note saying where they happened (which batch, which hook, which shapes); the
+model then holds the state of the last completed step, because state is written back after
+every program and a failed program never ran.
+"""
+
+import contextlib
+import functools
+import math
+
+import jax
+import numpy as np
+
+from lamina._runtime.rng import draw_seed
+from lamina._runtime.scope import StateScope
+from lamina.training import data as data_lib
+
+# Steps per compiled program while a progress bar is shown (it updates once per program).
+DISPLAY_CHUNK = 32
+# Steps per program in `predict`; the rest of an epoch runs in programs of 16, 8, ... 1
+# steps, so predicting on data of any size reuses at most six compiled programs.
+PREDICT_CHUNK = 32
+
+_STOP_FLAGS = {"train": "stop_training", "test": "stop_evaluating",
+               "predict": "stop_predicting"}
+
+
+def to_python(logs):
+    """Device logs -> a dict of Python floats (scalars) and NumPy arrays; one host sync."""
+    values = jax.device_get(logs)
+    return {key: (float(value) if np.ndim(value) == 0 else np.asarray(value))
+            for key, value in values.items()}
+
+
+def spec_of(batch):
+    return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), batch)
+
+
+def call_hook(hook, *args, where=""):
+    """Calls a CallbackList hook; an error gets a note naming the hook and the loop position."""
+    try:
+        hook(*args)
+    except Exception as error:
+        name = getattr(hook, "__name__", "a callback hook")
+        error.add_note(
+            f"Raised by a callback in {name}{where}. The model keeps the weights and optimizer "
+            "state of the last completed step.")
+        raise
+
+
+def _batch_text(step, batch):
+    return f"batch {step} ({data_lib.describe_batch(batch)})"
+
+
+def _describe_first(data):
+    return data_lib.describe_batch(data.first_batch())
+
+
+@contextlib.contextmanager
+def _noted(kind, describe, epoch=None):
+    """Adds "where" to any error raised in the block (`describe()` names the batch), and
+    re-raises it."""
+    try:
+        yield
+    except Exception as error:
+        epoch_text = f" of epoch {epoch + 1}" if epoch is not None else ""
+        error.add_note(f"Raised while running the {kind} step on {describe()}{epoch_text}. "
+                       "The model keeps the weights and optimizer state of the last "
+                       "completed step.")
+        raise
+
+
+class EpochRunner:
+    """Runs passes of one kind (`"train"`, `"test"`) over one dataset for one model."""
+
+    def __init__(self, model, kind, data, callbacks, interrupts, guard_loss=None,
+                 steps_per_epoch=None):
+        self.model = model
+        self.kind = kind
+        self.data = data
+        self.callbacks = callbacks
+        self.interrupts = interrupts
+        self.guard_loss = guard_loss
+        self.steps_per_epoch = steps_per_epoch
+        self.begin = getattr(callbacks, f"on_{kind}_batch_begin")
+        self.end = getattr(callbacks, f"on_{kind}_batch_end")
+        self.epoch = None
+
+    def _stopped(self):
+        return bool(getattr(self.model, _STOP_FLAGS[self.kind], False))
+
+    def run(self, epoch=None):
+        """One epoch; returns its logs as Python values (those of the last step run)."""
+        self.epoch = epoch
+        if self.model.run_eagerly:
+            logs = self._run_eagerly()
+        elif isinstance(self.data, data_lib.ArrayData):
+            logs = self._run_arrays()
+        else:
+            logs = self._run_generator()
+        if logs is None:
+            raise ValueError(
+                f"No data to {'train on' if self.kind == 'train' else 'evaluate'}: the dataset "
+                "produced no batches. Check its length and steps_per_epoch / steps.")
+        return to_python(logs)
+
+    def _hook(self, hook, step, logs=None):
+        call_hook(hook, step, logs, where=f"(batch={step})" + (
+            f" during epoch {self.epoch + 1}" if self.epoch is not None else ""))
+
+    def _after_program(self, last_step, logs):
+        self._hook(self.end, last_step, logs)
+        self.interrupts.check()
+        return self._stopped()
+
+    def _run_arrays(self):
+        data, kind = self.data, self.kind
+        with _noted(kind, lambda: f"the first batch ({_describe_first(data)})", self.epoch):
+            programs = self.model._programs_for_spec(
+                kind, data.batch_spec(data.batch_size if data.full_batches
+                                      else data.partial_size), self.guard_loss)
+        key_fn = (lambda: draw_seed(None)) if kind == "train" else None
+        plan = data.epoch_plan(self.steps_per_epoch, key_fn)
+        chunk = self.model._chunk_for(kind, self.callbacks) or max(plan.full_steps, 1)
+        logs, step = None, 0
+        while step < plan.full_steps:
+            count = min(chunk, plan.full_steps - step)
+            self._hook(self.begin, step)
+            with _noted(kind, lambda first=step, last=step + count - 1: f"batches {first}.."
+                        f"{last} (each {_describe_first(data)})", self.epoch):
+                logs = programs.run_steps(count, data.arrays, plan.table, plan.start + step)
+            step += count
+            if self._after_program(step - 1, logs):
+                return logs
+        if plan.run_partial:
+            self._hook(self.begin, step)
+            with _noted(kind, lambda last=step: f"the last batch (batch {last}, "
+                        f"{data.partial_size} rows)", self.epoch):
+                logs = programs.run_gather(data.arrays, plan.partial)
+            self._after_program(step, logs)
+        return logs
+
+    def _run_generator(self):
+        logs = None
+        for step, batch in enumerate(self.data.epoch_batches()):
+            describe = functools.partial(_batch_text, step, batch)
+            with _noted(self.kind, describe, self.epoch):
+                programs = self.model._programs_for_spec(self.kind, spec_of(batch),
+                                                         self.guard_loss)
+            self._hook(self.begin, step)
+            with _noted(self.kind, describe, self.epoch):
+                logs = programs.run_single(batch)
+            if self._after_program(step, logs):
+                break
+        return logs
+
+    def _eager_batches(self):
+        data = self.data
+        if not isinstance(data, data_lib.ArrayData):
+            yield from data.epoch_batches()
+            return
+        key_fn = (lambda: draw_seed(None)) if self.kind == "train" else None
+        plan = data.epoch_plan(self.steps_per_epoch, key_fn)
+        for row in range(plan.start, plan.start + plan.full_steps):
+            yield data.take(plan.table[row])
+        if plan.run_partial:
+            yield data.take(plan.partial)
+
+    def _run_eagerly(self):
+        """The same steps, op by op (`run_eagerly=True`): for print() and pdb in steps."""
+        model, kind = self.model, self.kind
+        step_fn = {"train": model.train_step, "test": model.test_step}[kind]
+        logs = None
+        for step, batch in enumerate(self._eager_batches()):
+            describe = functools.partial(_batch_text, step, batch)
+            with _noted(kind, describe, self.epoch):
+                model._symbolic_build(spec_of(batch))
+                if kind == "train":
+                    model._prepare_training_state()
+            self._hook(self.begin, step)
+            with _noted(kind, describe, self.epoch), StateScope() as scope:
+                logs = step_fn(batch)  # the scope keeps assignments: all or nothing
+                logs = jax.tree_util.tree_map(np.asarray, dict(logs))
+            guard = self.guard_loss
+            if guard is None or guard not in logs or np.all(np.isfinite(logs[guard])):
+                for variable, value in scope.assigned():
+                    variable.assign(value)
+            if self._after_program(step, logs):
+                break
+        return logs
+
+
+def run_predict(model, data, callbacks, interrupts, steps=None):
+    """All batches of `data` through `predict_step`; outputs concatenated on the host."""
+    outputs = []
+
+    def collect(first, last, batch_outputs, stacked):
+        if stacked:
+            batch_outputs = jax.tree_util.tree_map(
+                lambda a: np.asarray(a).reshape((-1,) + a.shape[2:]), batch_outputs)
+        else:
+            batch_outputs = jax.tree_util.tree_map(np.asarray, batch_outputs)
+        outputs.append(batch_outputs)
+        call_hook(callbacks.on_predict_batch_end, last, {"outputs": batch_outputs},
+                  where=f"(batch={last})")
+        interrupts.check()
+        return bool(getattr(model, "stop_predicting", False))
+
+    if isinstance(data, data_lib.ArrayData):
+        programs = model._programs_for_spec(
+            "predict", data.batch_spec(data.batch_size if data.full_batches
+                                       else data.partial_size))
+        plan = data.epoch_plan(steps)
+        step = 0
+        every = getattr(model, "steps_per_execution", "auto")
+        if every == "auto" and callbacks.needs_batch_hooks("predict"):
+            every = 1  # a callback of the user's must see every batch
+        chunks = _predict_chunks(plan.full_steps) if every == "auto" else \
+            [every] * (plan.full_steps // every) + ([plan.full_steps % every] if
+                                                     plan.full_steps % every else [])
+        for count in chunks:
+            call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
+            stacked = programs.run_steps(count, data.arrays, plan.table, step)["outputs"]
+            if collect(step, step + count - 1, stacked, True):
+                break
+            step += count
+        else:
+            if plan.run_partial:
+                call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
+                single = programs.run_gather(data.arrays, plan.partial)["outputs"]
+                collect(step, step, single, False)
+    else:
+        for step, batch in enumerate(data.epoch_batches()):
+            programs = model._programs_for_spec("predict", spec_of(batch))
+            call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
+            with _noted("predict", functools.partial(_batch_text, step, batch)):
+                result = programs.run_single(batch)["outputs"]
+            if collect(step, step, result, False):
+                break
+    if not outputs:
+        raise ValueError("predict received no data: the input produced no batches.")
+    return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
+
+
+def _predict_chunks(full_steps):
+    """Chunks of PREDICT_CHUNK steps, then the rest in powers of two (16, 8, ..., 1)."""
+    chunks = [PREDICT_CHUNK] * (full_steps // PREDICT_CHUNK)
+    rest = full_steps % PREDICT_CHUNK
+    power = 1 << max(0, int(math.log2(PREDICT_CHUNK)) - 1)
+    while rest:
+        if rest >= power:
+            chunks.append(power)
+            rest -= power
+        power >>= 1
+    return chunks
