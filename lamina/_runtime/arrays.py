@@ -21,4 +21,6 @@ def to_device(value, dtype=None):
     if dtype is None:
         # Follow JAX's defaults: without x64, 64-bit host types become 32-bit.
         array = array.astype(jax.dtypes.canonicalize_dtype(array.dtype), copy=False)
-    return jax.device_put(array)
+    # A copy, never an alias: the caller may change its NumPy array later, and the trainer
+    # donates Variable buffers to its compiled steps.
+    return jax.device_put(array, may_alias=False)

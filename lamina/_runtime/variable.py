@@ -178,6 +178,9 @@ class Variable:
         """Converts `value` to this Variable's dtype, or raises if shape or dtype cannot fit."""
         if isinstance(value, Variable):
             value = value.value
+            if not _is_tracer(value):
+                # Two Variables must not share a buffer: donating one would delete the other.
+                value = jax.device_put(value, may_alias=False)
         if isinstance(value, (jax.Array, np.ndarray, np.generic)):
             if value.dtype != np.dtype(self._dtype) or getattr(value, "weak_type", False):
                 if not dtypes.can_store(value.dtype, self._dtype):
