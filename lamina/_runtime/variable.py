@@ -189,6 +189,8 @@ class Variable:
                         f"of dtype {self._dtype}: the conversion would lose information. Cast "
                         f"the value first, e.g. ops.cast(value, '{self._dtype}').")
                 value = to_device(value, dtype=self._dtype)
+            elif not isinstance(value, jax.Array):
+                value = to_device(value)  # NumPy data: copied onto the device
         else:
             value = self._convert_python_value(value)
         if value.shape != self._shape:
