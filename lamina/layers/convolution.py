@@ -1,7 +1,9 @@
 """Convolution layers: Conv1D/2D/3D and their transposes, Conv1D/2D/3DTranspose.
 
 Each layer is one `jax.lax` convolution (plus a bias add and an activation), so forward and
-backward passes compile to a single XLA program. Inputs keep Keras's layouts and are handed to
+backward passes compile to a single XLA program. On CPU, `Conv1D/2D/3D` give that convolution
+a derivative made of canonical convolutions and GEMMs, which XLA runs fast inside `fit`'s
+loop (`_conv_kernels.py` says why). Inputs keep Keras's layouts and are handed to
 XLA through dimension numbers: `(batch, *spatial, channels)` by default, or
 `(batch, channels, *spatial)` with `data_format="channels_first"`. Kernels are stored in
 Keras 3's shapes and order (`kernel`, then `bias`) so that weights exchange with Keras by
@@ -14,6 +16,7 @@ Depthwise and separable convolutions live in `separable_convolution.py`.
 from jax import lax
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.layers import _conv_kernels as kernels
 from lamina.layers import _spatial_args as spatial
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -130,12 +133,12 @@ class _Conv(Layer):
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)  # no silently empty output for small inputs
         dtype = self.compute_dtype
-        outputs = lax.conv_general_dilated(
-            cast(inputs, dtype), cast(self.kernel.value, dtype),
-            window_strides=self.strides, padding=self._lax_padding(),
-            rhs_dilation=self.dilation_rate,
-            dimension_numbers=spatial.lax_layout(self.rank, self.data_format),
-            feature_group_count=self.groups)
+        # One lax convolution; on CPU its gradient is formulated for XLA's fast kernels
+        # (see _conv_kernels).
+        outputs = kernels.conv(
+            cast(inputs, dtype), cast(self.kernel.value, dtype), self.strides,
+            self._lax_padding(), self.dilation_rate,
+            channels_first=self.data_format == "channels_first", groups=self.groups)
         return add_bias_and_activate(
             self, outputs, self.bias.value if self.bias is not None else None)
 

@@ -18,6 +18,8 @@ class InputLayer(Layer):
         batch_size: a fixed batch size, or None.
         dtype: the input dtype.
         sparse: accepted for Keras compatibility (lamina inputs are dense).
+        ragged: accepted for Keras compatibility; must be false (Keras supports ragged
+            inputs on TensorFlow only).
         batch_shape: the full shape with the batch axis (instead of `shape`/`batch_size`).
         input_tensor: an existing KerasTensor to wrap.
         optional: whether the input may be None.
@@ -25,7 +27,7 @@ class InputLayer(Layer):
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 input_tensor=None, optional=False, name=None, **kwargs):
+                 input_tensor=None, optional=False, name=None, ragged=None, **kwargs):
         kwargs.pop("input_shape", None) if shape is not None else None
         if shape is None and "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
@@ -51,7 +53,12 @@ class InputLayer(Layer):
                 shape = (shape,)
             batch_shape = (batch_size,) + tuple(shape)
         self._batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        if ragged:
+            raise ValueError(
+                f"InputLayer '{self.name}': ragged inputs are not supported (Keras 3 supports "
+                "them on TensorFlow only). Pad the sequences and pass ragged=False.")
         self.sparse = bool(sparse)
+        self.ragged = False
         self.optional = optional
         self._input_dtype = dtype if dtype is not None else self.dtype_policy.compute_dtype
         from lamina._runtime.dtypes import standardize_dtype
@@ -74,7 +81,8 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_shape": self._batch_shape, "dtype": self._input_dtype,
-                "sparse": self.sparse, "optional": self.optional, "name": self.name}
+                "sparse": self.sparse, "ragged": self.ragged, "name": self.name,
+                "optional": self.optional}
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
@@ -190,8 +198,13 @@ class EinsumDense(Layer):
     def __init__(self, equation, output_shape, activation=None, bias_axes=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+                 bias_constraint=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        if lora_rank is not None or quantization_config is not None:
+            raise ValueError(
+                f"EinsumDense '{self.name}': LoRA and quantization are not supported by lamina. "
+                "Remove lora_rank / quantization_config.")
         match = re.fullmatch(r"\s*([a-zA-Z.]+)\s*,\s*([a-zA-Z]+)\s*->\s*([a-zA-Z.]+)\s*", equation)
         if match is None:
             raise ValueError(
@@ -276,8 +289,10 @@ class EinsumDense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            "quantization_config": None,
         }
 
 
@@ -339,14 +354,23 @@ class Embedding(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         }
 
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder, or a named point in a model)."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.built = True  # no weights; like Keras, no build config is saved
+
     def call(self, inputs):
         return inputs
+
+    def get_config(self):
+        return super().get_config()  # Keras's keys only: name, trainable, dtype
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -364,6 +388,7 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.activation = activations.get(activation)
+        self.built = True  # no weights; like Keras, no build config is saved
 
     def call(self, inputs):
         return self.activation(inputs)

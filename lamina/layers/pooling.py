@@ -2,9 +2,11 @@
 
 Window pooling is one `lax.reduce_window` over the input in its own layout (the window and
 strides are 1 on the batch and channel axes), so no transpose is needed for either
-`data_format`. Average pooling with `padding="same"` divides each window's sum by the number of
-real (unpadded) inputs in it, as Keras does; those counts depend only on static shapes, so they
-are computed once while tracing and enter the program as a constant.
+`data_format`. On CPU, max pooling over non-overlapping windows (the default) is a reshape and
+a max instead, whose gradient is an elementwise select rather than `select_and_scatter`
+(`_conv_kernels.py` says why). Average pooling with `padding="same"` divides each window's sum
+by the number of real (unpadded) inputs in it, as Keras does; those counts depend only on
+static shapes, so they are computed once while tracing and enter the program as a constant.
 """
 
 import math
@@ -13,19 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from lamina.layers import _conv_kernels as kernels
 from lamina.layers import _spatial_args as spatial
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-
-
-def _lowest(dtype):
-    """The identity of max for `dtype` (as a concrete scalar, so `lax.reduce_window` picks its
-    differentiable max reduction)."""
-    if jnp.issubdtype(dtype, jnp.inexact):
-        return np.array(-np.inf, dtype)
-    if jnp.issubdtype(dtype, jnp.bool_):
-        return np.array(False)
-    return np.array(jnp.iinfo(dtype).min, dtype)
 
 
 def _same_counts(length, window, stride):
@@ -65,8 +58,8 @@ class _Pooling(Layer):
         window, strides = self._full(self.pool_size), self._full(self.strides)
         padding = self.padding.upper()
         if self.mode == "max":
-            return lax.reduce_window(inputs, _lowest(inputs.dtype), lax.max, window, strides,
-                                     padding)
+            return kernels.max_pool(inputs, self.pool_size, self.strides, padding,
+                                    channels_first=self.data_format == "channels_first")
         if not jnp.issubdtype(inputs.dtype, jnp.inexact):
             inputs = inputs.astype(self.compute_dtype)
         sums = lax.reduce_window(inputs, np.array(0, inputs.dtype), lax.add, window, strides,

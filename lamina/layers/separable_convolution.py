@@ -2,15 +2,15 @@
 
 A depthwise convolution filters each input channel on its own with `depth_multiplier` kernels;
 it runs as one grouped `lax` convolution with one group per channel. A separable convolution
-is a depthwise convolution followed by a pointwise (1x1) one that mixes channels. Weights
+is a depthwise convolution followed by a pointwise (1x1) one that mixes channels. Both go
+through `_conv_kernels.conv`, whose gradients are fast on CPU inside `fit`'s loop. Weights
 follow Keras 3's names, shapes and order: depthwise `kernel` `(*kernel_size, channels,
 depth_multiplier)` then `bias`; separable `depthwise_kernel`, `pointwise_kernel`
 `(1, ..., channels * depth_multiplier, filters)`, then `bias`.
 """
 
-from jax import lax
-
 from lamina import activations, constraints, initializers, regularizers
+from lamina.layers import _conv_kernels as kernels
 from lamina.layers import _spatial_args as spatial
 from lamina.layers.convolution import (
     add_bias_and_activate,
@@ -27,11 +27,8 @@ def _depthwise(layer, inputs, kernel):
     channels, multiplier = kernel.shape[-2:]
     # (*k, C, M) -> (*k, 1, C * M) is a free reshape; one group per input channel.
     kernel = kernel.reshape(kernel.shape[:-2] + (1, channels * multiplier))
-    return lax.conv_general_dilated(
-        inputs, kernel, window_strides=layer.strides, padding=layer.padding.upper(),
-        rhs_dilation=layer.dilation_rate,
-        dimension_numbers=spatial.lax_layout(layer.rank, layer.data_format),
-        feature_group_count=channels)
+    return kernels.conv(inputs, kernel, layer.strides, layer.padding.upper(), layer.dilation_rate,
+                        channels_first=layer.data_format == "channels_first", groups=channels)
 
 
 def _output_shape(layer, input_shape, channels_out):
@@ -255,9 +252,9 @@ class _SeparableConv(Layer):
         self.compute_output_shape(inputs.shape)  # no silently empty output for small inputs
         dtype = self.compute_dtype
         outputs = _depthwise(self, cast(inputs, dtype), cast(self.depthwise_kernel.value, dtype))
-        outputs = lax.conv_general_dilated(
-            outputs, cast(self.pointwise_kernel.value, dtype), window_strides=(1,) * self.rank,
-            padding="VALID", dimension_numbers=spatial.lax_layout(self.rank, self.data_format))
+        outputs = kernels.conv(
+            outputs, cast(self.pointwise_kernel.value, dtype), (1,) * self.rank, "VALID",
+            (1,) * self.rank, channels_first=self.data_format == "channels_first")
         return add_bias_and_activate(
             self, outputs, self.bias.value if self.bias is not None else None)
 

@@ -42,7 +42,6 @@ class _ZeroPadding(Layer):
         else:
             self.padding = spatial.pair_tuples(padding, self.rank, "padding", where)
         self.input_spec = InputSpec(ndim=self.rank + 2)
-        self.built = True
 
     def _pairs(self):
         return (self.padding,) if self.rank == 1 else self.padding
@@ -132,7 +131,6 @@ class _Cropping(Layer):
         else:
             self.cropping = spatial.pair_tuples(cropping, self.rank, "cropping", where)
         self.input_spec = InputSpec(ndim=self.rank + 2)
-        self.built = True
 
     def _pairs(self):
         return (self.cropping,) if self.rank == 1 else self.cropping
@@ -235,7 +233,6 @@ class _UpSampling(Layer):
         self.data_format = spatial.data_format(data_format, where)
         self.size = spatial.int_tuple(size, self.rank, "size", where)
         self.input_spec = InputSpec(ndim=self.rank + 2)
-        self.built = True
 
     def _sizes(self):
         return self.size

@@ -203,8 +203,10 @@ class Functional(Model):
             return
         expected = tensor.shape
         name = tensor._keras_history.operation.name
+        # The batch axis is never checked, as in Keras: a Sequential model built by fit()
+        # records its first batch size in its input layer, and still takes other sizes.
         if len(shape) != len(expected) or any(
-                e is not None and e != a for e, a in zip(expected, shape)):
+                e is not None and e != a for e, a in zip(expected[1:], shape[1:])):
             raise ValueError(
                 f"Input '{name}' of model '{self.name}' expects shape {expected}, but received "
                 f"an array of shape {tuple(shape)}. Feed data of the model's input shape, or "

@@ -5,6 +5,10 @@ A config lists each layer once (`module`, `class_name`, `config`, `registered_na
 `{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history": [layer name,
 node index, tensor index]}}`, where the node index counts only the layer's calls inside this
 model (a layer shared with another model may have more).
+
+Keras numbers the calls of a nested functional model from 1 in `input_layers` and
+`output_layers` (it counts the model's own input-to-output node first) but from 0 inside
+`inbound_nodes`; both conventions are kept, so configs move between the two libraries.
 """
 
 import jax
@@ -20,15 +24,14 @@ def functional_config(model):
     per_layer = {}
     for node in model._nodes:
         nodes = per_layer.setdefault(id(node.operation), [])
-        # Keras counts a functional model's own input-to-output node first, so the calls of a
-        # nested functional model are numbered from 1.
-        node_index[id(node)] = len(nodes) + _first_node_index(node.operation)
+        node_index[id(node)] = len(nodes)
         nodes.append(node)
 
-    def history(tensor):
+    def history(tensor, endpoint=False):
         layer, index, tensor_index = tensor._keras_history
         node = layer._inbound_nodes[index]
-        return [layer.name, node_index[id(node)], tensor_index]
+        offset = _endpoint_offset(layer) if endpoint else 0
+        return [layer.name, node_index[id(node)] + offset, tensor_index]
 
     def serialize_argument(value):
         if isinstance(value, KerasTensor):
@@ -52,10 +55,10 @@ def functional_config(model):
 
     def endpoints(structure):
         if isinstance(structure, dict):
-            return {k: history(v) for k, v in structure.items()}
+            return {k: history(v, endpoint=True) for k, v in structure.items()}
         if isinstance(structure, KerasTensor):
-            return [history(structure)]
-        return [history(t) for t in structure]
+            return [history(structure, endpoint=True)]
+        return [history(t, endpoint=True) for t in structure]
 
     config = {"name": model.name, "trainable": model.trainable, "layers": layers,
               "input_layers": endpoints(model._inputs_struct),
@@ -93,10 +96,8 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
     for name, layer in layers.items():
         if type(layer).__name__ == "InputLayer":
             outputs_by_node[(name, 0)] = [layer.output]
-    calls_made = {name: _first_node_index(layer) for name, layer in layers.items()}
-    for name in layers:
-        if type(layers[name]).__name__ == "InputLayer":
-            calls_made[name] = 1
+    calls_made = {name: 1 if type(layer).__name__ == "InputLayer" else 0
+                  for name, layer in layers.items()}
 
     def resolve(value):
         if isinstance(value, dict) and value.get("class_name") == _TENSOR:
@@ -143,6 +144,8 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
 
     def endpoint(spec):
         layer_name, index, tensor_index = spec
+        if layer_name in layers:
+            index -= _endpoint_offset(layers[layer_name])
         if (layer_name, index) not in outputs_by_node:
             raise ValueError(
                 f"The model config names output or input [{layer_name!r}, {index}, "
@@ -164,7 +167,8 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
     return cls(inputs=inputs, outputs=outputs, name=config.get("name"), **kwargs)
 
 
-def _first_node_index(layer):
+def _endpoint_offset(layer):
+    """1 for a nested functional model in `input_layers`/`output_layers` (Keras's numbering)."""
     from lamina.models.functional import Functional
 
     return 1 if isinstance(layer, Functional) else 0

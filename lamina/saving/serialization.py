@@ -248,8 +248,10 @@ def _serialize_instance(obj):
     inner = serialize_dict(inner)
     if api_name is not None:
         module, _, class_name = api_name.rpartition(".")
+        # Keras names a class outside its public API (`keras.src.models.functional`) by its
+        # module path and its registered name, which is the class name.
         config = {"module": module, "class_name": class_name, "config": inner,
-                  "registered_name": None}
+                  "registered_name": class_name if module.startswith("keras.src.") else None}
     else:
         module = cls.__module__
         config = {"module": module, "class_name": cls.__name__, "config": inner,
@@ -451,6 +453,27 @@ def _keras_spelling(module):
     return "keras" + module[len("lamina"):] if module.split(".", 1)[0] == "lamina" else module
 
 
+# Keras's source packages whose public home has another name (Keras 3.0 wrote
+# `keras.src.engine.functional`).
+_RENAMED_PACKAGES = {"engine": "models"}
+
+
+def _public_homes(api_name):
+    """Public names to try for a Keras source path, most specific first.
+
+    Keras writes `keras.src.<package>.<file>.<Class>` for a class outside its public API, and
+    older Keras 3 releases did so for more classes; the class lives in lamina under the public
+    package: `keras.src.optimizers.schedules.learning_rate_schedule.ExponentialDecay` is tried
+    as `keras.optimizers.schedules.ExponentialDecay`, then `keras.optimizers.ExponentialDecay`.
+    """
+    module, _, name = api_name.rpartition(".")
+    parts = module.split(".")
+    if parts[:2] != ["keras", "src"] or len(parts) < 3:
+        return []
+    path = [_RENAMED_PACKAGES.get(parts[2], parts[2]), *parts[3:]]
+    return [".".join(["keras", *path[:depth], name]) for depth in range(len(path), -1, -1)]
+
+
 class _Loader:
     """One deserialization: the objects names resolve to, and the safe-mode setting."""
 
@@ -582,10 +605,11 @@ class _Loader:
                 return self.objects[key]
         if _is_library_module(module):
             api_name = f"{_keras_spelling(module)}.{class_name}"
-            found = self._public_symbol(api_name, config)
-            if inspect.isclass(found) and (hasattr(found, "from_config")
-                                           or hasattr(found, "get_config")):
-                return found
+            for candidate in (api_name, *_public_homes(api_name)):
+                found = self._public_symbol(candidate, config)
+                if inspect.isclass(found) and (hasattr(found, "from_config")
+                                               or hasattr(found, "get_config")):
+                    return found
             raise DeserializationError(
                 f"Cannot deserialize '{api_name}': lamina has no such built-in. If it is a "
                 f"custom class, pass custom_objects={{'{class_name}': {class_name}}} or "

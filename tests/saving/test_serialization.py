@@ -241,6 +241,31 @@ def test_unknown_keras_builtin():
         deserialize(config)
 
 
+@pytest.mark.parametrize("module, class_name, cls", [
+    ("keras.src.models.functional", "Functional", lamina.models.functional.Functional),
+    ("keras.src.engine.sequential", "Sequential", lamina.Sequential),
+    ("keras.src.layers.core.dense", "Dense", lamina.layers.Dense),
+    ("keras.src.optimizers.adam", "Adam", lamina.optimizers.Adam),
+    ("keras.src.losses.losses", "MeanSquaredError", lamina.losses.MeanSquaredError),
+    ("keras.src.optimizers.schedules.learning_rate_schedule", "ExponentialDecay",
+     lamina.optimizers.schedules.ExponentialDecay),
+])
+def test_keras_source_module_paths_find_the_public_class(module, class_name, cls):
+    """Keras writes `keras.src.<package>...` for classes outside its public API (and older
+    Keras 3 releases for more of them); they resolve to the class of the public package."""
+    config = {"module": module, "class_name": class_name, "config": {},
+              "registered_name": class_name}
+    assert serialization._Loader({}, True, "object")._find_class(
+        class_name, class_name, module, config) is cls
+
+
+def test_keras_source_module_paths_stay_within_modeling_objects():
+    config = {"module": "keras.src.saving.saving_api", "class_name": "function",
+              "config": "load_model", "registered_name": "function"}
+    with pytest.raises(TypeError, match="load_model"):
+        deserialize(config)
+
+
 def test_non_modeling_apis_are_refused():
     config = {"module": "keras.saving", "class_name": "function", "config": "load_model",
               "registered_name": "function"}

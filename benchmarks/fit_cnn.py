@@ -1,0 +1,354 @@
+"""Time per epoch of a small CNN (compute-bound): lamina vs Keras 3 (JAX, TensorFlow) vs JAX.
+
+The model, on 28x28x1 images with 10 classes: Conv2D(32, 3, relu) -> MaxPooling2D ->
+Conv2D(64, 3, relu) -> MaxPooling2D -> Flatten -> Dense(128, relu) -> Dense(10), sparse
+categorical cross-entropy from logits, Adam, batch 64, 60,000 images (generated: class
+templates plus noise, quantized to 1/255 steps like uint8 pixels; nothing is downloaded).
+
+Sides, each in its own process (a process holds one Keras backend), run in turn epoch by epoch
+so that machine noise hits them alike:
+
+* lamina: `model.fit(..., epochs=1, verbose=0)`;
+* Keras 3 on JAX (if installed): the same code with `import keras`;
+* Keras 3 on TensorFlow, if a Python with `tensorflow` and `keras` is given by `--tf-python`
+  (default: /tmp/tfvenv/bin/python when it exists; make one with
+  `python -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow-cpu keras`);
+* hand-written JAX: one `jax.jit` epoch (`lax.scan` over the batches, optax's adam), with the
+  same convolution and pooling formulation as lamina (`lamina.layers._conv_kernels`);
+* hand-written JAX with plain `lax.conv_general_dilated` and `lax.reduce_window` (what lamina
+  did before): timed on `--plain-steps` steps per round only, since it is ~15x slower;
+* a matmul probe: the machine's float32 GEMM throughput (a jitted loop of 1024^3 `jnp.dot`,
+  and NumPy's BLAS), to say what fraction of it the training step reaches.
+
+Reported: medians over epochs after the first (the first includes compilation, reported
+apart), per step and per 60,000-image epoch, and ratios.
+
+    python benchmarks/fit_cnn.py [--epochs 4] [--rows 60000] [--plain-steps 16]
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROWS, BATCH, CLASSES = 60000, 64, 10
+FULL_EPOCH_ROWS = 60000
+DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+
+
+# ----------------------------------------------------------------------------- data, FLOPs
+def make_data(rows):
+    """Images of 10 classes: a smooth random template per class plus noise, in 1/255 steps."""
+    rng = np.random.default_rng(42)
+    templates = rng.random((CLASSES, 7, 7)).repeat(4, axis=1).repeat(4, axis=2)
+    y = rng.integers(0, CLASSES, rows).astype(np.int32)
+    noise = rng.normal(scale=0.35, size=(rows, 28, 28)).astype(np.float32)
+    x = np.clip(templates[y] + noise, 0, 1)
+    x = (np.round(x * 255) / 255).astype(np.float32)[..., None]
+    return x, y
+
+
+def steps_per_epoch(rows):
+    return -(-rows // BATCH)
+
+
+def train_flops_per_step(batch=BATCH):
+    """Multiply-add FLOPs (2 per multiply-add) of one training step: forward, then backward
+    (input and kernel gradients, no input gradient for the first layer). Bias adds, ReLUs,
+    pooling, the loss and Adam are elementwise and left out."""
+    conv1 = 2 * batch * 26 * 26 * 32 * (3 * 3 * 1)
+    conv2 = 2 * batch * 11 * 11 * 64 * (3 * 3 * 32)
+    dense1 = 2 * batch * 1600 * 128
+    dense2 = 2 * batch * 128 * 10
+    return conv1 * 2 + (conv2 + dense1 + dense2) * 3
+
+
+# ----------------------------------------------------------------------------- workers
+def build_keras_model(keras):
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(CLASSES)])
+    model.compile(optimizer=keras.optimizers.Adam(),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+class FitWorker:
+    """lamina or Keras 3: one `fit` epoch per round."""
+
+    def __init__(self, module, rows):
+        if module == "lamina":
+            import lamina as keras
+        else:
+            import keras
+        self.x, self.y = make_data(rows)
+        self.model = build_keras_model(keras)
+        self.steps = steps_per_epoch(rows)
+
+    def run(self):
+        history = self.model.fit(self.x, self.y, batch_size=BATCH, epochs=1, verbose=0)
+        return self.steps, history.history["loss"][-1]
+
+
+class JaxWorker:
+    """Hand-written JAX: one jitted epoch, `lax.scan` over the full batches and one step for
+    the partial last batch; on-device shuffling, as `fit` does. `plain=True` uses plain
+    `lax.conv_general_dilated` / `lax.reduce_window` and runs `steps` steps per round."""
+
+    def __init__(self, rows, plain=False, steps=None):
+        import jax
+        import jax.numpy as jnp
+        import optax
+        from jax import lax
+
+        from lamina.layers import _conv_kernels as kernels
+
+        if plain:
+            def conv(x, w):
+                return lax.conv_general_dilated(x, w, (1, 1), "VALID",
+                                                dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+            def pool(x):
+                return lax.reduce_window(x, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1),
+                                         "VALID")
+        else:
+            def conv(x, w):
+                return kernels.conv(x, w, (1, 1), "VALID", (1, 1), channels_first=False)
+
+            def pool(x):
+                return kernels.max_pool(x, (2, 2), (2, 2), "VALID", channels_first=False)
+
+        def glorot(key, shape, fan_in, fan_out):
+            limit = np.sqrt(6 / (fan_in + fan_out))
+            return jax.random.uniform(key, shape, jnp.float32, -limit, limit)
+
+        keys = jax.random.split(jax.random.PRNGKey(0), 4)
+        params = {
+            "conv1": glorot(keys[0], (3, 3, 1, 32), 9, 288), "bias1": jnp.zeros(32),
+            "conv2": glorot(keys[1], (3, 3, 32, 64), 288, 576), "bias2": jnp.zeros(64),
+            "dense1": glorot(keys[2], (1600, 128), 1600, 128), "bias3": jnp.zeros(128),
+            "dense2": glorot(keys[3], (128, CLASSES), 128, CLASSES),
+            "bias4": jnp.zeros(CLASSES)}
+        optimizer = optax.adam(1e-3, eps=1e-7)
+
+        def loss_fn(p, x, y):
+            h = pool(jax.nn.relu(conv(x, p["conv1"]) + p["bias1"]))
+            h = pool(jax.nn.relu(conv(h, p["conv2"]) + p["bias2"]))
+            h = jax.nn.relu(h.reshape(h.shape[0], -1) @ p["dense1"] + p["bias3"])
+            logits = h @ p["dense2"] + p["bias4"]
+            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+        def step(state, batch):
+            p, opt_state = state
+            loss, grads = jax.value_and_grad(loss_fn)(p, *batch)
+            updates, opt_state = optimizer.update(grads, opt_state, p)
+            return (optax.apply_updates(p, updates), opt_state), loss
+
+        x, y = make_data(rows)
+        self.x, self.y = jnp.asarray(x), jnp.asarray(y)
+        self.state = (params, optimizer.init(params))
+        self.key = jax.random.PRNGKey(1)
+        full = rows // BATCH if steps is None else steps
+
+        @jax.jit
+        def run_epoch(state, x, y, key):
+            order = jax.random.permutation(key, rows)
+            idx = order[: full * BATCH].reshape(full, BATCH)
+            state, losses = lax.scan(lambda s, i: step(s, (x[i], y[i])), state, idx)
+            if steps is None and rows % BATCH:
+                rest = order[full * BATCH:]
+                state, last = step(state, (x[rest], y[rest]))
+                return state, last
+            return state, losses[-1]
+
+        self.run_epoch = run_epoch
+        self.steps = steps_per_epoch(rows) if steps is None else steps
+        self.jax = jax
+
+    def run(self):
+        self.key, sub = self.jax.random.split(self.key)
+        self.state, loss = self.run_epoch(self.state, self.x, self.y, sub)
+        return self.steps, float(loss)
+
+
+class MatmulWorker:
+    """Float32 GEMM throughput: `jnp.dot` of 1024x1024 matrices in a jitted loop, and NumPy."""
+
+    n, repeats = 1024, 20
+
+    def __init__(self, rows):
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
+
+        rng = np.random.default_rng(0)
+        self.a = rng.random((self.n, self.n), dtype=np.float32)
+        self.b = (rng.random((self.n, self.n), dtype=np.float32) / self.n).astype(np.float32)
+        a, b = jnp.asarray(self.a), jnp.asarray(self.b)
+        loop = jax.jit(lambda a, b: lax.fori_loop(0, self.repeats, lambda i, c: c @ b, a))
+        loop(a, b).block_until_ready()
+        self.jax_run = lambda: loop(a, b).block_until_ready()
+
+    def run(self):
+        flops = 2 * self.n ** 3 * self.repeats
+        start = time.perf_counter()
+        self.jax_run()
+        jax_rate = flops / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(self.repeats):
+            self.a @ self.b
+        numpy_rate = flops / (time.perf_counter() - start)
+        return 0, {"jax": jax_rate, "numpy": numpy_rate}
+
+
+def worker_main(kind, rows, plain_steps):
+    if kind in ("lamina", "keras"):
+        worker = FitWorker(kind, rows)
+    elif kind == "jax":
+        worker = JaxWorker(rows)
+    elif kind == "plain":
+        worker = JaxWorker(rows, plain=True, steps=plain_steps)
+    else:
+        worker = MatmulWorker(rows)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        start = time.perf_counter()
+        steps, result = worker.run()
+        elapsed = time.perf_counter() - start
+        print(json.dumps({"seconds": elapsed, "steps": steps, "result": result}), flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"max_rss_mb": rss}), flush=True)
+
+
+# ----------------------------------------------------------------------------- driver
+class Side:
+    def __init__(self, name, kind, python, env, rows, plain_steps):
+        self.name, self.kind = name, kind
+        command = [python, os.path.abspath(__file__), "--worker", kind, "--rows", str(rows),
+                   "--plain-steps", str(plain_steps)]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+        self.samples, self.first, self.last = [], None, None
+        self.max_rss_mb = None
+        self.ok = self._read() is not None
+
+    def _read(self):
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                return None
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def run(self):
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        reply = self._read()
+        if reply is None:
+            raise RuntimeError(f"side {self.name!r} died")
+        per_step = reply["seconds"] / reply["steps"] if reply["steps"] else None
+        if self.first is None:
+            self.first = reply
+        else:
+            self.samples.append(reply)
+        self.last = reply["result"]
+        return per_step
+
+    def close(self):
+        self.process.stdin.write("quit\n")
+        self.process.stdin.flush()
+        reply = self._read()
+        self.max_rss_mb = reply and reply.get("max_rss_mb")
+        self.process.wait()
+
+    def median_step(self):
+        return statistics.median(s["seconds"] / s["steps"] for s in self.samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--plain-steps", type=int, default=16,
+                        help="steps per round of the plain-lax side (0 to skip it)")
+    parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
+    parser.add_argument("--skip", default="", help="comma-separated side kinds to leave out")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker_main(args.worker, args.rows, args.plain_steps)
+
+    skip = set(filter(None, args.skip.split(",")))
+    specs = [("lamina", "lamina", sys.executable, {}),
+             ("hand-written jax (same formulation)", "jax", sys.executable, {}),
+             ("keras 3 (jax)", "keras", sys.executable, {"KERAS_BACKEND": "jax"})]
+    if os.path.exists(args.tf_python):
+        specs.append(("keras 3 (tensorflow)", "keras", args.tf_python,
+                      {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}))
+    else:
+        print(f"(no TensorFlow Python at {args.tf_python}: skipping Keras 3 on TensorFlow)")
+    if args.plain_steps:
+        specs.append(("hand-written jax, plain lax conv/pool", "plain", sys.executable, {}))
+    specs.append(("matmul probe", "matmul", sys.executable, {}))
+    sides = []
+    for name, kind, python, env in specs:
+        if kind in skip or name in skip:
+            continue
+        side = Side(name, kind, python, env, args.rows, args.plain_steps)
+        if side.ok:
+            sides.append(side)
+        else:
+            print(f"({name}: could not start, skipped)")
+    for _ in range(args.epochs):
+        for side in sides:
+            side.run()
+    for side in sides:
+        side.close()
+
+    steps = steps_per_epoch(FULL_EPOCH_ROWS)
+    flops = train_flops_per_step()
+    print(f"CNN, {args.rows} images, batch {BATCH}: median of {args.epochs - 1} rounds after "
+          f"the first; per step, and per {FULL_EPOCH_ROWS}-image epoch ({steps} steps)")
+    models = [s for s in sides if s.kind != "matmul"]
+    for side in models:
+        t = side.median_step()
+        first = side.first["seconds"]
+        print(f"  {side.name:40s} {t * 1e3:8.2f} ms/step {t * steps:7.1f} s/epoch  "
+              f"first round {first:6.1f} s  {flops / t / 1e9:6.1f} GFLOP/s  "
+              f"last loss {side.last:.4f}  peak RSS {side.max_rss_mb or 0:6.0f} MB")
+    times = {side.name: side.median_step() for side in models}
+    lamina_t = times.get("lamina")
+    if lamina_t is not None:
+        for name, t in times.items():
+            if name != "lamina":
+                print(f"  {name} / lamina = {t / lamina_t:.2f}")
+    probe = next((s for s in sides if s.kind == "matmul"), None)
+    if probe is not None and lamina_t is not None:
+        jax_rate = statistics.median(s["result"]["jax"] for s in probe.samples)
+        numpy_rate = statistics.median(s["result"]["numpy"] for s in probe.samples)
+        reached = flops / lamina_t
+        print(f"  matmul throughput: jnp.dot {jax_rate / 1e9:.1f} GFLOP/s, NumPy "
+              f"{numpy_rate / 1e9:.1f} GFLOP/s; lamina's step ({flops / 1e6:.0f} MFLOP) "
+              f"reaches {reached / 1e9:.1f} GFLOP/s = {reached / jax_rate:.0%} of jnp.dot, "
+              f"{reached / numpy_rate:.0%} of NumPy")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""Convolution and max-pooling formulations that train fast on XLA's CPU backend.
+
+`fit` runs many training steps inside one `lax.scan`, so the step is the body of an XLA
+`while` loop. On CPU, XLA rewrites a convolution into the form its fast kernels (YNNPACK,
+Eigen) accept -- input `(batch, *spatial, channels)`, kernel `(*spatial, in, out)` -- only for
+convolutions outside loops. Inside a loop body the two convolutions that JAX's autodiff
+derives for the backward pass stay as they are: the input gradient (kernel read as
+`(*spatial, out, in)`) and the kernel gradient (batch and channels exchanged, a window as
+large as the output) are then emitted as naive element loops, 10-30x slower than a GEMM. The
+gradient of `lax.reduce_window` max is `select_and_scatter`, which CPU XLA lowers to an
+argmax plus a serial scatter. On the benchmark CNN these made a training step about 15x
+slower than the same step written with matrix products (benchmarks/README.md, "CNN").
+
+So on CPU the layers call the functions here. Called plainly (inference), they are exactly
+`lax.conv_general_dilated` / `lax.reduce_window`, the XLA kernels Keras's JAX backend uses.
+Under differentiation they give JAX a derivative whose transpose is fast:
+
+* `conv`: a `jax.custom_jvp` with tangent `conv(dx, w) + patches(x) @ dw`. `patches(x)`
+  (im2col: the `prod(kernel_size)` shifted views of the input side by side) is built once in
+  the forward pass: the kernel gradient is then one GEMM, `patches(x).T @ g`, and the forward
+  value is one GEMM too, `patches(x) @ w` (faster than a separate convolution; it differs from
+  it by float rounding only). The input term is a convolution with the kernel's last two axes
+  swapped and read as `(out, in)`; its transpose, the input gradient, is then a convolution in
+  the canonical layout, which XLA sends to its fast kernel inside loops too. Strided or
+  dilated convolutions use `patches(dx) @ w` for the input term instead (its transpose is a
+  GEMM followed by strided pads and adds), as their input gradient is not canonical.
+* `max_pool`: for non-overlapping windows (`pool_size == strides`, the usual case) a reshape
+  and `max`, with a `custom_jvp` that sends each window's tangent to its first maximum, as
+  `select_and_scatter` (and TensorFlow) do; the backward pass is then one elementwise select.
+
+Both are `custom_jvp` rules, so forward-mode, reverse-mode and higher derivatives all work.
+On other backends (GPU, TPU) the plain `lax` operations are used: their convolution kernels
+handle every layout, and the rewrite would only add memory traffic.
+"""
+
+import functools
+import itertools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.custom_derivatives import SymbolicZero
+
+# The kernel term keeps `patches(x)`, `prod(kernel_size)` times the size of the input, from
+# the forward to the backward pass; past this size the plain convolution (slower gradients
+# on CPU, no extra memory) is used instead.
+MAX_PATCH_BYTES = 256 * 2**20
+
+
+def _rewrite_for_cpu():
+    return jax.default_backend() == "cpu"
+
+
+# ----------------------------------------------------------------------------- convolution
+class ConvSpec(NamedTuple):
+    """The static arguments of one convolution (hashable: a `custom_jvp` static argument)."""
+
+    strides: tuple
+    padding: tuple  # one (before, after) pair per spatial axis
+    dilation: tuple
+    channels_first: bool
+    groups: int
+
+
+def _dimension_numbers(rank, channels_first, kernel):
+    spatial = "DHW"[3 - rank:] if rank <= 3 else None
+    if spatial is None:
+        raise ValueError(f"Convolutions have 1 to 3 spatial axes. Received rank {rank}.")
+    layout = f"NC{spatial}" if channels_first else f"N{spatial}C"
+    return (layout, spatial + kernel, layout)
+
+
+def _lax_conv(spec, x, w, kernel="IO"):
+    return lax.conv_general_dilated(
+        x, w, window_strides=spec.strides, padding=spec.padding, rhs_dilation=spec.dilation,
+        dimension_numbers=_dimension_numbers(x.ndim - 2, spec.channels_first, kernel),
+        feature_group_count=spec.groups)
+
+
+def explicit_padding(spatial_shape, kernel_size, strides, dilation, padding):
+    """`padding` ("VALID", "SAME" or (before, after) pairs) as a tuple of int pairs."""
+    if isinstance(padding, str):
+        dilated = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation)]
+        padding = lax.padtype_to_pads(spatial_shape, dilated, strides, padding)
+    return tuple((int(lo), int(hi)) for lo, hi in padding)
+
+
+def conv(x, w, strides, padding, dilation, channels_first, groups=1):
+    """`lax.conv_general_dilated` with Keras's layouts: `x` is `(batch, *spatial, channels)`
+    (channels first if `channels_first`), `w` is `(*kernel_size, channels // groups, out)`.
+
+    The values are those of `lax.conv_general_dilated`; on CPU, gradients are formulated as
+    canonical convolutions and GEMMs (see the module docstring).
+    """
+    rank = x.ndim - 2
+    spatial_shape = x.shape[2:] if channels_first else x.shape[1:-1]
+    spec = ConvSpec(tuple(strides), explicit_padding(
+        spatial_shape, w.shape[:rank], strides, dilation, padding), tuple(dilation),
+        bool(channels_first), int(groups))
+    if not _rewrite_for_cpu() or _patch_bytes(spec, x, w) > MAX_PATCH_BYTES:
+        return _lax_conv(spec, x, w)
+    if spec.channels_first:
+        # XLA's fast CPU kernels take channels last: two transposes cost far less than the
+        # element loops a channels-first convolution's gradient gets inside a loop.
+        y = _cpu_conv(spec._replace(channels_first=False), jnp.moveaxis(x, 1, -1), w)
+        return jnp.moveaxis(y, -1, 1)
+    return _cpu_conv(spec, x, w)
+
+
+def _output_sizes(spec, spatial_shape, kernel_size):
+    return tuple((n + lo + hi - (k - 1) * d - 1) // s + 1 for n, k, s, d, (lo, hi) in zip(
+        spatial_shape, kernel_size, spec.strides, spec.dilation, spec.padding))
+
+
+def _patch_bytes(spec, x, w):
+    rank = x.ndim - 2
+    spatial_shape = x.shape[2:] if spec.channels_first else x.shape[1:-1]
+    outputs = _output_sizes(spec, spatial_shape, w.shape[:rank])
+    return (x.shape[0] * math.prod(outputs) * math.prod(w.shape[:rank]) * w.shape[-2]
+            * spec.groups * x.dtype.itemsize)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _patches(spec, x, kernel_size):
+    """im2col of a channels-last `x`: `(batch, *out, taps, channels)`, taps in row-major order
+    of the kernel, so that `patches @ w.reshape(taps * channels, out)` is the convolution.
+
+    Compiled as its own (inlined) function so that a traced step shows it as one equation.
+    """
+    rank = x.ndim - 2
+    x = lax.pad(x, jnp.zeros((), x.dtype),
+                [(0, 0, 0), *[(lo, hi, 0) for lo, hi in spec.padding], (0, 0, 0)])
+    outputs = _output_sizes(spec._replace(padding=((0, 0),) * rank), x.shape[1:-1],
+                            kernel_size)
+    views = []
+    for tap in itertools.product(*map(range, kernel_size)):
+        start = [t * d for t, d in zip(tap, spec.dilation)]
+        limit = [b + (o - 1) * s + 1 for b, o, s in zip(start, outputs, spec.strides)]
+        views.append(lax.slice(x, (0, *start, 0), (x.shape[0], *limit, x.shape[-1]),
+                               (1, *spec.strides, 1)))
+    return jnp.stack(views, axis=-2)
+
+
+def _columns_times_kernel(spec, cols, w):
+    """The convolution whose patches are `cols`, as one matrix product with `w`: a batched
+    one per group when `groups > 1`, and a multiply-and-sum over the taps for a depthwise
+    convolution (one input channel per group), which is no matrix product at all."""
+    taps, (cin, cout) = math.prod(w.shape[:-2]), w.shape[-2:]
+    g = spec.groups
+    if g == 1:
+        flat = cols.reshape(-1, taps * cin)
+        return jnp.dot(flat, w.reshape(taps * cin, cout)).reshape(cols.shape[:-2] + (cout,))
+    if cin == 1:
+        out = jnp.sum(cols[..., None] * w.reshape(taps, g, cout // g), axis=-3)
+    else:
+        cols = cols.reshape(cols.shape[:-1] + (g, cin))
+        out = jnp.einsum("...tgc,tcgo->...go", cols, w.reshape(taps, cin, g, cout // g))
+    return out.reshape(out.shape[:-2] + (cout,))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _cpu_conv(spec, x, w):
+    """A channels-last convolution with the derivative described in the module docstring."""
+    return _lax_conv(spec, x, w)
+
+
+def _cpu_conv_jvp(spec, primals, tangents):
+    x, w = primals
+    dx, dw = tangents
+    kernel_size = w.shape[:-2]
+    terms = []
+    if isinstance(dw, SymbolicZero):
+        y = _lax_conv(spec, x, w)
+    else:
+        # The kernel term needs patches(x); with them, the value is one more GEMM, which is
+        # faster on CPU than a separate convolution (it differs from it by rounding only).
+        cols = _patches(spec, x, kernel_size)
+        y = _columns_times_kernel(spec, cols, w)
+        terms.append(_columns_times_kernel(spec, cols, dw))
+    if not isinstance(dx, SymbolicZero):
+        if all(s == 1 for s in spec.strides) and all(d == 1 for d in spec.dilation):
+            # The same convolution with the kernel's last two axes swapped and read as
+            # (out, in): its transpose reads the kernel as (in, out), the canonical layout.
+            terms.append(_lax_conv(spec, dx, jnp.swapaxes(w, -1, -2), kernel="OI"))
+        else:
+            terms.append(_columns_times_kernel(spec, _patches(spec, dx, kernel_size), w))
+    if not terms:  # not reached: JAX calls the rule only when something is differentiated
+        return y, jnp.zeros_like(y)
+    return y, functools.reduce(jnp.add, terms)
+
+
+_cpu_conv.defjvp(_cpu_conv_jvp, symbolic_zeros=True)
+
+
+# ----------------------------------------------------------------------------- max pooling
+def max_pool(x, pool_size, strides, padding, channels_first):
+    """Max pooling over the spatial axes of `x`, `lax.reduce_window`'s values and gradient
+    (each window's gradient goes to its first maximum); fast on CPU when windows do not
+    overlap (see the module docstring)."""
+    pool_size, strides, padding = tuple(pool_size), tuple(strides), padding.upper()
+    if _rewrite_for_cpu() and pool_size == strides and jnp.issubdtype(x.dtype, jnp.floating):
+        return _tiled_max(pool_size, padding, bool(channels_first), x)
+    window = (1, 1, *pool_size) if channels_first else (1, *pool_size, 1)
+    steps = (1, 1, *strides) if channels_first else (1, *strides, 1)
+    return lax.reduce_window(x, _lowest(x.dtype), lax.max, window, steps, padding)
+
+
+def _lowest(dtype):
+    """The identity of max for `dtype`, as a concrete scalar (so that `lax.reduce_window`
+    picks its differentiable max reduction)."""
+    if jnp.issubdtype(dtype, jnp.inexact):
+        return np.array(-np.inf, dtype)
+    if jnp.issubdtype(dtype, jnp.bool_):
+        return np.array(False)
+    return np.array(jnp.iinfo(dtype).min, dtype)
+
+
+def _tiles(pool_size, padding, channels_first, x):
+    """`x` cropped ("VALID") or padded with -inf ("SAME", TensorFlow's split) to whole windows,
+    and reshaped so that each spatial axis `n` becomes `(n // k, k)`."""
+    first = 2 if channels_first else 1
+    pads = [(0, 0)] * x.ndim
+    for axis, k in enumerate(pool_size, start=first):
+        n = x.shape[axis]
+        if padding == "VALID":
+            pads[axis] = (0, n // k * k - n)
+        else:
+            total = -(-n // k) * k - n
+            pads[axis] = (total // 2, total - total // 2)
+    x = lax.pad(x, _lowest(x.dtype), [(lo, hi, 0) for lo, hi in pads])
+    shape = list(x.shape[:first])
+    for axis, k in enumerate(pool_size, start=first):
+        shape += [x.shape[axis] // k, k]
+    return x.reshape(shape + list(x.shape[first + len(pool_size):])), pads
+
+
+def _window_axes(pool_size, channels_first):
+    first = 2 if channels_first else 1
+    return tuple(first + 2 * i + 1 for i in range(len(pool_size)))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2))
+def _tiled_max(pool_size, padding, channels_first, x):
+    tiles, _ = _tiles(pool_size, padding, channels_first, x)
+    return jnp.max(tiles, axis=_window_axes(pool_size, channels_first))
+
+
+@_tiled_max.defjvp
+def _tiled_max_jvp(pool_size, padding, channels_first, primals, tangents):
+    (x,), (dx,) = primals, tangents
+    axes = _window_axes(pool_size, channels_first)
+    tiles, pads = _tiles(pool_size, padding, channels_first, x)
+    y = jnp.max(tiles, axis=axes)
+    mask = _first_maximum(tiles, jnp.expand_dims(y, axes), pool_size, axes)
+    dx = lax.pad(dx, jnp.zeros((), dx.dtype), [(lo, hi, 0) for lo, hi in pads])
+    dx = dx.reshape(tiles.shape)
+    return y, jnp.sum(jnp.where(mask, dx, jnp.zeros((), dx.dtype)), axis=axes)
+
+
+def _first_maximum(tiles, peaks, pool_size, axes):
+    """A boolean mask over `tiles`, True at the first maximum of each window in row-major
+    order (where `select_and_scatter` with `>=` puts the gradient)."""
+    hits, seen = {}, None
+    for tap in itertools.product(*map(range, pool_size)):
+        index = [slice(None)] * tiles.ndim
+        for axis, t in zip(axes, tap):
+            index[axis] = slice(t, t + 1)
+        hit = tiles[tuple(index)] == peaks
+        hits[tap] = hit if seen is None else hit & ~seen
+        seen = hit if seen is None else seen | hit
+    # Put the per-tap masks back in place, the last window axis first.
+    for depth in reversed(range(len(pool_size))):
+        grouped = {}
+        for tap, mask in hits.items():
+            grouped.setdefault(tap[:depth], []).append(mask)
+        hits = {prefix: jnp.concatenate(masks, axis=axes[depth])
+                for prefix, masks in grouped.items()}
+    return hits[()]
