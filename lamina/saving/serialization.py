@@ -729,6 +729,14 @@ def _missing_object_error(what, name, registered_name, module, config, safe_mode
         f"two ways: pass custom_objects={{'{key}': {python_name}}} to the loading function "
         "(or wrap the load in keras.saving.custom_object_scope), or decorate its definition "
         f"with {decorator} and import the module that defines it before loading.")
+    if module not in (None, "builtins") and not _is_library_module(module):
+        import sys
+
+        if module in sys.modules:
+            message += (f" The module '{module}' that the config names is imported in this "
+                        f"process, but registers no {what} under that name.")
+        else:
+            message += f" The module '{module}' that the config names has not been imported."
     if module not in (None, "__main__", "builtins") and not _is_library_module(module):
         if safe_mode:
             message += (
