@@ -81,7 +81,9 @@ class Trainer:
         self._compile_config = {
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
             "metrics": metrics, "weighted_metrics": weighted_metrics,
-            "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
+            # Keras reads an int here; "auto" is lamina's own default, saved as Keras's 1.
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": 1 if steps_per_execution == "auto" else steps_per_execution,
             "jit_compile": jit_compile, "auto_scale_loss": auto_scale_loss}
         object.__setattr__(self, "_loss_tracker", Mean(name="loss"))
         object.__setattr__(self, "_programs", {})

@@ -335,9 +335,6 @@ def test_sequential_built_by_its_first_call_moves_both_ways(source, tmp_path):
     np.testing.assert_allclose(np.asarray(loaded(x[:3])), np.asarray(model(x[:3])), **TOLERANCE)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lamina/training/trainer.py get_compile_config writes steps_per_execution='auto' (lamina's "
-    "default), which Keras's fit/predict cannot compare with an int: it should write 1."))
 def test_default_compile_config_runs_in_keras(tmp_path):
     model = lamina.Sequential([lamina.Input((3,), name="x"), lamina.layers.Dense(1, name="y")])
     model.compile(optimizer="sgd", loss="mse")
