@@ -22,5 +22,7 @@ def to_device(value, dtype=None):
         # Follow JAX's defaults: without x64, 64-bit host types become 32-bit.
         array = array.astype(jax.dtypes.canonicalize_dtype(array.dtype), copy=False)
     # A copy, never an alias: the caller may change its NumPy array later, and the trainer
-    # donates Variable buffers to its compiled steps.
-    return jax.device_put(array, may_alias=False)
+    # donates Variable buffers to its compiled steps. `device_put` copies asynchronously (on
+    # CPU it reads the host array after returning), so wait for the copy: otherwise a caller
+    # who changes the array right away changes the device value too.
+    return jax.device_put(array, may_alias=False).block_until_ready()

@@ -119,3 +119,18 @@ def test_assigning_a_tracer_outside_a_scope_is_an_error():
 def test_repr_mentions_path_shape_dtype():
     text = repr(keras.Variable(np.zeros(2), name="b"))
     assert "path=b" in text and "shape=(2,)" in text and "float32" in text
+
+
+def test_variable_keeps_the_value_a_numpy_array_had_when_it_was_assigned():
+    # jax.device_put copies host data asynchronously; changing the source array right after
+    # the assignment must not reach the variable (large enough for the copy to take time).
+    source = np.ones((1024, 1024), np.float32)
+    variable = keras.Variable(source)
+    source[:] = 0.0
+    variable.assign(np.full((1024, 1024), 2.0, np.float32))
+    other = np.full((1024, 1024), 3.0, np.float32)
+    for _ in range(3):
+        other[:] = 3.0
+        variable.assign(other)
+        other[:] = -1.0
+        assert float(jnp.min(variable.value)) == 3.0
