@@ -329,3 +329,25 @@ def test_anonymous_lambda_needs_opt_in_to_save_and_unsafe_mode_to_load():
         keras.saving.deserialize_keras_object(config)
     restored = keras.saving.deserialize_keras_object(config, safe_mode=False)
     assert float(restored(jnp.float32(0.0))) == 1.0
+
+
+def test_eager_call_on_numpy_input_does_not_read_the_callers_array_later():
+    # The compiled eager call hands host data to jit, which may read a NumPy argument in place
+    # while it runs asynchronously: lamina must pass its own copy, not the caller's array.
+    layer = keras.layers.Dense(64, kernel_initializer="ones")
+    x = np.ones((512, 512), np.float32)
+    layer(x)  # build and compile
+    expected = np.full((512, 64), 512.0, np.float32)
+    for _ in range(3):
+        x[:] = 1.0
+        y = layer(x)
+        x[:] = 0.0  # before y is necessarily computed
+        np.testing.assert_array_equal(np.asarray(y), expected)
+
+
+def test_eager_call_casts_numpy_input_like_jax_does():
+    layer = keras.layers.Lambda(lambda t: t)
+    layer(np.zeros((1, 2), np.float32))
+    assert layer(np.zeros((1, 2), np.float64)).dtype == jnp.float32
+    assert layer(np.zeros((1, 2), np.int64)).dtype == jnp.int32
+    assert layer([[1.0, 2.0]]).dtype == jnp.float32
