@@ -359,7 +359,8 @@ def function(fn=None, *, jit_compile=True, static_argnames=()):
         >>> @lamina.function
         ... def increment(c=1):
         ...     return counter.assign_add(c)
-        >>> increment(); int(increment())
+        >>> _ = increment()  # the first call traces and compiles
+        >>> int(increment())  # later calls run the compiled program
         2
     """
     if fn is None:

@@ -42,7 +42,7 @@ class StateScope:
     Example:
         >>> v = lamina.Variable(1.0)
         >>> with StateScope([(v, 5.0)]) as scope:
-        ...     v.assign_add(1.0)
+        ...     _ = v.assign_add(1.0)
         >>> float(scope.get(v)), float(v.numpy())
         (6.0, 1.0)
     """

@@ -51,7 +51,7 @@ class TimeDistributed(Wrapper):
     on the rest of the batch (BatchNormalization in training) see all steps at once.
 
     Example:
-        >>> TimeDistributed(Dense(8))(jnp.ones((2, 5, 3))).shape
+        >>> TimeDistributed(lamina.layers.Dense(8))(jnp.ones((2, 5, 3))).shape
         (2, 5, 8)
     """
 
@@ -130,7 +130,7 @@ class Bidirectional(Layer):
     `initial_state` is the forward states followed by the backward states.
 
     Example:
-        >>> Bidirectional(LSTM(4, return_sequences=True))(jnp.ones((2, 5, 3))).shape
+        >>> Bidirectional(lamina.layers.LSTM(4, return_sequences=True))(jnp.ones((2, 5, 3))).shape
         (2, 5, 8)
     """
 
