@@ -21,7 +21,13 @@ __all__ = [
 
 
 class VariableAggregation:
-    """`tf.VariableAggregation`: how per-replica values of a Variable combine."""
+    """`tf.VariableAggregation`: how per-replica values of a Variable combine.
+
+    Stored on the Variable (as `aggregation`) for the data-parallel trainer to read.
+
+    >>> tf.Variable(1.0, aggregation=tf.VariableAggregation.MEAN).aggregation
+    'mean'
+    """
 
     NONE = "none"
     SUM = "sum"
@@ -30,7 +36,14 @@ class VariableAggregation:
 
 
 class VariableSynchronization:
-    """`tf.VariableSynchronization`: accepted for compatibility."""
+    """`tf.VariableSynchronization`: accepted for compatibility.
+
+    Only `ON_READ` changes anything: as in TF, such a Variable is not trainable unless
+    `trainable=True` is passed (streaming-metric totals are created this way).
+
+    >>> tf.Variable(0.0, synchronization=tf.VariableSynchronization.ON_READ).trainable
+    False
+    """
 
     AUTO = "auto"
     NONE = "none"
@@ -193,7 +206,20 @@ def _reject_variables_argument(f):
 
 
 class GradientTape:
-    """`tf.GradientTape` is not available: lamina differentiates functions, not recordings."""
+    """`tf.GradientTape` is not available: lamina differentiates functions, not recordings.
+
+    Constructing one raises an error that shows how to port the code: the body of the `with`
+    block becomes a function returning the loss, given to `keras.value_and_grad`.
+
+    >>> with tf.GradientTape() as tape:
+    ...     pass
+    Traceback (most recent call last):
+    NotImplementedError: tf.GradientTape is not supported in lamina: ...
+    >>> w = tf.Variable(3.0)
+    >>> loss, grads = lamina.value_and_grad(lambda: w ** 2, [w])()  # tape.gradient(loss, [w])
+    >>> grads
+    [Array(6., dtype=float32)]
+    """
 
     def __init__(self, *args, **kwargs):
         raise NotImplementedError(_TAPE_MESSAGE)
@@ -215,7 +241,14 @@ keras.value_and_grad(fn, variables, has_aux=True) with fn returning (loss, aux).
 
 def print(*inputs, sep=" ", end="\n", output_stream=None, summarize=None, name=None):
     """`tf.print`: prints at every call, also inside `jax.jit` and `keras.function` (through
-    `jax.debug.callback`), to `output_stream` (stderr by default, as in TF)."""
+    `jax.debug.callback`), to `output_stream` (stderr by default, as in TF).
+
+    Python's `print` inside a compiled function runs only while tracing, and shows tracers;
+    `tf.print` shows the values of every call.
+
+    >>> tf.print("loss:", tf.constant(0.5), [1, 2], output_stream=sys.stdout)
+    loss: 0.5 [1, 2]
+    """
     # Looked up at call time, so that redirecting sys.stderr (pytest, notebooks) is honoured.
     output_stream = sys.stderr if output_stream is None else output_stream
     values = [unwrap(value) for value in inputs]
