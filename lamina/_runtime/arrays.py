@@ -25,4 +25,7 @@ def to_device(value, dtype=None):
     # donates Variable buffers to its compiled steps. `device_put` copies asynchronously (on
     # CPU it reads the host array after returning), so wait for the copy: otherwise a caller
     # who changes the array right away changes the device value too.
-    return jax.device_put(array, may_alias=False).block_until_ready()
+    copy = jax.device_put(array, may_alias=False)
+    if not isinstance(copy, jax.core.Tracer):  # inside a trace it is a constant of the program
+        copy.block_until_ready()
+    return copy
