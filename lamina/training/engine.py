@@ -4,13 +4,20 @@ The model's `train_step` (and `test_step`, `predict_step`) is ordinary stateful 
 the model, computes gradients, lets the optimizer assign, updates metrics. `StepPrograms`
 turns it into pure JAX over an explicit tuple of state values:
 
-* the state Variables are found once by abstract tracing (`discover_variables`);
+* the step is traced once per batch layout into a jaxpr over the state values
+  (`trace_stateful`), which also finds the state Variables; every program evaluates that
+  jaxpr, so the user's Python runs once per layout, however many programs use it;
 * `run_single(batch)` runs one step on a batch given as arrays (generators, `*_on_batch`);
 * `run_gather(arrays, indices)` runs one step on rows of device-resident arrays, gathered
   inside the program (the last, partial batch of an epoch);
-* `run_steps(count, arrays, index_table, start)` runs `count` steps in one `lax.scan`; step
-  `i` uses rows `index_table[start + i]`. One program per `count`, so an epoch with a
-  constant plan (the same chunk size and remainder every epoch) compiles once.
+* `run_steps(count, arrays, index_table, start)` runs `count` steps in one compiled loop; step
+  `i` uses rows `index_table[start + i]`. For training and evaluation `count` is an argument
+  of the program, so every chunk size (a progress bar's 32 steps, the rest of an epoch) runs
+  the same compiled program; `predict` stacks each step's outputs, so it compiles one
+  `lax.scan` per count.
+* `prepare_gather(arrays, indices)` compiles the partial-batch program in a background thread
+  (traced here, compiled there), so that on the first epoch it compiles while the main
+  program compiles and runs instead of after it: XLA compiles without holding the GIL.
 
 Steps are never skipped inside a program (no `lax.cond`, which costs a host round trip per
 step on some accelerators): the trainer asks for exactly the steps it wants.
@@ -25,16 +32,25 @@ back after it, so callbacks always see current weights, and an error between pro
 the state of the last completed step.
 """
 
+import concurrent.futures
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lamina._runtime.discovery import discover_variables
-from lamina._runtime.scope import StateScope
+from lamina._runtime.discovery import trace_stateful
+
+# One thread compiles programs ahead of need (XLA releases the GIL while it compiles).
+_COMPILER = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                  thread_name_prefix="lamina-compile")
 
 
 def _gather(arrays, indices):
     return jax.tree_util.tree_map(lambda a: jnp.take(a, indices, axis=0), arrays)
+
+
+def _spec(tree):
+    return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
 
 
 class StepPrograms:
@@ -43,38 +59,59 @@ class StepPrograms:
     Args:
         step_fn: `step_fn(batch) -> logs` (a dict of arrays), stateful.
         batch_spec: a pytree of `jax.ShapeDtypeStruct` describing one batch.
+        state_hint: Variables the step is expected to touch (the model's, the optimizer's,
+            the metrics'); with a complete hint, the first trace is the only one.
         guard_loss: a key of the logs; when set, a step whose value under that key is not
             finite leaves the state unchanged, and so do the later steps of its program.
         collect_outputs: stack each step's logs (used by `predict`) instead of keeping the last.
     """
 
-    def __init__(self, step_fn, batch_spec, guard_loss=None, collect_outputs=False):
+    def __init__(self, step_fn, batch_spec, state_hint=(), guard_loss=None,
+                 collect_outputs=False):
         self.step_fn = step_fn
         self.guard_loss = guard_loss
         self.collect_outputs = collect_outputs
-        self.variables = tuple(discover_variables(step_fn, batch_spec))
+        first = trace_stateful(self._logs_of, batch_spec, hint=state_hint)
+        self.variables = first.variables
+        self._traces = {_layout_key(batch_spec): first}  # batch layout -> StatefulTrace
         self._single = jax.jit(self._single_impl, donate_argnums=0)
         self._gather = jax.jit(self._gather_impl, donate_argnums=0)
+        self._loop = jax.jit(self._loop_impl, donate_argnums=0)
         self._scans = {}
+        self._pending = {}  # batch layout -> Future of a partial-batch compilation
 
     # ----------------------------------------------------------------------------- pure step
-    def _pure(self, values, batch):
-        scope = StateScope(zip(self.variables, values), opaque=True)
-        with scope:
-            logs = self.step_fn(batch)
-        if scope.missing:
-            names = sorted(v.path for v in scope.missing.values())
-            raise RuntimeError(
-                f"The training step touched variables it did not use when it was first traced: "
-                f"{names}. A step must use the same state every time; create variables in "
-                "build() or __init__, not conditionally during training.")
+    def _logs_of(self, batch):
+        """The step's logs as arrays; the step must return a dict."""
+        logs = self.step_fn(batch)
         if not isinstance(logs, dict):
             raise TypeError(
                 f"A train/test step must return a dict of logs (name -> value), e.g. "
                 f"{{'loss': loss}}. Received: {type(logs).__name__}.")
-        new_values = tuple(scope.read(variable) for variable in self.variables)
-        logs = jax.tree_util.tree_map(jnp.asarray, logs)
-        return new_values, logs
+        return jax.tree_util.tree_map(jnp.asarray, logs)
+
+    def _trace_for(self, batch):
+        """The step traced for batches shaped like `batch` (arrays, tracers or specs)."""
+        key = _layout_key(batch)
+        trace = self._traces.get(key)
+        if trace is None:
+            trace = trace_stateful(self._logs_of, _spec(batch), hint=self.variables)
+            if len(trace.variables) != len(self.variables):
+                names = sorted(v.path for v in trace.variables[len(self.variables):])
+                raise RuntimeError(
+                    f"The step touched variables it did not use when it was first traced: "
+                    f"{names}. A step must use the same state every time; create variables "
+                    "in build() or __init__, not conditionally during training.")
+            self._traces[key] = trace
+        return trace
+
+    def _pure(self, values, batch):
+        return self._trace_for(batch)(values, batch)
+
+    def _empty_logs(self, batch_spec):
+        """Zeros shaped like one step's logs on batches like `batch_spec` (a loop's carry)."""
+        spec = self._trace_for(batch_spec).output_spec
+        return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), spec)
 
     def _guarded_step(self, values, batch, logs, healthy):
         """One step; with a guard, a non-finite loss keeps the old state (and, once unhealthy,
@@ -96,20 +133,33 @@ class StepPrograms:
     def _gather_impl(self, values, arrays, indices):
         return self._single_impl(values, _gather(arrays, indices))
 
+    def _loop_impl(self, values, arrays, index_table, start, count):
+        """`count` (traced) steps from row `start`; returns the state and the last logs."""
+        empty_logs = self._empty_logs(jax.eval_shape(lambda: _gather(arrays, index_table[0])))
+
+        def body(i, carry):
+            values, logs, healthy = carry
+            rows = lax.dynamic_index_in_dim(index_table, start + i, keepdims=False)
+            return self._guarded_step(values, _gather(arrays, rows), logs, healthy)
+
+        values, logs, _ = lax.fori_loop(0, count, body,
+                                        (values, empty_logs, jnp.bool_(True)))
+        return values, logs
+
     def _scan_impl(self, count, values, arrays, index_table, start):
+        """`count` (static) steps from row `start`; returns the state and every step's logs
+        stacked (predict's outputs)."""
         rows = lax.dynamic_slice_in_dim(index_table, start, count, axis=0)
-        batch_spec = jax.eval_shape(lambda: _gather(arrays, rows[0]))
-        logs_spec = jax.eval_shape(lambda v, b: self._pure(v, b)[1], values, batch_spec)
-        empty_logs = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), logs_spec)
+        empty_logs = self._empty_logs(jax.eval_shape(lambda: _gather(arrays, rows[0])))
 
         def body(carry, batch_indices):
             values, logs, healthy = carry
             values, logs, healthy = self._guarded_step(
                 values, _gather(arrays, batch_indices), logs, healthy)
-            return (values, logs, healthy), (logs if self.collect_outputs else None)
+            return (values, logs, healthy), logs
 
-        (values, logs, _), stacked = lax.scan(body, (values, empty_logs, jnp.bool_(True)), rows)
-        return values, (stacked if self.collect_outputs else logs)
+        (values, _, _), stacked = lax.scan(body, (values, empty_logs, jnp.bool_(True)), rows)
+        return values, stacked
 
     # ----------------------------------------------------------------------------- running
     def read_values(self):
@@ -133,13 +183,31 @@ class StepPrograms:
         self.write_values(values)
         return logs
 
+    def prepare_gather(self, arrays, indices):
+        """Starts compiling `run_gather`'s program for these shapes in the background (once);
+        tracing, which runs the user's Python, happens here, on the calling thread."""
+        key = _layout_key((arrays, indices))
+        if key in self._pending:
+            return
+        lowered = self._gather.lower(_spec(self.read_values()), _spec(arrays), _spec(indices))
+        # The compiled executable lands in JAX's compilation cache, where the jitted call in
+        # run_gather finds it.
+        self._pending[key] = _COMPILER.submit(lowered.compile)
+
     def run_gather(self, arrays, indices):
+        pending = self._pending.get(_layout_key((arrays, indices)))
+        if pending is not None:
+            pending.result()  # wait for the background compilation (and raise its error)
         values, logs = self._gather(self.read_values(), arrays, indices)
         self.write_values(values)
         return logs
 
     def run_steps(self, count, arrays, index_table, start):
         """Runs `count` steps on the batches `index_table[start:start + count]`."""
+        if not self.collect_outputs:
+            values, logs = self._loop(self.read_values(), arrays, index_table, start, count)
+            self.write_values(values)
+            return logs
         program = self._scans.get(count)
         if program is None:
             def scan(values, arrays, index_table, start):
@@ -150,3 +218,9 @@ class StepPrograms:
         values, logs = program(self.read_values(), arrays, index_table, start)
         self.write_values(values)
         return logs
+
+
+def _layout_key(tree):
+    """Structure, shapes and dtypes of a pytree of arrays or specs (a cache key)."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((tuple(leaf.shape), str(leaf.dtype)) for leaf in leaves)

@@ -130,6 +130,9 @@ class EpochRunner:
         key_fn = (lambda: draw_seed(None)) if kind == "train" else None
         plan = data.epoch_plan(self.steps_per_epoch, key_fn)
         chunk = self.model._chunk_for(kind, self.callbacks) or max(plan.full_steps, 1)
+        if plan.run_partial and plan.full_steps:
+            with _noted(kind, lambda: f"the last batch ({data.partial_size} rows)", self.epoch):
+                programs.prepare_gather(data.arrays, plan.partial)
         logs, step = None, 0
         while step < plan.full_steps:
             count = min(chunk, plan.full_steps - step)
@@ -226,6 +229,8 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
         chunks = _predict_chunks(plan.full_steps) if every == "auto" else \
             [every] * (plan.full_steps // every) + ([plan.full_steps % every] if
                                                      plan.full_steps % every else [])
+        if plan.run_partial and chunks:
+            programs.prepare_gather(data.arrays, plan.partial)
         for count in chunks:
             call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
             stacked = programs.run_steps(count, data.arrays, plan.table, step)["outputs"]

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina._runtime.grad import value_and_grad
+from lamina._runtime.rng import global_seed_generator
 from lamina._runtime.scope import StateScope, current_scope
 from lamina.layers import tracking
 from lamina.training import data as data_lib
@@ -287,13 +288,22 @@ class Trainer:
                     return {"outputs": predict_step(batch)}
             else:
                 step = self.train_step if kind == "train" else self.test_step
-            programs = StepPrograms(step, batch_spec, guard_loss=guard_loss,
-                                    collect_outputs=kind == "predict")
+            programs = StepPrograms(step, batch_spec, state_hint=self._state_hint(kind),
+                                    guard_loss=guard_loss, collect_outputs=kind == "predict")
             # Programs traced before the model's layers or variables changed are stale.
             for stale in [k for k in cache if k[-1] != key[-1]]:
                 del cache[stale]
             cache[key] = programs
         return programs
+
+    def _state_hint(self, kind):
+        """The Variables a built-in step touches (weights, seeds, metrics, optimizer slots, the
+        global seed), so that it is traced once; whatever else a custom step or layer touches
+        is found by tracing."""
+        hint = self.variables + self.metrics_variables
+        if kind == "train" and self.optimizer is not None:
+            hint += self.optimizer.variables
+        return hint + [global_seed_generator().state]
 
     def _chunk_for(self, kind, callbacks):
         """Steps per compiled program: `steps_per_execution` if set, one while a callback

@@ -166,3 +166,38 @@ def test_loss_scale_factor_scales_gradients_not_the_logged_loss():
     for left, right in zip(results[0][0], results[1][0]):
         np.testing.assert_allclose(left, right, rtol=1e-6)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
+
+
+class CountedStep(HandWrittenStep):
+    """Counts how often its Python runs: once per trace."""
+
+    traces = 0
+
+    def train_step(self, data):
+        type(self).traces += 1
+        return super().train_step(data)
+
+
+def test_a_train_step_runs_its_python_once_per_batch_shape():
+    # Like tf.function: one trace for the full batches and one for the smaller last batch,
+    # however many compiled programs (chunks for the progress bar, the partial batch) use them.
+    model = CountedStep()
+    model.compile(optimizer=lamina.optimizers.SGD(LR), loss="mse")
+    x = np.random.default_rng(0).normal(size=(100, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert CountedStep.traces == 2
+    model.fit(x, y, batch_size=8, epochs=1, verbose=2, steps_per_epoch=None)
+    assert CountedStep.traces == 2
+
+
+def test_chunks_of_any_length_share_one_compiled_training_loop():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((8 * 45, 3), "float32")
+    y = np.zeros((8 * 45, 1), "float32")
+    for spe in (4, 7, 45):  # chunks of 4, of 7 (and a rest of 3), one of 45
+        model.compile(optimizer="sgd", loss="mse", steps_per_execution=spe)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        (programs,) = model._programs.values()
+        assert programs._loop._cache_size() == 1
