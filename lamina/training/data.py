@@ -51,7 +51,10 @@ def _is_array(value):
 
 
 def is_array_data(x):
-    leaves = jax.tree_util.tree_leaves(x)
+    # Anything but a list, tuple or dict is a leaf here: a generator or a PyDataset is data of
+    # another kind, not a container to look into.
+    leaves = jax.tree_util.tree_leaves(
+        x, is_leaf=lambda value: not isinstance(value, (list, tuple, dict)))
     return bool(leaves) and all(_is_array(leaf) for leaf in leaves)
 
 
