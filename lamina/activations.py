@@ -4,10 +4,11 @@ Each function takes an array (or a Variable, or a nested list) and returns a JAX
 pure JAX, so they work under `jax.jit`, `jax.grad` and `keras.function`. Names, arguments and
 defaults are Keras 3's. Any function `f(x)` works wherever a built-in does:
 
->>> def my_softplus(z):
-...     return jnp.log1p(jnp.exp(z))
->>> lamina.activations.get(my_softplus) is my_softplus
-True
+Example:
+    >>> def my_softplus(z):
+    ...     return jnp.log1p(jnp.exp(z))
+    >>> lamina.activations.get(my_softplus) is my_softplus
+    True
 """
 
 import inspect

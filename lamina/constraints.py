@@ -3,10 +3,11 @@
 A constraint is any callable `project(weights) -> weights` of the same shape: a `Constraint`
 subclass (saved with its `get_config()`), or a plain function, as in the book:
 
->>> def my_positive_weights(weights):
-...     return jnp.where(weights < 0.0, jnp.zeros_like(weights), weights)
->>> my_positive_weights(jnp.array([-1.0, 2.0])).tolist()
-[0.0, 2.0]
+Example:
+    >>> def my_positive_weights(weights):
+    ...     return jnp.where(weights < 0.0, jnp.zeros_like(weights), weights)
+    >>> my_positive_weights(jnp.array([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
 """
 
 import inspect

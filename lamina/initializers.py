@@ -3,16 +3,17 @@
 An initializer is any callable `init(shape, dtype=None)` returning an array of that shape: an
 `Initializer` subclass (saved with its `get_config()`), or a plain function, as in the book:
 
->>> def my_glorot_initializer(shape, dtype=None):
-...     stddev = (2.0 / (shape[0] + shape[1])) ** 0.5
-...     return lamina.random.normal(shape, stddev=stddev, dtype=dtype)
->>> lamina.Variable(my_glorot_initializer, shape=(3, 2)).shape
-(3, 2)
+Example:
+    >>> def my_glorot_initializer(shape, dtype=None):
+    ...     stddev = (2.0 / (shape[0] + shape[1])) ** 0.5
+    ...     return lamina.random.normal(shape, stddev=stddev, dtype=dtype)
+    >>> lamina.Variable(my_glorot_initializer, shape=(3, 2)).shape
+    (3, 2)
 
-Random initializers follow Keras 3's seeding: `seed=None` picks a seed from Python's `random`
-module when the initializer is created (so `keras.utils.set_random_seed` makes it
-reproducible), and an int seed or an unseeded initializer gives the same values at every call.
-Pass a `keras.random.SeedGenerator` to get new values at each call.
+    Random initializers follow Keras 3's seeding: `seed=None` picks a seed from Python's `random`
+    module when the initializer is created (so `keras.utils.set_random_seed` makes it
+    reproducible), and an int seed or an unseeded initializer gives the same values at every call.
+    Pass a `keras.random.SeedGenerator` to get new values at each call.
 """
 
 import inspect

@@ -3,15 +3,16 @@
 A regularizer is any callable `penalty(weights) -> scalar`: a `Regularizer` subclass (saved with
 its `get_config()`), or a plain function. The book's subclass needs nothing from the base:
 
->>> class MyL1Regularizer(lamina.regularizers.Regularizer):
-...     def __init__(self, factor):
-...         self.factor = factor
-...     def __call__(self, weights):
-...         return jnp.sum(jnp.abs(self.factor * weights))
-...     def get_config(self):
-...         return {"factor": self.factor}
->>> float(MyL1Regularizer(0.5)(jnp.array([1.0, -2.0])))
-1.5
+Example:
+    >>> class MyL1Regularizer(lamina.regularizers.Regularizer):
+    ...     def __init__(self, factor):
+    ...         self.factor = factor
+    ...     def __call__(self, weights):
+    ...         return jnp.sum(jnp.abs(self.factor * weights))
+    ...     def get_config(self):
+    ...         return {"factor": self.factor}
+    >>> float(MyL1Regularizer(0.5)(jnp.array([1.0, -2.0])))
+    1.5
 """
 
 import inspect

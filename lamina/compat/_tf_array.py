@@ -31,8 +31,9 @@ newaxis = None
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
     """`tf.convert_to_tensor`: Python floats become float32 and ints int32, as in TF.
 
-    >>> tf.convert_to_tensor([1, 2]).dtype, tf.convert_to_tensor(1.5).dtype
-    (dtype('int32'), dtype('float32'))
+    Example:
+        >>> tf.convert_to_tensor([1, 2]).dtype, tf.convert_to_tensor(1.5).dtype
+        (dtype('int32'), dtype('float32'))
     """
     if dtype is not None:
         return as_array(value, dtype)
@@ -51,9 +52,10 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
 def constant(value, dtype=None, shape=None, name=None):
     """`tf.constant`: like `convert_to_tensor`, and fills or reshapes to `shape` when given.
 
-    >>> tf.constant(0.5, shape=[2, 2])
-    Array([[0.5, 0.5],
-           [0.5, 0.5]], dtype=float32)
+    Example:
+        >>> tf.constant(0.5, shape=[2, 2])
+        Array([[0.5, 0.5],
+               [0.5, 0.5]], dtype=float32)
     """
     x = convert_to_tensor(value, dtype)
     if shape is None:
@@ -72,8 +74,9 @@ def constant(value, dtype=None, shape=None, name=None):
 def cast(x, dtype, name=None):
     """`tf.cast`: floats to ints truncate toward zero; complex to real keeps the real part.
 
-    >>> tf.cast([-1.7, 2.7], tf.int32)  # toward zero, not down
-    Array([-1,  2], dtype=int32)
+    Example:
+        >>> tf.cast([-1.7, 2.7], tf.int32)  # toward zero, not down
+        Array([-1,  2], dtype=int32)
     """
     x = as_array(x)
     target = jax_dtype(dtype)
@@ -86,9 +89,10 @@ def cast(x, dtype, name=None):
 def identity(input, name=None):
     """`tf.identity`: the value of a tensor or Variable, as an array.
 
-    >>> v = tf.Variable([1.0, 2.0])
-    >>> tf.identity(v)
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> v = tf.Variable([1.0, 2.0])
+        >>> tf.identity(v)
+        Array([1., 2.], dtype=float32)
     """
     return as_array(input)
 
@@ -97,9 +101,10 @@ def stop_gradient(input, name=None):
     """`tf.stop_gradient`: the same value, treated as a constant when differentiating (for
     targets and statistics that must not be trained through).
 
-    >>> w = lamina.Variable(3.0)
-    >>> lamina.grad(lambda: w * tf.stop_gradient(w), [w])()  # d(w * c)/dw = c = 3
-    [Array(3., dtype=float32)]
+    Example:
+        >>> w = lamina.Variable(3.0)
+        >>> lamina.grad(lambda: w * tf.stop_gradient(w), [w])()  # d(w * c)/dw = c = 3
+        [Array(3., dtype=float32)]
     """
     return jax.lax.stop_gradient(as_array(input))
 
@@ -108,11 +113,12 @@ def stop_gradient(input, name=None):
 def shape(input, out_type=int32, name=None):
     """`tf.shape`: the shape as a 1-D NumPy int32 array, static even under `jax.jit`.
 
-    >>> x = tf.zeros([4, 3])
-    >>> tf.shape(x)  # NumPy, so it stays static under jit
-    array([4, 3], dtype=int32)
-    >>> tf.reshape(x, [tf.shape(x)[0], -1]).shape
-    (4, 3)
+    Example:
+        >>> x = tf.zeros([4, 3])
+        >>> tf.shape(x)  # NumPy, so it stays static under jit
+        array([4, 3], dtype=int32)
+        >>> tf.reshape(x, [tf.shape(x)[0], -1]).shape
+        (4, 3)
     """
     return np.asarray(np.shape(unwrap(input)), dtype=jax_dtype(out_type))
 
@@ -120,8 +126,9 @@ def shape(input, out_type=int32, name=None):
 def size(input, out_type=int32, name=None):
     """`tf.size`: the number of elements as a NumPy int32 scalar array.
 
-    >>> tf.size(tf.zeros([4, 3]))
-    array(12, dtype=int32)
+    Example:
+        >>> tf.size(tf.zeros([4, 3]))
+        array(12, dtype=int32)
     """
     return np.asarray(math.prod(np.shape(unwrap(input))), dtype=jax_dtype(out_type))
 
@@ -129,8 +136,9 @@ def size(input, out_type=int32, name=None):
 def rank(input, name=None):
     """`tf.rank`: the number of dimensions as a NumPy int32 scalar array.
 
-    >>> tf.rank(tf.zeros([4, 3]))
-    array(2, dtype=int32)
+    Example:
+        >>> tf.rank(tf.zeros([4, 3]))
+        array(2, dtype=int32)
     """
     return np.asarray(np.ndim(unwrap(input)), dtype=np.int32)
 
@@ -138,9 +146,10 @@ def rank(input, name=None):
 def reshape(tensor, shape, name=None):
     """`tf.reshape`: one dimension may be -1 (inferred).
 
-    >>> tf.reshape(tf.range(6), [-1, 3])
-    Array([[0, 1, 2],
-           [3, 4, 5]], dtype=int32)
+    Example:
+        >>> tf.reshape(tf.range(6), [-1, 3])
+        Array([[0, 1, 2],
+               [3, 4, 5]], dtype=int32)
     """
     x = as_array(tensor)
     dims = static_shape(shape, "tf.reshape")
@@ -162,8 +171,9 @@ def reshape(tensor, shape, name=None):
 def transpose(a, perm=None, conjugate=False, name=None):
     """`tf.transpose`: reverses the axes, or permutes them by `perm`.
 
-    >>> tf.transpose(tf.zeros([2, 3, 4]), perm=[0, 2, 1]).shape
-    (2, 4, 3)
+    Example:
+        >>> tf.transpose(tf.zeros([2, 3, 4]), perm=[0, 2, 1]).shape
+        (2, 4, 3)
     """
     x = as_array(a)
     axes = static_axes(perm, "tf.transpose", "perm")
@@ -187,8 +197,9 @@ def _check_axis(axis, ndim, api):
 def expand_dims(input, axis, name=None):
     """`tf.expand_dims`: inserts a dimension of size 1 at `axis`.
 
-    >>> tf.expand_dims([1.0, 2.0], axis=-1).shape
-    (2, 1)
+    Example:
+        >>> tf.expand_dims([1.0, 2.0], axis=-1).shape
+        (2, 1)
     """
     x = as_array(input)
     axis = static_axis(axis, "tf.expand_dims")
@@ -199,8 +210,9 @@ def expand_dims(input, axis, name=None):
 def squeeze(input, axis=None, name=None):
     """`tf.squeeze`: removes dimensions of size 1 (all of them, or those in `axis`).
 
-    >>> tf.squeeze(tf.zeros([1, 3, 1])).shape, tf.squeeze(tf.zeros([1, 3, 1]), axis=[0]).shape
-    ((3,), (3, 1))
+    Example:
+        >>> tf.squeeze(tf.zeros([1, 3, 1])).shape, tf.squeeze(tf.zeros([1, 3, 1]), axis=[0]).shape
+        ((3,), (3, 1))
     """
     x = as_array(input)
     axes = static_axes(axis, "tf.squeeze")
@@ -228,9 +240,10 @@ def _as_arrays(values, api):
 def concat(values, axis, name=None):
     """`tf.concat`: joins tensors of equal rank along an existing axis.
 
-    >>> tf.concat([[[1, 2]], [[3, 4]]], axis=0)
-    Array([[1, 2],
-           [3, 4]], dtype=int32)
+    Example:
+        >>> tf.concat([[[1, 2]], [[3, 4]]], axis=0)
+        Array([[1, 2],
+               [3, 4]], dtype=int32)
     """
     arrays = [as_array(values)] if not isinstance(values, (list, tuple)) else _as_arrays(
         values, "tf.concat")
@@ -256,9 +269,10 @@ def concat(values, axis, name=None):
 def stack(values, axis=0, name=None):
     """`tf.stack`: joins tensors of equal shape along a new axis.
 
-    >>> tf.stack([[1, 2], [3, 4]], axis=1)
-    Array([[1, 3],
-           [2, 4]], dtype=int32)
+    Example:
+        >>> tf.stack([[1, 2], [3, 4]], axis=1)
+        Array([[1, 3],
+               [2, 4]], dtype=int32)
     """
     arrays = _as_arrays(values, "tf.stack")
     shapes = [tuple(a.shape) for a in arrays]
@@ -272,8 +286,9 @@ def stack(values, axis=0, name=None):
 def unstack(value, num=None, axis=0, name=None):
     """`tf.unstack`: the list of slices along `axis`.
 
-    >>> [t.tolist() for t in tf.unstack([[1, 2], [3, 4]], axis=1)]
-    [[1, 3], [2, 4]]
+    Example:
+        >>> [t.tolist() for t in tf.unstack([[1, 2], [3, 4]], axis=1)]
+        [[1, 3], [2, 4]]
     """
     x = as_array(value)
     axis = _check_axis(static_axis(axis, "tf.unstack"), x.ndim, "tf.unstack")
@@ -287,8 +302,9 @@ def unstack(value, num=None, axis=0, name=None):
 def split(value, num_or_size_splits, axis=0, num=None, name=None):
     """`tf.split`: into `n` equal parts, or parts of the given sizes (one may be -1).
 
-    >>> [t.shape for t in tf.split(tf.zeros([5, 2]), [2, -1])]
-    [(2, 2), (3, 2)]
+    Example:
+        >>> [t.shape for t in tf.split(tf.zeros([5, 2]), [2, -1])]
+        [(2, 2), (3, 2)]
     """
     x = as_array(value)
     axis = _check_axis(static_axis(axis, "tf.split"), x.ndim, "tf.split")
@@ -314,9 +330,10 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
 def tile(input, multiples, name=None):
     """`tf.tile`: repeats the tensor `multiples[i]` times along each axis.
 
-    >>> tf.tile([[1, 2]], [2, 2])
-    Array([[1, 2, 1, 2],
-           [1, 2, 1, 2]], dtype=int32)
+    Example:
+        >>> tf.tile([[1, 2]], [2, 2])
+        Array([[1, 2, 1, 2],
+               [1, 2, 1, 2]], dtype=int32)
     """
     x = as_array(input)
     reps = static_shape(multiples, "tf.tile", "multiples")
@@ -330,9 +347,10 @@ def tile(input, multiples, name=None):
 def broadcast_to(input, shape, name=None):
     """`tf.broadcast_to`: repeats size-1 and missing leading axes to reach `shape`.
 
-    >>> tf.broadcast_to([1, 2, 3], [2, 3])
-    Array([[1, 2, 3],
-           [1, 2, 3]], dtype=int32)
+    Example:
+        >>> tf.broadcast_to([1, 2, 3], [2, 3])
+        Array([[1, 2, 3],
+               [1, 2, 3]], dtype=int32)
     """
     return jnp.broadcast_to(as_array(input), static_shape(shape, "tf.broadcast_to"))
 
@@ -340,9 +358,10 @@ def broadcast_to(input, shape, name=None):
 def reverse(tensor, axis, name=None):
     """`tf.reverse`: flips the given axes.
 
-    >>> tf.reverse([[1, 2], [3, 4]], axis=[1])
-    Array([[2, 1],
-           [4, 3]], dtype=int32)
+    Example:
+        >>> tf.reverse([[1, 2], [3, 4]], axis=[1])
+        Array([[2, 1],
+               [4, 3]], dtype=int32)
     """
     return jnp.flip(as_array(tensor), static_axes(axis, "tf.reverse"))
 
@@ -350,10 +369,11 @@ def reverse(tensor, axis, name=None):
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     """`tf.pad`: `paddings[i] = [before, after]` for axis i; mode CONSTANT, REFLECT or SYMMETRIC.
 
-    >>> tf.pad([[1, 2]], [[0, 0], [1, 2]])
-    Array([[0, 1, 2, 0, 0]], dtype=int32)
-    >>> tf.pad([[1, 2, 3]], [[0, 0], [2, 0]], mode="REFLECT")
-    Array([[3, 2, 1, 2, 3]], dtype=int32)
+    Example:
+        >>> tf.pad([[1, 2]], [[0, 0], [1, 2]])
+        Array([[0, 1, 2, 0, 0]], dtype=int32)
+        >>> tf.pad([[1, 2, 3]], [[0, 0], [2, 0]], mode="REFLECT")
+        Array([[3, 2, 1, 2, 3]], dtype=int32)
     """
     x = as_array(tensor)
     pairs = np.asarray(unwrap(paddings)) if not is_traced(paddings) else None
@@ -374,11 +394,12 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
     """`tf.gather`: slices of `params` along `axis` at `indices` (with TF's `batch_dims`).
 
-    >>> tf.gather([10, 20, 30], [2, 0])
-    Array([30, 10], dtype=int32)
-    >>> tf.gather([[1, 2], [3, 4]], [[1], [0]], batch_dims=1)
-    Array([[2],
-           [3]], dtype=int32)
+    Example:
+        >>> tf.gather([10, 20, 30], [2, 0])
+        Array([30, 10], dtype=int32)
+        >>> tf.gather([[1, 2], [3, 4]], [[1], [0]], batch_dims=1)
+        Array([[2],
+               [3]], dtype=int32)
     """
     x = as_array(params)
     idx = as_array(indices)
@@ -402,8 +423,9 @@ def boolean_mask(tensor, mask, axis=None, name=None):
     """`tf.boolean_mask`: the entries where `mask` is True (eager only: the result size depends on
     the mask, which `jax.jit` cannot trace; there, use `tf.where(mask, x, 0)` instead).
 
-    >>> tf.boolean_mask([1, 2, 3, 4], [True, False, True, False])
-    Array([1, 3], dtype=int32)
+    Example:
+        >>> tf.boolean_mask([1, 2, 3, 4], [True, False, True, False])
+        Array([1, 3], dtype=int32)
     """
     if is_traced(mask):
         raise TypeError(
@@ -429,12 +451,13 @@ def where(condition, x=None, y=None, name=None):
     With only `condition`, returns the coordinates of its True entries (eager only), as int64,
     or int32 when JAX runs without x64 (its default).
 
-    >>> x = tf.constant([-2.0, 3.0])
-    >>> tf.where(x > 0, x, tf.zeros_like(x))
-    Array([0., 3.], dtype=float32)
-    >>> tf.where([True, False, True])  # coordinates, eagerly only
-    Array([[0],
-           [2]], dtype=int32)
+    Example:
+        >>> x = tf.constant([-2.0, 3.0])
+        >>> tf.where(x > 0, x, tf.zeros_like(x))
+        Array([0., 3.], dtype=float32)
+        >>> tf.where([True, False, True])  # coordinates, eagerly only
+        Array([[0],
+               [2]], dtype=int32)
     """
     if x is None and y is None:
         if is_traced(condition):
@@ -452,8 +475,9 @@ def where(condition, x=None, y=None, name=None):
 def zeros(shape, dtype=float32, name=None):
     """`tf.zeros` (float32 by default).
 
-    >>> tf.zeros([2])
-    Array([0., 0.], dtype=float32)
+    Example:
+        >>> tf.zeros([2])
+        Array([0., 0.], dtype=float32)
     """
     return jnp.zeros(static_shape(shape, "tf.zeros"), dtype=jax_dtype(dtype))
 
@@ -461,8 +485,9 @@ def zeros(shape, dtype=float32, name=None):
 def ones(shape, dtype=float32, name=None):
     """`tf.ones` (float32 by default).
 
-    >>> tf.ones([2], dtype=tf.int32)
-    Array([1, 1], dtype=int32)
+    Example:
+        >>> tf.ones([2], dtype=tf.int32)
+        Array([1, 1], dtype=int32)
     """
     return jnp.ones(static_shape(shape, "tf.ones"), dtype=jax_dtype(dtype))
 
@@ -470,8 +495,9 @@ def ones(shape, dtype=float32, name=None):
 def zeros_like(input, dtype=None, name=None):
     """`tf.zeros_like`: zeros of the shape and (unless `dtype` is given) the dtype of `input`.
 
-    >>> tf.zeros_like([1, 2])
-    Array([0, 0], dtype=int32)
+    Example:
+        >>> tf.zeros_like([1, 2])
+        Array([0, 0], dtype=int32)
     """
     return jnp.zeros_like(as_array(input), dtype=jax_dtype(dtype))
 
@@ -479,8 +505,9 @@ def zeros_like(input, dtype=None, name=None):
 def ones_like(input, dtype=None, name=None):
     """`tf.ones_like`: ones of the shape and (unless `dtype` is given) the dtype of `input`.
 
-    >>> tf.ones_like([1.5, 2.5])
-    Array([1., 1.], dtype=float32)
+    Example:
+        >>> tf.ones_like([1.5, 2.5])
+        Array([1., 1.], dtype=float32)
     """
     return jnp.ones_like(as_array(input), dtype=jax_dtype(dtype))
 
@@ -488,9 +515,10 @@ def ones_like(input, dtype=None, name=None):
 def fill(dims, value, name=None):
     """`tf.fill`: a tensor of shape `dims` filled with `value` (whose dtype it takes).
 
-    >>> tf.fill([2, 2], 7)
-    Array([[7, 7],
-           [7, 7]], dtype=int32)
+    Example:
+        >>> tf.fill([2, 2], 7)
+        Array([[7, 7],
+               [7, 7]], dtype=int32)
     """
     value = convert_to_tensor(value)
     if value.ndim != 0:
@@ -501,8 +529,9 @@ def fill(dims, value, name=None):
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
     """`tf.eye`: an identity matrix, optionally repeated over `batch_shape`.
 
-    >>> tf.eye(2, batch_shape=[3]).shape
-    (3, 2, 2)
+    Example:
+        >>> tf.eye(2, batch_shape=[3]).shape
+        (3, 2, 2)
     """
     n = static_int(num_rows, "num_rows", "tf.eye")
     m = n if num_columns is None else static_int(num_columns, "num_columns", "tf.eye")
@@ -523,8 +552,9 @@ def _static_number(value, what, api):
 def range(start, limit=None, delta=1, dtype=None, name="range"):
     """`tf.range`: like Python's range; float32 if any argument is a float, else int32.
 
-    >>> tf.range(3), tf.range(0, 1, 0.25)  # a float argument makes float32
-    (Array([0, 1, 2], dtype=int32), Array([0.  , 0.25, 0.5 , 0.75], dtype=float32))
+    Example:
+        >>> tf.range(3), tf.range(0, 1, 0.25)  # a float argument makes float32
+        (Array([0, 1, 2], dtype=int32), Array([0.  , 0.25, 0.5 , 0.75], dtype=float32))
     """
     values = [_static_number(v, w, "tf.range") for v, w in (
         (start, "start"), (limit, "limit"), (delta, "delta")) if v is not None]
@@ -538,8 +568,9 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):
 def linspace(start, stop, num, name=None, axis=0):
     """`tf.linspace`: `num` evenly spaced values from `start` to `stop` inclusive.
 
-    >>> tf.linspace(0.0, 1.0, 5)
-    Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+    Example:
+        >>> tf.linspace(0.0, 1.0, 5)
+        Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
     """
     start = as_array(start)
     dtype = start.dtype if jnp.issubdtype(start.dtype, jnp.inexact) else jnp.float32
@@ -550,10 +581,11 @@ def linspace(start, stop, num, name=None, axis=0):
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """`tf.one_hot`: out-of-range indices (such as -1) give all `off_value`.
 
-    >>> tf.one_hot([0, 2, -1], depth=3)  # -1 is out of range: a row of zeros
-    Array([[1., 0., 0.],
-           [0., 0., 1.],
-           [0., 0., 0.]], dtype=float32)
+    Example:
+        >>> tf.one_hot([0, 2, -1], depth=3)  # -1 is out of range: a row of zeros
+        Array([[1., 0., 0.],
+               [0., 0., 1.],
+               [0., 0., 0.]], dtype=float32)
     """
     if dtype is not None:
         dtype = jax_dtype(dtype)
@@ -581,8 +613,9 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
     """`tf.sort`: along `axis` (the last by default); `direction` is TF's "ASCENDING" or
     "DESCENDING".
 
-    >>> tf.sort([3, 1, 2], direction="DESCENDING")
-    Array([3, 2, 1], dtype=int32)
+    Example:
+        >>> tf.sort([3, 1, 2], direction="DESCENDING")
+        Array([3, 2, 1], dtype=int32)
     """
     return jnp.sort(as_array(values), axis=static_axis(axis, "tf.sort"),
                     descending=_direction(direction, "tf.sort"))
@@ -591,8 +624,9 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
 def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
     """`tf.argsort`: int32 indices that sort `values` (always stable here).
 
-    >>> tf.argsort([30, 10, 20])
-    Array([1, 2, 0], dtype=int32)
+    Example:
+        >>> tf.argsort([30, 10, 20])
+        Array([1, 2, 0], dtype=int32)
     """
     indices = jnp.argsort(as_array(values), axis=static_axis(axis, "tf.argsort"), stable=True,
                           descending=_direction(direction, "tf.argsort"))

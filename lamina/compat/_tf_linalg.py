@@ -20,9 +20,10 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
            a_is_sparse=False, b_is_sparse=False, output_type=None, name=None):
     """`tf.matmul`: batched matrix product, optionally transposing (or adjoining) either side.
 
-    >>> a = tf.ones([5, 2, 3])                       # a batch of five 2x3 matrices
-    >>> tf.matmul(a, a, transpose_b=True).shape
-    (5, 2, 2)
+    Example:
+        >>> a = tf.ones([5, 2, 3])                       # a batch of five 2x3 matrices
+        >>> tf.matmul(a, a, transpose_b=True).shape
+        (5, 2, 2)
     """
     a, b = as_array(a), as_array(b)
     if transpose_a or adjoint_a:
@@ -41,8 +42,9 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
 def matrix_transpose(a, conjugate=False, name=None):
     """`tf.linalg.matrix_transpose`: swaps the last two axes.
 
-    >>> tf.linalg.matrix_transpose(tf.zeros([5, 2, 3])).shape
-    (5, 3, 2)
+    Example:
+        >>> tf.linalg.matrix_transpose(tf.zeros([5, 2, 3])).shape
+        (5, 3, 2)
     """
     return _swap(as_array(a), conjugate)
 
@@ -50,8 +52,9 @@ def matrix_transpose(a, conjugate=False, name=None):
 def tensordot(a, b, axes, name=None):
     """`tf.tensordot`: `axes` is an int or a pair of axis lists.
 
-    >>> tf.tensordot(tf.ones([2, 3]), tf.ones([3, 4]), axes=1).shape
-    (2, 4)
+    Example:
+        >>> tf.tensordot(tf.ones([2, 3]), tf.ones([3, 4]), axes=1).shape
+        (2, 4)
     """
     return jnp.tensordot(as_array(a), as_array(b), axes)
 
@@ -59,8 +62,9 @@ def tensordot(a, b, axes, name=None):
 def einsum(equation, *inputs, **kwargs):
     """`tf.einsum`: products and sums named by an equation such as "bij,bjk->bik".
 
-    >>> tf.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0])
-    Array([3., 7.], dtype=float32)
+    Example:
+        >>> tf.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0])
+        Array([3., 7.], dtype=float32)
     """
     kwargs.pop("name", None)
     return jnp.einsum(equation, *(as_array(x) for x in inputs), **kwargs)
@@ -69,9 +73,10 @@ def einsum(equation, *inputs, **kwargs):
 def inv(input, adjoint=False, name=None):
     """`tf.linalg.inv`: the inverse of each matrix.
 
-    >>> tf.linalg.inv([[2.0, 0.0], [0.0, 4.0]])
-    Array([[0.5 , 0.  ],
-           [0.  , 0.25]], dtype=float32)
+    Example:
+        >>> tf.linalg.inv([[2.0, 0.0], [0.0, 4.0]])
+        Array([[0.5 , 0.  ],
+               [0.  , 0.25]], dtype=float32)
     """
     x = jnp.linalg.inv(as_array(input))
     return _swap(x, True) if adjoint else x
@@ -80,8 +85,9 @@ def inv(input, adjoint=False, name=None):
 def det(input, name=None):
     """`tf.linalg.det`: the determinant of each matrix.
 
-    >>> tf.linalg.det([[2.0, 1.0], [1.0, 3.0]])
-    Array(5., dtype=float32)
+    Example:
+        >>> tf.linalg.det([[2.0, 1.0], [1.0, 3.0]])
+        Array(5., dtype=float32)
     """
     return jnp.linalg.det(as_array(input))
 
@@ -89,9 +95,10 @@ def det(input, name=None):
 def solve(matrix, rhs, adjoint=False, name=None):
     """`tf.linalg.solve`: X such that matrix @ X = rhs.
 
-    >>> tf.linalg.solve([[2.0, 0.0], [0.0, 4.0]], [[2.0], [2.0]])
-    Array([[1. ],
-           [0.5]], dtype=float32)
+    Example:
+        >>> tf.linalg.solve([[2.0, 0.0], [0.0, 4.0]], [[2.0], [2.0]])
+        Array([[1. ],
+               [0.5]], dtype=float32)
     """
     matrix = as_array(matrix)
     return jnp.linalg.solve(_swap(matrix, True) if adjoint else matrix, as_array(rhs))
@@ -100,9 +107,10 @@ def solve(matrix, rhs, adjoint=False, name=None):
 def cholesky(input, name=None):
     """`tf.linalg.cholesky`: the lower Cholesky factor of each matrix.
 
-    >>> tf.linalg.cholesky([[4.0, 2.0], [2.0, 2.0]])
-    Array([[2., 0.],
-           [1., 1.]], dtype=float32)
+    Example:
+        >>> tf.linalg.cholesky([[4.0, 2.0], [2.0, 2.0]])
+        Array([[2., 0.],
+               [1., 1.]], dtype=float32)
     """
     return jnp.linalg.cholesky(as_array(input))
 
@@ -110,9 +118,10 @@ def cholesky(input, name=None):
 def diag(diagonal, name=None, k=0):
     """`tf.linalg.diag`: square matrices with `diagonal`'s last axis on the k-th diagonal.
 
-    >>> tf.linalg.diag([1.0, 2.0])
-    Array([[1., 0.],
-           [0., 2.]], dtype=float32)
+    Example:
+        >>> tf.linalg.diag([1.0, 2.0])
+        Array([[1., 0.],
+               [0., 2.]], dtype=float32)
     """
     k = static_int(k, "k", "tf.linalg.diag")
     return jnp.vectorize(lambda d: jnp.diag(d, k), signature="(n)->(m,m)")(as_array(diagonal))
@@ -121,8 +130,9 @@ def diag(diagonal, name=None, k=0):
 def diag_part(input, name=None, k=0):
     """`tf.linalg.diag_part`: the k-th diagonal of the last two axes.
 
-    >>> tf.linalg.diag_part([[1.0, 2.0], [3.0, 4.0]])
-    Array([1., 4.], dtype=float32)
+    Example:
+        >>> tf.linalg.diag_part([[1.0, 2.0], [3.0, 4.0]])
+        Array([1., 4.], dtype=float32)
     """
     return jnp.diagonal(as_array(input), offset=static_int(k, "k", "tf.linalg.diag_part"),
                         axis1=-2, axis2=-1)
@@ -131,7 +141,8 @@ def diag_part(input, name=None, k=0):
 def trace(x, name=None):
     """`tf.linalg.trace`: the sum of the diagonal of the last two axes.
 
-    >>> tf.linalg.trace([[1.0, 2.0], [3.0, 4.0]])
-    Array(5., dtype=float32)
+    Example:
+        >>> tf.linalg.trace([[1.0, 2.0], [3.0, 4.0]])
+        Array(5., dtype=float32)
     """
     return jnp.trace(as_array(x), axis1=-2, axis2=-1)

@@ -37,8 +37,9 @@ __all__ = [
 def abs(x, name=None):
     """`tf.abs` (the magnitude, for complex inputs).
 
-    >>> tf.abs([-2.0, 3.0]), tf.abs([3 + 4j])
-    (Array([2., 3.], dtype=float32), Array([5.], dtype=float32))
+    Example:
+        >>> tf.abs([-2.0, 3.0]), tf.abs([3 + 4j])
+        (Array([2., 3.], dtype=float32), Array([5.], dtype=float32))
     """
     return jnp.abs(as_array(x))
 
@@ -46,8 +47,9 @@ def abs(x, name=None):
 def negative(x, name=None):
     """Elementwise -x.
 
-    >>> tf.negative([1, -2])
-    Array([-1,  2], dtype=int32)
+    Example:
+        >>> tf.negative([1, -2])
+        Array([-1,  2], dtype=int32)
     """
     return jnp.negative(as_array(x))
 
@@ -55,8 +57,9 @@ def negative(x, name=None):
 def sign(x, name=None):
     """Elementwise sign: -1, 0 or 1.
 
-    >>> tf.sign([-3.0, 0.0, 2.0])
-    Array([-1.,  0.,  1.], dtype=float32)
+    Example:
+        >>> tf.sign([-3.0, 0.0, 2.0])
+        Array([-1.,  0.,  1.], dtype=float32)
     """
     return jnp.sign(as_array(x))
 
@@ -64,8 +67,9 @@ def sign(x, name=None):
 def square(x, name=None):
     """Elementwise x ** 2.
 
-    >>> tf.square([2, 3])
-    Array([4, 9], dtype=int32)
+    Example:
+        >>> tf.square([2, 3])
+        Array([4, 9], dtype=int32)
     """
     return jnp.square(as_array(x))
 
@@ -73,8 +77,9 @@ def square(x, name=None):
 def sqrt(x, name=None):
     """Elementwise square root.
 
-    >>> tf.sqrt([4.0, 9.0])
-    Array([2., 3.], dtype=float32)
+    Example:
+        >>> tf.sqrt([4.0, 9.0])
+        Array([2., 3.], dtype=float32)
     """
     return jnp.sqrt(as_array(x))
 
@@ -82,8 +87,9 @@ def sqrt(x, name=None):
 def rsqrt(x, name=None):
     """`tf.math.rsqrt`: 1 / sqrt(x).
 
-    >>> tf.math.rsqrt([4.0, 16.0])
-    Array([0.5 , 0.25], dtype=float32)
+    Example:
+        >>> tf.math.rsqrt([4.0, 16.0])
+        Array([0.5 , 0.25], dtype=float32)
     """
     return jax.lax.rsqrt(as_float(x))
 
@@ -91,8 +97,9 @@ def rsqrt(x, name=None):
 def reciprocal(x, name=None):
     """Elementwise 1 / x (integers become float32).
 
-    >>> tf.math.reciprocal([2, 4])
-    Array([0.5 , 0.25], dtype=float32)
+    Example:
+        >>> tf.math.reciprocal([2, 4])
+        Array([0.5 , 0.25], dtype=float32)
     """
     return jnp.reciprocal(as_float(x))
 
@@ -100,8 +107,9 @@ def reciprocal(x, name=None):
 def exp(x, name=None):
     """Elementwise e ** x.
 
-    >>> tf.exp([0.0, 1.0])
-    Array([1.       , 2.7182817], dtype=float32)
+    Example:
+        >>> tf.exp([0.0, 1.0])
+        Array([1.       , 2.7182817], dtype=float32)
     """
     return jnp.exp(as_array(x))
 
@@ -109,8 +117,9 @@ def exp(x, name=None):
 def expm1(x, name=None):
     """Elementwise exp(x) - 1, accurate near 0.
 
-    >>> tf.math.expm1([1e-7])  # exp(1e-7) - 1 would round to 1.19e-07
-    Array([1.e-07], dtype=float32)
+    Example:
+        >>> tf.math.expm1([1e-7])  # exp(1e-7) - 1 would round to 1.19e-07
+        Array([1.e-07], dtype=float32)
     """
     return jnp.expm1(as_array(x))
 
@@ -118,8 +127,9 @@ def expm1(x, name=None):
 def log(x, name=None):
     """Elementwise natural logarithm (`tf.math.log`).
 
-    >>> tf.math.log([1.0, 100.0])
-    Array([0.       , 4.6051702], dtype=float32)
+    Example:
+        >>> tf.math.log([1.0, 100.0])
+        Array([0.       , 4.6051702], dtype=float32)
     """
     return jnp.log(as_array(x))
 
@@ -127,8 +137,9 @@ def log(x, name=None):
 def log1p(x, name=None):
     """Elementwise log(1 + x), accurate near 0.
 
-    >>> tf.math.log1p([1e-7])  # log(1 + 1e-7) would round to 1.19e-07
-    Array([9.9999994e-08], dtype=float32)
+    Example:
+        >>> tf.math.log1p([1e-7])  # log(1 + 1e-7) would round to 1.19e-07
+        Array([9.9999994e-08], dtype=float32)
     """
     return jnp.log1p(as_array(x))
 
@@ -136,8 +147,9 @@ def log1p(x, name=None):
 def sin(x, name=None):
     """Elementwise sine.
 
-    >>> tf.sin([0.0, 1.5707964])
-    Array([0., 1.], dtype=float32)
+    Example:
+        >>> tf.sin([0.0, 1.5707964])
+        Array([0., 1.], dtype=float32)
     """
     return jnp.sin(as_array(x))
 
@@ -145,8 +157,9 @@ def sin(x, name=None):
 def cos(x, name=None):
     """Elementwise cosine.
 
-    >>> tf.cos([0.0, 3.1415927])
-    Array([ 1., -1.], dtype=float32)
+    Example:
+        >>> tf.cos([0.0, 3.1415927])
+        Array([ 1., -1.], dtype=float32)
     """
     return jnp.cos(as_array(x))
 
@@ -154,8 +167,9 @@ def cos(x, name=None):
 def tanh(x, name=None):
     """Elementwise tanh.
 
-    >>> tf.tanh([0.0, 20.0])
-    Array([0., 1.], dtype=float32)
+    Example:
+        >>> tf.tanh([0.0, 20.0])
+        Array([0., 1.], dtype=float32)
     """
     return jnp.tanh(as_array(x))
 
@@ -163,8 +177,9 @@ def tanh(x, name=None):
 def sigmoid(x, name=None):
     """`tf.sigmoid`: 1 / (1 + exp(-x)).
 
-    >>> tf.sigmoid([0, 100])  # integers are cast to float32
-    Array([0.5, 1. ], dtype=float32)
+    Example:
+        >>> tf.sigmoid([0, 100])  # integers are cast to float32
+        Array([0.5, 1. ], dtype=float32)
     """
     return jax.nn.sigmoid(as_float(x))
 
@@ -172,8 +187,9 @@ def sigmoid(x, name=None):
 def log_sigmoid(x, name=None):
     """Elementwise log(sigmoid(x)), computed without overflow.
 
-    >>> tf.math.log_sigmoid([-100.0, 0.0])  # log(sigmoid(-100)) without underflow
-    Array([-100.       ,   -0.6931472], dtype=float32)
+    Example:
+        >>> tf.math.log_sigmoid([-100.0, 0.0])  # log(sigmoid(-100)) without underflow
+        Array([-100.       ,   -0.6931472], dtype=float32)
     """
     return jax.nn.log_sigmoid(as_float(x))
 
@@ -181,8 +197,9 @@ def log_sigmoid(x, name=None):
 def softplus(features, name=None):
     """`tf.math.softplus`: log(exp(x) + 1), computed without overflow.
 
-    >>> tf.math.softplus([0.0, 100.0])  # no overflow at 100
-    Array([  0.6931472, 100.       ], dtype=float32)
+    Example:
+        >>> tf.math.softplus([0.0, 100.0])  # no overflow at 100
+        Array([  0.6931472, 100.       ], dtype=float32)
     """
     return jax.nn.softplus(as_float(features))
 
@@ -190,8 +207,9 @@ def softplus(features, name=None):
 def softsign(features, name=None):
     """`tf.math.softsign`: x / (|x| + 1).
 
-    >>> tf.math.softsign([-1.0, 3.0])
-    Array([-0.5 ,  0.75], dtype=float32)
+    Example:
+        >>> tf.math.softsign([-1.0, 3.0])
+        Array([-0.5 ,  0.75], dtype=float32)
     """
     return jax.nn.soft_sign(as_float(features))
 
@@ -199,9 +217,10 @@ def softsign(features, name=None):
 def softmax(logits, axis=None, name=None):
     """`tf.math.softmax` (over the last axis by default).
 
-    >>> tf.math.softmax([[1.0, 1.0], [0.0, 100.0]])
-    Array([[0.5, 0.5],
-           [0. , 1. ]], dtype=float32)
+    Example:
+        >>> tf.math.softmax([[1.0, 1.0], [0.0, 100.0]])
+        Array([[0.5, 0.5],
+               [0. , 1. ]], dtype=float32)
     """
     axis = -1 if axis is None else static_axis(axis, "tf.nn.softmax")
     return jax.nn.softmax(as_float(logits), axis=axis)
@@ -210,8 +229,9 @@ def softmax(logits, axis=None, name=None):
 def log_softmax(logits, axis=None, name=None):
     """`tf.math.log_softmax` (over the last axis by default).
 
-    >>> tf.math.log_softmax([0.0, 0.0])
-    Array([-0.6931472, -0.6931472], dtype=float32)
+    Example:
+        >>> tf.math.log_softmax([0.0, 0.0])
+        Array([-0.6931472, -0.6931472], dtype=float32)
     """
     axis = -1 if axis is None else static_axis(axis, "tf.nn.log_softmax")
     return jax.nn.log_softmax(as_float(logits), axis=axis)
@@ -220,8 +240,9 @@ def log_softmax(logits, axis=None, name=None):
 def erf(x, name=None):
     """Elementwise Gauss error function.
 
-    >>> tf.math.erf([0.0, 1.0])
-    Array([0.        , 0.84270084], dtype=float32)
+    Example:
+        >>> tf.math.erf([0.0, 1.0])
+        Array([0.        , 0.84270084], dtype=float32)
     """
     return jax.scipy.special.erf(as_float(x))
 
@@ -229,8 +250,9 @@ def erf(x, name=None):
 def floor(x, name=None):
     """Elementwise floor.
 
-    >>> tf.floor([-1.5, 1.5])
-    Array([-2.,  1.], dtype=float32)
+    Example:
+        >>> tf.floor([-1.5, 1.5])
+        Array([-2.,  1.], dtype=float32)
     """
     return jnp.floor(as_array(x))
 
@@ -238,8 +260,9 @@ def floor(x, name=None):
 def ceil(x, name=None):
     """Elementwise ceiling.
 
-    >>> tf.math.ceil([-1.5, 1.5])
-    Array([-1.,  2.], dtype=float32)
+    Example:
+        >>> tf.math.ceil([-1.5, 1.5])
+        Array([-1.,  2.], dtype=float32)
     """
     return jnp.ceil(as_array(x))
 
@@ -247,8 +270,9 @@ def ceil(x, name=None):
 def round(x, name=None):
     """`tf.round`: halves round to the nearest even number, as in TF.
 
-    >>> tf.round([0.5, 1.5, 2.5, -0.5])  # to the even neighbour
-    Array([ 0.,  2.,  2., -0.], dtype=float32)
+    Example:
+        >>> tf.round([0.5, 1.5, 2.5, -0.5])  # to the even neighbour
+        Array([ 0.,  2.,  2., -0.], dtype=float32)
     """
     return jnp.round(as_array(x))
 
@@ -256,8 +280,9 @@ def round(x, name=None):
 def is_nan(x, name=None):
     """Elementwise test for NaN.
 
-    >>> tf.math.is_nan([1.0, float('nan')])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> tf.math.is_nan([1.0, float('nan')])
+        Array([False,  True], dtype=bool)
     """
     return jnp.isnan(as_array(x))
 
@@ -265,8 +290,9 @@ def is_nan(x, name=None):
 def is_inf(x, name=None):
     """Elementwise test for +inf or -inf.
 
-    >>> tf.math.is_inf([1.0, float('-inf')])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> tf.math.is_inf([1.0, float('-inf')])
+        Array([False,  True], dtype=bool)
     """
     return jnp.isinf(as_array(x))
 
@@ -274,8 +300,9 @@ def is_inf(x, name=None):
 def is_finite(x, name=None):
     """Elementwise test for finite values.
 
-    >>> tf.math.is_finite([1.0, float('inf'), float('nan')])
-    Array([ True, False, False], dtype=bool)
+    Example:
+        >>> tf.math.is_finite([1.0, float('inf'), float('nan')])
+        Array([ True, False, False], dtype=bool)
     """
     return jnp.isfinite(as_array(x))
 
@@ -283,8 +310,9 @@ def is_finite(x, name=None):
 def logical_not(x, name=None):
     """Elementwise NOT.
 
-    >>> tf.logical_not([True, False])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> tf.logical_not([True, False])
+        Array([False,  True], dtype=bool)
     """
     return jnp.logical_not(as_array(x))
 
@@ -293,9 +321,10 @@ def logical_not(x, name=None):
 def add(x, y, name=None):
     """Elementwise x + y, broadcasting.
 
-    >>> tf.add([[1], [2]], [10, 20])
-    Array([[11, 21],
-           [12, 22]], dtype=int32)
+    Example:
+        >>> tf.add([[1], [2]], [10, 20])
+        Array([[11, 21],
+               [12, 22]], dtype=int32)
     """
     return jnp.add(as_array(x), as_array(y))
 
@@ -303,8 +332,9 @@ def add(x, y, name=None):
 def subtract(x, y, name=None):
     """Elementwise x - y, broadcasting.
 
-    >>> tf.subtract([5.0, 7.0], 2.0)
-    Array([3., 5.], dtype=float32)
+    Example:
+        >>> tf.subtract([5.0, 7.0], 2.0)
+        Array([3., 5.], dtype=float32)
     """
     return jnp.subtract(as_array(x), as_array(y))
 
@@ -312,8 +342,9 @@ def subtract(x, y, name=None):
 def multiply(x, y, name=None):
     """Elementwise x * y, broadcasting.
 
-    >>> tf.multiply([1, 2], [3, 4])
-    Array([3, 8], dtype=int32)
+    Example:
+        >>> tf.multiply([1, 2], [3, 4])
+        Array([3, 8], dtype=int32)
     """
     return jnp.multiply(as_array(x), as_array(y))
 
@@ -321,8 +352,9 @@ def multiply(x, y, name=None):
 def divide(x, y, name=None):
     """`tf.divide`: true division (integers give floats).
 
-    >>> tf.divide([1, 3], 2)  # integers divide to floats
-    Array([0.5, 1.5], dtype=float32)
+    Example:
+        >>> tf.divide([1, 3], 2)  # integers divide to floats
+        Array([0.5, 1.5], dtype=float32)
     """
     return jnp.true_divide(as_array(x), as_array(y))
 
@@ -333,8 +365,9 @@ truediv = divide
 def floordiv(x, y, name=None):
     """Elementwise x // y (rounding toward -inf).
 
-    >>> tf.math.floordiv([7, -7], 2)
-    Array([ 3, -4], dtype=int32)
+    Example:
+        >>> tf.math.floordiv([7, -7], 2)
+        Array([ 3, -4], dtype=int32)
     """
     return jnp.floor_divide(as_array(x), as_array(y))
 
@@ -342,8 +375,9 @@ def floordiv(x, y, name=None):
 def floormod(x, y, name=None):
     """`tf.math.floormod`: the remainder with the sign of `y`, as Python's `%`.
 
-    >>> tf.math.floormod([7, -7], 3)  # the sign of the divisor
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> tf.math.floormod([7, -7], 3)  # the sign of the divisor
+        Array([1, 2], dtype=int32)
     """
     return jnp.mod(as_array(x), as_array(y))
 
@@ -351,8 +385,9 @@ def floormod(x, y, name=None):
 def pow(x, y, name=None):
     """Elementwise x ** y.
 
-    >>> tf.pow(2.0, [1.0, 0.5])
-    Array([2.       , 1.4142135], dtype=float32)
+    Example:
+        >>> tf.pow(2.0, [1.0, 0.5])
+        Array([2.       , 1.4142135], dtype=float32)
     """
     return jnp.power(as_array(x), as_array(y))
 
@@ -360,8 +395,9 @@ def pow(x, y, name=None):
 def maximum(x, y, name=None):
     """Elementwise maximum, broadcasting.
 
-    >>> tf.maximum([1, 5], 3)
-    Array([3, 5], dtype=int32)
+    Example:
+        >>> tf.maximum([1, 5], 3)
+        Array([3, 5], dtype=int32)
     """
     return jnp.maximum(as_array(x), as_array(y))
 
@@ -369,8 +405,9 @@ def maximum(x, y, name=None):
 def minimum(x, y, name=None):
     """Elementwise minimum, broadcasting.
 
-    >>> tf.minimum([1, 5], 3)
-    Array([1, 3], dtype=int32)
+    Example:
+        >>> tf.minimum([1, 5], 3)
+        Array([1, 3], dtype=int32)
     """
     return jnp.minimum(as_array(x), as_array(y))
 
@@ -378,8 +415,9 @@ def minimum(x, y, name=None):
 def squared_difference(x, y, name=None):
     """`tf.math.squared_difference`: (x - y) ** 2.
 
-    >>> tf.math.squared_difference([1.0, 4.0], 2.0)
-    Array([1., 4.], dtype=float32)
+    Example:
+        >>> tf.math.squared_difference([1.0, 4.0], 2.0)
+        Array([1., 4.], dtype=float32)
     """
     return jnp.square(as_array(x) - as_array(y))
 
@@ -387,8 +425,9 @@ def squared_difference(x, y, name=None):
 def divide_no_nan(x, y, name=None):
     """`tf.math.divide_no_nan`: x / y, and 0 where y is 0 (with a finite gradient there).
 
-    >>> tf.math.divide_no_nan([1.0, 2.0], [0.0, 4.0])
-    Array([0. , 0.5], dtype=float32)
+    Example:
+        >>> tf.math.divide_no_nan([1.0, 2.0], [0.0, 4.0])
+        Array([0. , 0.5], dtype=float32)
     """
     x, y = as_array(x), as_array(y)
     zero = y == 0
@@ -398,8 +437,9 @@ def divide_no_nan(x, y, name=None):
 def multiply_no_nan(x, y, name=None):
     """`tf.math.multiply_no_nan`: x * y, and 0 where y is 0 even if x is inf or nan.
 
-    >>> tf.math.multiply_no_nan([float('inf'), 2.0], [0.0, 3.0])
-    Array([0., 6.], dtype=float32)
+    Example:
+        >>> tf.math.multiply_no_nan([float('inf'), 2.0], [0.0, 3.0])
+        Array([0., 6.], dtype=float32)
     """
     x, y = as_array(x), as_array(y)
     return jnp.where(y == 0, 0, x) * y
@@ -408,8 +448,9 @@ def multiply_no_nan(x, y, name=None):
 def equal(x, y, name=None):
     """Elementwise x == y.
 
-    >>> tf.equal([1, 2], [1, 3])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> tf.equal([1, 2], [1, 3])
+        Array([ True, False], dtype=bool)
     """
     return jnp.equal(as_array(x), as_array(y))
 
@@ -417,8 +458,9 @@ def equal(x, y, name=None):
 def not_equal(x, y, name=None):
     """Elementwise x != y.
 
-    >>> tf.not_equal([1, 2], 1)
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> tf.not_equal([1, 2], 1)
+        Array([False,  True], dtype=bool)
     """
     return jnp.not_equal(as_array(x), as_array(y))
 
@@ -426,8 +468,9 @@ def not_equal(x, y, name=None):
 def greater(x, y, name=None):
     """Elementwise x > y.
 
-    >>> tf.greater([1, 2, 3], 2)
-    Array([False, False,  True], dtype=bool)
+    Example:
+        >>> tf.greater([1, 2, 3], 2)
+        Array([False, False,  True], dtype=bool)
     """
     return jnp.greater(as_array(x), as_array(y))
 
@@ -435,8 +478,9 @@ def greater(x, y, name=None):
 def greater_equal(x, y, name=None):
     """Elementwise x >= y.
 
-    >>> tf.greater_equal([1, 2, 3], 2)
-    Array([False,  True,  True], dtype=bool)
+    Example:
+        >>> tf.greater_equal([1, 2, 3], 2)
+        Array([False,  True,  True], dtype=bool)
     """
     return jnp.greater_equal(as_array(x), as_array(y))
 
@@ -444,8 +488,9 @@ def greater_equal(x, y, name=None):
 def less(x, y, name=None):
     """Elementwise x < y.
 
-    >>> tf.less([1, 2, 3], 2)
-    Array([ True, False, False], dtype=bool)
+    Example:
+        >>> tf.less([1, 2, 3], 2)
+        Array([ True, False, False], dtype=bool)
     """
     return jnp.less(as_array(x), as_array(y))
 
@@ -453,8 +498,9 @@ def less(x, y, name=None):
 def less_equal(x, y, name=None):
     """Elementwise x <= y.
 
-    >>> tf.less_equal([1, 2, 3], 2)
-    Array([ True,  True, False], dtype=bool)
+    Example:
+        >>> tf.less_equal([1, 2, 3], 2)
+        Array([ True,  True, False], dtype=bool)
     """
     return jnp.less_equal(as_array(x), as_array(y))
 
@@ -462,8 +508,9 @@ def less_equal(x, y, name=None):
 def logical_and(x, y, name=None):
     """Elementwise AND.
 
-    >>> tf.logical_and([True, True], [True, False])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> tf.logical_and([True, True], [True, False])
+        Array([ True, False], dtype=bool)
     """
     return jnp.logical_and(as_array(x), as_array(y))
 
@@ -471,8 +518,9 @@ def logical_and(x, y, name=None):
 def logical_or(x, y, name=None):
     """Elementwise OR.
 
-    >>> tf.logical_or([False, False], [True, False])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> tf.logical_or([False, False], [True, False])
+        Array([ True, False], dtype=bool)
     """
     return jnp.logical_or(as_array(x), as_array(y))
 
@@ -480,8 +528,9 @@ def logical_or(x, y, name=None):
 def logical_xor(x, y, name=None):
     """Elementwise XOR.
 
-    >>> tf.math.logical_xor([True, True], [True, False])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> tf.math.logical_xor([True, True], [True, False])
+        Array([False,  True], dtype=bool)
     """
     return jnp.logical_xor(as_array(x), as_array(y))
 
@@ -489,9 +538,10 @@ def logical_xor(x, y, name=None):
 def add_n(inputs, name=None):
     """`tf.add_n`: the elementwise sum of a list of tensors of the same shape.
 
-    >>> losses = [tf.constant(0.5), tf.constant(0.25)]  # e.g. a main loss and model.losses
-    >>> tf.add_n(losses)
-    Array(0.75, dtype=float32)
+    Example:
+        >>> losses = [tf.constant(0.5), tf.constant(0.25)]  # e.g. a main loss and model.losses
+        >>> tf.add_n(losses)
+        Array(0.75, dtype=float32)
     """
     arrays = [as_array(x) for x in inputs]
     if not arrays:
@@ -507,8 +557,9 @@ def add_n(inputs, name=None):
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     """`tf.clip_by_value`: each entry limited to `[clip_value_min, clip_value_max]`.
 
-    >>> tf.clip_by_value([-2.0, 0.5, 3.0], -1.0, 1.0)
-    Array([-1. ,  0.5,  1. ], dtype=float32)
+    Example:
+        >>> tf.clip_by_value([-2.0, 0.5, 3.0], -1.0, 1.0)
+        Array([-1. ,  0.5,  1. ], dtype=float32)
     """
     return jnp.clip(as_array(t), as_array(clip_value_min), as_array(clip_value_max))
 
@@ -523,8 +574,9 @@ def _safe_l2(x, axes):
 def clip_by_norm(t, clip_norm, axes=None, name=None):
     """`tf.clip_by_norm`: rescales `t` so its L2 norm over `axes` is at most `clip_norm`.
 
-    >>> tf.clip_by_norm([3.0, 4.0], 1.0)  # norm 5 scaled down to 1
-    Array([0.6, 0.8], dtype=float32)
+    Example:
+        >>> tf.clip_by_norm([3.0, 4.0], 1.0)  # norm 5 scaled down to 1
+        Array([0.6, 0.8], dtype=float32)
     """
     x = as_float(t)
     clip_norm = as_array(clip_norm)
@@ -535,8 +587,9 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None):
     """`tf.math.l2_normalize`: x / sqrt(max(sum(x ** 2), epsilon)) over `axis` (all if None).
 
-    >>> tf.math.l2_normalize([3.0, 4.0])
-    Array([0.6, 0.8], dtype=float32)
+    Example:
+        >>> tf.math.l2_normalize([3.0, 4.0])
+        Array([0.6, 0.8], dtype=float32)
     """
     x = as_float(x)
     squared = jnp.sum(jnp.square(x), axis=static_axes(axis, "tf.math.l2_normalize"),
@@ -547,8 +600,9 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None):
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     """`tf.norm`: a vector norm (over all entries, or one axis) or a matrix norm (two axes).
 
-    >>> tf.norm([3.0, 4.0]), tf.norm([[1.0, 2.0], [2.0, 4.0]], axis=[0, 1])
-    (Array(5., dtype=float32), Array(5., dtype=float32))
+    Example:
+        >>> tf.norm([3.0, 4.0]), tf.norm([[1.0, 2.0], [2.0, 4.0]], axis=[0, 1])
+        (Array(5., dtype=float32), Array(5., dtype=float32))
     """
     x = as_array(tensor)
     axes = static_axes(axis, "tf.norm")
@@ -589,9 +643,12 @@ def _int_dtype(x):
 def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_sum` over `axis` (all axes if None); integers keep their dtype.
 
-    >>> x = tf.constant([[1, 2], [3, 4]])
-    >>> tf.reduce_sum(x), tf.reduce_sum(x, axis=0), tf.reduce_sum(x, axis=1, keepdims=True).shape
-    (Array(10, dtype=int32), Array([4, 6], dtype=int32), (2, 1))
+    Example:
+        >>> x = tf.constant([[1, 2], [3, 4]])
+        >>> tf.reduce_sum(x), tf.reduce_sum(x, axis=0)   # integers stay integers
+        (Array(10, dtype=int32), Array([4, 6], dtype=int32))
+        >>> tf.reduce_sum(x, axis=1, keepdims=True).shape
+        (2, 1)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_sum")
     return jnp.sum(x, axis=axes, keepdims=bool(keepdims), dtype=_int_dtype(x))
@@ -600,8 +657,9 @@ def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_prod`; integers keep their dtype.
 
-    >>> tf.reduce_prod([[1, 2], [3, 4]], axis=1)
-    Array([ 2, 12], dtype=int32)
+    Example:
+        >>> tf.reduce_prod([[1, 2], [3, 4]], axis=1)
+        Array([ 2, 12], dtype=int32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_prod")
     return jnp.prod(x, axis=axes, keepdims=bool(keepdims), dtype=_int_dtype(x))
@@ -610,8 +668,9 @@ def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_mean`; for integer inputs the result is an integer, truncated as in TF.
 
-    >>> tf.reduce_mean([1, 2]), tf.reduce_mean([1.0, 2.0])  # the integer mean truncates
-    (Array(1, dtype=int32), Array(1.5, dtype=float32))
+    Example:
+        >>> tf.reduce_mean([1, 2]), tf.reduce_mean([1.0, 2.0])  # the integer mean truncates
+        (Array(1, dtype=int32), Array(1.5, dtype=float32))
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_mean")
     if _int_dtype(x) is None:
@@ -625,8 +684,9 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_max` over `axis` (all axes if None).
 
-    >>> tf.reduce_max([[1, 5], [7, 2]], axis=0)
-    Array([7, 5], dtype=int32)
+    Example:
+        >>> tf.reduce_max([[1, 5], [7, 2]], axis=0)
+        Array([7, 5], dtype=int32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_max")
     return jnp.max(x, axis=axes, keepdims=bool(keepdims))
@@ -635,8 +695,9 @@ def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_min` over `axis` (all axes if None).
 
-    >>> tf.reduce_min([[1, 5], [7, 2]], axis=1)
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> tf.reduce_min([[1, 5], [7, 2]], axis=1)
+        Array([1, 2], dtype=int32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_min")
     return jnp.min(x, axis=axes, keepdims=bool(keepdims))
@@ -645,8 +706,9 @@ def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_any`: logical OR over `axis`.
 
-    >>> tf.reduce_any([[True, False], [False, False]], axis=1)
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> tf.reduce_any([[True, False], [False, False]], axis=1)
+        Array([ True, False], dtype=bool)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_any")
     return jnp.any(x, axis=axes, keepdims=bool(keepdims))
@@ -655,8 +717,9 @@ def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_all`: logical AND over `axis`.
 
-    >>> tf.reduce_all([[True, False], [True, True]], axis=1)
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> tf.reduce_all([[True, False], [True, True]], axis=1)
+        Array([False,  True], dtype=bool)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_all")
     return jnp.all(x, axis=axes, keepdims=bool(keepdims))
@@ -665,8 +728,9 @@ def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_logsumexp`: log(sum(exp(x))), computed without overflow.
 
-    >>> tf.reduce_logsumexp([1000.0, 1000.0])  # log(2) + 1000, no overflow
-    Array(1000.6932, dtype=float32)
+    Example:
+        >>> tf.reduce_logsumexp([1000.0, 1000.0])  # log(2) + 1000, no overflow
+        Array(1000.6932, dtype=float32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.reduce_logsumexp")
     return jax.nn.logsumexp(as_float(x), axis=axes, keepdims=bool(keepdims))
@@ -675,8 +739,9 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.math.reduce_std`: the population standard deviation (no Bessel correction).
 
-    >>> tf.math.reduce_std([1.0, 3.0])
-    Array(1., dtype=float32)
+    Example:
+        >>> tf.math.reduce_std([1.0, 3.0])
+        Array(1., dtype=float32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.math.reduce_std")
     return jnp.std(as_float(x), axis=axes, keepdims=bool(keepdims))
@@ -685,8 +750,9 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.math.reduce_variance`: the population variance (no Bessel correction).
 
-    >>> tf.math.reduce_variance([1.0, 3.0])
-    Array(1., dtype=float32)
+    Example:
+        >>> tf.math.reduce_variance([1.0, 3.0])
+        Array(1., dtype=float32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.math.reduce_variance")
     return jnp.var(as_float(x), axis=axes, keepdims=bool(keepdims))
@@ -695,8 +761,9 @@ def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.math.reduce_euclidean_norm`: sqrt(sum(x ** 2)) over `axis`.
 
-    >>> tf.math.reduce_euclidean_norm([[3.0, 4.0], [6.0, 8.0]], axis=1)
-    Array([ 5., 10.], dtype=float32)
+    Example:
+        >>> tf.math.reduce_euclidean_norm([[3.0, 4.0], [6.0, 8.0]], axis=1)
+        Array([ 5., 10.], dtype=float32)
     """
     x, axes = _prepare(input_tensor, axis, "tf.math.reduce_euclidean_norm")
     return jnp.sqrt(jnp.sum(jnp.square(jnp.abs(as_float(x))), axis=axes,
@@ -706,8 +773,9 @@ def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
 def count_nonzero(input, axis=None, keepdims=None, dtype=int64, name=None):
     """`tf.math.count_nonzero`: the number of non-zero entries over `axis`.
 
-    >>> tf.math.count_nonzero([[0, 1], [2, 3]], axis=1)
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> tf.math.count_nonzero([[0, 1], [2, 3]], axis=1)
+        Array([1, 2], dtype=int32)
     """
     x, axes = _prepare(input, axis, "tf.math.count_nonzero")
     return jnp.sum(x != 0, axis=axes, keepdims=bool(keepdims), dtype=jax_dtype(dtype))
@@ -716,8 +784,9 @@ def count_nonzero(input, axis=None, keepdims=None, dtype=int64, name=None):
 def argmax(input, axis=None, output_type=int64, name=None):
     """`tf.argmax`: along axis 0 when `axis` is None, as in TF; int64 (int32 without x64).
 
-    >>> tf.argmax([[1, 9], [5, 7]]), tf.argmax([[1, 9], [5, 7]], axis=1)  # axis 0 by default
-    (Array([1, 0], dtype=int32), Array([1, 1], dtype=int32))
+    Example:
+        >>> tf.argmax([[1, 9], [5, 7]]), tf.argmax([[1, 9], [5, 7]], axis=1)  # axis 0 by default
+        (Array([1, 0], dtype=int32), Array([1, 1], dtype=int32))
     """
     x = as_array(input)
     axis = 0 if axis is None else static_axis(axis, "tf.argmax")
@@ -727,8 +796,9 @@ def argmax(input, axis=None, output_type=int64, name=None):
 def argmin(input, axis=None, output_type=int64, name=None):
     """`tf.argmin`: along axis 0 when `axis` is None, as in TF.
 
-    >>> tf.argmin([[1, 9], [5, 2]])
-    Array([0, 1], dtype=int32)
+    Example:
+        >>> tf.argmin([[1, 9], [5, 2]])
+        Array([0, 1], dtype=int32)
     """
     x = as_array(input)
     axis = 0 if axis is None else static_axis(axis, "tf.argmin")
@@ -753,8 +823,9 @@ def _scan(op, identity, x, axis, exclusive, reverse, api):
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     """`tf.math.cumsum`, with TF's `exclusive` and `reverse` options.
 
-    >>> tf.cumsum([1, 2, 3]), tf.cumsum([1, 2, 3], exclusive=True, reverse=True)
-    (Array([1, 3, 6], dtype=int32), Array([5, 3, 0], dtype=int32))
+    Example:
+        >>> tf.cumsum([1, 2, 3]), tf.cumsum([1, 2, 3], exclusive=True, reverse=True)
+        (Array([1, 3, 6], dtype=int32), Array([5, 3, 0], dtype=int32))
     """
     return _scan(jnp.cumsum, 0, x, axis, exclusive, reverse, "tf.math.cumsum")
 
@@ -762,8 +833,9 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
 def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
     """`tf.math.cumprod`, with TF's `exclusive` and `reverse` options.
 
-    >>> tf.math.cumprod([1, 2, 3]), tf.math.cumprod([1, 2, 3], exclusive=True)
-    (Array([1, 2, 6], dtype=int32), Array([1, 1, 2], dtype=int32))
+    Example:
+        >>> tf.math.cumprod([1, 2, 3]), tf.math.cumprod([1, 2, 3], exclusive=True)
+        (Array([1, 2, 6], dtype=int32), Array([1, 1, 2], dtype=int32))
     """
     return _scan(jnp.cumprod, 1, x, axis, exclusive, reverse, "tf.math.cumprod")
 
@@ -776,9 +848,10 @@ class TopKV2(NamedTuple):
 def top_k(input, k=1, sorted=True, name=None):
     """`tf.math.top_k`: the `k` largest entries along the last axis and their int32 indices.
 
-    >>> values, indices = tf.math.top_k([[1.0, 5.0, 3.0]], k=2)
-    >>> values, indices
-    (Array([[5., 3.]], dtype=float32), Array([[1, 2]], dtype=int32))
+    Example:
+        >>> values, indices = tf.math.top_k([[1.0, 5.0, 3.0]], k=2)
+        >>> values, indices
+        (Array([[5., 3.]], dtype=float32), Array([[1, 2]], dtype=int32))
     """
     values, indices = jax.lax.top_k(as_array(input), static_int(k, "k", "tf.math.top_k"))
     return TopKV2(values, indices)
@@ -789,8 +862,9 @@ def in_top_k(targets, predictions, k, name=None):
 
     Ties at the boundary count as in, as in TF; a non-finite or out-of-range target is out.
 
-    >>> tf.math.in_top_k([1, 0], [[0.1, 0.9, 0.0], [0.2, 0.5, 0.3]], k=2)
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> tf.math.in_top_k([1, 0], [[0.1, 0.9, 0.0], [0.2, 0.5, 0.3]], k=2)
+        Array([ True, False], dtype=bool)
     """
     predictions = as_array(predictions)
     targets = as_array(targets).astype(jnp.int32)
@@ -809,8 +883,9 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
 
     Ids outside `[0, num_segments)` are dropped.
 
-    >>> tf.math.unsorted_segment_sum([1.0, 2.0, 3.0], [1, 0, 1], num_segments=2)
-    Array([2., 4.], dtype=float32)
+    Example:
+        >>> tf.math.unsorted_segment_sum([1.0, 2.0, 3.0], [1, 0, 1], num_segments=2)
+        Array([2., 4.], dtype=float32)
     """
     data, ids = as_array(data), as_array(segment_ids)
     if data.shape[:ids.ndim] != ids.shape:
@@ -825,8 +900,9 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
 def segment_sum(data, segment_ids, name=None):
     """`tf.math.segment_sum`: sums rows by sorted segment id; the ids must be concrete.
 
-    >>> tf.math.segment_sum([1, 2, 3, 4], [0, 0, 1, 1])
-    Array([3, 7], dtype=int32)
+    Example:
+        >>> tf.math.segment_sum([1, 2, 3, 4], [0, 0, 1, 1])
+        Array([3, 7], dtype=int32)
     """
     if is_traced(segment_ids):
         raise TypeError(
@@ -843,9 +919,10 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
                      name=None):
     """`tf.math.confusion_matrix`: rows are labels, columns predictions.
 
-    >>> tf.math.confusion_matrix([0, 1, 1], [0, 1, 0])
-    Array([[1, 0],
-           [1, 1]], dtype=int32)
+    Example:
+        >>> tf.math.confusion_matrix([0, 1, 1], [0, 1, 0])
+        Array([[1, 0],
+               [1, 1]], dtype=int32)
     """
     labels = as_array(labels).astype(jnp.int32).reshape(-1)
     predictions = as_array(predictions).astype(jnp.int32).reshape(-1)

@@ -24,8 +24,9 @@ __all__ = [
 def relu(features, name=None):
     """`tf.nn.relu`: max(x, 0).
 
-    >>> tf.nn.relu([-1.0, 2.0])
-    Array([0., 2.], dtype=float32)
+    Example:
+        >>> tf.nn.relu([-1.0, 2.0])
+        Array([0., 2.], dtype=float32)
     """
     return jax.nn.relu(as_array(features))
 
@@ -33,8 +34,9 @@ def relu(features, name=None):
 def relu6(features, name=None):
     """`tf.nn.relu6`: min(max(x, 0), 6).
 
-    >>> tf.nn.relu6([-1.0, 3.0, 8.0])
-    Array([0., 3., 6.], dtype=float32)
+    Example:
+        >>> tf.nn.relu6([-1.0, 3.0, 8.0])
+        Array([0., 3., 6.], dtype=float32)
     """
     return jax.nn.relu6(as_array(features))
 
@@ -42,8 +44,9 @@ def relu6(features, name=None):
 def elu(features, name=None):
     """`tf.nn.elu`: x if x > 0 else exp(x) - 1.
 
-    >>> tf.nn.elu([-1.0, 2.0])
-    Array([-0.63212055,  2.        ], dtype=float32)
+    Example:
+        >>> tf.nn.elu([-1.0, 2.0])
+        Array([-0.63212055,  2.        ], dtype=float32)
     """
     return jax.nn.elu(as_float(features))
 
@@ -51,8 +54,9 @@ def elu(features, name=None):
 def selu(features, name=None):
     """`tf.nn.selu`: scaled ELU with the self-normalizing constants.
 
-    >>> tf.nn.selu([-1.0, 1.0])
-    Array([-1.1113307,  1.050701 ], dtype=float32)
+    Example:
+        >>> tf.nn.selu([-1.0, 1.0])
+        Array([-1.1113307,  1.050701 ], dtype=float32)
     """
     return jax.nn.selu(as_float(features))
 
@@ -60,8 +64,9 @@ def selu(features, name=None):
 def gelu(features, approximate=False, name=None):
     """`tf.nn.gelu`: exact (erf-based) by default, as in TF; JAX defaults to the tanh form.
 
-    >>> tf.nn.gelu([1.0]), tf.nn.gelu([1.0], approximate=True)
-    (Array([0.8413447], dtype=float32), Array([0.841192], dtype=float32))
+    Example:
+        >>> tf.nn.gelu([1.0]), tf.nn.gelu([1.0], approximate=True)
+        (Array([0.8413447], dtype=float32), Array([0.841192], dtype=float32))
     """
     return jax.nn.gelu(as_float(features), approximate=bool(approximate))
 
@@ -69,8 +74,9 @@ def gelu(features, approximate=False, name=None):
 def swish(features, beta=1.0):
     """`tf.nn.swish` / `tf.nn.silu`: x * sigmoid(beta * x).
 
-    >>> tf.nn.swish([0.0, 2.0]), tf.nn.silu is tf.nn.swish
-    (Array([0.      , 1.761594], dtype=float32), True)
+    Example:
+        >>> tf.nn.swish([0.0, 2.0]), tf.nn.silu is tf.nn.swish
+        (Array([0.      , 1.761594], dtype=float32), True)
     """
     x = as_float(features)
     return x * jax.nn.sigmoid(beta * x)
@@ -82,8 +88,9 @@ silu = swish
 def leaky_relu(features, alpha=0.2, name=None):
     """`tf.nn.leaky_relu`: TF's default slope is 0.2 (JAX's is 0.01).
 
-    >>> tf.nn.leaky_relu([-10.0, 10.0])
-    Array([-2., 10.], dtype=float32)
+    Example:
+        >>> tf.nn.leaky_relu([-10.0, 10.0])
+        Array([-2., 10.], dtype=float32)
     """
     return jax.nn.leaky_relu(as_float(features), negative_slope=alpha)
 
@@ -112,11 +119,13 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
 def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
     """`tf.nn.batch_normalization`: scale * (x - mean) / sqrt(variance + eps) + offset.
 
-    >>> x = tf.constant([[1.0, 2.0], [3.0, 6.0]])
-    >>> mean, variance = tf.nn.moments(x, axes=[0])
-    >>> tf.nn.batch_normalization(x, mean, variance, offset=10.0, scale=2.0, variance_epsilon=0.0)
-    Array([[ 8.,  8.],
-           [12., 12.]], dtype=float32)
+    Example:
+        >>> x = tf.constant([[1.0, 2.0], [3.0, 6.0]])
+        >>> mean, variance = tf.nn.moments(x, axes=[0])
+        >>> tf.nn.batch_normalization(x, mean, variance, offset=10.0, scale=2.0,
+        ...                           variance_epsilon=0.0)
+        Array([[ 8.,  8.],
+               [12., 12.]], dtype=float32)
     """
     x = as_array(x)
 
@@ -137,8 +146,9 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
 def l2_loss(t, name=None):
     """`tf.nn.l2_loss`: sum(t ** 2) / 2.
 
-    >>> tf.nn.l2_loss([1.0, 2.0])  # (1 + 4) / 2
-    Array(2.5, dtype=float32)
+    Example:
+        >>> tf.nn.l2_loss([1.0, 2.0])  # (1 + 4) / 2
+        Array(2.5, dtype=float32)
     """
     return jnp.sum(jnp.square(as_float(t))) / 2
 
@@ -147,8 +157,9 @@ def l2_loss(t, name=None):
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """`tf.nn.sigmoid_cross_entropy_with_logits`, elementwise and stable for large |logits|.
 
-    >>> tf.nn.sigmoid_cross_entropy_with_logits(labels=[1.0, 0.0], logits=[100.0, 0.0])
-    Array([0.       , 0.6931472], dtype=float32)
+    Example:
+        >>> tf.nn.sigmoid_cross_entropy_with_logits(labels=[1.0, 0.0], logits=[100.0, 0.0])
+        Array([0.       , 0.6931472], dtype=float32)
     """
     labels, logits = as_float(labels), as_float(logits)
     if labels.shape != logits.shape:
@@ -162,8 +173,9 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     """`tf.nn.softmax_cross_entropy_with_logits`: labels are probabilities along `axis`.
 
-    >>> tf.nn.softmax_cross_entropy_with_logits(labels=[[0.0, 1.0]], logits=[[0.0, 0.0]])
-    Array([0.6931472], dtype=float32)
+    Example:
+        >>> tf.nn.softmax_cross_entropy_with_logits(labels=[[0.0, 1.0]], logits=[[0.0, 0.0]])
+        Array([0.6931472], dtype=float32)
     """
     labels, logits = as_float(labels), as_float(logits)
     if labels.shape != logits.shape:
@@ -178,8 +190,9 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     """`tf.nn.sparse_softmax_cross_entropy_with_logits`: labels are class ids (NaN if out of
     range, as on a TF GPU).
 
-    >>> tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[1], logits=[[0.0, 0.0]])
-    Array([0.6931472], dtype=float32)
+    Example:
+        >>> tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[1], logits=[[0.0, 0.0]])
+        Array([0.6931472], dtype=float32)
     """
     labels, logits = as_array(labels), as_float(logits)
     if labels.shape != logits.shape[:-1]:
@@ -199,9 +212,10 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
     An int `seed` gives the same mask at every call (Keras 3's rule); leave it None for a
     fresh mask each call, reproducible after `tf.random.set_seed`.
 
-    >>> y = tf.nn.dropout(tf.ones([1000]), rate=0.5, seed=1)
-    >>> sorted(set(y.tolist()))  # kept entries are scaled by 1 / (1 - rate)
-    [0.0, 2.0]
+    Example:
+        >>> y = tf.nn.dropout(tf.ones([1000]), rate=0.5, seed=1)
+        >>> sorted(set(y.tolist()))  # kept entries are scaled by 1 / (1 - rate)
+        [0.0, 2.0]
     """
     return _random.dropout(as_array(x), rate, noise_shape=noise_shape, seed=seed)
 
@@ -287,9 +301,10 @@ def _conv(input, filters, strides, padding, data_format, dilations, n, api):
 def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, name=None):
     """`tf.nn.conv1d`: input `[batch, width, channels]`, filters `[width, in, out]`.
 
-    >>> x = tf.ones([1, 5, 2])                       # batch, width, channels
-    >>> tf.nn.conv1d(x, tf.ones([3, 2, 4]), stride=1, padding="VALID").shape
-    (1, 3, 4)
+    Example:
+        >>> x = tf.ones([1, 5, 2])                       # batch, width, channels
+        >>> tf.nn.conv1d(x, tf.ones([3, 2, 4]), stride=1, padding="VALID").shape
+        (1, 3, 4)
     """
     return _conv(input, filters, stride, padding, data_format, dilations, 1, "tf.nn.conv1d")
 
@@ -297,9 +312,10 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, n
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
     """`tf.nn.conv2d`: input `[batch, height, width, channels]`, filters `[h, w, in, out]`.
 
-    >>> x = tf.ones([1, 4, 4, 3])                    # batch, height, width, channels
-    >>> tf.nn.conv2d(x, tf.ones([3, 3, 3, 8]), strides=1, padding="SAME").shape
-    (1, 4, 4, 8)
+    Example:
+        >>> x = tf.ones([1, 4, 4, 3])                    # batch, height, width, channels
+        >>> tf.nn.conv2d(x, tf.ones([3, 3, 3, 8]), strides=1, padding="SAME").shape
+        (1, 4, 4, 8)
     """
     return _conv(input, filters, strides, padding, data_format, dilations, 2, "tf.nn.conv2d")
 
@@ -339,10 +355,11 @@ def _pool(input, ksize, strides, padding, data_format, n, kind, api):
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """`tf.nn.max_pool2d`: the largest value in each `ksize` window (NHWC by default).
 
-    >>> x = tf.reshape(tf.range(16.0), [1, 4, 4, 1])
-    >>> tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")[0, :, :, 0]
-    Array([[ 5.,  7.],
-           [13., 15.]], dtype=float32)
+    Example:
+        >>> x = tf.reshape(tf.range(16.0), [1, 4, 4, 1])
+        >>> tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")[0, :, :, 0]
+        Array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
     """
     return _pool(input, ksize, strides, padding, data_format, 2, "max", "tf.nn.max_pool2d")
 
@@ -350,10 +367,11 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """`tf.nn.avg_pool2d`: "SAME" padding averages over the real pixels only, as in TF.
 
-    >>> x = tf.ones([1, 3, 3, 1])
-    >>> tf.nn.avg_pool2d(x, ksize=2, strides=2, padding="SAME")[0, :, :, 0]  # no zeros averaged in
-    Array([[1., 1.],
-           [1., 1.]], dtype=float32)
+    Example:
+        >>> x = tf.ones([1, 3, 3, 1])
+        >>> tf.nn.avg_pool2d(x, ksize=2, strides=2, padding="SAME")[0, :, :, 0]  # pads not counted
+        Array([[1., 1.],
+               [1., 1.]], dtype=float32)
     """
     return _pool(input, ksize, strides, padding, data_format, 2, "avg", "tf.nn.avg_pool2d")
 
@@ -361,8 +379,9 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 def max_pool(input, ksize, strides, padding, data_format=None, name=None):
     """`tf.nn.max_pool`: 1-D, 2-D or 3-D, from the input's rank.
 
-    >>> tf.nn.max_pool(tf.ones([1, 6, 2]), ksize=2, strides=2, padding="VALID").shape
-    (1, 3, 2)
+    Example:
+        >>> tf.nn.max_pool(tf.ones([1, 6, 2]), ksize=2, strides=2, padding="VALID").shape
+        (1, 3, 2)
     """
     return _pool(input, ksize, strides, padding, data_format, None, "max", "tf.nn.max_pool")
 
@@ -370,8 +389,9 @@ def max_pool(input, ksize, strides, padding, data_format=None, name=None):
 def avg_pool(input, ksize, strides, padding, data_format=None, name=None):
     """`tf.nn.avg_pool`: 1-D, 2-D or 3-D, from the input's rank.
 
-    >>> tf.nn.avg_pool(tf.ones([1, 4, 4, 4, 2]), ksize=2, strides=2, padding="VALID").shape
-    (1, 2, 2, 2, 2)
+    Example:
+        >>> tf.nn.avg_pool(tf.ones([1, 4, 4, 4, 2]), ksize=2, strides=2, padding="VALID").shape
+        (1, 2, 2, 2, 2)
     """
     return _pool(input, ksize, strides, padding, data_format, None, "avg", "tf.nn.avg_pool")
 
@@ -380,9 +400,10 @@ def avg_pool(input, ksize, strides, padding, data_format=None, name=None):
 def bias_add(value, bias, data_format=None, name=None):
     """`tf.nn.bias_add`: adds a 1-D bias along the channels axis (last, or 1 for NC...).
 
-    >>> tf.nn.bias_add(tf.zeros([2, 3]), [1.0, 2.0, 3.0])
-    Array([[1., 2., 3.],
-           [1., 2., 3.]], dtype=float32)
+    Example:
+        >>> tf.nn.bias_add(tf.zeros([2, 3]), [1.0, 2.0, 3.0])
+        Array([[1., 2., 3.],
+               [1., 2., 3.]], dtype=float32)
     """
     x, b = as_array(value), as_array(bias)
     axis = 1 if isinstance(data_format, str) and data_format.startswith("NC") else x.ndim - 1
@@ -399,10 +420,11 @@ def bias_add(value, bias, data_format=None, name=None):
 def embedding_lookup(params, ids, max_norm=None, name=None):
     """`tf.nn.embedding_lookup`: rows of `params` at `ids`, clipped to `max_norm` if given.
 
-    >>> table = tf.constant([[0.0, 0.0], [3.0, 4.0]])
-    >>> tf.nn.embedding_lookup(table, [1, 0]), tf.nn.embedding_lookup(table, [1], max_norm=1.0)
-    (Array([[3., 4.],
-           [0., 0.]], dtype=float32), Array([[0.6, 0.8]], dtype=float32))
+    Example:
+        >>> table = tf.constant([[0.0, 0.0], [3.0, 4.0]])
+        >>> tf.nn.embedding_lookup(table, [1, 0]), tf.nn.embedding_lookup(table, [1], max_norm=1.0)
+        (Array([[3., 4.],
+               [0., 0.]], dtype=float32), Array([[0.6, 0.8]], dtype=float32))
     """
     if isinstance(params, (list, tuple)):
         if len(params) != 1:

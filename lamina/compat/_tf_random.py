@@ -17,10 +17,11 @@ __all__ = ["categorical", "normal", "set_seed", "shuffle", "truncated_normal", "
 def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
     """`tf.random.normal` (float32 by default).
 
-    >>> tf.random.normal([2, 3], mean=1.0, stddev=0.1).shape
-    (2, 3)
-    >>> bool((tf.random.normal([3], seed=7) == tf.random.normal([3], seed=7)).all())  # a fixed seed
-    True
+    Example:
+        >>> tf.random.normal([2, 3], mean=1.0, stddev=0.1).shape
+        (2, 3)
+        >>> bool((tf.random.normal([3], seed=7) == tf.random.normal([3], seed=7)).all())  # int seed
+        True
     """
     dtype = jax_dtype(dtype)
     return _random.normal(static_shape(shape, "tf.random.normal"), mean=as_array(mean, dtype),
@@ -30,8 +31,9 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
     """`tf.random.truncated_normal`: values beyond two standard deviations are redrawn.
 
-    >>> bool(tf.reduce_all(tf.abs(tf.random.truncated_normal([1000])) <= 2.0))
-    True
+    Example:
+        >>> bool(tf.reduce_all(tf.abs(tf.random.truncated_normal([1000])) <= 2.0))
+        True
     """
     dtype = jax_dtype(dtype)
     return _random.truncated_normal(
@@ -43,11 +45,12 @@ def uniform(shape, minval=0, maxval=None, dtype=float32, seed=None, name=None):
     """`tf.random.uniform` on `[minval, maxval)`; `maxval` defaults to 1 for floats and is
     required for integer dtypes.
 
-    >>> x = tf.random.uniform([1000], minval=-1.0, maxval=1.0)
-    >>> bool(tf.reduce_all((x >= -1.0) & (x < 1.0)))
-    True
-    >>> tf.random.uniform([3], maxval=10, dtype=tf.int32).dtype  # integer dtypes need maxval
-    dtype('int32')
+    Example:
+        >>> x = tf.random.uniform([1000], minval=-1.0, maxval=1.0)
+        >>> bool(tf.reduce_all((x >= -1.0) & (x < 1.0)))
+        True
+        >>> tf.random.uniform([3], maxval=10, dtype=tf.int32).dtype  # integer dtypes need maxval
+        dtype('int32')
     """
     shape = static_shape(shape, "tf.random.uniform")
     dtype = jax_dtype(dtype)
@@ -65,8 +68,9 @@ def uniform(shape, minval=0, maxval=None, dtype=float32, seed=None, name=None):
 def shuffle(value, seed=None, name=None):
     """`tf.random.shuffle`: permutes along the first axis.
 
-    >>> sorted(tf.random.shuffle(tf.range(5)).tolist())
-    [0, 1, 2, 3, 4]
+    Example:
+        >>> sorted(tf.random.shuffle(tf.range(5)).tolist())
+        [0, 1, 2, 3, 4]
     """
     return _random.shuffle(as_array(value), axis=0, seed=seed)
 
@@ -74,8 +78,9 @@ def shuffle(value, seed=None, name=None):
 def categorical(logits, num_samples, dtype=None, seed=None, name=None):
     """`tf.random.categorical`: `num_samples` class ids per row of `[batch, classes]` logits.
 
-    >>> tf.random.categorical([[0.0, 100.0]], num_samples=3)  # class 1 is far more likely
-    Array([[1, 1, 1]], dtype=int32)
+    Example:
+        >>> tf.random.categorical([[0.0, 100.0]], num_samples=3)  # class 1 is far more likely
+        Array([[1, 1, 1]], dtype=int32)
     """
     return _random.categorical(
         as_array(logits), static_int(num_samples, "num_samples", "tf.random.categorical"),
@@ -85,10 +90,11 @@ def categorical(logits, num_samples, dtype=None, seed=None, name=None):
 def set_seed(seed):
     """`tf.random.set_seed`: seeds lamina's global generator (and Python's and NumPy's).
 
-    >>> tf.random.set_seed(42)
-    >>> first = tf.random.normal([2])
-    >>> tf.random.set_seed(42)
-    >>> bool((tf.random.normal([2]) == first).all())
-    True
+    Example:
+        >>> tf.random.set_seed(42)
+        >>> first = tf.random.normal([2])
+        >>> tf.random.set_seed(42)
+        >>> bool((tf.random.normal([2]) == first).all())
+        True
     """
     set_random_seed(seed)

@@ -25,8 +25,9 @@ class VariableAggregation:
 
     Stored on the Variable (as `aggregation`) for the data-parallel trainer to read.
 
-    >>> tf.Variable(1.0, aggregation=tf.VariableAggregation.MEAN).aggregation
-    'mean'
+    Example:
+        >>> tf.Variable(1.0, aggregation=tf.VariableAggregation.MEAN).aggregation
+        'mean'
     """
 
     NONE = "none"
@@ -41,8 +42,9 @@ class VariableSynchronization:
     Only `ON_READ` changes anything: as in TF, such a Variable is not trainable unless
     `trainable=True` is passed (streaming-metric totals are created this way).
 
-    >>> tf.Variable(0.0, synchronization=tf.VariableSynchronization.ON_READ).trainable
-    False
+    Example:
+        >>> tf.Variable(0.0, synchronization=tf.VariableSynchronization.ON_READ).trainable
+        False
     """
 
     AUTO = "auto"
@@ -211,14 +213,15 @@ class GradientTape:
     Constructing one raises an error that shows how to port the code: the body of the `with`
     block becomes a function returning the loss, given to `keras.value_and_grad`.
 
-    >>> with tf.GradientTape() as tape:
-    ...     pass
-    Traceback (most recent call last):
-    NotImplementedError: tf.GradientTape is not supported in lamina: ...
-    >>> w = tf.Variable(3.0)
-    >>> loss, grads = lamina.value_and_grad(lambda: w ** 2, [w])()  # tape.gradient(loss, [w])
-    >>> grads
-    [Array(6., dtype=float32)]
+    Example:
+        >>> with tf.GradientTape() as tape:
+        ...     pass
+        Traceback (most recent call last):
+        NotImplementedError: tf.GradientTape is not supported in lamina: ...
+        >>> w = tf.Variable(3.0)
+        >>> loss, grads = lamina.value_and_grad(lambda: w ** 2, [w])()  # tape.gradient(loss, [w])
+        >>> grads
+        [Array(6., dtype=float32)]
     """
 
     def __init__(self, *args, **kwargs):
@@ -246,8 +249,9 @@ def print(*inputs, sep=" ", end="\n", output_stream=None, summarize=None, name=N
     Python's `print` inside a compiled function runs only while tracing, and shows tracers;
     `tf.print` shows the values of every call.
 
-    >>> tf.print("loss:", tf.constant(0.5), [1, 2], output_stream=sys.stdout)
-    loss: 0.5 [1, 2]
+    Example:
+        >>> tf.print("loss:", tf.constant(0.5), [1, 2], output_stream=sys.stdout)
+        loss: 0.5 [1, 2]
     """
     # Looked up at call time, so that redirecting sys.stderr (pytest, notebooks) is honoured.
     output_stream = sys.stderr if output_stream is None else output_stream

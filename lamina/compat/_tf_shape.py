@@ -165,9 +165,10 @@ class TensorSpec:
     lamina traces once per input shape anyway, so a signature is only checked for form; a spec
     still answers whether a value fits it (None matches any size).
 
-    >>> spec = tf.TensorSpec([None, 3])
-    >>> spec.is_compatible_with(tf.zeros([5, 3])), spec.is_compatible_with(tf.zeros([5, 4]))
-    (True, False)
+    Example:
+        >>> spec = tf.TensorSpec([None, 3])
+        >>> spec.is_compatible_with(tf.zeros([5, 3])), spec.is_compatible_with(tf.zeros([5, 4]))
+        (True, False)
     """
 
     __slots__ = ("shape", "dtype", "name")
@@ -217,7 +218,8 @@ class Tensor(metaclass=_TensorMeta):
 def is_tensor(x):
     """`tf.is_tensor`: whether `x` is a JAX array or a lamina Variable (not a list or number).
 
-    >>> tf.is_tensor(tf.constant(1.0)), tf.is_tensor(tf.Variable(1.0)), tf.is_tensor(1.0)
-    (True, True, False)
+    Example:
+        >>> tf.is_tensor(tf.constant(1.0)), tf.is_tensor(tf.Variable(1.0)), tf.is_tensor(1.0)
+        (True, True, False)
     """
     return isinstance(x, (jax.Array, Variable))

@@ -5,19 +5,20 @@ its dtype, computes per-sample values with `call(y_true, y_pred)`, multiplies th
 `sample_weight` and reduces them (`reduction`). Subclasses implement `call` (and `get_config`
 when they have hyperparameters); the book's Huber loss is the model:
 
->>> class HuberLoss(lamina.losses.Loss):
-...     def __init__(self, threshold=1.0, **kwargs):
-...         self.threshold = threshold
-...         super().__init__(**kwargs)
-...     def call(self, y_true, y_pred):
-...         error = y_true - y_pred
-...         small = jnp.abs(error) < self.threshold
-...         return jnp.where(small, jnp.square(error) / 2,
-...                          self.threshold * jnp.abs(error) - self.threshold ** 2 / 2)
-...     def get_config(self):
-...         return {**super().get_config(), "threshold": self.threshold}
->>> float(HuberLoss(2.0)([[0.0], [5.0]], [[1.0], [9.25]]))
-3.5
+Example:
+    >>> class HuberLoss(lamina.losses.Loss):
+    ...     def __init__(self, threshold=1.0, **kwargs):
+    ...         self.threshold = threshold
+    ...         super().__init__(**kwargs)
+    ...     def call(self, y_true, y_pred):
+    ...         error = y_true - y_pred
+    ...         small = jnp.abs(error) < self.threshold
+    ...         return jnp.where(small, jnp.square(error) / 2,
+    ...                          self.threshold * jnp.abs(error) - self.threshold ** 2 / 2)
+    ...     def get_config(self):
+    ...         return {**super().get_config(), "threshold": self.threshold}
+    >>> float(HuberLoss(2.0)([[0.0], [5.0]], [[1.0], [9.25]]))
+    3.5
 """
 
 import jax

@@ -5,12 +5,13 @@ calling it does both. Functions (`binary_accuracy`, `mean_squared_error`, ...) c
 per sample. Any function `fn(y_true, y_pred)` works as a metric too: `compile` wraps it in a
 `MeanMetricWrapper` reported under its `__name__`. The book's example:
 
->>> precision = lamina.metrics.Precision()
->>> round(float(precision([0, 1, 1, 1, 0, 1, 0, 1], [1, 1, 0, 1, 0, 1, 0, 1])), 6)
-0.8
->>> round(float(precision([0, 1, 0, 0, 1, 0, 1, 1], [1, 0, 1, 1, 0, 0, 0, 0])), 6)
-0.5
->>> precision.reset_states()
+Example:
+    >>> precision = lamina.metrics.Precision()
+    >>> round(float(precision([0, 1, 1, 1, 0, 1, 0, 1], [1, 1, 0, 1, 0, 1, 0, 1])), 6)
+    0.8
+    >>> round(float(precision([0, 1, 0, 0, 1, 0, 1, 1], [1, 0, 1, 1, 0, 0, 0, 0])), 6)
+    0.5
+    >>> precision.reset_states()
 """
 
 import inspect

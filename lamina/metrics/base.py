@@ -94,7 +94,9 @@ class Metric:
     Set the class attribute `_compile_eagerly = False` to run eager calls op by op (for
     debugging with print or pdb).
 
-    Example (the book's streaming Huber metric):
+    Example:
+        The book's streaming Huber metric:
+
         >>> class HuberMetric(lamina.metrics.Metric):
         ...     def __init__(self, threshold=1.0, **kwargs):
         ...         super().__init__(**kwargs)

@@ -320,7 +320,9 @@ class Precision(_PrecisionRecall):
         class_id: compute the precision of this class only (last axis of the inputs).
         name, dtype: as for every metric.
 
-    Example (the book's two batches):
+    Example:
+        The book's two batches:
+
         >>> precision = lamina.metrics.Precision()
         >>> round(float(precision([0, 1, 1, 1, 0, 1, 0, 1], [1, 1, 0, 1, 0, 1, 0, 1])), 6)
         0.8

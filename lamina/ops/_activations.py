@@ -13,8 +13,9 @@ from lamina.ops._convert import compiled, float_tensor, tensor
 def relu(x):
     """Rectified linear unit: `max(x, 0)`.
 
-    >>> ops.relu([-1., 0., 2.])
-    Array([0., 0., 2.], dtype=float32)
+    Example:
+        >>> ops.relu([-1., 0., 2.])
+        Array([0., 0., 2.], dtype=float32)
     """
     return jnn.relu(tensor(x))
 
@@ -22,8 +23,9 @@ def relu(x):
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`.
 
-    >>> ops.relu6([-1., 3., 8.])
-    Array([0., 3., 6.], dtype=float32)
+    Example:
+        >>> ops.relu6([-1., 3., 8.])
+        Array([0., 3., 6.], dtype=float32)
     """
     return jnn.relu6(tensor(x))
 
@@ -31,8 +33,9 @@ def relu6(x):
 def sigmoid(x):
     """Logistic sigmoid: `1 / (1 + exp(-x))`.
 
-    >>> ops.sigmoid([0.])
-    Array([0.5], dtype=float32)
+    Example:
+        >>> ops.sigmoid([0.])
+        Array([0.5], dtype=float32)
     """
     return jnn.sigmoid(float_tensor(x))
 
@@ -40,8 +43,9 @@ def sigmoid(x):
 def sparse_sigmoid(x):
     """Sparse sigmoid: 0 below -1, 1 above 1, `(x + 1) / 2` between.
 
-    >>> ops.sparse_sigmoid([-2., 0., 2.])
-    Array([0. , 0.5, 1. ], dtype=float32)
+    Example:
+        >>> ops.sparse_sigmoid([-2., 0., 2.])
+        Array([0. , 0.5, 1. ], dtype=float32)
     """
     return jnn.sparse_sigmoid(float_tensor(x))
 
@@ -49,8 +53,9 @@ def sparse_sigmoid(x):
 def hard_sigmoid(x):
     """Piecewise-linear sigmoid: `relu6(x + 3) / 6`.
 
-    >>> ops.hard_sigmoid([-4., 0., 4.])
-    Array([0. , 0.5, 1. ], dtype=float32)
+    Example:
+        >>> ops.hard_sigmoid([-4., 0., 4.])
+        Array([0. , 0.5, 1. ], dtype=float32)
     """
     return jnn.hard_sigmoid(float_tensor(x))
 
@@ -58,8 +63,9 @@ def hard_sigmoid(x):
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed stably: `-softplus(-x)`.
 
-    >>> ops.log_sigmoid([0.])
-    Array([-0.6931472], dtype=float32)
+    Example:
+        >>> ops.log_sigmoid([0.])
+        Array([-0.6931472], dtype=float32)
     """
     return jnn.log_sigmoid(float_tensor(x))
 
@@ -67,8 +73,9 @@ def log_sigmoid(x):
 def softplus(x):
     """`log(1 + exp(x))`, computed stably.
 
-    >>> ops.softplus([0.])
-    Array([0.6931472], dtype=float32)
+    Example:
+        >>> ops.softplus([0.])
+        Array([0.6931472], dtype=float32)
     """
     return jnn.softplus(float_tensor(x))
 
@@ -76,8 +83,9 @@ def softplus(x):
 def softsign(x):
     """`x / (1 + |x|)`.
 
-    >>> ops.softsign([1., -3.])
-    Array([ 0.5 , -0.75], dtype=float32)
+    Example:
+        >>> ops.softsign([1., -3.])
+        Array([ 0.5 , -0.75], dtype=float32)
     """
     return jnn.soft_sign(float_tensor(x))
 
@@ -85,8 +93,9 @@ def softsign(x):
 def sparse_plus(x):
     """Sparse softplus: 0 below -1, `x` above 1, `(x + 1)**2 / 4` between.
 
-    >>> ops.sparse_plus([-2., 0., 2.])
-    Array([0.  , 0.25, 2.  ], dtype=float32)
+    Example:
+        >>> ops.sparse_plus([-2., 0., 2.])
+        Array([0.  , 0.25, 2.  ], dtype=float32)
     """
     return jnn.sparse_plus(float_tensor(x))
 
@@ -94,8 +103,9 @@ def sparse_plus(x):
 def squareplus(x, b=4):
     """Squareplus: `(x + sqrt(x**2 + b)) / 2`.
 
-    >>> ops.squareplus([0.])
-    Array([1.], dtype=float32)
+    Example:
+        >>> ops.squareplus([0.])
+        Array([1.], dtype=float32)
     """
     return jnn.squareplus(float_tensor(x), b=b)
 
@@ -103,8 +113,9 @@ def squareplus(x, b=4):
 def silu(x):
     """Sigmoid linear unit (swish): `x * sigmoid(x)`.
 
-    >>> ops.silu([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.silu([0.])
+        Array([0.], dtype=float32)
     """
     return jnn.silu(float_tensor(x))
 
@@ -112,8 +123,9 @@ def silu(x):
 def swish(x):
     """Alias of `silu`: `x * sigmoid(x)`.
 
-    >>> ops.swish([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.swish([0.])
+        Array([0.], dtype=float32)
     """
     return jnn.silu(float_tensor(x))
 
@@ -121,8 +133,9 @@ def swish(x):
 def hard_silu(x):
     """Hard SiLU (hard swish): `x * relu6(x + 3) / 6`.
 
-    >>> ops.hard_silu([-4., 0., 4.])
-    Array([-0.,  0.,  4.], dtype=float32)
+    Example:
+        >>> ops.hard_silu([-4., 0., 4.])
+        Array([-0.,  0.,  4.], dtype=float32)
     """
     return jnn.hard_silu(float_tensor(x))
 
@@ -130,8 +143,9 @@ def hard_silu(x):
 def hard_swish(x):
     """Alias of `hard_silu`.
 
-    >>> ops.hard_swish([4.])
-    Array([4.], dtype=float32)
+    Example:
+        >>> ops.hard_swish([4.])
+        Array([4.], dtype=float32)
     """
     return jnn.hard_silu(float_tensor(x))
 
@@ -139,8 +153,9 @@ def hard_swish(x):
 def mish(x):
     """Mish: `x * tanh(softplus(x))` (lamina addition; Keras has it in `keras.activations`).
 
-    >>> ops.mish([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.mish([0.])
+        Array([0.], dtype=float32)
     """
     return jnn.mish(float_tensor(x))
 
@@ -148,8 +163,9 @@ def mish(x):
 def leaky_relu(x, negative_slope=0.2):
     """`x` for positive inputs, `negative_slope * x` for negative ones.
 
-    >>> ops.leaky_relu([-1., 2.])
-    Array([-0.2,  2. ], dtype=float32)
+    Example:
+        >>> ops.leaky_relu([-1., 2.])
+        Array([-0.2,  2. ], dtype=float32)
     """
     return jnn.leaky_relu(float_tensor(x), negative_slope=negative_slope)
 
@@ -157,8 +173,9 @@ def leaky_relu(x, negative_slope=0.2):
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` if positive, `alpha * (exp(x) - 1)` otherwise.
 
-    >>> ops.elu([0., 1.])
-    Array([0., 1.], dtype=float32)
+    Example:
+        >>> ops.elu([0., 1.])
+        Array([0., 1.], dtype=float32)
     """
     return jnn.elu(float_tensor(x), alpha=alpha)
 
@@ -166,8 +183,9 @@ def elu(x, alpha=1.0):
 def selu(x):
     """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017).
 
-    >>> ops.selu([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.selu([0.])
+        Array([0.], dtype=float32)
     """
     return jnn.selu(float_tensor(x))
 
@@ -175,8 +193,9 @@ def selu(x):
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`.
 
-    >>> ops.celu([0., 1.])
-    Array([0., 1.], dtype=float32)
+    Example:
+        >>> ops.celu([0., 1.])
+        Array([0., 1.], dtype=float32)
     """
     return jnn.celu(float_tensor(x), alpha=alpha)
 
@@ -184,8 +203,9 @@ def celu(x, alpha=1.0):
 def gelu(x, approximate=True):
     """Gaussian error linear unit; `approximate=True` uses the tanh approximation.
 
-    >>> ops.gelu([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.gelu([0.])
+        Array([0.], dtype=float32)
     """
     return jnn.gelu(float_tensor(x), approximate=approximate)
 
@@ -193,8 +213,9 @@ def gelu(x, approximate=True):
 def glu(x, axis=-1):
     """Gated linear unit: splits `axis` in halves `a, b` and returns `a * sigmoid(b)`.
 
-    >>> ops.glu([[1., 0.]])
-    Array([[0.5]], dtype=float32)
+    Example:
+        >>> ops.glu([[1., 0.]])
+        Array([[0.5]], dtype=float32)
     """
     x = float_tensor(x)
     if x.shape[axis] % 2:
@@ -207,8 +228,9 @@ def glu(x, axis=-1):
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`.
 
-    >>> ops.hard_tanh([-2., 0.5, 2.])
-    Array([-1. ,  0.5,  1. ], dtype=float32)
+    Example:
+        >>> ops.hard_tanh([-2., 0.5, 2.])
+        Array([-1. ,  0.5,  1. ], dtype=float32)
     """
     return jnn.hard_tanh(tensor(x))
 
@@ -216,8 +238,9 @@ def hard_tanh(x):
 def tanh_shrink(x):
     """`x - tanh(x)`.
 
-    >>> ops.tanh_shrink([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.tanh_shrink([0.])
+        Array([0.], dtype=float32)
     """
     return _tanh_shrink(float_tensor(x))
 
@@ -230,8 +253,9 @@ def _tanh_shrink(x):
 def soft_shrink(x, threshold=0.5):
     """Moves values towards zero by `threshold`, and zeroes those within it.
 
-    >>> ops.soft_shrink([-1., 0.2, 1.])
-    Array([-0.5,  0. ,  0.5], dtype=float32)
+    Example:
+        >>> ops.soft_shrink([-1., 0.2, 1.])
+        Array([-0.5,  0. ,  0.5], dtype=float32)
     """
     return _soft_shrink(float_tensor(x), threshold)
 
@@ -245,8 +269,9 @@ def _soft_shrink(x, threshold):
 def hard_shrink(x, threshold=0.5):
     """Zeroes values whose magnitude is at most `threshold`.
 
-    >>> ops.hard_shrink([-1., 0.2, 1.])
-    Array([-1.,  0.,  1.], dtype=float32)
+    Example:
+        >>> ops.hard_shrink([-1., 0.2, 1.])
+        Array([-1.,  0.,  1.], dtype=float32)
     """
     return _hard_shrink(float_tensor(x), threshold)
 
@@ -259,8 +284,9 @@ def _hard_shrink(x, threshold):
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`.
 
-    >>> ops.threshold([1., 3.], 2., 0.)
-    Array([0., 3.], dtype=float32)
+    Example:
+        >>> ops.threshold([1., 3.], 2., 0.)
+        Array([0., 3.], dtype=float32)
     """
     return _threshold(tensor(x), threshold, default_value)
 
@@ -273,8 +299,9 @@ def _threshold(x, threshold, default_value):
 def softmax(x, axis=-1):
     """Exponentials normalized to sum to 1 over `axis` (an int or a tuple of ints).
 
-    >>> ops.softmax([0., 0.])
-    Array([0.5, 0.5], dtype=float32)
+    Example:
+        >>> ops.softmax([0., 0.])
+        Array([0.5, 0.5], dtype=float32)
     """
     axis = tuple(axis) if isinstance(axis, list) else axis
     return jnn.softmax(float_tensor(x), axis=axis)
@@ -283,8 +310,9 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """`log(softmax(x))` over `axis`, computed stably.
 
-    >>> ops.log_softmax([0., 0.])
-    Array([-0.6931472, -0.6931472], dtype=float32)
+    Example:
+        >>> ops.log_softmax([0., 0.])
+        Array([-0.6931472, -0.6931472], dtype=float32)
     """
     axis = tuple(axis) if isinstance(axis, list) else axis
     return jnn.log_softmax(float_tensor(x), axis=axis)
@@ -294,8 +322,9 @@ def sparsemax(x, axis=-1):
     """Sparsemax: the Euclidean projection of `x` onto the probability simplex over `axis`
     (Martins & Astudillo, 2016); many outputs are exactly zero.
 
-    >>> ops.sparsemax([1., 0., -1.])
-    Array([1., 0., 0.], dtype=float32)
+    Example:
+        >>> ops.sparsemax([1., 0., -1.])
+        Array([1., 0., 0.], dtype=float32)
     """
     x = float_tensor(x)
     return _sparsemax(x, axis=axis % x.ndim)

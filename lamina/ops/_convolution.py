@@ -80,8 +80,9 @@ def _check_not_empty(op, result, inputs):
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution (1D to 3D); grouped when `in_channels` is a divisor of the input's.
 
-    >>> ops.conv(ops.ones((1, 5, 1)), ops.ones((3, 1, 2))).shape
-    (1, 3, 2)
+    Example:
+        >>> ops.conv(ops.ones((1, 5, 1)), ops.ones((3, 1, 2))).shape
+        (1, 3, 2)
     """
     data_format = _data_format(data_format)
     inputs, kernel = _operands(
@@ -117,8 +118,9 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     """Depthwise convolution: each input channel convolved with its own
     `depth_multiplier` filters.
 
-    >>> ops.depthwise_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2))).shape
-    (1, 3, 4)
+    Example:
+        >>> ops.depthwise_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2))).shape
+        (1, 3, 4)
     """
     data_format = _data_format(data_format)
     inputs, kernel = _operands(
@@ -146,8 +148,9 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
                    data_format=None, dilation_rate=1):
     """Depthwise convolution followed by a 1x1 (pointwise) convolution.
 
-    >>> ops.separable_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2)), ops.ones((1, 4, 3))).shape
-    (1, 3, 3)
+    Example:
+        >>> ops.separable_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2)), ops.ones((1, 4, 3))).shape
+        (1, 3, 3)
     """
     depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
                                dilation_rate)
@@ -177,8 +180,9 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                    data_format=None, dilation_rate=1):
     """Transposed convolution (the gradient of `conv`), for upsampling.
 
-    >>> ops.conv_transpose(ops.ones((1, 3, 1)), ops.ones((2, 4, 1)), strides=2).shape
-    (1, 6, 4)
+    Example:
+        >>> ops.conv_transpose(ops.ones((1, 3, 1)), ops.ones((2, 4, 1)), strides=2).shape
+        (1, 6, 4)
     """
     data_format = _data_format(data_format)
     inputs, kernel = _operands(
@@ -216,8 +220,9 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Extracts sliding blocks from `(N, C, H, W)` images as columns: `(N, C*kH*kW, L)`
     (PyTorch's `unfold`, im2col).
 
-    >>> ops.unfold(ops.ones((1, 2, 3, 3)), 2).shape
-    (1, 8, 4)
+    Example:
+        >>> ops.unfold(ops.ones((1, 2, 3, 3)), 2).shape
+        (1, 8, 4)
     """
     x = tensor(x)
     if x.ndim != 4:
@@ -244,10 +249,11 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sums columns of sliding blocks `(N, C*kH*kW, L)` back into `(N, C, H, W)` images
     (PyTorch's `fold`, col2im; the adjoint of `unfold`).
 
-    >>> ops.fold(ops.ones((1, 4, 4)), (3, 3), 2)[0, 0]
-    Array([[1., 2., 1.],
-           [2., 4., 2.],
-           [1., 2., 1.]], dtype=float32)
+    Example:
+        >>> ops.fold(ops.ones((1, 4, 4)), (3, 3), 2)[0, 0]
+        Array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]], dtype=float32)
     """
     x = tensor(x)
     if x.ndim != 3:
@@ -302,8 +308,9 @@ def _blocks(x, block_size, data_format, op):
 def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves channel blocks into `block_size` x `block_size` spatial tiles (pixel shuffle).
 
-    >>> ops.depth_to_space(ops.ones((1, 2, 2, 8)), 2).shape
-    (1, 4, 4, 2)
+    Example:
+        >>> ops.depth_to_space(ops.ones((1, 2, 2, 8)), 2).shape
+        (1, 4, 4, 2)
     """
     x = _blocks(x, block_size, data_format, "depth_to_space")
     channels = x.shape[-1] if data_format == "channels_last" else x.shape[1]
@@ -329,8 +336,9 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     """Moves `block_size` x `block_size` spatial tiles into channels (the inverse of
     `depth_to_space`).
 
-    >>> ops.space_to_depth(ops.ones((1, 4, 4, 2)), 2).shape
-    (1, 2, 2, 8)
+    Example:
+        >>> ops.space_to_depth(ops.ones((1, 4, 4, 2)), 2).shape
+        (1, 2, 2, 8)
     """
     x = _blocks(x, block_size, data_format, "space_to_depth")
     spatial = x.shape[1:3] if data_format == "channels_last" else x.shape[2:]

@@ -20,8 +20,9 @@ def _shape(shape):
 def zeros(shape, dtype=None):
     """A tensor of zeros.
 
-    >>> ops.zeros((2,))
-    Array([0., 0.], dtype=float32)
+    Example:
+        >>> ops.zeros((2,))
+        Array([0., 0.], dtype=float32)
     """
     return jnp.zeros(_shape(shape), dtype=standardize_dtype(dtype))
 
@@ -29,8 +30,9 @@ def zeros(shape, dtype=None):
 def ones(shape, dtype=None):
     """A tensor of ones.
 
-    >>> ops.ones((2,), dtype="int32")
-    Array([1, 1], dtype=int32)
+    Example:
+        >>> ops.ones((2,), dtype="int32")
+        Array([1, 1], dtype=int32)
     """
     return jnp.ones(_shape(shape), dtype=standardize_dtype(dtype))
 
@@ -38,8 +40,9 @@ def ones(shape, dtype=None):
 def full(shape, fill_value, dtype=None):
     """A tensor filled with `fill_value`.
 
-    >>> ops.full((2,), 7.)
-    Array([7., 7.], dtype=float32)
+    Example:
+        >>> ops.full((2,), 7.)
+        Array([7., 7.], dtype=float32)
     """
     return jnp.full(_shape(shape), unwrap(fill_value), dtype=standardize_dtype(dtype))
 
@@ -47,8 +50,9 @@ def full(shape, fill_value, dtype=None):
 def empty(shape, dtype=None):
     """A tensor whose contents do not matter (zeros, in JAX).
 
-    >>> ops.empty((2,)).shape
-    (2,)
+    Example:
+        >>> ops.empty((2,)).shape
+        (2,)
     """
     return jnp.zeros(_shape(shape), dtype=standardize_dtype(dtype))
 
@@ -56,8 +60,9 @@ def empty(shape, dtype=None):
 def zeros_like(x, dtype=None):
     """Zeros with the shape (and, by default, dtype) of `x`.
 
-    >>> ops.zeros_like([1, 2])
-    Array([0, 0], dtype=int32)
+    Example:
+        >>> ops.zeros_like([1, 2])
+        Array([0, 0], dtype=int32)
     """
     return jnp.zeros_like(tensor(x), dtype=optional_dtype(dtype))
 
@@ -65,8 +70,9 @@ def zeros_like(x, dtype=None):
 def ones_like(x, dtype=None):
     """Ones with the shape (and, by default, dtype) of `x`.
 
-    >>> ops.ones_like([1., 2.])
-    Array([1., 1.], dtype=float32)
+    Example:
+        >>> ops.ones_like([1., 2.])
+        Array([1., 1.], dtype=float32)
     """
     return jnp.ones_like(tensor(x), dtype=optional_dtype(dtype))
 
@@ -74,8 +80,9 @@ def ones_like(x, dtype=None):
 def full_like(x, fill_value, dtype=None):
     """`fill_value` with the shape (and, by default, dtype) of `x`.
 
-    >>> ops.full_like([1, 2], 5)
-    Array([5, 5], dtype=int32)
+    Example:
+        >>> ops.full_like([1, 2], 5)
+        Array([5, 5], dtype=int32)
     """
     return jnp.full_like(tensor(x), unwrap(fill_value), dtype=optional_dtype(dtype))
 
@@ -83,8 +90,9 @@ def full_like(x, fill_value, dtype=None):
 def empty_like(x, dtype=None):
     """An uninitialized-looking tensor (zeros) with the shape of `x`.
 
-    >>> ops.empty_like([1, 2]).shape
-    (2,)
+    Example:
+        >>> ops.empty_like([1, 2]).shape
+        (2,)
     """
     return jnp.zeros_like(tensor(x), dtype=optional_dtype(dtype))
 
@@ -92,8 +100,9 @@ def empty_like(x, dtype=None):
 def array(x, dtype=None):
     """Creates a tensor from data (a list, NumPy array, number or tensor).
 
-    >>> ops.array([1, 2], dtype="float32")
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> ops.array([1, 2], dtype="float32")
+        Array([1., 2.], dtype=float32)
     """
     return jnp.array(unwrap_tree(x), dtype=optional_dtype(dtype))
 
@@ -104,10 +113,11 @@ def array(x, dtype=None):
 def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in `[start, stop)`; dtype inferred from the arguments.
 
-    >>> ops.arange(3)
-    Array([0, 1, 2], dtype=int32)
-    >>> ops.arange(0, 1, 0.25)
-    Array([0.  , 0.25, 0.5 , 0.75], dtype=float32)
+    Example:
+        >>> ops.arange(3)
+        Array([0, 1, 2], dtype=int32)
+        >>> ops.arange(0, 1, 0.25)
+        Array([0.  , 0.25, 0.5 , 0.75], dtype=float32)
     """
     start, stop, step = unwrap(start), unwrap(stop), unwrap(step)
     if dtype is None:
@@ -119,8 +129,9 @@ def arange(start, stop=None, step=None, dtype=None):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
-    >>> ops.linspace(0, 1, 5)
-    Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+    Example:
+        >>> ops.linspace(0, 1, 5)
+        Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
     """
     return jnp.linspace(tensor(start), tensor(stop), num=num, endpoint=endpoint,
                         retstep=retstep, dtype=optional_dtype(dtype), axis=axis)
@@ -129,8 +140,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """`num` values spaced evenly on a log scale, from `base**start` to `base**stop`.
 
-    >>> ops.logspace(0, 2, 3)
-    Array([  1.,  10., 100.], dtype=float32)
+    Example:
+        >>> ops.logspace(0, 2, 3)
+        Array([  1.,  10., 100.], dtype=float32)
     """
     return jnp.logspace(tensor(start), tensor(stop), num=num, endpoint=endpoint, base=base,
                         dtype=optional_dtype(dtype), axis=axis)
@@ -139,8 +151,9 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` values in geometric progression from `start` to `stop`.
 
-    >>> ops.geomspace(1, 100, 3)
-    Array([  1.,  10., 100.], dtype=float32)
+    Example:
+        >>> ops.geomspace(1, 100, 3)
+        Array([  1.,  10., 100.], dtype=float32)
     """
     return jnp.geomspace(tensor(start), tensor(stop), num=num, endpoint=endpoint,
                          dtype=optional_dtype(dtype), axis=axis)
@@ -149,9 +162,10 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1D coordinate vectors.
 
-    >>> xs, ys = ops.meshgrid([1, 2, 3], [4, 5])
-    >>> xs.shape
-    (2, 3)
+    Example:
+        >>> xs, ys = ops.meshgrid([1, 2, 3], [4, 5])
+        >>> xs.shape
+        (2, 3)
     """
     if indexing not in ("xy", "ij"):
         raise ValueError(
@@ -165,9 +179,10 @@ def meshgrid(*x, indexing="xy"):
 def eye(N, M=None, k=0, dtype=None):
     """A 2D tensor with ones on the `k`-th diagonal.
 
-    >>> ops.eye(2)
-    Array([[1., 0.],
-           [0., 1.]], dtype=float32)
+    Example:
+        >>> ops.eye(2)
+        Array([[1., 0.],
+               [0., 1.]], dtype=float32)
     """
     return jnp.eye(N, M=M, k=k, dtype=standardize_dtype(dtype))
 
@@ -175,9 +190,10 @@ def eye(N, M=None, k=0, dtype=None):
 def identity(n, dtype=None):
     """The `n` by `n` identity matrix.
 
-    >>> ops.identity(2, dtype="int32")
-    Array([[1, 0],
-           [0, 1]], dtype=int32)
+    Example:
+        >>> ops.identity(2, dtype="int32")
+        Array([[1, 0],
+               [0, 1]], dtype=int32)
     """
     return jnp.identity(n, dtype=standardize_dtype(dtype))
 
@@ -185,9 +201,10 @@ def identity(n, dtype=None):
 def tri(N, M=None, k=0, dtype=None):
     """A matrix with ones at and below the `k`-th diagonal.
 
-    >>> ops.tri(2)
-    Array([[1., 0.],
-           [1., 1.]], dtype=float32)
+    Example:
+        >>> ops.tri(2)
+        Array([[1., 0.],
+               [1., 1.]], dtype=float32)
     """
     return jnp.tri(N, M=M, k=k, dtype=standardize_dtype(dtype))
 
@@ -195,10 +212,11 @@ def tri(N, M=None, k=0, dtype=None):
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix: columns are powers of `x`.
 
-    >>> ops.vander([1, 2, 3], 2)
-    Array([[1, 1],
-           [2, 1],
-           [3, 1]], dtype=int32)
+    Example:
+        >>> ops.vander([1, 2, 3], 2)
+        Array([[1, 1],
+               [2, 1],
+               [3, 1]], dtype=int32)
     """
     return jnp.vander(tensor(x), N=N, increasing=increasing)
 
@@ -213,8 +231,9 @@ def _window_length(x):
 def bartlett(x):
     """The Bartlett (triangular) window of length `x`.
 
-    >>> ops.bartlett(3)
-    Array([0., 1., 0.], dtype=float32)
+    Example:
+        >>> ops.bartlett(3)
+        Array([0., 1., 0.], dtype=float32)
     """
     return jnp.bartlett(_window_length(x)).astype(config.floatx())
 
@@ -222,8 +241,9 @@ def bartlett(x):
 def blackman(x):
     """The Blackman window of length `x`.
 
-    >>> ops.blackman(3).shape
-    (3,)
+    Example:
+        >>> ops.blackman(3).shape
+        (3,)
     """
     return jnp.blackman(_window_length(x)).astype(config.floatx())
 
@@ -231,8 +251,9 @@ def blackman(x):
 def hamming(x):
     """The Hamming window of length `x`.
 
-    >>> ops.hamming(3).round(2)
-    Array([0.08, 1.  , 0.08], dtype=float32)
+    Example:
+        >>> ops.hamming(3).round(2)
+        Array([0.08, 1.  , 0.08], dtype=float32)
     """
     return jnp.hamming(_window_length(x)).astype(config.floatx())
 
@@ -240,8 +261,9 @@ def hamming(x):
 def hanning(x):
     """The Hann window of length `x`.
 
-    >>> ops.hanning(3)
-    Array([0., 1., 0.], dtype=float32)
+    Example:
+        >>> ops.hanning(3)
+        Array([0., 1., 0.], dtype=float32)
     """
     return jnp.hanning(_window_length(x)).astype(config.floatx())
 
@@ -249,8 +271,9 @@ def hanning(x):
 def kaiser(x, beta):
     """The Kaiser window of length `x` and shape parameter `beta`.
 
-    >>> ops.kaiser(3, 0.)
-    Array([1., 1., 1.], dtype=float32)
+    Example:
+        >>> ops.kaiser(3, 0.)
+        Array([1., 1., 1.], dtype=float32)
     """
     return jnp.kaiser(_window_length(x), beta).astype(config.floatx())
 
@@ -258,7 +281,8 @@ def kaiser(x, beta):
 def copy(x):
     """A copy of `x`.
 
-    >>> ops.copy([1, 2])
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> ops.copy([1, 2])
+        Array([1, 2], dtype=int32)
     """
     return jnp.copy(tensor(x))

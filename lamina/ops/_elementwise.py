@@ -16,8 +16,9 @@ from lamina.ops._convert import compiled, float_tensor, floats, tensor
 def add(x1, x2):
     """Adds arguments element-wise.
 
-    >>> ops.add([1, 2], [10, 20])
-    Array([11, 22], dtype=int32)
+    Example:
+        >>> ops.add([1, 2], [10, 20])
+        Array([11, 22], dtype=int32)
     """
     return jnp.add(tensor(x1), tensor(x2))
 
@@ -25,8 +26,9 @@ def add(x1, x2):
 def subtract(x1, x2):
     """Subtracts `x2` from `x1` element-wise.
 
-    >>> ops.subtract([5, 7], 2)
-    Array([3, 5], dtype=int32)
+    Example:
+        >>> ops.subtract([5, 7], 2)
+        Array([3, 5], dtype=int32)
     """
     return jnp.subtract(tensor(x1), tensor(x2))
 
@@ -34,8 +36,9 @@ def subtract(x1, x2):
 def multiply(x1, x2):
     """Multiplies arguments element-wise.
 
-    >>> ops.multiply([1., 2.], 3.)
-    Array([3., 6.], dtype=float32)
+    Example:
+        >>> ops.multiply([1., 2.], 3.)
+        Array([3., 6.], dtype=float32)
     """
     return jnp.multiply(tensor(x1), tensor(x2))
 
@@ -43,8 +46,9 @@ def multiply(x1, x2):
 def divide(x1, x2):
     """Divides `x1` by `x2` element-wise; integers give floats.
 
-    >>> ops.divide([1, 3], 2)
-    Array([0.5, 1.5], dtype=float32)
+    Example:
+        >>> ops.divide([1, 3], 2)
+        Array([0.5, 1.5], dtype=float32)
     """
     return jnp.true_divide(tensor(x1), tensor(x2))
 
@@ -52,8 +56,9 @@ def divide(x1, x2):
 def true_divide(x1, x2):
     """Alias of `divide`.
 
-    >>> ops.true_divide(3, 2)
-    Array(1.5, dtype=float32, weak_type=True)
+    Example:
+        >>> ops.true_divide(3, 2)
+        Array(1.5, dtype=float32, weak_type=True)
     """
     return jnp.true_divide(tensor(x1), tensor(x2))
 
@@ -61,8 +66,9 @@ def true_divide(x1, x2):
 def divide_no_nan(x1, x2):
     """Divides element-wise, returning 0 where the denominator is 0.
 
-    >>> ops.divide_no_nan([1., 2.], [0., 4.])
-    Array([0. , 0.5], dtype=float32)
+    Example:
+        >>> ops.divide_no_nan([1., 2.], [0., 4.])
+        Array([0. , 0.5], dtype=float32)
     """
     return _divide_no_nan(tensor(x1), tensor(x2))
 
@@ -78,8 +84,9 @@ def _divide_no_nan(x1, x2):
 def floor_divide(x1, x2):
     """The largest integer not greater than `x1 / x2`, element-wise.
 
-    >>> ops.floor_divide([7, -7], 2)
-    Array([ 3, -4], dtype=int32)
+    Example:
+        >>> ops.floor_divide([7, -7], 2)
+        Array([ 3, -4], dtype=int32)
     """
     return jnp.floor_divide(tensor(x1), tensor(x2))
 
@@ -87,8 +94,9 @@ def floor_divide(x1, x2):
 def mod(x1, x2):
     """The remainder of division, with the sign of the divisor (`x1 % x2`).
 
-    >>> ops.mod([7, -7], 3)
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> ops.mod([7, -7], 3)
+        Array([1, 2], dtype=int32)
     """
     return jnp.mod(tensor(x1), tensor(x2))
 
@@ -96,8 +104,9 @@ def mod(x1, x2):
 def fmod(x1, x2):
     """The remainder of division, with the sign of the dividend (C's `fmod`).
 
-    >>> ops.fmod([7, -7], 3)
-    Array([ 1, -1], dtype=int32)
+    Example:
+        >>> ops.fmod([7, -7], 3)
+        Array([ 1, -1], dtype=int32)
     """
     return jnp.fmod(tensor(x1), tensor(x2))
 
@@ -105,8 +114,9 @@ def fmod(x1, x2):
 def power(x1, x2):
     """`x1` raised to the power `x2`, element-wise.
 
-    >>> ops.power([2, 3], 2)
-    Array([4, 9], dtype=int32)
+    Example:
+        >>> ops.power([2, 3], 2)
+        Array([4, 9], dtype=int32)
     """
     return jnp.power(tensor(x1), tensor(x2))
 
@@ -114,8 +124,9 @@ def power(x1, x2):
 def negative(x):
     """Numerical negative, element-wise.
 
-    >>> ops.negative([1, -2])
-    Array([-1,  2], dtype=int32)
+    Example:
+        >>> ops.negative([1, -2])
+        Array([-1,  2], dtype=int32)
     """
     return jnp.negative(tensor(x))
 
@@ -123,8 +134,9 @@ def negative(x):
 def reciprocal(x):
     """`1 / x`, element-wise.
 
-    >>> ops.reciprocal([2., 4.])
-    Array([0.5 , 0.25], dtype=float32)
+    Example:
+        >>> ops.reciprocal([2., 4.])
+        Array([0.5 , 0.25], dtype=float32)
     """
     return jnp.reciprocal(tensor(x))
 
@@ -132,8 +144,9 @@ def reciprocal(x):
 def square(x):
     """`x * x`, element-wise (booleans become int32).
 
-    >>> ops.square([2, -3])
-    Array([4, 9], dtype=int32)
+    Example:
+        >>> ops.square([2, -3])
+        Array([4, 9], dtype=int32)
     """
     x = tensor(x)
     if x.dtype == jnp.bool_:
@@ -144,8 +157,9 @@ def square(x):
 def sqrt(x):
     """Non-negative square root, element-wise.
 
-    >>> ops.sqrt([4, 9])
-    Array([2., 3.], dtype=float32)
+    Example:
+        >>> ops.sqrt([4, 9])
+        Array([2., 3.], dtype=float32)
     """
     return jnp.sqrt(float_tensor(x))
 
@@ -153,8 +167,9 @@ def sqrt(x):
 def cbrt(x):
     """Cube root, element-wise.
 
-    >>> ops.cbrt([8., 27.])
-    Array([2., 3.], dtype=float32)
+    Example:
+        >>> ops.cbrt([8., 27.])
+        Array([2., 3.], dtype=float32)
     """
     return jnp.cbrt(float_tensor(x))
 
@@ -162,8 +177,9 @@ def cbrt(x):
 def absolute(x):
     """Absolute value, element-wise.
 
-    >>> ops.absolute([-1, 2])
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> ops.absolute([-1, 2])
+        Array([1, 2], dtype=int32)
     """
     return jnp.absolute(tensor(x))
 
@@ -171,8 +187,9 @@ def absolute(x):
 def abs(x):
     """Absolute value, element-wise (alias of `absolute`).
 
-    >>> ops.abs([-1.5, 2.])
-    Array([1.5, 2. ], dtype=float32)
+    Example:
+        >>> ops.abs([-1.5, 2.])
+        Array([1.5, 2. ], dtype=float32)
     """
     return jnp.absolute(tensor(x))
 
@@ -180,8 +197,9 @@ def abs(x):
 def fabs(x):
     """Absolute value as a float, element-wise.
 
-    >>> ops.fabs([-1, 2])
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> ops.fabs([-1, 2])
+        Array([1., 2.], dtype=float32)
     """
     return jnp.fabs(float_tensor(x))
 
@@ -189,8 +207,9 @@ def fabs(x):
 def sign(x):
     """-1, 0 or 1 by the sign of each element.
 
-    >>> ops.sign([-3, 0, 2])
-    Array([-1,  0,  1], dtype=int32)
+    Example:
+        >>> ops.sign([-3, 0, 2])
+        Array([-1,  0,  1], dtype=int32)
     """
     return jnp.sign(tensor(x))
 
@@ -198,8 +217,9 @@ def sign(x):
 def maximum(x1, x2):
     """Element-wise maximum (NaN wins).
 
-    >>> ops.maximum([1, 5], [3, 2])
-    Array([3, 5], dtype=int32)
+    Example:
+        >>> ops.maximum([1, 5], [3, 2])
+        Array([3, 5], dtype=int32)
     """
     return jnp.maximum(tensor(x1), tensor(x2))
 
@@ -207,8 +227,9 @@ def maximum(x1, x2):
 def minimum(x1, x2):
     """Element-wise minimum (NaN wins).
 
-    >>> ops.minimum([1, 5], [3, 2])
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> ops.minimum([1, 5], [3, 2])
+        Array([1, 2], dtype=int32)
     """
     return jnp.minimum(tensor(x1), tensor(x2))
 
@@ -216,8 +237,9 @@ def minimum(x1, x2):
 def fmax(x1, x2):
     """Element-wise maximum that ignores NaN.
 
-    >>> ops.fmax([1., float("nan")], [0., 2.])
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> ops.fmax([1., float("nan")], [0., 2.])
+        Array([1., 2.], dtype=float32)
     """
     return jnp.fmax(tensor(x1), tensor(x2))
 
@@ -225,8 +247,9 @@ def fmax(x1, x2):
 def fmin(x1, x2):
     """Element-wise minimum that ignores NaN.
 
-    >>> ops.fmin([1., float("nan")], [0., 2.])
-    Array([0., 2.], dtype=float32)
+    Example:
+        >>> ops.fmin([1., float("nan")], [0., 2.])
+        Array([0., 2.], dtype=float32)
     """
     return jnp.fmin(tensor(x1), tensor(x2))
 
@@ -234,8 +257,9 @@ def fmin(x1, x2):
 def clip(x, x_min, x_max):
     """Limits values to `[x_min, x_max]` (booleans become int32).
 
-    >>> ops.clip([-2, 0, 5], -1, 3)
-    Array([-1,  0,  3], dtype=int32)
+    Example:
+        >>> ops.clip([-2, 0, 5], -1, 3)
+        Array([-1,  0,  3], dtype=int32)
     """
     x = tensor(x)
     if x.dtype == jnp.bool_:
@@ -246,8 +270,9 @@ def clip(x, x_min, x_max):
 def gcd(x1, x2):
     """Greatest common divisor of integers, element-wise.
 
-    >>> ops.gcd([12, 18], 8)
-    Array([4, 2], dtype=int32)
+    Example:
+        >>> ops.gcd([12, 18], 8)
+        Array([4, 2], dtype=int32)
     """
     return jnp.gcd(tensor(x1), tensor(x2))
 
@@ -255,8 +280,9 @@ def gcd(x1, x2):
 def lcm(x1, x2):
     """Least common multiple of integers, element-wise.
 
-    >>> ops.lcm([4, 6], 3)
-    Array([12,  6], dtype=int32)
+    Example:
+        >>> ops.lcm([4, 6], 3)
+        Array([12,  6], dtype=int32)
     """
     return jnp.lcm(tensor(x1), tensor(x2))
 
@@ -264,8 +290,9 @@ def lcm(x1, x2):
 def ldexp(x1, x2):
     """`x1 * 2**x2`, element-wise; `x2` must be integers.
 
-    >>> ops.ldexp([1., 3.], [2, 1])
-    Array([4., 6.], dtype=float32)
+    Example:
+        >>> ops.ldexp([1., 3.], [2, 1])
+        Array([4., 6.], dtype=float32)
     """
     x1, x2 = tensor(x1), tensor(x2)
     if not jnp.issubdtype(x2.dtype, jnp.integer):
@@ -278,8 +305,9 @@ def ldexp(x1, x2):
 def heaviside(x1, x2):
     """Heaviside step: 0 where `x1 < 0`, `x2` where `x1 == 0`, 1 where `x1 > 0`.
 
-    >>> ops.heaviside([-1., 0., 2.], 0.5)
-    Array([0. , 0.5, 1. ], dtype=float32)
+    Example:
+        >>> ops.heaviside([-1., 0., 2.], 0.5)
+        Array([0. , 0.5, 1. ], dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.heaviside(x1, x2)
@@ -288,8 +316,9 @@ def heaviside(x1, x2):
 def nextafter(x1, x2):
     """The next representable float after `x1` in the direction of `x2`.
 
-    >>> bool(ops.nextafter(1., 2.) > 1.)
-    True
+    Example:
+        >>> bool(ops.nextafter(1., 2.) > 1.)
+        True
     """
     x1, x2 = floats(x1, x2)
     return jnp.nextafter(x1, x2)
@@ -298,8 +327,9 @@ def nextafter(x1, x2):
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """Replaces NaN and infinities with finite numbers.
 
-    >>> ops.nan_to_num([float("nan"), 1.], nan=-1.)
-    Array([-1.,  1.], dtype=float32)
+    Example:
+        >>> ops.nan_to_num([float("nan"), 1.], nan=-1.)
+        Array([-1.,  1.], dtype=float32)
     """
     return jnp.nan_to_num(tensor(x), nan=nan, posinf=posinf, neginf=neginf)
 
@@ -310,8 +340,9 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def exp(x):
     """Exponential, element-wise.
 
-    >>> ops.exp([0., 1.])
-    Array([1.       , 2.7182817], dtype=float32)
+    Example:
+        >>> ops.exp([0., 1.])
+        Array([1.       , 2.7182817], dtype=float32)
     """
     return jnp.exp(float_tensor(x))
 
@@ -319,8 +350,9 @@ def exp(x):
 def exp2(x):
     """`2**x`, element-wise.
 
-    >>> ops.exp2([1, 3])
-    Array([2., 8.], dtype=float32)
+    Example:
+        >>> ops.exp2([1, 3])
+        Array([2., 8.], dtype=float32)
     """
     return jnp.exp2(float_tensor(x))
 
@@ -328,8 +360,9 @@ def exp2(x):
 def expm1(x):
     """`exp(x) - 1`, accurate for small `x`.
 
-    >>> ops.expm1([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.expm1([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.expm1(float_tensor(x))
 
@@ -337,8 +370,9 @@ def expm1(x):
 def log(x):
     """Natural logarithm, element-wise.
 
-    >>> ops.log([1., 1.])
-    Array([0., 0.], dtype=float32)
+    Example:
+        >>> ops.log([1., 1.])
+        Array([0., 0.], dtype=float32)
     """
     return jnp.log(float_tensor(x))
 
@@ -346,8 +380,9 @@ def log(x):
 def log2(x):
     """Base-2 logarithm, element-wise.
 
-    >>> ops.log2([1, 8])
-    Array([0., 3.], dtype=float32)
+    Example:
+        >>> ops.log2([1, 8])
+        Array([0., 3.], dtype=float32)
     """
     return jnp.log2(float_tensor(x))
 
@@ -355,8 +390,9 @@ def log2(x):
 def log10(x):
     """Base-10 logarithm, element-wise.
 
-    >>> ops.log10([1, 100])
-    Array([0., 2.], dtype=float32)
+    Example:
+        >>> ops.log10([1, 100])
+        Array([0., 2.], dtype=float32)
     """
     return jnp.log10(float_tensor(x))
 
@@ -364,8 +400,9 @@ def log10(x):
 def log1p(x):
     """`log(1 + x)`, accurate for small `x`.
 
-    >>> ops.log1p([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.log1p([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.log1p(float_tensor(x))
 
@@ -373,8 +410,9 @@ def log1p(x):
 def logaddexp(x1, x2):
     """`log(exp(x1) + exp(x2))`, computed stably.
 
-    >>> ops.logaddexp(0., 0.)
-    Array(0.6931472, dtype=float32)
+    Example:
+        >>> ops.logaddexp(0., 0.)
+        Array(0.6931472, dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.logaddexp(x1, x2)
@@ -383,8 +421,9 @@ def logaddexp(x1, x2):
 def logaddexp2(x1, x2):
     """`log2(2**x1 + 2**x2)`, computed stably.
 
-    >>> ops.logaddexp2(1., 1.)
-    Array(2., dtype=float32)
+    Example:
+        >>> ops.logaddexp2(1., 1.)
+        Array(2., dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.logaddexp2(x1, x2)
@@ -396,8 +435,9 @@ def logaddexp2(x1, x2):
 def sin(x):
     """Sine, element-wise (radians).
 
-    >>> ops.sin([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.sin([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.sin(float_tensor(x))
 
@@ -405,8 +445,9 @@ def sin(x):
 def cos(x):
     """Cosine, element-wise (radians).
 
-    >>> ops.cos([0.])
-    Array([1.], dtype=float32)
+    Example:
+        >>> ops.cos([0.])
+        Array([1.], dtype=float32)
     """
     return jnp.cos(float_tensor(x))
 
@@ -414,8 +455,9 @@ def cos(x):
 def tan(x):
     """Tangent, element-wise (radians).
 
-    >>> ops.tan([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.tan([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.tan(float_tensor(x))
 
@@ -423,8 +465,9 @@ def tan(x):
 def arcsin(x):
     """Inverse sine, element-wise.
 
-    >>> ops.arcsin([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arcsin([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.arcsin(float_tensor(x))
 
@@ -432,8 +475,9 @@ def arcsin(x):
 def arccos(x):
     """Inverse cosine, element-wise.
 
-    >>> ops.arccos([1.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arccos([1.])
+        Array([0.], dtype=float32)
     """
     return jnp.arccos(float_tensor(x))
 
@@ -441,8 +485,9 @@ def arccos(x):
 def arctan(x):
     """Inverse tangent, element-wise.
 
-    >>> ops.arctan([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arctan([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.arctan(float_tensor(x))
 
@@ -450,8 +495,9 @@ def arctan(x):
 def arctan2(x1, x2):
     """The angle of the point `(x2, x1)`, in radians, element-wise.
 
-    >>> ops.arctan2([0.], [1.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arctan2([0.], [1.])
+        Array([0.], dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.arctan2(x1, x2)
@@ -460,8 +506,9 @@ def arctan2(x1, x2):
 def sinh(x):
     """Hyperbolic sine, element-wise.
 
-    >>> ops.sinh([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.sinh([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.sinh(float_tensor(x))
 
@@ -469,8 +516,9 @@ def sinh(x):
 def cosh(x):
     """Hyperbolic cosine, element-wise.
 
-    >>> ops.cosh([0.])
-    Array([1.], dtype=float32)
+    Example:
+        >>> ops.cosh([0.])
+        Array([1.], dtype=float32)
     """
     return jnp.cosh(float_tensor(x))
 
@@ -478,8 +526,9 @@ def cosh(x):
 def tanh(x):
     """Hyperbolic tangent, element-wise.
 
-    >>> ops.tanh([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.tanh([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.tanh(float_tensor(x))
 
@@ -487,8 +536,9 @@ def tanh(x):
 def arcsinh(x):
     """Inverse hyperbolic sine, element-wise.
 
-    >>> ops.arcsinh([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arcsinh([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.arcsinh(float_tensor(x))
 
@@ -496,8 +546,9 @@ def arcsinh(x):
 def arccosh(x):
     """Inverse hyperbolic cosine, element-wise.
 
-    >>> ops.arccosh([1.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arccosh([1.])
+        Array([0.], dtype=float32)
     """
     return jnp.arccosh(float_tensor(x))
 
@@ -505,8 +556,9 @@ def arccosh(x):
 def arctanh(x):
     """Inverse hyperbolic tangent, element-wise.
 
-    >>> ops.arctanh([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.arctanh([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.arctanh(float_tensor(x))
 
@@ -514,8 +566,9 @@ def arctanh(x):
 def hypot(x1, x2):
     """`sqrt(x1**2 + x2**2)`, element-wise.
 
-    >>> ops.hypot([3.], [4.])
-    Array([5.], dtype=float32)
+    Example:
+        >>> ops.hypot([3.], [4.])
+        Array([5.], dtype=float32)
     """
     x1, x2 = floats(x1, x2)
     return jnp.hypot(x1, x2)
@@ -524,8 +577,9 @@ def hypot(x1, x2):
 def deg2rad(x):
     """Converts degrees to radians.
 
-    >>> ops.deg2rad([180.])
-    Array([3.1415927], dtype=float32)
+    Example:
+        >>> ops.deg2rad([180.])
+        Array([3.1415927], dtype=float32)
     """
     return jnp.deg2rad(float_tensor(x))
 
@@ -533,8 +587,9 @@ def deg2rad(x):
 def rad2deg(x):
     """Converts radians to degrees.
 
-    >>> ops.rad2deg([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.rad2deg([0.])
+        Array([0.], dtype=float32)
     """
     return jnp.rad2deg(float_tensor(x))
 
@@ -542,8 +597,9 @@ def rad2deg(x):
 def sinc(x):
     """The normalized sinc function `sin(pi x) / (pi x)`.
 
-    >>> ops.sinc([0.])
-    Array([1.], dtype=float32)
+    Example:
+        >>> ops.sinc([0.])
+        Array([1.], dtype=float32)
     """
     return jnp.sinc(float_tensor(x))
 
@@ -551,8 +607,9 @@ def sinc(x):
 def i0(x):
     """The modified Bessel function of the first kind, order 0.
 
-    >>> ops.i0([0., 1.]).round(3)
-    Array([1.   , 1.266], dtype=float32)
+    Example:
+        >>> ops.i0([0., 1.]).round(3)
+        Array([1.   , 1.266], dtype=float32)
     """
     return jnp.i0(float_tensor(x))
 
@@ -563,8 +620,9 @@ def i0(x):
 def floor(x):
     """Rounds down, element-wise; the result is a float.
 
-    >>> ops.floor([1.7, -1.2])
-    Array([ 1., -2.], dtype=float32)
+    Example:
+        >>> ops.floor([1.7, -1.2])
+        Array([ 1., -2.], dtype=float32)
     """
     return jnp.floor(float_tensor(x))
 
@@ -572,8 +630,9 @@ def floor(x):
 def ceil(x):
     """Rounds up, element-wise; the result is a float.
 
-    >>> ops.ceil([1.2, -1.7])
-    Array([ 2., -1.], dtype=float32)
+    Example:
+        >>> ops.ceil([1.2, -1.7])
+        Array([ 2., -1.], dtype=float32)
     """
     return jnp.ceil(float_tensor(x))
 
@@ -581,8 +640,9 @@ def ceil(x):
 def trunc(x):
     """Rounds towards zero, element-wise; integers pass unchanged.
 
-    >>> ops.trunc([1.7, -1.7])
-    Array([ 1., -1.], dtype=float32)
+    Example:
+        >>> ops.trunc([1.7, -1.7])
+        Array([ 1., -1.], dtype=float32)
     """
     x = tensor(x)
     if not jnp.issubdtype(x.dtype, jnp.inexact):
@@ -593,10 +653,11 @@ def trunc(x):
 def round(x, decimals=0):
     """Rounds half to even, to `decimals` decimal places.
 
-    >>> ops.round([0.5, 1.5, 2.26], decimals=0)
-    Array([0., 2., 2.], dtype=float32)
-    >>> ops.round([149, 151], decimals=-2)
-    Array([100, 200], dtype=int32)
+    Example:
+        >>> ops.round([0.5, 1.5, 2.26], decimals=0)
+        Array([0., 2., 2.], dtype=float32)
+        >>> ops.round([149, 151], decimals=-2)
+        Array([100, 200], dtype=int32)
     """
     x = tensor(x)
     if decimals < 0 and not jnp.issubdtype(x.dtype, jnp.inexact):
@@ -613,8 +674,9 @@ def round(x, decimals=0):
 def real(x):
     """The real part, element-wise.
 
-    >>> ops.real(ops.convert_to_tensor([1 + 2j]))
-    Array([1.], dtype=float32)
+    Example:
+        >>> ops.real(ops.convert_to_tensor([1 + 2j]))
+        Array([1.], dtype=float32)
     """
     return jnp.real(tensor(x))
 
@@ -622,8 +684,9 @@ def real(x):
 def imag(x):
     """The imaginary part, element-wise.
 
-    >>> ops.imag(ops.convert_to_tensor([1 + 2j]))
-    Array([2.], dtype=float32)
+    Example:
+        >>> ops.imag(ops.convert_to_tensor([1 + 2j]))
+        Array([2.], dtype=float32)
     """
     return jnp.imag(tensor(x))
 
@@ -631,8 +694,9 @@ def imag(x):
 def conjugate(x):
     """The complex conjugate, element-wise.
 
-    >>> ops.conjugate(ops.convert_to_tensor([1 + 2j]))
-    Array([1.-2.j], dtype=complex64)
+    Example:
+        >>> ops.conjugate(ops.convert_to_tensor([1 + 2j]))
+        Array([1.-2.j], dtype=complex64)
     """
     return jnp.conjugate(tensor(x))
 
@@ -640,8 +704,9 @@ def conjugate(x):
 def conj(x):
     """Alias of `conjugate`.
 
-    >>> ops.conj(ops.convert_to_tensor([1 - 1j]))
-    Array([1.+1.j], dtype=complex64)
+    Example:
+        >>> ops.conj(ops.convert_to_tensor([1 - 1j]))
+        Array([1.+1.j], dtype=complex64)
     """
     return jnp.conjugate(tensor(x))
 
@@ -649,8 +714,9 @@ def conj(x):
 def angle(x):
     """The argument (angle) of complex numbers, in radians.
 
-    >>> ops.angle(ops.convert_to_tensor([1j]))
-    Array([1.5707964], dtype=float32)
+    Example:
+        >>> ops.angle(ops.convert_to_tensor([1j]))
+        Array([1.5707964], dtype=float32)
     """
     return jnp.angle(float_tensor(x))
 
@@ -658,8 +724,9 @@ def angle(x):
 def polar(abs_, angle):
     """The complex number `abs_ * (cos(angle) + i sin(angle))`, element-wise.
 
-    >>> ops.polar(2., 0.)
-    Array(2.+0.j, dtype=complex64)
+    Example:
+        >>> ops.polar(2., 0.)
+        Array(2.+0.j, dtype=complex64)
     """
     abs_, angle = floats(abs_, angle)
     return jax.lax.complex(abs_ * jnp.cos(angle), abs_ * jnp.sin(angle))
@@ -671,9 +738,10 @@ def polar(abs_, angle):
 def vectorize(pyfunc, *, excluded=None, signature=None):
     """Turns a function on scalars (or core shapes, by `signature`) into one on arrays.
 
-    >>> vsum = ops.vectorize(lambda a, b: a + b)
-    >>> vsum(ops.convert_to_tensor([1, 2]), ops.convert_to_tensor([3, 4]))
-    Array([4, 6], dtype=int32)
+    Example:
+        >>> vsum = ops.vectorize(lambda a, b: a + b)
+        >>> vsum(ops.convert_to_tensor([1, 2]), ops.convert_to_tensor([3, 4]))
+        Array([4, 6], dtype=int32)
     """
     return jnp.vectorize(pyfunc, excluded=frozenset() if excluded is None else excluded,
                          signature=signature)

@@ -27,9 +27,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """Encodes integer labels as one-hot vectors of length `num_classes` along `axis`;
     labels outside `[0, num_classes)` give all zeros.
 
-    >>> ops.one_hot([1, 0], 3)
-    Array([[0., 1., 0.],
-           [1., 0., 0.]], dtype=float32)
+    Example:
+        >>> ops.one_hot([1, 0], 3)
+        Array([[0., 1., 0.],
+               [1., 0., 0.]], dtype=float32)
     """
     _dense_only(sparse, "one_hot")
     x = _labels(x, "one_hot")
@@ -39,9 +40,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
     """Encodes each row of integer labels as one vector with 1 at every label present.
 
-    >>> ops.multi_hot([[0, 2], [1, 1]], num_classes=3)
-    Array([[1., 0., 1.],
-           [0., 1., 0.]], dtype=float32)
+    Example:
+        >>> ops.multi_hot([[0, 2], [1, 1]], num_classes=3)
+        Array([[1., 0., 1.],
+               [0., 1., 0.]], dtype=float32)
     """
     if num_classes is None:
         num_classes = kwargs.pop("num_tokens", None)

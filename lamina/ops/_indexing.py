@@ -19,9 +19,10 @@ def _indices(indices):
 def take(x, indices, axis=None):
     """Takes elements of `x` at `indices` along `axis` (of the flattened `x` when None).
 
-    >>> ops.take([[1, 2], [3, 4]], [1, 0], axis=1)
-    Array([[2, 1],
-           [4, 3]], dtype=int32)
+    Example:
+        >>> ops.take([[1, 2], [3, 4]], [1, 0], axis=1)
+        Array([[2, 1],
+               [4, 3]], dtype=int32)
     """
     return jnp.take(tensor(x), _indices(indices), axis=axis)
 
@@ -29,9 +30,10 @@ def take(x, indices, axis=None):
 def take_along_axis(x, indices, axis=None):
     """Picks values of `x` along `axis` at matching `indices` (as from `argsort`).
 
-    >>> x = ops.convert_to_tensor([[10, 30, 20]])
-    >>> ops.take_along_axis(x, ops.argsort(x, axis=1), axis=1)
-    Array([[10, 20, 30]], dtype=int32)
+    Example:
+        >>> x = ops.convert_to_tensor([[10, 30, 20]])
+        >>> ops.take_along_axis(x, ops.argsort(x, axis=1), axis=1)
+        Array([[10, 20, 30]], dtype=int32)
     """
     return jnp.take_along_axis(tensor(x), _indices(indices), axis=axis)
 
@@ -39,8 +41,9 @@ def take_along_axis(x, indices, axis=None):
 def get_item(x, key):
     """`x[key]`: basic and advanced indexing.
 
-    >>> ops.get_item([10, 20, 30], 1)
-    Array(20, dtype=int32)
+    Example:
+        >>> ops.get_item([10, 20, 30], 1)
+        Array(20, dtype=int32)
     """
     return tensor(x)[unwrap_tree(key)]
 
@@ -49,8 +52,9 @@ def where(condition, x1=None, x2=None):
     """Elements of `x1` where `condition` holds, else of `x2`; with only `condition`, the
     indices of its true elements (eager only).
 
-    >>> ops.where([True, False], [1, 2], [10, 20])
-    Array([ 1, 20], dtype=int32)
+    Example:
+        >>> ops.where([True, False], [1, 2], [10, 20])
+        Array([ 1, 20], dtype=int32)
     """
     if (x1 is None) != (x2 is None):
         raise ValueError(
@@ -66,9 +70,10 @@ def where(condition, x1=None, x2=None):
 def select(condlist, choicelist, default=0):
     """Element-wise, the value from the first choice whose condition is true.
 
-    >>> x = ops.arange(4)
-    >>> ops.select([x < 1, x > 2], [x, -x], default=9)
-    Array([ 0,  9,  9, -3], dtype=int32)
+    Example:
+        >>> x = ops.arange(4)
+        >>> ops.select([x < 1, x > 2], [x, -x], default=9)
+        Array([ 0,  9,  9, -3], dtype=int32)
     """
     if not isinstance(condlist, (list, tuple)) or not isinstance(choicelist, (list, tuple)):
         raise TypeError(
@@ -91,8 +96,9 @@ def _select(condlist, choicelist, default):
 def nonzero(x):
     """Indices of the non-zero elements, one array per axis (eager only).
 
-    >>> ops.nonzero([0, 3, 0, 5])
-    (Array([1, 3], dtype=int32),)
+    Example:
+        >>> ops.nonzero([0, 3, 0, 5])
+        (Array([1, 3], dtype=int32),)
     """
     x = tensor(x)
     # The output size depends on the values: count them first, then run one compiled program.
@@ -105,8 +111,9 @@ _nonzero = compiled("size")(jnp.nonzero)
 def searchsorted(sorted_sequence, values, side="left"):
     """Indices where `values` would be inserted into the 1D `sorted_sequence` to keep order.
 
-    >>> ops.searchsorted([1, 3, 5], [2, 5])
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> ops.searchsorted([1, 3, 5], [2, 5])
+        Array([1, 2], dtype=int32)
     """
     sorted_sequence = tensor(sorted_sequence)
     if sorted_sequence.ndim != 1:
@@ -120,8 +127,9 @@ def searchsorted(sorted_sequence, values, side="left"):
 def digitize(x, bins):
     """The index of the bin each element of `x` falls into.
 
-    >>> ops.digitize([0.5, 1.5, 2.5], [1., 2.])
-    Array([0, 1, 2], dtype=int32)
+    Example:
+        >>> ops.digitize([0.5, 1.5, 2.5], [1., 2.])
+        Array([0, 1, 2], dtype=int32)
     """
     return _digitize(tensor(x), tensor(bins))
 
@@ -132,8 +140,9 @@ _digitize = compiled()(jnp.digitize)
 def isin(x1, x2, assume_unique=False, invert=False):
     """Whether each element of `x1` occurs in `x2`.
 
-    >>> ops.isin([1, 2, 3], [2, 4])
-    Array([False,  True, False], dtype=bool)
+    Example:
+        >>> ops.isin([1, 2, 3], [2, 4])
+        Array([False,  True, False], dtype=bool)
     """
     return jnp.isin(tensor(x1), tensor(x2), assume_unique=assume_unique, invert=invert)
 
@@ -141,8 +150,9 @@ def isin(x1, x2, assume_unique=False, invert=False):
 def unravel_index(indices, shape):
     """Converts flat indices into a tuple of coordinate arrays for `shape`.
 
-    >>> ops.unravel_index([5], (2, 3))
-    (Array([1], dtype=int32), Array([2], dtype=int32))
+    Example:
+        >>> ops.unravel_index([5], (2, 3))
+        (Array([1], dtype=int32), Array([2], dtype=int32))
     """
     return _unravel_index(tensor(indices), tuple(shape))
 
@@ -156,9 +166,10 @@ _unravel_index = compiled("shape")(jnp.unravel_index)
 def diag(x, k=0):
     """The `k`-th diagonal of a 2D `x`, or a 2D matrix with the 1D `x` on its diagonal.
 
-    >>> ops.diag([1, 2])
-    Array([[1, 0],
-           [0, 2]], dtype=int32)
+    Example:
+        >>> ops.diag([1, 2])
+        Array([[1, 0],
+               [0, 2]], dtype=int32)
     """
     x = tensor(x)
     if x.ndim not in (1, 2):
@@ -171,9 +182,10 @@ def diag(x, k=0):
 def diagflat(x, k=0):
     """A 2D matrix with the flattened `x` on its `k`-th diagonal.
 
-    >>> ops.diagflat([[1, 2]])
-    Array([[1, 0],
-           [0, 2]], dtype=int32)
+    Example:
+        >>> ops.diagflat([[1, 2]])
+        Array([[1, 0],
+               [0, 2]], dtype=int32)
     """
     return jnp.diagflat(tensor(x), k=k)
 
@@ -181,8 +193,9 @@ def diagflat(x, k=0):
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal of the 2D sub-arrays in the plane `axis1`, `axis2`.
 
-    >>> ops.diagonal([[1, 2], [3, 4]])
-    Array([1, 4], dtype=int32)
+    Example:
+        >>> ops.diagonal([[1, 2], [3, 4]])
+        Array([1, 4], dtype=int32)
     """
     return jnp.diagonal(tensor(x), offset=offset, axis1=axis1, axis2=axis2)
 
@@ -190,8 +203,9 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 def trace(x, offset=0, axis1=0, axis2=1):
     """Sum along the diagonal.
 
-    >>> ops.trace([[1, 2], [3, 4]])
-    Array(5, dtype=int32)
+    Example:
+        >>> ops.trace([[1, 2], [3, 4]])
+        Array(5, dtype=int32)
     """
     return jnp.trace(tensor(x), offset=offset, axis1=axis1, axis2=axis2)
 
@@ -199,9 +213,10 @@ def trace(x, offset=0, axis1=0, axis2=1):
 def tril(x, k=0):
     """`x` with the elements above the `k`-th diagonal set to zero.
 
-    >>> ops.tril([[1, 2], [3, 4]])
-    Array([[1, 0],
-           [3, 4]], dtype=int32)
+    Example:
+        >>> ops.tril([[1, 2], [3, 4]])
+        Array([[1, 0],
+               [3, 4]], dtype=int32)
     """
     return jnp.tril(tensor(x), k=k)
 
@@ -209,8 +224,9 @@ def tril(x, k=0):
 def triu(x, k=0):
     """`x` with the elements below the `k`-th diagonal set to zero.
 
-    >>> ops.triu([[1, 2], [3, 4]])
-    Array([[1, 2],
-           [0, 4]], dtype=int32)
+    Example:
+        >>> ops.triu([[1, 2], [3, 4]])
+        Array([[1, 2],
+               [0, 4]], dtype=int32)
     """
     return jnp.triu(tensor(x), k=k)

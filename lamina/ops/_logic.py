@@ -10,8 +10,9 @@ from lamina.ops._convert import tensor
 def equal(x1, x2):
     """`x1 == x2`, element-wise.
 
-    >>> ops.equal([1, 2], [1, 3])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.equal([1, 2], [1, 3])
+        Array([ True, False], dtype=bool)
     """
     return jnp.equal(tensor(x1), tensor(x2))
 
@@ -19,8 +20,9 @@ def equal(x1, x2):
 def not_equal(x1, x2):
     """`x1 != x2`, element-wise.
 
-    >>> ops.not_equal([1, 2], [1, 3])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.not_equal([1, 2], [1, 3])
+        Array([False,  True], dtype=bool)
     """
     return jnp.not_equal(tensor(x1), tensor(x2))
 
@@ -28,8 +30,9 @@ def not_equal(x1, x2):
 def less(x1, x2):
     """`x1 < x2`, element-wise.
 
-    >>> ops.less([1, 3], 2)
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.less([1, 3], 2)
+        Array([ True, False], dtype=bool)
     """
     return jnp.less(tensor(x1), tensor(x2))
 
@@ -37,8 +40,9 @@ def less(x1, x2):
 def less_equal(x1, x2):
     """`x1 <= x2`, element-wise.
 
-    >>> ops.less_equal([1, 2], 2)
-    Array([ True,  True], dtype=bool)
+    Example:
+        >>> ops.less_equal([1, 2], 2)
+        Array([ True,  True], dtype=bool)
     """
     return jnp.less_equal(tensor(x1), tensor(x2))
 
@@ -46,8 +50,9 @@ def less_equal(x1, x2):
 def greater(x1, x2):
     """`x1 > x2`, element-wise.
 
-    >>> ops.greater([1, 3], 2)
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.greater([1, 3], 2)
+        Array([False,  True], dtype=bool)
     """
     return jnp.greater(tensor(x1), tensor(x2))
 
@@ -55,8 +60,9 @@ def greater(x1, x2):
 def greater_equal(x1, x2):
     """`x1 >= x2`, element-wise.
 
-    >>> ops.greater_equal([1, 2], 2)
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.greater_equal([1, 2], 2)
+        Array([False,  True], dtype=bool)
     """
     return jnp.greater_equal(tensor(x1), tensor(x2))
 
@@ -64,8 +70,9 @@ def greater_equal(x1, x2):
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether `|x1 - x2| <= atol + rtol * |x2|`, element-wise.
 
-    >>> ops.isclose([1.0, 1.1], [1.0, 1.0])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.isclose([1.0, 1.1], [1.0, 1.0])
+        Array([ True, False], dtype=bool)
     """
     return jnp.isclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
@@ -73,8 +80,9 @@ def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether `isclose` holds for every element (a scalar boolean).
 
-    >>> ops.allclose([1.0, 2.0], [1.0, 2.0])
-    Array(True, dtype=bool)
+    Example:
+        >>> ops.allclose([1.0, 2.0], [1.0, 2.0])
+        Array(True, dtype=bool)
     """
     return jnp.allclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
@@ -82,8 +90,9 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 def isfinite(x):
     """Whether each element is finite (not infinite and not NaN).
 
-    >>> ops.isfinite([1., float("inf")])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.isfinite([1., float("inf")])
+        Array([ True, False], dtype=bool)
     """
     return jnp.isfinite(tensor(x))
 
@@ -91,8 +100,9 @@ def isfinite(x):
 def isinf(x):
     """Whether each element is positive or negative infinity.
 
-    >>> ops.isinf([1., float("-inf")])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.isinf([1., float("-inf")])
+        Array([False,  True], dtype=bool)
     """
     return jnp.isinf(tensor(x))
 
@@ -100,8 +110,9 @@ def isinf(x):
 def isnan(x):
     """Whether each element is NaN.
 
-    >>> ops.isnan([1., float("nan")])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.isnan([1., float("nan")])
+        Array([False,  True], dtype=bool)
     """
     return jnp.isnan(tensor(x))
 
@@ -109,8 +120,9 @@ def isnan(x):
 def isneginf(x):
     """Whether each element is negative infinity.
 
-    >>> ops.isneginf([float("-inf"), float("inf")])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.isneginf([float("-inf"), float("inf")])
+        Array([ True, False], dtype=bool)
     """
     return jnp.isneginf(tensor(x))
 
@@ -118,8 +130,9 @@ def isneginf(x):
 def isposinf(x):
     """Whether each element is positive infinity.
 
-    >>> ops.isposinf([float("-inf"), float("inf")])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.isposinf([float("-inf"), float("inf")])
+        Array([False,  True], dtype=bool)
     """
     return jnp.isposinf(tensor(x))
 
@@ -127,8 +140,9 @@ def isposinf(x):
 def isreal(x):
     """Whether each element has a zero imaginary part.
 
-    >>> ops.isreal([1., 2.])
-    Array([ True,  True], dtype=bool)
+    Example:
+        >>> ops.isreal([1., 2.])
+        Array([ True,  True], dtype=bool)
     """
     return jnp.isreal(tensor(x))
 
@@ -136,8 +150,9 @@ def isreal(x):
 def signbit(x):
     """Whether the sign bit is set (true for negative numbers and -0.0).
 
-    >>> ops.signbit([-1., 0., -0.])
-    Array([ True, False,  True], dtype=bool)
+    Example:
+        >>> ops.signbit([-1., 0., -0.])
+        Array([ True, False,  True], dtype=bool)
     """
     return jnp.signbit(tensor(x))
 
@@ -148,8 +163,9 @@ def signbit(x):
 def logical_and(x1, x2):
     """Truth value of `x1 AND x2`, element-wise.
 
-    >>> ops.logical_and([True, True], [True, False])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.logical_and([True, True], [True, False])
+        Array([ True, False], dtype=bool)
     """
     return jnp.logical_and(tensor(x1), tensor(x2))
 
@@ -157,8 +173,9 @@ def logical_and(x1, x2):
 def logical_or(x1, x2):
     """Truth value of `x1 OR x2`, element-wise.
 
-    >>> ops.logical_or([True, False], [False, False])
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.logical_or([True, False], [False, False])
+        Array([ True, False], dtype=bool)
     """
     return jnp.logical_or(tensor(x1), tensor(x2))
 
@@ -166,8 +183,9 @@ def logical_or(x1, x2):
 def logical_xor(x1, x2):
     """Truth value of `x1 XOR x2`, element-wise.
 
-    >>> ops.logical_xor([True, True], [True, False])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.logical_xor([True, True], [True, False])
+        Array([False,  True], dtype=bool)
     """
     return jnp.logical_xor(tensor(x1), tensor(x2))
 
@@ -175,8 +193,9 @@ def logical_xor(x1, x2):
 def logical_not(x):
     """Truth value of `NOT x`, element-wise.
 
-    >>> ops.logical_not([True, False])
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.logical_not([True, False])
+        Array([False,  True], dtype=bool)
     """
     return jnp.logical_not(tensor(x))
 
@@ -184,8 +203,9 @@ def logical_not(x):
 def bitwise_and(x, y):
     """Bitwise AND of integers or booleans.
 
-    >>> ops.bitwise_and(12, 10)
-    Array(8, dtype=int32, weak_type=True)
+    Example:
+        >>> ops.bitwise_and(12, 10)
+        Array(8, dtype=int32, weak_type=True)
     """
     return jnp.bitwise_and(tensor(x), tensor(y))
 
@@ -193,8 +213,9 @@ def bitwise_and(x, y):
 def bitwise_or(x, y):
     """Bitwise OR of integers or booleans.
 
-    >>> ops.bitwise_or(12, 10)
-    Array(14, dtype=int32, weak_type=True)
+    Example:
+        >>> ops.bitwise_or(12, 10)
+        Array(14, dtype=int32, weak_type=True)
     """
     return jnp.bitwise_or(tensor(x), tensor(y))
 
@@ -202,8 +223,9 @@ def bitwise_or(x, y):
 def bitwise_xor(x, y):
     """Bitwise XOR of integers or booleans.
 
-    >>> ops.bitwise_xor(12, 10)
-    Array(6, dtype=int32, weak_type=True)
+    Example:
+        >>> ops.bitwise_xor(12, 10)
+        Array(6, dtype=int32, weak_type=True)
     """
     return jnp.bitwise_xor(tensor(x), tensor(y))
 
@@ -211,8 +233,9 @@ def bitwise_xor(x, y):
 def bitwise_invert(x):
     """Bitwise NOT of integers or booleans.
 
-    >>> ops.bitwise_invert(ops.convert_to_tensor([0, 1]))
-    Array([-1, -2], dtype=int32)
+    Example:
+        >>> ops.bitwise_invert(ops.convert_to_tensor([0, 1]))
+        Array([-1, -2], dtype=int32)
     """
     return jnp.bitwise_not(tensor(x))
 
@@ -220,8 +243,9 @@ def bitwise_invert(x):
 def bitwise_not(x):
     """Alias of `bitwise_invert`.
 
-    >>> ops.bitwise_not(ops.convert_to_tensor([True, False]))
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.bitwise_not(ops.convert_to_tensor([True, False]))
+        Array([False,  True], dtype=bool)
     """
     return jnp.bitwise_not(tensor(x))
 
@@ -229,8 +253,9 @@ def bitwise_not(x):
 def bitwise_left_shift(x, y):
     """Shifts the bits of `x` left by `y`.
 
-    >>> ops.bitwise_left_shift(ops.convert_to_tensor([1, 3]), 2)
-    Array([ 4, 12], dtype=int32)
+    Example:
+        >>> ops.bitwise_left_shift(ops.convert_to_tensor([1, 3]), 2)
+        Array([ 4, 12], dtype=int32)
     """
     return jnp.left_shift(tensor(x), tensor(y))
 
@@ -238,8 +263,9 @@ def bitwise_left_shift(x, y):
 def left_shift(x, y):
     """Alias of `bitwise_left_shift`.
 
-    >>> ops.left_shift(ops.convert_to_tensor([1]), 3)
-    Array([8], dtype=int32)
+    Example:
+        >>> ops.left_shift(ops.convert_to_tensor([1]), 3)
+        Array([8], dtype=int32)
     """
     return jnp.left_shift(tensor(x), tensor(y))
 
@@ -247,8 +273,9 @@ def left_shift(x, y):
 def bitwise_right_shift(x, y):
     """Shifts the bits of `x` right by `y`.
 
-    >>> ops.bitwise_right_shift(ops.convert_to_tensor([8, 12]), 2)
-    Array([2, 3], dtype=int32)
+    Example:
+        >>> ops.bitwise_right_shift(ops.convert_to_tensor([8, 12]), 2)
+        Array([2, 3], dtype=int32)
     """
     return jnp.right_shift(tensor(x), tensor(y))
 
@@ -256,7 +283,8 @@ def bitwise_right_shift(x, y):
 def right_shift(x, y):
     """Alias of `bitwise_right_shift`.
 
-    >>> ops.right_shift(ops.convert_to_tensor([8]), 3)
-    Array([1], dtype=int32)
+    Example:
+        >>> ops.right_shift(ops.convert_to_tensor([8]), 3)
+        Array([1], dtype=int32)
     """
     return jnp.right_shift(tensor(x), tensor(y))

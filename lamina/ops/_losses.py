@@ -22,8 +22,9 @@ def _same_shape(op, target, output):
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary cross-entropy between 0/1 targets and probabilities (or logits).
 
-    >>> ops.binary_crossentropy([1., 0.], [0.5, 0.5])
-    Array([0.6931472, 0.6931472], dtype=float32)
+    Example:
+        >>> ops.binary_crossentropy([1., 0.], [0.5, 0.5])
+        Array([0.6931472, 0.6931472], dtype=float32)
     """
     output = float_tensor(output)
     target = tensor(target, output.dtype)
@@ -52,8 +53,9 @@ def _categorical_crossentropy(target, output, from_logits, axis, eps):
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between one-hot (or soft) targets and class probabilities (or logits).
 
-    >>> ops.categorical_crossentropy([[0., 1.]], [[0.5, 0.5]])
-    Array([0.6931472], dtype=float32)
+    Example:
+        >>> ops.categorical_crossentropy([[0., 1.]], [[0.5, 0.5]])
+        Array([0.6931472], dtype=float32)
     """
     output = float_tensor(output)
     target = tensor(target, output.dtype)
@@ -67,8 +69,9 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between integer class labels and class probabilities (or logits).
 
-    >>> ops.sparse_categorical_crossentropy([1], [[0.5, 0.5]])
-    Array([0.6931472], dtype=float32)
+    Example:
+        >>> ops.sparse_categorical_crossentropy([1], [[0.5, 0.5]])
+        Array([0.6931472], dtype=float32)
     """
     output = float_tensor(output)
     target = tensor(target, "int32")
@@ -96,8 +99,9 @@ def _sparse_categorical_crossentropy(target, output, from_logits, axis, eps):
 def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio, in dB: `20 log10(max_val) - 10 log10(mse)`.
 
-    >>> ops.psnr([0., 1.], [0., 0.], max_val=1.)
-    Array(3.0103002, dtype=float32)
+    Example:
+        >>> ops.psnr([0., 1.], [0., 0.], max_val=1.)
+        Array(3.0103002, dtype=float32)
     """
     x1, x2 = float_tensor(x1), float_tensor(x2)
     if x1.shape != x2.shape:
@@ -119,9 +123,10 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     `target` is `(batch, max_label_length)` integer labels, `output` is
     `(batch, max_time, num_classes)` logits; `mask_index` is the blank class.
 
-    >>> loss = ops.ctc_loss([[1]], ops.zeros((1, 2, 2)), [1], [2])
-    >>> round(float(loss[0]), 4)
-    0.2877
+    Example:
+        >>> loss = ops.ctc_loss([[1]], ops.zeros((1, 2, 2)), [1], [2])
+        >>> round(float(loss[0]), 4)
+        0.2877
     """
     output = float_tensor(output)
     output = output.astype(jnp.promote_types(output.dtype, jnp.float32))
@@ -182,10 +187,12 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     Returns `(decoded, scores)`: decoded is `(top_paths, batch, max_time)` class ids padded
     with -1, scores is `(batch, top_paths)` negative summed best logits.
 
-    >>> logits = ops.convert_to_tensor([[[0., 5., 0.], [0., 5., 0.], [5., 0., 0.], [0., 0., 5.]]])
-    >>> decoded, scores = ops.ctc_decode(logits, [4])
-    >>> decoded
-    Array([[[ 1,  2, -1, -1]]], dtype=int32)
+    Example:
+        >>> logits = ops.convert_to_tensor(
+        ...     [[[0., 5., 0.], [0., 5., 0.], [5., 0., 0.], [0., 0., 5.]]])
+        >>> decoded, scores = ops.ctc_decode(logits, [4])
+        >>> decoded
+        Array([[[ 1,  2, -1, -1]]], dtype=int32)
     """
     if strategy == "beam_search":
         raise NotImplementedError(

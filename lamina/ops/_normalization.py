@@ -23,9 +23,10 @@ def _compute_dtype(x):
 def moments(x, axes, keepdims=False, synchronized=False):
     """Mean and variance of `x` over `axes`: `(mean, variance)`.
 
-    >>> mean, variance = ops.moments([1., 2., 3., 4.], axes=0)
-    >>> float(mean), float(variance)
-    (2.5, 1.25)
+    Example:
+        >>> mean, variance = ops.moments([1., 2., 3., 4.], axes=0)
+        >>> float(mean), float(variance)
+        (2.5, 1.25)
     """
     if synchronized:
         raise NotImplementedError(
@@ -55,8 +56,9 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, with the 1D statistics
     laid along `axis`.
 
-    >>> ops.batch_normalization([[1., 3.]], [1., 1.], [4., 4.], axis=-1, epsilon=0.)
-    Array([[0., 1.]], dtype=float32)
+    Example:
+        >>> ops.batch_normalization([[1., 3.]], [1., 1.], [4., 4.], axis=-1, epsilon=0.)
+        Array([[0., 1.]], dtype=float32)
     """
     x = float_tensor(x)
     axis = axis % x.ndim
@@ -90,8 +92,9 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     """Normalizes each example over `axis` to zero mean and unit variance, then
     applies `gamma` and `beta` (Ba et al., 2016).
 
-    >>> ops.layer_normalization([1., 3.]).round(4)
-    Array([-1.,  1.], dtype=float32)
+    Example:
+        >>> ops.layer_normalization([1., 3.]).round(4)
+        Array([-1.,  1.], dtype=float32)
     """
     if kwargs.pop("rms_scaling", False):
         raise ValueError(
@@ -135,8 +138,9 @@ def _layer_normalization(x, gamma, beta, epsilon, axes):
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """Divides `x` by its root mean square over `axis`, then multiplies by `scale`.
 
-    >>> ops.rms_normalization([2., -2.], epsilon=0.)
-    Array([ 1., -1.], dtype=float32)
+    Example:
+        >>> ops.rms_normalization([2., -2.], epsilon=0.)
+        Array([ 1., -1.], dtype=float32)
     """
     epsilon = config.epsilon() if epsilon is None else epsilon
     x = float_tensor(x)
@@ -159,8 +163,9 @@ def _rms_normalization(x, scale, epsilon, axis):
 def normalize(x, axis=-1, order=2, epsilon=None):
     """`x / max(norm(x, order), epsilon)` over `axis`.
 
-    >>> ops.normalize([3., 4.])
-    Array([0.6, 0.8], dtype=float32)
+    Example:
+        >>> ops.normalize([3., 4.])
+        Array([0.6, 0.8], dtype=float32)
     """
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"ops.normalize takes an int order >= 1. Received: order={order!r}")

@@ -31,8 +31,9 @@ def _window(inputs, op, pool_size, strides, data_format):
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Maximum over sliding windows of the spatial axes; `strides` defaults to `pool_size`.
 
-    >>> ops.max_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
-    Array([1., 3.], dtype=float32)
+    Example:
+        >>> ops.max_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
+        Array([1., 3.], dtype=float32)
     """
     data_format = _data_format(data_format)
     inputs = tensor(inputs)
@@ -48,8 +49,9 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Mean over sliding windows of the spatial axes; `strides` defaults to `pool_size`.
 
-    >>> ops.average_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
-    Array([0.5, 2.5], dtype=float32)
+    Example:
+        >>> ops.average_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
+        Array([0.5, 2.5], dtype=float32)
     """
     data_format = _data_format(data_format)
     inputs = tensor(inputs)
@@ -123,8 +125,9 @@ def _bin_max(x, masks, axis):
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Average pooling into exactly `output_size` bins per spatial axis.
 
-    >>> ops.adaptive_average_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
-    Array([0.5, 2.5], dtype=float32)
+    Example:
+        >>> ops.adaptive_average_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
+        Array([0.5, 2.5], dtype=float32)
     """
     inputs = tensor(inputs)
     if not jnp.issubdtype(inputs.dtype, jnp.inexact):
@@ -135,7 +138,8 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max pooling into exactly `output_size` bins per spatial axis.
 
-    >>> ops.adaptive_max_pool(ops.arange(5.).reshape(1, 5, 1), 2)[0, :, 0]
-    Array([2., 4.], dtype=float32)
+    Example:
+        >>> ops.adaptive_max_pool(ops.arange(5.).reshape(1, 5, 1), 2)[0, :, 0]
+        Array([2., 4.], dtype=float32)
     """
     return _adaptive("adaptive_max_pool", inputs, output_size, data_format, _bin_max)

@@ -16,8 +16,9 @@ def _int8_accumulator(*xs):
 def matmul(x1, x2):
     """Matrix product, broadcasting over leading (batch) axes.
 
-    >>> ops.matmul([[1, 2]], [[3], [4]])
-    Array([[11]], dtype=int32)
+    Example:
+        >>> ops.matmul([[1, 2]], [[3], [4]])
+        Array([[11]], dtype=int32)
     """
     x1, x2 = tensor(x1), tensor(x2)
     if x1.ndim == 0 or x2.ndim == 0:
@@ -36,8 +37,9 @@ def dot(x1, x2):
     """Dot product: inner product for 1D, matrix product for 2D, sum-product over the last
     axis of `x1` and second-to-last of `x2` otherwise.
 
-    >>> ops.dot([1, 2], [3, 4])
-    Array(11, dtype=int32)
+    Example:
+        >>> ops.dot([1, 2], [3, 4])
+        Array(11, dtype=int32)
     """
     return jnp.dot(tensor(x1), tensor(x2))
 
@@ -45,8 +47,9 @@ def dot(x1, x2):
 def einsum(subscripts, *operands, **kwargs):
     """Einstein summation over `operands` as described by `subscripts`.
 
-    >>> ops.einsum("ij,j->i", [[1, 2], [3, 4]], [1, 1])
-    Array([3, 7], dtype=int32)
+    Example:
+        >>> ops.einsum("ij,j->i", [[1, 2], [3, 4]], [1, 1])
+        Array([3, 7], dtype=int32)
     """
     operands = [tensor(x) for x in operands]
     kwargs.setdefault("preferred_element_type", _int8_accumulator(*operands))
@@ -56,8 +59,9 @@ def einsum(subscripts, *operands, **kwargs):
 def tensordot(x1, x2, axes=2):
     """Sum-product over the last `axes` axes of `x1` and first of `x2` (or given axis pairs).
 
-    >>> ops.tensordot(ops.ones((2, 3)), ops.ones((3, 4)), axes=1).shape
-    (2, 4)
+    Example:
+        >>> ops.tensordot(ops.ones((2, 3)), ops.ones((3, 4)), axes=1).shape
+        (2, 4)
     """
     return jnp.tensordot(tensor(x1), tensor(x2), axes=axes)
 
@@ -65,8 +69,9 @@ def tensordot(x1, x2, axes=2):
 def inner(x1, x2):
     """Inner product over the last axes.
 
-    >>> ops.inner([1, 2], [3, 4])
-    Array(11, dtype=int32)
+    Example:
+        >>> ops.inner([1, 2], [3, 4])
+        Array(11, dtype=int32)
     """
     return jnp.inner(tensor(x1), tensor(x2))
 
@@ -74,9 +79,10 @@ def inner(x1, x2):
 def outer(x1, x2):
     """Outer product of the flattened inputs.
 
-    >>> ops.outer([1, 2], [3, 4])
-    Array([[3, 4],
-           [6, 8]], dtype=int32)
+    Example:
+        >>> ops.outer([1, 2], [3, 4])
+        Array([[3, 4],
+               [6, 8]], dtype=int32)
     """
     return jnp.outer(tensor(x1), tensor(x2))
 
@@ -84,8 +90,9 @@ def outer(x1, x2):
 def vdot(x1, x2):
     """Dot product of the flattened inputs (conjugating `x1` if complex).
 
-    >>> ops.vdot([[1, 2]], [[3, 4]])
-    Array(11, dtype=int32)
+    Example:
+        >>> ops.vdot([[1, 2]], [[3, 4]])
+        Array(11, dtype=int32)
     """
     return jnp.vdot(tensor(x1), tensor(x2))
 
@@ -93,8 +100,9 @@ def vdot(x1, x2):
 def kron(x1, x2):
     """Kronecker product.
 
-    >>> ops.kron([1, 2], [1, 10])
-    Array([ 1, 10,  2, 20], dtype=int32)
+    Example:
+        >>> ops.kron([1, 2], [1, 10])
+        Array([ 1, 10,  2, 20], dtype=int32)
     """
     return jnp.kron(tensor(x1), tensor(x2))
 
@@ -102,8 +110,9 @@ def kron(x1, x2):
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of 3-vectors (or 2-vectors) along the given axes.
 
-    >>> ops.cross([1., 0., 0.], [0., 1., 0.])
-    Array([0., 0., 1.], dtype=float32)
+    Example:
+        >>> ops.cross([1., 0., 0.], [0., 1., 0.])
+        Array([0., 0., 1.], dtype=float32)
     """
     return jnp.cross(tensor(x1), tensor(x2), axisa=axisa, axisb=axisb, axisc=axisc, axis=axis)
 
@@ -111,8 +120,9 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def correlate(x1, x2, mode="valid"):
     """Cross-correlation of two 1D sequences (`mode`: "valid", "same" or "full").
 
-    >>> ops.correlate([1., 2., 3.], [0., 1.])
-    Array([2., 3.], dtype=float32)
+    Example:
+        >>> ops.correlate([1., 2., 3.], [0., 1.])
+        Array([2., 3.], dtype=float32)
     """
     if mode not in ("valid", "same", "full"):
         raise ValueError(
@@ -127,8 +137,9 @@ def correlate(x1, x2, mode="valid"):
 def slogdet(x):
     """Sign and natural log of the absolute value of the determinant: `(sign, logabsdet)`.
 
-    >>> sign, logdet = ops.slogdet([[2., 0.], [0., 3.]])
-    >>> float(sign), round(float(logdet), 4)
-    (1.0, 1.7918)
+    Example:
+        >>> sign, logdet = ops.slogdet([[2., 0.], [0., 3.]])
+        >>> float(sign), round(float(logdet), 4)
+        (1.0, 1.7918)
     """
     return tuple(jnp.linalg.slogdet(float_tensor(x)))

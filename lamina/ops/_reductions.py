@@ -30,8 +30,9 @@ def _accumulated(x, reduce, axis, keepdims):
 def sum(x, axis=None, keepdims=False):
     """Sum of elements over `axis` (all axes when None).
 
-    >>> ops.sum([[1, 2], [3, 4]], axis=0)
-    Array([4, 6], dtype=int32)
+    Example:
+        >>> ops.sum([[1, 2], [3, 4]], axis=0)
+        Array([4, 6], dtype=int32)
     """
     return jnp.sum(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -39,8 +40,9 @@ def sum(x, axis=None, keepdims=False):
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of elements over `axis`.
 
-    >>> ops.prod([[1, 2], [3, 4]], axis=1)
-    Array([ 2, 12], dtype=int32)
+    Example:
+        >>> ops.prod([[1, 2], [3, 4]], axis=1)
+        Array([ 2, 12], dtype=int32)
     """
     return jnp.prod(tensor(x), axis=_axis(axis), keepdims=keepdims, dtype=optional_dtype(dtype))
 
@@ -48,8 +50,9 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over `axis`; integers give floats.
 
-    >>> ops.mean([[1, 2], [3, 4]], axis=1)
-    Array([1.5, 3.5], dtype=float32)
+    Example:
+        >>> ops.mean([[1, 2], [3, 4]], axis=1)
+        Array([1.5, 3.5], dtype=float32)
     """
     return _accumulated(x, jnp.mean, axis, keepdims)
 
@@ -57,8 +60,9 @@ def mean(x, axis=None, keepdims=False):
 def var(x, axis=None, keepdims=False):
     """Variance (population, `ddof=0`) over `axis`.
 
-    >>> ops.var([1., 2., 3., 4.])
-    Array(1.25, dtype=float32)
+    Example:
+        >>> ops.var([1., 2., 3., 4.])
+        Array(1.25, dtype=float32)
     """
     return _accumulated(x, jnp.var, axis, keepdims)
 
@@ -66,8 +70,9 @@ def var(x, axis=None, keepdims=False):
 def std(x, axis=None, keepdims=False):
     """Standard deviation (population, `ddof=0`) over `axis`.
 
-    >>> ops.std([1., 3.])
-    Array(1., dtype=float32)
+    Example:
+        >>> ops.std([1., 3.])
+        Array(1., dtype=float32)
     """
     return _accumulated(x, jnp.std, axis, keepdims)
 
@@ -75,8 +80,9 @@ def std(x, axis=None, keepdims=False):
 def average(x, axis=None, weights=None):
     """Weighted average over `axis`; `weights` has the shape of `x` or of that axis.
 
-    >>> ops.average([1., 2., 3.], weights=[3., 1., 0.])
-    Array(1.25, dtype=float32)
+    Example:
+        >>> ops.average([1., 2., 3.], weights=[3., 1., 0.])
+        Array(1.25, dtype=float32)
     """
     x = float_tensor(x)
     if weights is not None:
@@ -91,8 +97,9 @@ def average(x, axis=None, weights=None):
 def max(x, axis=None, keepdims=False, initial=None):
     """Maximum over `axis`; `initial` is the value of an empty reduction.
 
-    >>> ops.max([[1, 5], [3, 2]], axis=0)
-    Array([3, 5], dtype=int32)
+    Example:
+        >>> ops.max([[1, 5], [3, 2]], axis=0)
+        Array([3, 5], dtype=int32)
     """
     return jnp.max(tensor(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
@@ -100,8 +107,9 @@ def max(x, axis=None, keepdims=False, initial=None):
 def min(x, axis=None, keepdims=False, initial=None):
     """Minimum over `axis`; `initial` is the value of an empty reduction.
 
-    >>> ops.min([[1, 5], [3, 2]], axis=1)
-    Array([1, 2], dtype=int32)
+    Example:
+        >>> ops.min([[1, 5], [3, 2]], axis=1)
+        Array([1, 2], dtype=int32)
     """
     return jnp.min(tensor(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
@@ -109,8 +117,9 @@ def min(x, axis=None, keepdims=False, initial=None):
 def amax(x, axis=None, keepdims=False):
     """Maximum over `axis` (alias of `max` without `initial`).
 
-    >>> ops.amax([1, 7, 3])
-    Array(7, dtype=int32)
+    Example:
+        >>> ops.amax([1, 7, 3])
+        Array(7, dtype=int32)
     """
     return jnp.max(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -118,8 +127,9 @@ def amax(x, axis=None, keepdims=False):
 def amin(x, axis=None, keepdims=False):
     """Minimum over `axis` (alias of `min` without `initial`).
 
-    >>> ops.amin([4, 7, 3])
-    Array(3, dtype=int32)
+    Example:
+        >>> ops.amin([4, 7, 3])
+        Array(3, dtype=int32)
     """
     return jnp.min(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -127,8 +137,9 @@ def amin(x, axis=None, keepdims=False):
 def ptp(x, axis=None, keepdims=False):
     """Range of values (`max - min`) over `axis`.
 
-    >>> ops.ptp([4, 7, 3])
-    Array(4, dtype=int32)
+    Example:
+        >>> ops.ptp([4, 7, 3])
+        Array(4, dtype=int32)
     """
     return jnp.ptp(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -136,8 +147,9 @@ def ptp(x, axis=None, keepdims=False):
 def all(x, axis=None, keepdims=False):
     """Whether every element over `axis` is true.
 
-    >>> ops.all([[True, False], [True, True]], axis=1)
-    Array([False,  True], dtype=bool)
+    Example:
+        >>> ops.all([[True, False], [True, True]], axis=1)
+        Array([False,  True], dtype=bool)
     """
     return jnp.all(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -145,8 +157,9 @@ def all(x, axis=None, keepdims=False):
 def any(x, axis=None, keepdims=False):
     """Whether any element over `axis` is true.
 
-    >>> ops.any([[True, False], [False, False]], axis=1)
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.any([[True, False], [False, False]], axis=1)
+        Array([ True, False], dtype=bool)
     """
     return jnp.any(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -154,8 +167,9 @@ def any(x, axis=None, keepdims=False):
 def count_nonzero(x, axis=None):
     """Number of non-zero elements over `axis`, as int32.
 
-    >>> ops.count_nonzero([0, 3, 0, 1])
-    Array(2, dtype=int32)
+    Example:
+        >>> ops.count_nonzero([0, 3, 0, 1])
+        Array(2, dtype=int32)
     """
     return jnp.count_nonzero(tensor(x), axis=_axis(axis)).astype("int32")
 
@@ -163,8 +177,9 @@ def count_nonzero(x, axis=None):
 def argmax(x, axis=None, keepdims=False):
     """Index of the maximum over `axis` (of the flattened array when None).
 
-    >>> ops.argmax([[1, 5], [3, 2]], axis=1)
-    Array([1, 0], dtype=int32)
+    Example:
+        >>> ops.argmax([[1, 5], [3, 2]], axis=1)
+        Array([1, 0], dtype=int32)
     """
     return jnp.argmax(tensor(x), axis=axis, keepdims=keepdims)
 
@@ -172,8 +187,9 @@ def argmax(x, axis=None, keepdims=False):
 def argmin(x, axis=None, keepdims=False):
     """Index of the minimum over `axis` (of the flattened array when None).
 
-    >>> ops.argmin([[1, 5], [3, 2]], axis=1)
-    Array([0, 1], dtype=int32)
+    Example:
+        >>> ops.argmin([[1, 5], [3, 2]], axis=1)
+        Array([0, 1], dtype=int32)
     """
     return jnp.argmin(tensor(x), axis=axis, keepdims=keepdims)
 
@@ -181,8 +197,9 @@ def argmin(x, axis=None, keepdims=False):
 def median(x, axis=None, keepdims=False):
     """Median over `axis`.
 
-    >>> ops.median([3., 1., 2., 10.])
-    Array(2.5, dtype=float32)
+    Example:
+        >>> ops.median([3., 1., 2., 10.])
+        Array(2.5, dtype=float32)
     """
     return jnp.median(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -190,8 +207,9 @@ def median(x, axis=None, keepdims=False):
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1]) over `axis`.
 
-    >>> ops.quantile([1., 2., 3., 4., 5.], 0.5)
-    Array(3., dtype=float32)
+    Example:
+        >>> ops.quantile([1., 2., 3., 4., 5.], 0.5)
+        Array(3., dtype=float32)
     """
     return jnp.quantile(float_tensor(x), tensor(q), axis=_axis(axis), method=method,
                         keepdims=keepdims)
@@ -200,8 +218,9 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles (`q` in [0, 100]) over `axis`.
 
-    >>> ops.percentile([1., 2., 3., 4., 5.], 25)
-    Array(2., dtype=float32)
+    Example:
+        >>> ops.percentile([1., 2., 3., 4., 5.], 25)
+        Array(2., dtype=float32)
     """
     return jnp.percentile(float_tensor(x), tensor(q), axis=_axis(axis), method=method,
                           keepdims=keepdims)
@@ -210,8 +229,9 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
 def cumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis` (of the flattened array when None).
 
-    >>> ops.cumsum([1, 2, 3])
-    Array([1, 3, 6], dtype=int32)
+    Example:
+        >>> ops.cumsum([1, 2, 3])
+        Array([1, 3, 6], dtype=int32)
     """
     return jnp.cumsum(tensor(x), axis=axis, dtype=optional_dtype(dtype))
 
@@ -219,8 +239,9 @@ def cumsum(x, axis=None, dtype=None):
 def cumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis` (of the flattened array when None).
 
-    >>> ops.cumprod([1, 2, 3])
-    Array([1, 2, 6], dtype=int32)
+    Example:
+        >>> ops.cumprod([1, 2, 3])
+        Array([1, 2, 6], dtype=int32)
     """
     return jnp.cumprod(tensor(x), axis=axis, dtype=optional_dtype(dtype))
 
@@ -231,8 +252,9 @@ def cumprod(x, axis=None, dtype=None):
 def nansum(x, axis=None, keepdims=False):
     """Sum over `axis`, treating NaN as zero.
 
-    >>> ops.nansum([1., float("nan"), 2.])
-    Array(3., dtype=float32)
+    Example:
+        >>> ops.nansum([1., float("nan"), 2.])
+        Array(3., dtype=float32)
     """
     return jnp.nansum(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -240,8 +262,9 @@ def nansum(x, axis=None, keepdims=False):
 def nanprod(x, axis=None, keepdims=False):
     """Product over `axis`, treating NaN as one.
 
-    >>> ops.nanprod([2., float("nan"), 3.])
-    Array(6., dtype=float32)
+    Example:
+        >>> ops.nanprod([2., float("nan"), 3.])
+        Array(6., dtype=float32)
     """
     return jnp.nanprod(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -249,8 +272,9 @@ def nanprod(x, axis=None, keepdims=False):
 def nanmean(x, axis=None, keepdims=False):
     """Mean over `axis`, ignoring NaN.
 
-    >>> ops.nanmean([1., float("nan"), 3.])
-    Array(2., dtype=float32)
+    Example:
+        >>> ops.nanmean([1., float("nan"), 3.])
+        Array(2., dtype=float32)
     """
     return jnp.nanmean(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -258,8 +282,9 @@ def nanmean(x, axis=None, keepdims=False):
 def nanvar(x, axis=None, keepdims=False):
     """Variance over `axis`, ignoring NaN.
 
-    >>> ops.nanvar([1., float("nan"), 3.])
-    Array(1., dtype=float32)
+    Example:
+        >>> ops.nanvar([1., float("nan"), 3.])
+        Array(1., dtype=float32)
     """
     return jnp.nanvar(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -267,8 +292,9 @@ def nanvar(x, axis=None, keepdims=False):
 def nanstd(x, axis=None, keepdims=False):
     """Standard deviation over `axis`, ignoring NaN.
 
-    >>> ops.nanstd([1., float("nan"), 3.])
-    Array(1., dtype=float32)
+    Example:
+        >>> ops.nanstd([1., float("nan"), 3.])
+        Array(1., dtype=float32)
     """
     return jnp.nanstd(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -276,8 +302,9 @@ def nanstd(x, axis=None, keepdims=False):
 def nanmax(x, axis=None, keepdims=False):
     """Maximum over `axis`, ignoring NaN.
 
-    >>> ops.nanmax([1., float("nan"), 3.])
-    Array(3., dtype=float32)
+    Example:
+        >>> ops.nanmax([1., float("nan"), 3.])
+        Array(3., dtype=float32)
     """
     return jnp.nanmax(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -285,8 +312,9 @@ def nanmax(x, axis=None, keepdims=False):
 def nanmin(x, axis=None, keepdims=False):
     """Minimum over `axis`, ignoring NaN.
 
-    >>> ops.nanmin([1., float("nan"), 3.])
-    Array(1., dtype=float32)
+    Example:
+        >>> ops.nanmin([1., float("nan"), 3.])
+        Array(1., dtype=float32)
     """
     return jnp.nanmin(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -294,8 +322,9 @@ def nanmin(x, axis=None, keepdims=False):
 def nanargmax(x, axis=None, keepdims=False):
     """Index of the maximum over `axis`, ignoring NaN.
 
-    >>> ops.nanargmax([1., float("nan"), 3.])
-    Array(2, dtype=int32)
+    Example:
+        >>> ops.nanargmax([1., float("nan"), 3.])
+        Array(2, dtype=int32)
     """
     return jnp.nanargmax(tensor(x), axis=axis, keepdims=keepdims)
 
@@ -303,8 +332,9 @@ def nanargmax(x, axis=None, keepdims=False):
 def nanargmin(x, axis=None, keepdims=False):
     """Index of the minimum over `axis`, ignoring NaN.
 
-    >>> ops.nanargmin([float("nan"), 1., 3.])
-    Array(1, dtype=int32)
+    Example:
+        >>> ops.nanargmin([float("nan"), 1., 3.])
+        Array(1, dtype=int32)
     """
     return jnp.nanargmin(tensor(x), axis=axis, keepdims=keepdims)
 
@@ -312,8 +342,9 @@ def nanargmin(x, axis=None, keepdims=False):
 def nanmedian(x, axis=None, keepdims=False):
     """Median over `axis`, ignoring NaN.
 
-    >>> ops.nanmedian([1., float("nan"), 3.])
-    Array(2., dtype=float32)
+    Example:
+        >>> ops.nanmedian([1., float("nan"), 3.])
+        Array(2., dtype=float32)
     """
     return jnp.nanmedian(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
@@ -321,8 +352,9 @@ def nanmedian(x, axis=None, keepdims=False):
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """Quantiles over `axis`, ignoring NaN.
 
-    >>> ops.nanquantile([1., float("nan"), 3.], 0.5)
-    Array(2., dtype=float32)
+    Example:
+        >>> ops.nanquantile([1., float("nan"), 3.], 0.5)
+        Array(2., dtype=float32)
     """
     return jnp.nanquantile(float_tensor(x), tensor(q), axis=_axis(axis), method=method,
                            keepdims=keepdims)
@@ -331,8 +363,9 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """Percentiles over `axis`, ignoring NaN.
 
-    >>> ops.nanpercentile([1., float("nan"), 3.], 50)
-    Array(2., dtype=float32)
+    Example:
+        >>> ops.nanpercentile([1., float("nan"), 3.], 50)
+        Array(2., dtype=float32)
     """
     return jnp.nanpercentile(float_tensor(x), tensor(q), axis=_axis(axis), method=method,
                              keepdims=keepdims)
@@ -341,8 +374,9 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 def nancumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis`, treating NaN as zero.
 
-    >>> ops.nancumsum([1., float("nan"), 2.])
-    Array([1., 1., 3.], dtype=float32)
+    Example:
+        >>> ops.nancumsum([1., float("nan"), 2.])
+        Array([1., 1., 3.], dtype=float32)
     """
     return jnp.nancumsum(tensor(x), axis=axis, dtype=optional_dtype(dtype))
 
@@ -350,8 +384,9 @@ def nancumsum(x, axis=None, dtype=None):
 def nancumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis`, treating NaN as one.
 
-    >>> ops.nancumprod([2., float("nan"), 3.])
-    Array([2., 2., 6.], dtype=float32)
+    Example:
+        >>> ops.nancumprod([2., float("nan"), 3.])
+        Array([2., 2., 6.], dtype=float32)
     """
     return jnp.nancumprod(tensor(x), axis=axis, dtype=optional_dtype(dtype))
 
@@ -362,8 +397,9 @@ def nancumprod(x, axis=None, dtype=None):
 def sort(x, axis=-1):
     """Sorts along `axis`, ascending.
 
-    >>> ops.sort([3, 1, 2])
-    Array([1, 2, 3], dtype=int32)
+    Example:
+        >>> ops.sort([3, 1, 2])
+        Array([1, 2, 3], dtype=int32)
     """
     return jnp.sort(tensor(x), axis=axis)
 
@@ -371,8 +407,9 @@ def sort(x, axis=-1):
 def argsort(x, axis=-1):
     """Indices that sort `x` along `axis`, ascending.
 
-    >>> ops.argsort([3, 1, 2])
-    Array([1, 2, 0], dtype=int32)
+    Example:
+        >>> ops.argsort([3, 1, 2])
+        Array([1, 2, 0], dtype=int32)
     """
     x = tensor(x)
     return jnp.argsort(x, axis=None if x.ndim == 0 else axis)
@@ -381,8 +418,9 @@ def argsort(x, axis=-1):
 def argpartition(x, kth, axis=-1):
     """Indices that partition `x` so that the `kth` element is in its sorted place.
 
-    >>> int(ops.argpartition([5, 1, 4, 2], 1)[1])
-    3
+    Example:
+        >>> int(ops.argpartition([5, 1, 4, 2], 1)[1])
+        3
     """
     x = tensor(x)
     if axis is None:
@@ -399,8 +437,9 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     The output length depends on the values, so this runs eagerly only; pass `minlength`
     not smaller than `max(x) + 1` to fix it.
 
-    >>> ops.bincount([0, 1, 1, 3])
-    Array([1, 2, 0, 1], dtype=int32)
+    Example:
+        >>> ops.bincount([0, 1, 1, 3])
+        Array([1, 2, 0, 1], dtype=int32)
     """
     if sparse:
         raise ValueError(
@@ -420,9 +459,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 def histogram(x, bins=10, range=None):
     """Counts of `x` in `bins` equal-width bins; returns `(counts, bin_edges)`.
 
-    >>> counts, edges = ops.histogram([1., 2., 2., 3.], bins=2)
-    >>> counts
-    Array([1., 3.], dtype=float32)
+    Example:
+        >>> counts, edges = ops.histogram([1., 2., 2., 3.], bins=2)
+        >>> counts
+        Array([1., 3.], dtype=float32)
     """
     x = float_tensor(x)
     return jnp.histogram(x, bins=bins, range=range)
@@ -432,8 +472,9 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
            axis=None, size=None, fill_value=None):
     """The unique elements of `x` (sorted). Under `jit`, pass `size` to fix the output length.
 
-    >>> ops.unique([3, 1, 3, 2])
-    Array([1, 2, 3], dtype=int32)
+    Example:
+        >>> ops.unique([3, 1, 3, 2])
+        Array([1, 2, 3], dtype=int32)
     """
     return jnp.unique(tensor(x), return_index=return_index, return_inverse=return_inverse,
                       return_counts=return_counts, axis=axis, size=size, sorted=sorted,
@@ -443,9 +484,10 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
 def corrcoef(x):
     """Pearson correlation coefficients of the rows of `x`.
 
-    >>> ops.corrcoef([[1., 2., 3.], [2., 4., 6.]])
-    Array([[1., 1.],
-           [1., 1.]], dtype=float32)
+    Example:
+        >>> ops.corrcoef([[1., 2., 3.], [2., 4., 6.]])
+        Array([[1., 1.],
+               [1., 1.]], dtype=float32)
     """
     return jnp.corrcoef(float_tensor(x))
 
@@ -453,8 +495,9 @@ def corrcoef(x):
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """Integrates `y` along `axis` by the trapezoidal rule.
 
-    >>> ops.trapezoid([1., 2., 3.])
-    Array(4., dtype=float32)
+    Example:
+        >>> ops.trapezoid([1., 2., 3.])
+        Array(4., dtype=float32)
     """
     y = float_tensor(y)
     return jnp.trapezoid(y, None if x is None else tensor(x), dx=dx, axis=axis)
@@ -463,7 +506,8 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 def diff(a, n=1, axis=-1):
     """The `n`-th discrete difference along `axis`.
 
-    >>> ops.diff([1, 4, 9])
-    Array([3, 5], dtype=int32)
+    Example:
+        >>> ops.diff([1, 4, 9])
+        Array([3, 5], dtype=int32)
     """
     return jnp.diff(tensor(a), n=n, axis=axis)

@@ -25,9 +25,10 @@ def _shape_tuple(shape):
 def reshape(x, newshape):
     """Gives `x` a new shape with the same number of elements; one entry may be -1.
 
-    >>> ops.reshape(ops.arange(6), (2, -1))
-    Array([[0, 1, 2],
-           [3, 4, 5]], dtype=int32)
+    Example:
+        >>> ops.reshape(ops.arange(6), (2, -1))
+        Array([[0, 1, 2],
+               [3, 4, 5]], dtype=int32)
     """
     x = tensor(x)
     newshape = _shape_tuple(newshape)
@@ -48,8 +49,9 @@ def reshape(x, newshape):
 def transpose(x, axes=None):
     """Permutes the axes (reverses them when `axes` is None).
 
-    >>> ops.transpose(ops.zeros((2, 3, 4)), (1, 0, 2)).shape
-    (3, 2, 4)
+    Example:
+        >>> ops.transpose(ops.zeros((2, 3, 4)), (1, 0, 2)).shape
+        (3, 2, 4)
     """
     return jnp.transpose(tensor(x), axes=None if axes is None else tuple(axes))
 
@@ -57,8 +59,9 @@ def transpose(x, axes=None):
 def expand_dims(x, axis):
     """Inserts size-1 axes at `axis` (an int or a tuple).
 
-    >>> ops.expand_dims(ops.zeros((2, 3)), 0).shape
-    (1, 2, 3)
+    Example:
+        >>> ops.expand_dims(ops.zeros((2, 3)), 0).shape
+        (1, 2, 3)
     """
     return jnp.expand_dims(tensor(x), tuple(axis) if isinstance(axis, list) else axis)
 
@@ -66,8 +69,9 @@ def expand_dims(x, axis):
 def squeeze(x, axis=None):
     """Removes size-1 axes (all of them, or those in `axis`).
 
-    >>> ops.squeeze(ops.zeros((1, 3, 1))).shape
-    (3,)
+    Example:
+        >>> ops.squeeze(ops.zeros((1, 3, 1))).shape
+        (3,)
     """
     x = tensor(x)
     if axis is not None:
@@ -84,8 +88,9 @@ def squeeze(x, axis=None):
 def ravel(x):
     """Flattens `x` to one dimension.
 
-    >>> ops.ravel([[1, 2], [3, 4]])
-    Array([1, 2, 3, 4], dtype=int32)
+    Example:
+        >>> ops.ravel([[1, 2], [3, 4]])
+        Array([1, 2, 3, 4], dtype=int32)
     """
     return jnp.ravel(tensor(x))
 
@@ -93,9 +98,10 @@ def ravel(x):
 def broadcast_to(x, shape):
     """Broadcasts `x` to `shape`.
 
-    >>> ops.broadcast_to([1, 2], (2, 2))
-    Array([[1, 2],
-           [1, 2]], dtype=int32)
+    Example:
+        >>> ops.broadcast_to([1, 2], (2, 2))
+        Array([[1, 2],
+               [1, 2]], dtype=int32)
     """
     return jnp.broadcast_to(tensor(x), _shape_tuple(shape))
 
@@ -103,8 +109,9 @@ def broadcast_to(x, shape):
 def moveaxis(x, source, destination):
     """Moves axes of `x` from `source` to `destination` positions.
 
-    >>> ops.moveaxis(ops.zeros((2, 3, 4)), 0, -1).shape
-    (3, 4, 2)
+    Example:
+        >>> ops.moveaxis(ops.zeros((2, 3, 4)), 0, -1).shape
+        (3, 4, 2)
     """
     return jnp.moveaxis(tensor(x), source, destination)
 
@@ -112,8 +119,9 @@ def moveaxis(x, source, destination):
 def swapaxes(x, axis1, axis2):
     """Interchanges two axes.
 
-    >>> ops.swapaxes(ops.zeros((2, 3, 4)), 0, 2).shape
-    (4, 3, 2)
+    Example:
+        >>> ops.swapaxes(ops.zeros((2, 3, 4)), 0, 2).shape
+        (4, 3, 2)
     """
     return jnp.swapaxes(tensor(x), axis1, axis2)
 
@@ -121,8 +129,9 @@ def swapaxes(x, axis1, axis2):
 def ndim(x):
     """The number of dimensions of `x`.
 
-    >>> ops.ndim([[1, 2]])
-    2
+    Example:
+        >>> ops.ndim([[1, 2]])
+        2
     """
     return jnp.ndim(tensor(x))
 
@@ -130,8 +139,9 @@ def ndim(x):
 def size(x):
     """The number of elements of `x`.
 
-    >>> ops.size([[1, 2, 3]])
-    3
+    Example:
+        >>> ops.size([[1, 2, 3]])
+        3
     """
     return jnp.size(tensor(x))
 
@@ -142,8 +152,9 @@ def size(x):
 def concatenate(xs, axis=0):
     """Joins tensors along an existing axis.
 
-    >>> ops.concatenate([ops.ones((1, 2)), ops.zeros((1, 2))], axis=0).shape
-    (2, 2)
+    Example:
+        >>> ops.concatenate([ops.ones((1, 2)), ops.zeros((1, 2))], axis=0).shape
+        (2, 2)
     """
     xs = _tensors(xs, "concatenate")
     ranks = {x.ndim for x in xs}
@@ -158,8 +169,9 @@ def concatenate(xs, axis=0):
 def stack(x, axis=0):
     """Joins tensors of the same shape along a new axis.
 
-    >>> ops.stack([ops.ones(2), ops.zeros(2)], axis=1).shape
-    (2, 2)
+    Example:
+        >>> ops.stack([ops.ones(2), ops.zeros(2)], axis=1).shape
+        (2, 2)
     """
     xs = _tensors(x, "stack")
     shapes = {tuple(t.shape) for t in xs}
@@ -174,8 +186,9 @@ def stack(x, axis=0):
 def hstack(xs):
     """Joins tensors column-wise (along axis 1, or 0 for 1D tensors).
 
-    >>> ops.hstack([[1, 2], [3]])
-    Array([1, 2, 3], dtype=int32)
+    Example:
+        >>> ops.hstack([[1, 2], [3]])
+        Array([1, 2, 3], dtype=int32)
     """
     return jnp.hstack(_tensors(xs, "hstack"))
 
@@ -183,8 +196,9 @@ def hstack(xs):
 def vstack(xs):
     """Joins tensors row-wise (along axis 0, treating 1D tensors as rows).
 
-    >>> ops.vstack([[1, 2], [3, 4]]).shape
-    (2, 2)
+    Example:
+        >>> ops.vstack([[1, 2], [3, 4]]).shape
+        (2, 2)
     """
     return jnp.vstack(_tensors(xs, "vstack"))
 
@@ -192,8 +206,9 @@ def vstack(xs):
 def dstack(xs):
     """Joins tensors depth-wise (along axis 2).
 
-    >>> ops.dstack([[1, 2], [3, 4]]).shape
-    (1, 2, 2)
+    Example:
+        >>> ops.dstack([[1, 2], [3, 4]]).shape
+        (1, 2, 2)
     """
     return jnp.dstack(_tensors(xs, "dstack"))
 
@@ -201,8 +216,9 @@ def dstack(xs):
 def append(x1, x2, axis=None):
     """Appends `x2` to `x1` along `axis` (flattening both when None).
 
-    >>> ops.append([1, 2], [[3]])
-    Array([1, 2, 3], dtype=int32)
+    Example:
+        >>> ops.append([1, 2], [[3]])
+        Array([1, 2, 3], dtype=int32)
     """
     return jnp.append(tensor(x1), tensor(x2), axis=axis)
 
@@ -219,8 +235,9 @@ def _sections(indices_or_sections):
 def split(x, indices_or_sections, axis=0):
     """Splits `x` into equal sections, or at the given indices, along `axis`.
 
-    >>> [t.shape for t in ops.split(ops.zeros((4, 2)), 2)]
-    [(2, 2), (2, 2)]
+    Example:
+        >>> [t.shape for t in ops.split(ops.zeros((4, 2)), 2)]
+        [(2, 2), (2, 2)]
     """
     x = tensor(x)
     sections = _sections(indices_or_sections)
@@ -235,8 +252,9 @@ def split(x, indices_or_sections, axis=0):
 def array_split(x, indices_or_sections, axis=0):
     """Like `split`, but allows sections of unequal size.
 
-    >>> [t.shape for t in ops.array_split(ops.zeros(5), 2)]
-    [(3,), (2,)]
+    Example:
+        >>> [t.shape for t in ops.array_split(ops.zeros(5), 2)]
+        [(3,), (2,)]
     """
     return jnp.array_split(tensor(x), _sections(indices_or_sections), axis=axis)
 
@@ -244,8 +262,9 @@ def array_split(x, indices_or_sections, axis=0):
 def hsplit(x, indices_or_sections):
     """Splits along axis 1 (axis 0 for 1D tensors).
 
-    >>> [t.shape for t in ops.hsplit(ops.zeros((2, 4)), 2)]
-    [(2, 2), (2, 2)]
+    Example:
+        >>> [t.shape for t in ops.hsplit(ops.zeros((2, 4)), 2)]
+        [(2, 2), (2, 2)]
     """
     return jnp.hsplit(tensor(x), _sections(indices_or_sections))
 
@@ -253,8 +272,9 @@ def hsplit(x, indices_or_sections):
 def vsplit(x, indices_or_sections):
     """Splits along axis 0.
 
-    >>> [t.shape for t in ops.vsplit(ops.zeros((4, 2)), 2)]
-    [(2, 2), (2, 2)]
+    Example:
+        >>> [t.shape for t in ops.vsplit(ops.zeros((4, 2)), 2)]
+        [(2, 2), (2, 2)]
     """
     return jnp.vsplit(tensor(x), _sections(indices_or_sections))
 
@@ -262,8 +282,9 @@ def vsplit(x, indices_or_sections):
 def dsplit(x, indices_or_sections):
     """Splits along axis 2.
 
-    >>> [t.shape for t in ops.dsplit(ops.zeros((1, 1, 4)), 2)]
-    [(1, 1, 2), (1, 1, 2)]
+    Example:
+        >>> [t.shape for t in ops.dsplit(ops.zeros((1, 1, 4)), 2)]
+        [(1, 1, 2), (1, 1, 2)]
     """
     return jnp.dsplit(tensor(x), _sections(indices_or_sections))
 
@@ -274,8 +295,9 @@ def dsplit(x, indices_or_sections):
 def tile(x, repeats):
     """Repeats the whole of `x` `repeats` times along each axis.
 
-    >>> ops.tile([1, 2], 2)
-    Array([1, 2, 1, 2], dtype=int32)
+    Example:
+        >>> ops.tile([1, 2], 2)
+        Array([1, 2, 1, 2], dtype=int32)
     """
     return jnp.tile(tensor(x), repeats)
 
@@ -283,8 +305,9 @@ def tile(x, repeats):
 def repeat(x, repeats, axis=None):
     """Repeats each element of `x` `repeats` times (flattening when `axis` is None).
 
-    >>> ops.repeat([1, 2], 2)
-    Array([1, 1, 2, 2], dtype=int32)
+    Example:
+        >>> ops.repeat([1, 2], 2)
+        Array([1, 1, 2, 2], dtype=int32)
     """
     if isinstance(repeats, (list, tuple)):
         repeats = jnp.asarray(repeats)
@@ -297,8 +320,9 @@ def repeat(x, repeats, axis=None):
 def flip(x, axis=None):
     """Reverses the order of elements along `axis` (all axes when None).
 
-    >>> ops.flip([1, 2, 3])
-    Array([3, 2, 1], dtype=int32)
+    Example:
+        >>> ops.flip([1, 2, 3])
+        Array([3, 2, 1], dtype=int32)
     """
     return jnp.flip(tensor(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
@@ -306,8 +330,9 @@ def flip(x, axis=None):
 def fliplr(x):
     """Reverses the order of columns (axis 1).
 
-    >>> ops.fliplr([[1, 2]])
-    Array([[2, 1]], dtype=int32)
+    Example:
+        >>> ops.fliplr([[1, 2]])
+        Array([[2, 1]], dtype=int32)
     """
     return jnp.fliplr(tensor(x))
 
@@ -315,9 +340,10 @@ def fliplr(x):
 def flipud(x):
     """Reverses the order of rows (axis 0).
 
-    >>> ops.flipud([[1], [2]])
-    Array([[2],
-           [1]], dtype=int32)
+    Example:
+        >>> ops.flipud([[1], [2]])
+        Array([[2],
+               [1]], dtype=int32)
     """
     return jnp.flipud(tensor(x))
 
@@ -325,8 +351,9 @@ def flipud(x):
 def roll(x, shift, axis=None):
     """Rolls elements along `axis`; those that fall off one end come back at the other.
 
-    >>> ops.roll([1, 2, 3], 1)
-    Array([3, 1, 2], dtype=int32)
+    Example:
+        >>> ops.roll([1, 2, 3], 1)
+        Array([3, 1, 2], dtype=int32)
     """
     return jnp.roll(tensor(x), shift, axis=axis)
 
@@ -334,9 +361,10 @@ def roll(x, shift, axis=None):
 def rot90(array, k=1, axes=(0, 1)):
     """Rotates by 90 degrees `k` times in the plane of `axes`.
 
-    >>> ops.rot90([[1, 2], [3, 4]])
-    Array([[2, 4],
-           [1, 3]], dtype=int32)
+    Example:
+        >>> ops.rot90([[1, 2], [3, 4]])
+        Array([[2, 4],
+               [1, 3]], dtype=int32)
     """
     array = tensor(array)
     if array.ndim < 2:
@@ -351,8 +379,9 @@ def rot90(array, k=1, axes=(0, 1)):
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pads `x`; `pad_width` gives `(before, after)` per axis.
 
-    >>> ops.pad([1, 2], (1, 2))
-    Array([0, 1, 2, 0, 0], dtype=int32)
+    Example:
+        >>> ops.pad([1, 2], (1, 2))
+        Array([0, 1, 2, 0, 0], dtype=int32)
     """
     x = tensor(x)
     mode = mode.lower()
@@ -368,8 +397,9 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 def view(x, dtype=None):
     """Reinterprets the bits of `x` as `dtype`.
 
-    >>> ops.view(ops.convert_to_tensor([1.0]), "int32")
-    Array([1065353216], dtype=int32)
+    Example:
+        >>> ops.view(ops.convert_to_tensor([1.0]), "int32")
+        Array([1065353216], dtype=int32)
     """
     x = tensor(x)
     if dtype is None:

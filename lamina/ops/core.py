@@ -31,8 +31,9 @@ __all__ = [
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     """Converts a NumPy array, nested list, number or Variable to a JAX array.
 
-    >>> ops.convert_to_tensor([1., 2.])
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> ops.convert_to_tensor([1., 2.])
+        Array([1., 2.], dtype=float32)
     """
     if ragged:
         raise ValueError(
@@ -44,8 +45,9 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
 def convert_to_numpy(x):
     """A NumPy copy of a tensor or Variable.
 
-    >>> ops.convert_to_numpy(ops.ones(2))
-    array([1., 1.], dtype=float32)
+    Example:
+        >>> ops.convert_to_numpy(ops.ones(2))
+        array([1., 1.], dtype=float32)
     """
     return np.array(unwrap(x))
 
@@ -53,8 +55,9 @@ def convert_to_numpy(x):
 def is_tensor(x):
     """Whether `x` is a JAX array (a Variable or NumPy array is not).
 
-    >>> ops.is_tensor(ops.ones(2)), ops.is_tensor([1., 2.])
-    (True, False)
+    Example:
+        >>> ops.is_tensor(ops.ones(2)), ops.is_tensor([1., 2.])
+        (True, False)
     """
     return isinstance(x, jax.Array)
 
@@ -62,8 +65,9 @@ def is_tensor(x):
 def shape(x):
     """The shape of `x`, as a tuple of ints.
 
-    >>> ops.shape(ops.zeros((2, 3)))
-    (2, 3)
+    Example:
+        >>> ops.shape(ops.zeros((2, 3)))
+        (2, 3)
     """
     x = unwrap(x)
     return tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x))
@@ -72,8 +76,9 @@ def shape(x):
 def dtype(x):
     """The dtype of `x` as a Keras string such as `"float32"`.
 
-    >>> ops.dtype(ops.ones(2))
-    'float32'
+    Example:
+        >>> ops.dtype(ops.ones(2))
+        'float32'
     """
     x = unwrap(x)
     return standardize_dtype(x.dtype if hasattr(x, "dtype") else tensor(x).dtype)
@@ -82,8 +87,9 @@ def dtype(x):
 def cast(x, dtype):
     """`x` converted to `dtype` (a name such as `"int32"` or a dtype object).
 
-    >>> ops.cast([1.7, -1.7], "int32")
-    Array([ 1, -1], dtype=int32)
+    Example:
+        >>> ops.cast([1.7, -1.7], "int32")
+        Array([ 1, -1], dtype=int32)
     """
     return tensor(x, dtype)
 
@@ -102,8 +108,9 @@ def _limits(dtype):
 def saturate_cast(x, dtype):
     """Casts to `dtype`, clipping values to its range first (no wrap-around).
 
-    >>> ops.saturate_cast([-5., 300.], "uint8")
-    Array([  0, 255], dtype=uint8)
+    Example:
+        >>> ops.saturate_cast([-5., 300.], "uint8")
+        Array([  0, 255], dtype=uint8)
     """
     dtype = standardize_dtype(dtype)
     x = tensor(x)
@@ -129,8 +136,9 @@ def _clip_and_cast(x, low, high, dtype):
 def stop_gradient(variable):
     """`variable` (a tensor or Variable) with no gradient flowing back through it.
 
-    >>> ops.stop_gradient(ops.ones(2))
-    Array([1., 1.], dtype=float32)
+    Example:
+        >>> ops.stop_gradient(ops.ones(2))
+        Array([1., 1.], dtype=float32)
     """
     return jax.lax.stop_gradient(tensor(variable))
 
@@ -141,8 +149,9 @@ def stop_gradient(variable):
 def cond(pred, true_fn, false_fn):
     """Calls `true_fn()` if `pred` is true, else `false_fn()`, as one compiled branch.
 
-    >>> ops.cond(ops.convert_to_tensor(True), lambda: 1., lambda: 0.)
-    Array(1., dtype=float32, weak_type=True)
+    Example:
+        >>> ops.cond(ops.convert_to_tensor(True), lambda: 1., lambda: 0.)
+        Array(1., dtype=float32, weak_type=True)
     """
     return jax.lax.cond(tensor(pred), true_fn, false_fn)
 
@@ -150,8 +159,9 @@ def cond(pred, true_fn, false_fn):
 def switch(index, branches, *operands):
     """Calls `branches[index](*operands)`; `index` is clamped to the valid range.
 
-    >>> ops.switch(1, [lambda x: x + 1, lambda x: x * 10], 2)
-    Array(20, dtype=int32, weak_type=True)
+    Example:
+        >>> ops.switch(1, [lambda x: x + 1, lambda x: x * 10], 2)
+        Array(20, dtype=int32, weak_type=True)
     """
     return jax.lax.switch(tensor(index), branches, *unwrap_tree(operands))
 
@@ -162,8 +172,9 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     A tuple or list of loop variables is passed to `cond` and `body` as separate arguments
     and returned as a tuple; a single tensor is passed and returned alone.
 
-    >>> ops.while_loop(lambda i: i < 10, lambda i: i + 1, 0)
-    Array(10, dtype=int32, weak_type=True)
+    Example:
+        >>> ops.while_loop(lambda i: i < 10, lambda i: i + 1, 0)
+        Array(10, dtype=int32, weak_type=True)
     """
     is_sequence = isinstance(loop_vars, (tuple, list))
     state = tuple(unwrap_tree(loop_vars)) if is_sequence else (unwrap_tree(loop_vars),)
@@ -189,8 +200,9 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 def fori_loop(lower, upper, body_fun, init_val):
     """Runs `val = body_fun(i, val)` for `i` from `lower` to `upper - 1`; returns `val`.
 
-    >>> ops.fori_loop(0, 4, lambda i, total: total + i, 0)
-    Array(6, dtype=int32, weak_type=True)
+    Example:
+        >>> ops.fori_loop(0, 4, lambda i, total: total + i, 0)
+        Array(6, dtype=int32, weak_type=True)
     """
     return jax.lax.fori_loop(unwrap(lower), unwrap(upper), body_fun, unwrap_tree(init_val))
 
@@ -199,9 +211,10 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """Loops `carry, y = f(carry, x)` over the leading axis of `xs`; returns
     `(final_carry, stacked_ys)`.
 
-    >>> carry, ys = ops.scan(lambda c, x: (c + x, c + x), 0, ops.arange(4))
-    >>> ys
-    Array([0, 1, 3, 6], dtype=int32)
+    Example:
+        >>> carry, ys = ops.scan(lambda c, x: (c + x, c + x), 0, ops.arange(4))
+        >>> ys
+        Array([0, 1, 3, 6], dtype=int32)
     """
     if not isinstance(unroll, bool) and (not isinstance(unroll, int) or unroll < 1):
         raise ValueError(
@@ -213,8 +226,9 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 def associative_scan(f, elems, reverse=False, axis=0):
     """Prefix scan with an associative binary `f` (computed in parallel).
 
-    >>> ops.associative_scan(lambda a, b: a + b, ops.arange(4))
-    Array([0, 1, 3, 6], dtype=int32)
+    Example:
+        >>> ops.associative_scan(lambda a, b: a + b, ops.arange(4))
+        Array([0, 1, 3, 6], dtype=int32)
     """
     return jax.lax.associative_scan(f, unwrap_tree(elems), reverse=reverse, axis=axis)
 
@@ -222,8 +236,9 @@ def associative_scan(f, elems, reverse=False, axis=0):
 def map(f, xs):
     """Applies `f` to each slice of `xs` along its leading axis, sequentially, and stacks.
 
-    >>> ops.map(lambda x: x * 2, ops.arange(3))
-    Array([0, 2, 4], dtype=int32)
+    Example:
+        >>> ops.map(lambda x: x * 2, ops.arange(3))
+        Array([0, 2, 4], dtype=int32)
     """
     return jax.lax.map(f, unwrap_tree(xs))
 
@@ -232,8 +247,9 @@ def vectorized_map(function, elements):
     """Applies `function` to each slice of `elements` along the leading axis, in parallel
     (`jax.vmap`).
 
-    >>> ops.vectorized_map(lambda row: ops.sum(row), ops.ones((3, 2)))
-    Array([2., 2., 2.], dtype=float32)
+    Example:
+        >>> ops.vectorized_map(lambda row: ops.sum(row), ops.ones((3, 2)))
+        Array([2., 2., 2.], dtype=float32)
     """
     return jax.vmap(function)(unwrap_tree(elements))
 
@@ -244,8 +260,9 @@ def vectorized_map(function, elements):
 def unstack(x, num=None, axis=0):
     """Splits `x` along `axis` into a list of tensors of one rank less.
 
-    >>> [t.shape for t in ops.unstack(ops.zeros((2, 3)))]
-    [(3,), (3,)]
+    Example:
+        >>> [t.shape for t in ops.unstack(ops.zeros((2, 3)))]
+        [(3,), (3,)]
     """
     x = tensor(x)
     if num is not None and num != x.shape[axis]:
@@ -258,9 +275,10 @@ def unstack(x, num=None, axis=0):
 def slice(inputs, start_indices, shape):
     """The block of `shape` starting at `start_indices`; -1 in `shape` takes the rest.
 
-    >>> ops.slice(ops.arange(6).reshape(2, 3), (0, 1), (2, -1))
-    Array([[1, 2],
-           [4, 5]], dtype=int32)
+    Example:
+        >>> ops.slice(ops.arange(6).reshape(2, 3), (0, 1), (2, -1))
+        Array([[1, 2],
+               [4, 5]], dtype=int32)
     """
     inputs = tensor(inputs)
     start_indices = unwrap_tree(start_indices)
@@ -275,8 +293,9 @@ def slice(inputs, start_indices, shape):
 def slice_update(inputs, start_indices, updates):
     """`inputs` with the block at `start_indices` replaced by `updates`.
 
-    >>> ops.slice_update(ops.zeros(4), (1,), ops.ones(2))
-    Array([0., 1., 1., 0.], dtype=float32)
+    Example:
+        >>> ops.slice_update(ops.zeros(4), (1,), ops.ones(2))
+        Array([0., 1., 1., 0.], dtype=float32)
     """
     inputs = tensor(inputs)
     updates = tensor(updates, inputs.dtype)
@@ -303,9 +322,10 @@ def _index_tuple(indices):
 def scatter(indices, values, shape):
     """A zero tensor of `shape` with `values` added at `indices` (one index tuple per row).
 
-    >>> ops.scatter([[0, 1], [1, 1]], [1., 2.], (2, 2))
-    Array([[0., 1.],
-           [0., 2.]], dtype=float32)
+    Example:
+        >>> ops.scatter([[0, 1], [1, 1]], [1., 2.], (2, 2))
+        Array([[0., 1.],
+               [0., 2.]], dtype=float32)
     """
     values = tensor(values)
     return _scatter(_scatter_indices(indices), values, tuple(int(d) for d in shape))
@@ -323,8 +343,9 @@ def scatter_update(inputs, indices, updates, reduction=None):
     """`inputs` with `updates` written at `indices`, or combined by `reduction`
     ("add", "max", "min" or "mul").
 
-    >>> ops.scatter_update(ops.zeros(3), [[1]], [5.])
-    Array([0., 5., 0.], dtype=float32)
+    Example:
+        >>> ops.scatter_update(ops.zeros(3), [[1]], [5.])
+        Array([0., 5., 0.], dtype=float32)
     """
     if reduction is not None and reduction not in _SCATTER_REDUCTIONS:
         raise ValueError(
@@ -363,14 +384,15 @@ def custom_gradient(f):
     Keyword arguments are treated as constants. `f` runs a second time when the gradient is
     taken (that is how `grad_fn` is recovered), so it should not have side effects.
 
-    >>> @ops.custom_gradient
-    ... def softplus(z):
-    ...     e = ops.exp(z)
-    ...     def grad_fn(upstream):
-    ...         return upstream / (1 + 1 / e)
-    ...     return ops.log(1 + e), grad_fn
-    >>> float(jax.grad(softplus)(100.))
-    1.0
+    Example:
+        >>> @ops.custom_gradient
+        ... def softplus(z):
+        ...     e = ops.exp(z)
+        ...     def grad_fn(upstream):
+        ...         return upstream / (1 + 1 / e)
+        ...     return ops.log(1 + e), grad_fn
+        >>> float(jax.grad(softplus)(100.))
+        1.0
     """
 
     @functools.wraps(f)

@@ -27,10 +27,11 @@ def _parse(side, pattern):
 def rearrange(tensor, pattern, **axes_lengths):
     """Reorders, merges and splits axes as described by an einops pattern.
 
-    >>> ops.rearrange(ops.zeros((2, 3, 4)), "b h w -> b (w h)").shape
-    (2, 12)
-    >>> ops.rearrange(ops.zeros((6, 4)), "(a b) c -> a b c", a=2).shape
-    (2, 3, 4)
+    Example:
+        >>> ops.rearrange(ops.zeros((2, 3, 4)), "b h w -> b (w h)").shape
+        (2, 12)
+        >>> ops.rearrange(ops.zeros((6, 4)), "(a b) c -> a b c", a=2).shape
+        (2, 3, 4)
     """
     x = _tensor(tensor)
     if pattern.count("->") != 1:

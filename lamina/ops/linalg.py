@@ -32,9 +32,10 @@ def _matrix(x, name, square=False):
 def cholesky(x, upper=False):
     """The Cholesky factor `L` (or `U` with `upper=True`) of positive-definite matrices.
 
-    >>> ops.cholesky([[4., 0.], [0., 9.]])
-    Array([[2., 0.],
-           [0., 3.]], dtype=float32)
+    Example:
+        >>> ops.cholesky([[4., 0.], [0., 9.]])
+        Array([[2., 0.],
+               [0., 3.]], dtype=float32)
     """
     x = _matrix(x, "cholesky", square=True)
     factor = jnp.linalg.cholesky(x, upper=upper)
@@ -49,9 +50,10 @@ def cholesky(x, upper=False):
 def cholesky_inverse(x, upper=False):
     """The inverse of `A` given its Cholesky factor `x` (lower, or upper with `upper=True`).
 
-    >>> ops.cholesky_inverse([[2., 0.], [0., 2.]])
-    Array([[0.25, 0.  ],
-           [0.  , 0.25]], dtype=float32)
+    Example:
+        >>> ops.cholesky_inverse([[2., 0.], [0., 2.]])
+        Array([[0.25, 0.  ],
+               [0.  , 0.25]], dtype=float32)
     """
     return _cholesky_inverse(_matrix(x, "cholesky_inverse", square=True), bool(upper))
 
@@ -68,8 +70,9 @@ def _cholesky_inverse(x, upper):
 def det(x):
     """Determinant of square matrices.
 
-    >>> ops.det([[2., 0.], [0., 3.]])
-    Array(6., dtype=float32)
+    Example:
+        >>> ops.det([[2., 0.], [0., 3.]])
+        Array(6., dtype=float32)
     """
     return jnp.linalg.det(_matrix(x, "det", square=True))
 
@@ -78,9 +81,10 @@ def eig(x):
     """Eigenvalues and right eigenvectors of general square matrices (complex results; CPU only
     in JAX).
 
-    >>> w, v = ops.eig([[2., 0.], [0., 3.]])
-    >>> w
-    Array([2.+0.j, 3.+0.j], dtype=complex64)
+    Example:
+        >>> w, v = ops.eig([[2., 0.], [0., 3.]])
+        >>> w
+        Array([2.+0.j, 3.+0.j], dtype=complex64)
     """
     return jnp.linalg.eig(_matrix(x, "eig", square=True))
 
@@ -88,9 +92,10 @@ def eig(x):
 def eigh(x):
     """Eigenvalues (ascending) and eigenvectors of symmetric/Hermitian matrices.
 
-    >>> w, v = ops.eigh([[2., 0.], [0., 1.]])
-    >>> w
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> w, v = ops.eigh([[2., 0.], [0., 1.]])
+        >>> w
+        Array([1., 2.], dtype=float32)
     """
     return jnp.linalg.eigh(_matrix(x, "eigh", square=True))
 
@@ -98,9 +103,10 @@ def eigh(x):
 def inv(x):
     """Inverse of square matrices.
 
-    >>> ops.inv([[2., 0.], [0., 4.]])
-    Array([[0.5 , 0.  ],
-           [0.  , 0.25]], dtype=float32)
+    Example:
+        >>> ops.inv([[2., 0.], [0., 4.]])
+        Array([[0.5 , 0.  ],
+               [0.  , 0.25]], dtype=float32)
     """
     return jnp.linalg.inv(_matrix(x, "inv", square=True))
 
@@ -108,9 +114,10 @@ def inv(x):
 def lu_factor(x):
     """Pivoted LU decomposition: `(lu, pivots)` as in `scipy.linalg.lu_factor`, batched.
 
-    >>> lu, pivots = ops.lu_factor([[1., 2.], [3., 4.]])
-    >>> pivots
-    Array([1, 1], dtype=int32)
+    Example:
+        >>> lu, pivots = ops.lu_factor([[1., 2.], [3., 4.]])
+        >>> pivots
+        Array([1, 1], dtype=int32)
     """
     return _lu_factor(_matrix(x, "lu_factor", square=True))
 
@@ -126,8 +133,9 @@ def _lu_factor(x):
 def solve(a, b):
     """Solves `a @ x = b` for `x`.
 
-    >>> ops.solve([[2., 0.], [0., 4.]], [2., 4.])
-    Array([1., 1.], dtype=float32)
+    Example:
+        >>> ops.solve([[2., 0.], [0., 4.]], [2., 4.])
+        Array([1., 1.], dtype=float32)
     """
     a, b = floats(a, b)
     return jnp.linalg.solve(_matrix(a, "solve", square=True), b)
@@ -136,8 +144,9 @@ def solve(a, b):
 def solve_triangular(a, b, lower=False):
     """Solves `a @ x = b` for triangular `a` (upper unless `lower=True`).
 
-    >>> ops.solve_triangular([[2., 1.], [0., 1.]], [3., 1.])
-    Array([1., 1.], dtype=float32)
+    Example:
+        >>> ops.solve_triangular([[2., 1.], [0., 1.]], [3., 1.])
+        Array([1., 1.], dtype=float32)
     """
     a, b = floats(a, b)
     return jsp_linalg.solve_triangular(_matrix(a, "solve_triangular", square=True), b,
@@ -147,8 +156,9 @@ def solve_triangular(a, b, lower=False):
 def lstsq(a, b, rcond=None):
     """The least-squares solution `x` of `a @ x = b`.
 
-    >>> ops.lstsq([[1., 0.], [0., 1.], [0., 0.]], [1., 2., 3.])
-    Array([1., 2.], dtype=float32)
+    Example:
+        >>> ops.lstsq([[1., 0.], [0., 1.], [0., 0.]], [1., 2., 3.])
+        Array([1., 2.], dtype=float32)
     """
     a, b = floats(a, b)
     return jnp.linalg.lstsq(_matrix(a, "lstsq"), b, rcond=rcond)[0]
@@ -157,8 +167,9 @@ def lstsq(a, b, rcond=None):
 def matrix_rank(x, tol=None):
     """The rank of matrices, by counting singular values above `tol`.
 
-    >>> ops.matrix_rank([[1., 2.], [2., 4.]])
-    Array(1, dtype=int32)
+    Example:
+        >>> ops.matrix_rank([[1., 2.], [2., 4.]])
+        Array(1, dtype=int32)
     """
     return jnp.linalg.matrix_rank(_matrix(x, "matrix_rank"), tol=tol).astype("int32")
 
@@ -166,9 +177,10 @@ def matrix_rank(x, tol=None):
 def pinv(x, rcond=None):
     """The Moore-Penrose pseudo-inverse.
 
-    >>> ops.pinv([[2., 0.], [0., 0.]])
-    Array([[0.5, 0. ],
-           [0. , 0. ]], dtype=float32)
+    Example:
+        >>> ops.pinv([[2., 0.], [0., 0.]])
+        Array([[0.5, 0. ],
+               [0. , 0. ]], dtype=float32)
     """
     x = _matrix(x, "pinv")
     return jnp.linalg.pinv(x) if rcond is None else jnp.linalg.pinv(x, rtol=rcond)
@@ -177,9 +189,10 @@ def pinv(x, rcond=None):
 def qr(x, mode="reduced"):
     """QR decomposition `(q, r)`; `mode` is "reduced" or "complete".
 
-    >>> q, r = ops.qr([[1., 0.], [0., 1.], [0., 0.]])
-    >>> q.shape, r.shape
-    ((3, 2), (2, 2))
+    Example:
+        >>> q, r = ops.qr([[1., 0.], [0., 1.], [0., 0.]])
+        >>> q.shape, r.shape
+        ((3, 2), (2, 2))
     """
     if mode not in ("reduced", "complete"):
         raise ValueError(f"ops.qr takes mode='reduced' or 'complete'. Received: mode={mode!r}")
@@ -189,8 +202,9 @@ def qr(x, mode="reduced"):
 def svd(x, full_matrices=True, compute_uv=True):
     """Singular value decomposition `(u, s, vh)`, or only `s` with `compute_uv=False`.
 
-    >>> ops.svd([[3., 0.], [0., 2.]], compute_uv=False)
-    Array([3., 2.], dtype=float32)
+    Example:
+        >>> ops.svd([[3., 0.], [0., 2.]], compute_uv=False)
+        Array([3., 2.], dtype=float32)
     """
     return jnp.linalg.svd(_matrix(x, "svd"), full_matrices=full_matrices, compute_uv=compute_uv)
 
@@ -198,8 +212,9 @@ def svd(x, full_matrices=True, compute_uv=True):
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector or matrix norm (as `numpy.linalg.norm`).
 
-    >>> ops.norm([3., 4.])
-    Array(5., dtype=float32)
+    Example:
+        >>> ops.norm([3., 4.])
+        Array(5., dtype=float32)
     """
     axis = tuple(axis) if isinstance(axis, list) else axis
     return jnp.linalg.norm(float_tensor(x), ord=ord, axis=axis, keepdims=keepdims)
@@ -208,9 +223,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
 def jvp(fun, primals, tangents, has_aux=False):
     """Jacobian-vector product: `(fun(*primals), J @ tangents)` (plus aux with `has_aux`).
 
-    >>> out, tangent = ops.jvp(lambda x: x * x, (3.,), (1.,))
-    >>> float(tangent)
-    6.0
+    Example:
+        >>> out, tangent = ops.jvp(lambda x: x * x, (3.,), (1.,))
+        >>> float(tangent)
+        6.0
     """
     return jax.jvp(fun, tuple(unwrap_tree(primals)), tuple(unwrap_tree(tangents)),
                    has_aux=has_aux)

@@ -26,8 +26,9 @@ __all__ = [
 def erf(x):
     """The error function, element-wise.
 
-    >>> ops.erf([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.erf([0.])
+        Array([0.], dtype=float32)
     """
     return jsp_special.erf(float_tensor(x))
 
@@ -35,8 +36,9 @@ def erf(x):
 def erfc(x):
     """The complementary error function `1 - erf(x)`, element-wise.
 
-    >>> ops.erfc([0.])
-    Array([1.], dtype=float32)
+    Example:
+        >>> ops.erfc([0.])
+        Array([1.], dtype=float32)
     """
     return jsp_special.erfc(float_tensor(x))
 
@@ -44,8 +46,9 @@ def erfc(x):
 def erfinv(x):
     """The inverse error function, element-wise.
 
-    >>> ops.erfinv([0.])
-    Array([0.], dtype=float32)
+    Example:
+        >>> ops.erfinv([0.])
+        Array([0.], dtype=float32)
     """
     return jsp_special.erfinv(float_tensor(x))
 
@@ -53,8 +56,9 @@ def erfinv(x):
 def rsqrt(x):
     """`1 / sqrt(x)`, element-wise.
 
-    >>> ops.rsqrt([4., 16.])
-    Array([0.5 , 0.25], dtype=float32)
+    Example:
+        >>> ops.rsqrt([4., 16.])
+        Array([0.5 , 0.25], dtype=float32)
     """
     return jax.lax.rsqrt(float_tensor(x))
 
@@ -62,8 +66,9 @@ def rsqrt(x):
 def logsumexp(x, axis=None, keepdims=False):
     """`log(sum(exp(x)))` over `axis`, computed without overflow.
 
-    >>> ops.logsumexp([0., 0.])
-    Array(0.6931472, dtype=float32)
+    Example:
+        >>> ops.logsumexp([0., 0.])
+        Array(0.6931472, dtype=float32)
     """
     axis = tuple(axis) if isinstance(axis, list) else axis
     return jsp_special.logsumexp(float_tensor(x), axis=axis, keepdims=keepdims)
@@ -72,8 +77,9 @@ def logsumexp(x, axis=None, keepdims=False):
 def logdet(x):
     """Log-determinant of (batches of) Hermitian positive-definite matrices.
 
-    >>> ops.logdet([[1., 0.], [0., 1.]])
-    Array(0., dtype=float32)
+    Example:
+        >>> ops.logdet([[1., 0.], [0., 1.]])
+        Array(0., dtype=float32)
     """
     return slogdet(x)[1]
 
@@ -81,8 +87,9 @@ def logdet(x):
 def cdist(x, y):
     """Euclidean distances between each row vector of `x` and of `y` (batched).
 
-    >>> ops.cdist([[0., 0.]], [[3., 4.], [0., 1.]])
-    Array([[5., 1.]], dtype=float32)
+    Example:
+        >>> ops.cdist([[0., 0.]], [[3., 4.], [0., 1.]])
+        Array([[5., 1.]], dtype=float32)
     """
     x, y = float_tensor(x), float_tensor(y)
     if x.ndim < 2 or y.ndim < 2 or x.shape[-1] != y.shape[-1]:
@@ -126,8 +133,9 @@ def _segment_arguments(data, segment_ids, num_segments, name):
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     """Sums the rows of `data` that share a segment id.
 
-    >>> ops.segment_sum([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
-    Array([ 3, 30], dtype=int32)
+    Example:
+        >>> ops.segment_sum([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
+        Array([ 3, 30], dtype=int32)
     """
     data, segment_ids, num_segments = _segment_arguments(
         data, segment_ids, num_segments, "segment_sum")
@@ -137,8 +145,9 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
 def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """Maximum of the rows of `data` that share a segment id.
 
-    >>> ops.segment_max([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
-    Array([ 2, 20], dtype=int32)
+    Example:
+        >>> ops.segment_max([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
+        Array([ 2, 20], dtype=int32)
     """
     data, segment_ids, num_segments = _segment_arguments(
         data, segment_ids, num_segments, "segment_max")
@@ -148,8 +157,9 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
 def segment_min(data, segment_ids, num_segments=None, sorted=False):
     """Minimum of the rows of `data` that share a segment id.
 
-    >>> ops.segment_min([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
-    Array([ 1, 10], dtype=int32)
+    Example:
+        >>> ops.segment_min([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
+        Array([ 1, 10], dtype=int32)
     """
     data, segment_ids, num_segments = _segment_arguments(
         data, segment_ids, num_segments, "segment_min")
@@ -159,8 +169,9 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     """Product of the rows of `data` that share a segment id.
 
-    >>> ops.segment_prod([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
-    Array([  2, 200], dtype=int32)
+    Example:
+        >>> ops.segment_prod([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
+        Array([  2, 200], dtype=int32)
     """
     data, segment_ids, num_segments = _segment_arguments(
         data, segment_ids, num_segments, "segment_prod")
@@ -175,9 +186,10 @@ def top_k(x, k, sorted=True):
 
     Results are always sorted (descending), which `sorted=False` allows.
 
-    >>> values, indices = ops.top_k([1, 5, 3], 2)
-    >>> values, indices
-    (Array([5, 3], dtype=int32), Array([1, 2], dtype=int32))
+    Example:
+        >>> values, indices = ops.top_k([1, 5, 3], 2)
+        >>> values, indices
+        (Array([5, 3], dtype=int32), Array([1, 2], dtype=int32))
     """
     x = tensor(x)
     if not 0 <= k <= x.shape[-1]:
@@ -190,8 +202,9 @@ def top_k(x, k, sorted=True):
 def in_top_k(targets, predictions, k):
     """Whether each target class is among the `k` highest predictions (ties count as in).
 
-    >>> ops.in_top_k([1, 0], [[0.1, 0.9, 0.0], [0.2, 0.3, 0.5]], k=2)
-    Array([ True, False], dtype=bool)
+    Example:
+        >>> ops.in_top_k([1, 0], [[0.1, 0.9, 0.0], [0.2, 0.3, 0.5]], k=2)
+        Array([ True, False], dtype=bool)
     """
     return _in_top_k(tensor(targets), tensor(predictions), k)
 
@@ -233,8 +246,9 @@ def _pair(z):
 def view_as_complex(x):
     """A complex tensor from a real tensor whose last axis (of size 2) holds (real, imag).
 
-    >>> ops.view_as_complex([[1., 2.]])
-    Array([1.+2.j], dtype=complex64)
+    Example:
+        >>> ops.view_as_complex([[1., 2.]])
+        Array([1.+2.j], dtype=complex64)
     """
     x = float_tensor(x)
     if x.ndim == 0 or x.shape[-1] != 2:
@@ -247,8 +261,9 @@ def view_as_complex(x):
 def view_as_real(x):
     """A real tensor with a new last axis of size 2 holding (real, imag) of complex `x`.
 
-    >>> ops.view_as_real(ops.convert_to_tensor([1 + 2j]))
-    Array([[1., 2.]], dtype=float32)
+    Example:
+        >>> ops.view_as_real(ops.convert_to_tensor([1 + 2j]))
+        Array([[1., 2.]], dtype=float32)
     """
     x = tensor(x)
     return jnp.stack([jnp.real(x), jnp.imag(x)], axis=-1)
@@ -257,9 +272,10 @@ def view_as_real(x):
 def fft(x):
     """FFT over the last axis of a complex signal given as `(real, imag)`.
 
-    >>> real, imag = ops.fft((ops.ones(2), ops.zeros(2)))
-    >>> real
-    Array([2., 0.], dtype=float32)
+    Example:
+        >>> real, imag = ops.fft((ops.ones(2), ops.zeros(2)))
+        >>> real
+        Array([2., 0.], dtype=float32)
     """
     return _pair(jnp.fft.fft(_complex(x, "fft")))
 
@@ -267,9 +283,10 @@ def fft(x):
 def fft2(x):
     """2D FFT over the last two axes of a complex signal given as `(real, imag)`.
 
-    >>> real, imag = ops.fft2((ops.ones((2, 2)), ops.zeros((2, 2))))
-    >>> float(real[0, 0])
-    4.0
+    Example:
+        >>> real, imag = ops.fft2((ops.ones((2, 2)), ops.zeros((2, 2))))
+        >>> float(real[0, 0])
+        4.0
     """
     return _pair(jnp.fft.fft2(_complex(x, "fft2")))
 
@@ -277,9 +294,10 @@ def fft2(x):
 def ifft2(x):
     """Inverse 2D FFT over the last two axes of `(real, imag)`.
 
-    >>> real, imag = ops.ifft2((ops.ones((2, 2)), ops.zeros((2, 2))))
-    >>> float(real[0, 0])
-    1.0
+    Example:
+        >>> real, imag = ops.ifft2((ops.ones((2, 2)), ops.zeros((2, 2))))
+        >>> float(real[0, 0])
+        1.0
     """
     return _pair(jnp.fft.ifft2(_complex(x, "ifft2")))
 
@@ -287,9 +305,10 @@ def ifft2(x):
 def rfft(x, fft_length=None):
     """FFT of a real signal over its last axis: `(real, imag)` of the non-negative bins.
 
-    >>> real, imag = ops.rfft([1., 1., 1., 1.])
-    >>> real
-    Array([4., 0., 0.], dtype=float32)
+    Example:
+        >>> real, imag = ops.rfft([1., 1., 1., 1.])
+        >>> real
+        Array([4., 0., 0.], dtype=float32)
     """
     return _pair(jnp.fft.rfft(float_tensor(x), n=fft_length, axis=-1))
 
@@ -297,8 +316,9 @@ def rfft(x, fft_length=None):
 def irfft(x, fft_length=None):
     """Inverse of `rfft`: a real signal from the `(real, imag)` non-negative bins.
 
-    >>> ops.irfft(([4., 0., 0.], [0., 0., 0.]))
-    Array([1., 1., 1., 1.], dtype=float32)
+    Example:
+        >>> ops.irfft(([4., 0., 0.], [0., 0., 0.]))
+        Array([1., 1., 1., 1.], dtype=float32)
     """
     return jnp.fft.irfft(_complex(x, "irfft"), n=fft_length, axis=-1)
 
@@ -313,9 +333,10 @@ def _frame_indices(num_frames, frame_length, stride):
 def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of `sequence_length` samples, `sequence_stride` apart, over the last axis.
 
-    >>> ops.extract_sequences(ops.arange(5), 3, 2)
-    Array([[0, 1, 2],
-           [2, 3, 4]], dtype=int32)
+    Example:
+        >>> ops.extract_sequences(ops.arange(5), 3, 2)
+        Array([[0, 1, 2],
+               [2, 3, 4]], dtype=int32)
     """
     x = tensor(x)
     if x.ndim == 0 or x.shape[-1] < sequence_length:
@@ -368,9 +389,10 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     """Short-time Fourier transform over the last axis: `(real, imag)` of shape
     `(..., num_frames, fft_length // 2 + 1)`.
 
-    >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
-    >>> real.shape
-    (5, 5)
+    Example:
+        >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
+        >>> real.shape
+        (5, 5)
     """
     x = tensor(x)
     if x.dtype not in (jnp.float32, jnp.float64):
@@ -405,9 +427,10 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
           center=True):
     """Inverse of `stft` by windowed overlap-add: a real signal from `(real, imag)` frames.
 
-    >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
-    >>> ops.istft((real, imag), 8, 4, 8).shape
-    (16,)
+    Example:
+        >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
+        >>> ops.istft((real, imag), 8, 4, 8).shape
+        (16,)
     """
     spectrum = _complex(x, "istft")
     if spectrum.ndim < 2:

@@ -1,12 +1,13 @@
 """`keras.optimizers`: the `Optimizer` protocol, Keras 3's built-ins, lookup by name.
 
->>> optimizer = lamina.optimizers.get("nadam")          # as in compile(optimizer="nadam")
->>> optimizer = lamina.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
->>> w = lamina.Variable([1.0, 2.0])
->>> _ = optimizer.apply_gradients([(jnp.array([0.1, 0.1]), w)])
+Example:
+    >>> optimizer = lamina.optimizers.get("nadam")          # as in compile(optimizer="nadam")
+    >>> optimizer = lamina.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
+    >>> w = lamina.Variable([1.0, 2.0])
+    >>> _ = optimizer.apply_gradients([(jnp.array([0.1, 0.1]), w)])
 
-A custom optimizer subclasses `Optimizer` and implements `build(var_list)` and
-`update_step(gradient, variable, learning_rate)` (see `Optimizer`).
+    A custom optimizer subclasses `Optimizer` and implements `build(var_list)` and
+    `update_step(gradient, variable, learning_rate)` (see `Optimizer`).
 """
 
 import inspect

@@ -106,7 +106,9 @@ class Optimizer:
             counts applied updates (calls // steps), and schedules see the number of calls.
         name: the name, used as the path prefix of the optimizer's variables (`adam/...`).
 
-    Example (momentum SGD, the custom-optimizer protocol):
+    Example:
+        Momentum SGD, written with the custom-optimizer protocol:
+
         >>> class MomentumSGD(lamina.optimizers.Optimizer):
         ...     def __init__(self, learning_rate=0.01, momentum=0.9, **kwargs):
         ...         super().__init__(learning_rate=learning_rate, **kwargs)

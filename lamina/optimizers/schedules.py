@@ -5,13 +5,14 @@ a Python int) and returns the learning rate as a scalar array. Every built-in is
 array operations only (no Python `if` on the step), so it works eagerly, under `jax.jit` and
 inside a compiled train step where the step is traced.
 
->>> schedule = lamina.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
->>> float(schedule(10))
-0.05000000074505806
->>> optimizer = lamina.optimizers.SGD(learning_rate=schedule)
+Example:
+    >>> schedule = lamina.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    >>> float(schedule(10))
+    0.05000000074505806
+    >>> optimizer = lamina.optimizers.SGD(learning_rate=schedule)
 
-The formulas, argument names, defaults and configs are Keras 3's, so a schedule saved by one
-loads in the other.
+    The formulas, argument names, defaults and configs are Keras 3's, so a schedule saved by one
+    loads in the other.
 """
 
 import math

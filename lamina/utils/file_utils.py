@@ -87,9 +87,8 @@ def get_file(
     refused before anything is extracted.
 
     Example:
-
-    >>> path = get_file(origin="https://example.com/data.csv",
-    ...                 file_hash="9f86d081884c7d65...")            # doctest: +SKIP
+        >>> path = get_file(origin="https://example.com/data.csv",
+        ...                 file_hash="9f86d081884c7d65...")            # doctest: +SKIP
     """
     if origin is None:
         raise ValueError(
@@ -163,8 +162,9 @@ def get_file(
 def hash_file(fpath, algorithm="sha256", chunk_size=65535):
     """The hex digest of a file: `algorithm` is `"sha256"`, `"md5"` or a `hashlib` object.
 
-    >>> hash_file("/path/to/file.zip")                           # doctest: +SKIP
-    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    Example:
+        >>> hash_file("/path/to/file.zip")                           # doctest: +SKIP
+        'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
     hasher = hashlib.new(algorithm) if isinstance(algorithm, str) else algorithm
     with open(fpath, "rb") as file:
