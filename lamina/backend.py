@@ -12,5 +12,12 @@ from lamina._runtime.naming import reset_names as _reset_names
 
 
 def clear_session():
-    """Resets auto-naming counters, so the next Dense is named `dense` again."""
+    """Resets auto-naming counters, so the next Dense is named `dense` again.
+
+    Example:
+        >>> _ = lamina.layers.Dense(1), lamina.layers.Dense(1)
+        >>> lamina.backend.clear_session()
+        >>> lamina.layers.Dense(1).name
+        'dense'
+    """
     _reset_names()

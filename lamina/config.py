@@ -10,7 +10,22 @@ from lamina._runtime.config import set_image_data_format as set_image_data_forma
 
 
 def enable_unsafe_deserialization():
-    """Allows loading Lambda bytecode and other unsafe content everywhere (like Keras)."""
+    """Allows loading Lambda bytecode and other unsafe content everywhere (like Keras).
+
+    It cannot be undone within the process, so prefer `safe_mode=False` on the one call that
+    loads a trusted file.
+
+    Example:
+        Safe mode refuses a config that holds a lambda's bytecode:
+
+        >>> with lamina.saving.allow_lambda_code():
+        ...     config = lamina.saving.serialize_keras_object(lamina.layers.Lambda(lambda x: x + 1))
+        >>> lamina.saving.deserialize_keras_object(config)
+        Traceback (most recent call last):
+        ValueError: This model has a Lambda layer whose function was saved as Python bytecode. ...
+        >>> layer = lamina.saving.deserialize_keras_object(config, safe_mode=False)  # one call
+        >>> lamina.config.enable_unsafe_deserialization()  # doctest: +SKIP
+    """
     from lamina.saving.serialization import enable_unsafe_deserialization as enable
 
     enable()

@@ -67,7 +67,14 @@ class DTypePolicy:
 
 
 def get(identifier):
-    """A DTypePolicy from None (the global policy), a name, a config dict or a policy."""
+    """A DTypePolicy from None (the global policy), a name, a config dict or a policy.
+
+    Example:
+        >>> lamina.dtype_policies.get("mixed_bfloat16").compute_dtype
+        'bfloat16'
+        >>> lamina.dtype_policies.get(None).name   # the global policy
+        'float32'
+    """
     if identifier is None:
         return dtype_policy()
     if isinstance(identifier, DTypePolicy):
@@ -86,21 +93,48 @@ def get(identifier):
 
 
 def serialize(policy):
-    """Keras 3's serialized form of a policy, as found in layer configs."""
+    """Keras 3's serialized form of a policy, as found in layer configs.
+
+    Example:
+        >>> lamina.dtype_policies.serialize(lamina.dtype_policies.DTypePolicy("float32"))["config"]
+        {'name': 'float32'}
+    """
     return {"module": "keras", "class_name": "DTypePolicy",
             "config": policy.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
+    """The policy a layer config names (the inverse of `serialize`); also takes a name.
+
+    Example:
+        >>> policy = lamina.dtype_policies.DTypePolicy("mixed_float16")
+        >>> config = lamina.dtype_policies.serialize(policy)
+        >>> lamina.dtype_policies.deserialize(config) == policy
+        True
+    """
     return get(config)
 
 
 def dtype_policy():
-    """The global policy (`float32`, or what `set_dtype_policy` chose)."""
+    """The global policy (`float32`, or what `set_dtype_policy` chose).
+
+    Example:
+        >>> lamina.dtype_policies.dtype_policy()
+        <DTypePolicy "float32">
+    """
     return _global_policy or DTypePolicy(config.floatx())
 
 
 def set_dtype_policy(policy):
-    """Sets the global policy, e.g. `set_dtype_policy("mixed_float16")`."""
+    """Sets the global policy, e.g. `set_dtype_policy("mixed_float16")`.
+
+    Example:
+        >>> lamina.dtype_policies.set_dtype_policy("mixed_float16")
+        >>> layer = lamina.layers.Dense(2)
+        >>> layer.build((None, 3))
+        >>> layer.compute_dtype, layer.kernel.dtype   # compute in half, store in float32
+        ('float16', 'float32')
+        >>> lamina.dtype_policies.set_dtype_policy(None)  # back to floatx()
+    """
     global _global_policy
     _global_policy = None if policy is None else get(policy)

@@ -201,19 +201,36 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 
 
 def gamma(shape, alpha, dtype=None, seed=None):
-    """Samples from a Gamma distribution with concentration `alpha`."""
+    """Samples from a Gamma distribution with concentration `alpha`.
+
+    Example:
+        >>> lamina.random.gamma((1000,), alpha=2.0, seed=1).mean().round(1)  # the mean is alpha
+        Array(2., dtype=float32)
+    """
     dtype = _float_dtype(dtype, "gamma")
     return jax.random.gamma(draw_seed(seed), alpha, shape=_shape(shape), dtype=dtype)
 
 
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
-    """Samples from a binomial distribution (returned as floats, as in Keras)."""
+    """Samples from a binomial distribution (returned as floats, as in Keras).
+
+    Example:
+        >>> draws = lamina.random.binomial((1000,), counts=10, probabilities=0.5, seed=1)
+        >>> draws.dtype, bool(((draws >= 0) & (draws <= 10)).all())
+        (dtype('float32'), True)
+    """
     dtype = _float_dtype(dtype, "binomial")
     sample = jax.random.binomial(draw_seed(seed), counts, probabilities, shape=_shape(shape))
     return sample.astype(dtype)
 
 
 def beta(shape, alpha, beta, dtype=None, seed=None):
-    """Samples from a Beta distribution."""
+    """Samples from a Beta distribution.
+
+    Example:
+        >>> x = lamina.random.beta((1000,), alpha=2.0, beta=2.0, seed=1)
+        >>> bool(((x > 0) & (x < 1)).all()), x.mean().round(1)
+        (True, Array(0.5, dtype=float32))
+    """
     dtype = _float_dtype(dtype, "beta")
     return jax.random.beta(draw_seed(seed), alpha, beta, shape=_shape(shape), dtype=dtype)

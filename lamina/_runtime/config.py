@@ -13,12 +13,26 @@ _FLOAT_TYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def floatx():
-    """The default float dtype, as a string: `"float32"` unless changed with `set_floatx`."""
+    """The default float dtype, as a string: `"float32"` unless changed with `set_floatx`.
+
+    Example:
+        >>> lamina.config.floatx()
+        'float32'
+        >>> lamina.Variable(1).dtype, lamina.Variable(1.0).dtype   # Python floats take floatx
+        ('int32', 'float32')
+    """
     return _FLOATX
 
 
 def set_floatx(value):
-    """Sets the default float dtype (`"float16"`, `"bfloat16"`, `"float32"` or `"float64"`)."""
+    """Sets the default float dtype (`"float16"`, `"bfloat16"`, `"float32"` or `"float64"`).
+
+    Example:
+        >>> lamina.config.set_floatx("bfloat16")
+        >>> lamina.layers.Dense(2)(np.ones((1, 3))).dtype
+        dtype(bfloat16)
+        >>> lamina.config.set_floatx("float32")  # back to the default
+    """
     global _FLOATX
     value = str(value)
     if value not in _FLOAT_TYPES:
@@ -35,23 +49,49 @@ def set_floatx(value):
 
 
 def epsilon():
-    """The fuzz factor added to denominators (1e-7, as in Keras)."""
+    """The fuzz factor added to denominators (1e-7, as in Keras).
+
+    Example:
+        >>> lamina.config.epsilon()
+        1e-07
+    """
     return _EPSILON
 
 
 def set_epsilon(value):
-    """Sets the fuzz factor returned by `epsilon()`."""
+    """Sets the fuzz factor returned by `epsilon()`.
+
+    Example:
+        >>> lamina.config.set_epsilon(1e-5)
+        >>> lamina.backend.epsilon()
+        1e-05
+        >>> lamina.config.set_epsilon(1e-7)  # back to the default
+    """
     global _EPSILON
     _EPSILON = float(value)
 
 
 def image_data_format():
-    """`"channels_last"` (the default) or `"channels_first"`."""
+    """`"channels_last"` (the default) or `"channels_first"`.
+
+    Example:
+        >>> lamina.config.image_data_format()
+        'channels_last'
+        >>> lamina.layers.Conv2D(8, 3)(np.ones((1, 5, 5, 3))).shape   # (batch, h, w, channels)
+        (1, 3, 3, 8)
+    """
     return _IMAGE_DATA_FORMAT
 
 
 def set_image_data_format(data_format):
-    """Sets the default image layout used by convolution and pooling layers."""
+    """Sets the default image layout used by convolution and pooling layers.
+
+    Example:
+        >>> lamina.config.set_image_data_format("channels_first")
+        >>> lamina.layers.Conv2D(8, 3)(np.ones((1, 3, 5, 5))).shape   # (batch, c, h, w)
+        (1, 8, 3, 3)
+        >>> lamina.config.set_image_data_format("channels_last")  # back to the default
+    """
     global _IMAGE_DATA_FORMAT
     data_format = str(data_format).lower()
     if data_format not in ("channels_first", "channels_last"):
@@ -62,5 +102,10 @@ def set_image_data_format(data_format):
 
 
 def backend():
-    """The name of the backend: always `"jax"`; lamina has exactly one."""
+    """The name of the backend: always `"jax"`; lamina has exactly one.
+
+    Example:
+        >>> lamina.config.backend()
+        'jax'
+    """
     return "jax"

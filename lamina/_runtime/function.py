@@ -118,7 +118,25 @@ def _describe_argument(args, kwargs, leaf_index, leaf):
 
 
 class Function:
-    """A compiled stateful function. Create it with `lamina.function(fn)`."""
+    """A compiled stateful function. Create it with `lamina.function(fn)`.
+
+    It keeps one compiled program per input signature and the list of Variables those
+    programs carry, which it found by tracing; both can be inspected, to check that a training
+    step does not retrace at every call.
+
+    Example:
+        >>> total = lamina.Variable(0.0, name="total")
+        >>> accumulate = lamina.function(lambda x: total.assign_add(x.sum()))
+        >>> _ = accumulate(np.ones(3, "float32"))
+        >>> _ = accumulate(np.ones(3, "float32"))   # same signature: no new trace
+        >>> float(total.numpy()), [v.name for v in accumulate.carried_variables]
+        (6.0, ['total'])
+        >>> accumulate.tracing_count   # the first trace found `total`, the second carried it
+        2
+        >>> _ = accumulate(np.ones(5, "float32"))   # a new shape traces again
+        >>> accumulate.tracing_count
+        3
+    """
 
     def __init__(self, fn, jit_compile=True, static_argnames=()):
         functools.update_wrapper(self, fn)

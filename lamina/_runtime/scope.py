@@ -126,6 +126,13 @@ class StatelessScope(StateScope):
     `StatelessScope(state_mapping=[(variable, value), ...])`; inside it, reads see the mapped
     values and assignments are collected (`scope.get_current_value(variable)`), leaving the
     Variables themselves untouched.
+
+    Example:
+        >>> v = lamina.Variable(1.0)
+        >>> with lamina.StatelessScope(state_mapping=[(v, 10.0)]) as scope:
+        ...     _ = v.assign(v * 2)
+        >>> float(scope.get_current_value(v)), float(v.numpy())   # the Variable is unchanged
+        (20.0, 1.0)
     """
 
     __slots__ = ()

@@ -10,6 +10,8 @@ import numpy as np
 from lamina.datasets._common import KERAS_DATASETS, check_test_split, shuffle_split
 from lamina.utils.file_utils import get_file
 
+__all__ = ["load_data"]
+
 ORIGIN_BASE = KERAS_DATASETS
 FILE_NAME = "boston_housing.npz"
 FILE_HASH = "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"
@@ -28,10 +30,9 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
         `(num_samples,)` holding median home values in k$ (typically 10 to 50).
 
     Example:
-
-    >>> (x_train, y_train), _ = keras.datasets.boston_housing.load_data()  # doctest: +SKIP
-    >>> x_train.shape                                                      # doctest: +SKIP
-    (404, 13)
+        >>> (x_train, y_train), _ = keras.datasets.boston_housing.load_data()  # doctest: +SKIP
+        >>> x_train.shape                                                      # doctest: +SKIP
+        (404, 13)
     """
     check_test_split(test_split)
     path = get_file(path, origin=ORIGIN_BASE + FILE_NAME, file_hash=FILE_HASH)

@@ -8,6 +8,8 @@ import numpy as np
 from lamina.datasets._common import KERAS_DATASETS, check_test_split, shuffle_split
 from lamina.utils.file_utils import get_file
 
+__all__ = ["load_data"]
+
 ORIGIN_BASE = KERAS_DATASETS
 FILE_NAME = "california_housing.npz"
 FILE_HASH = "1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f"
@@ -29,10 +31,9 @@ def load_data(version="large", path="california_housing.npz", test_split=0.2, se
         `(num_samples,)` holding median house values in dollars (about 25,000 to 500,000).
 
     Example:
-
-    >>> (x_train, y_train), _ = keras.datasets.california_housing.load_data()  # doctest: +SKIP
-    >>> x_train.shape                                                          # doctest: +SKIP
-    (16512, 8)
+        >>> (x_train, y_train), _ = keras.datasets.california_housing.load_data()  # doctest: +SKIP
+        >>> x_train.shape                                                          # doctest: +SKIP
+        (16512, 8)
     """
     if version not in ("small", "large"):
         raise ValueError(f"`version` must be 'small' or 'large'. Received: version={version!r}")

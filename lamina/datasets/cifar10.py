@@ -14,6 +14,8 @@ from lamina._runtime import config
 from lamina.datasets._safe_pickle import load_pickle
 from lamina.utils.file_utils import get_file
 
+__all__ = ["load_data"]
+
 ORIGIN_BASE = "https://www.cs.toronto.edu/~kriz/"
 FILE_NAME = "cifar-10-python.tar.gz"
 FILE_HASH = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
@@ -33,10 +35,9 @@ def load_data():
         `"channels_first"`.
 
     Example:
-
-    >>> (x_train, y_train), _ = keras.datasets.cifar10.load_data()  # doctest: +SKIP
-    >>> x_train.shape, y_train.shape                                # doctest: +SKIP
-    ((50000, 32, 32, 3), (50000, 1))
+        >>> (x_train, y_train), _ = keras.datasets.cifar10.load_data()  # doctest: +SKIP
+        >>> x_train.shape, y_train.shape                                # doctest: +SKIP
+        ((50000, 32, 32, 3), (50000, 1))
 
     A small fraction of CIFAR-10's labels are known to be wrong.
     """

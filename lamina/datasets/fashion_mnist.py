@@ -14,6 +14,8 @@ import numpy as np
 from lamina.datasets._common import KERAS_DATASETS, discard_corrupt
 from lamina.utils.file_utils import get_file
 
+__all__ = ["load_data"]
+
 ORIGIN_BASE = KERAS_DATASETS
 CACHE_SUBDIR = os.path.join("datasets", "fashion-mnist")
 # Keras publishes no hashes for these four files, so none is required; a truncated or corrupted
@@ -36,10 +38,9 @@ def load_data():
         `(60000,)`, `(10000, 28, 28)` and `(10000,)`; pixels in 0-255, labels in 0-9.
 
     Example:
-
-    >>> (x_train, y_train), _ = keras.datasets.fashion_mnist.load_data()  # doctest: +SKIP
-    >>> x_train.shape                                                     # doctest: +SKIP
-    (60000, 28, 28)
+        >>> (x_train, y_train), _ = keras.datasets.fashion_mnist.load_data()  # doctest: +SKIP
+        >>> x_train.shape                                                     # doctest: +SKIP
+        (60000, 28, 28)
 
     License: Fashion-MNIST is copyright Zalando SE, under the MIT license.
     """

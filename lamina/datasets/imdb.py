@@ -14,6 +14,8 @@ from lamina.datasets._common import KERAS_DATASETS
 from lamina.datasets._safe_pickle import load_npz
 from lamina.utils.file_utils import get_file
 
+__all__ = ["get_word_index", "load_data"]
+
 ORIGIN_BASE = KERAS_DATASETS
 FILE_NAME = "imdb.npz"
 FILE_HASH = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
@@ -50,10 +52,9 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         `y` an integer array of 0/1 labels.
 
     Example:
-
-    >>> (x_train, y_train), _ = keras.datasets.imdb.load_data(num_words=10000)  # doctest: +SKIP
-    >>> max(max(review) for review in x_train) < 10000                         # doctest: +SKIP
-    True
+        >>> (x_train, y_train), _ = keras.datasets.imdb.load_data(num_words=10000)  # doctest: +SKIP
+        >>> max(max(review) for review in x_train) < 10000                         # doctest: +SKIP
+        True
     """
     if kwargs:
         raise TypeError(
@@ -110,10 +111,11 @@ def get_word_index(path="imdb_word_index.json"):
 
     Example: decoding a review (indices in the data are the file's plus `index_from`):
 
-    >>> word_index = keras.datasets.imdb.get_word_index()                     # doctest: +SKIP
-    >>> words = {i + 3: w for w, i in word_index.items()}                     # doctest: +SKIP
-    >>> words.update({1: "[START]", 2: "[OOV]"})                              # doctest: +SKIP
-    >>> " ".join(words.get(i, "?") for i in x_train[0])                       # doctest: +SKIP
+    Example:
+        >>> word_index = keras.datasets.imdb.get_word_index()                     # doctest: +SKIP
+        >>> words = {i + 3: w for w, i in word_index.items()}                     # doctest: +SKIP
+        >>> words.update({1: "[START]", 2: "[OOV]"})                              # doctest: +SKIP
+        >>> " ".join(words.get(i, "?") for i in x_train[0])                       # doctest: +SKIP
     """
     path = get_file(fname=path, origin=ORIGIN_BASE + WORD_INDEX_NAME, file_hash=WORD_INDEX_HASH)
     with open(path, encoding="utf-8") as file:

@@ -5,6 +5,8 @@ import numpy as np
 from lamina.datasets._common import KERAS_DATASETS
 from lamina.utils.file_utils import get_file
 
+__all__ = ["load_data"]
+
 # Where the file is fetched from and its sha256: Keras 3's, so caches are shared. Tests point
 # ORIGIN_BASE at a local server.
 ORIGIN_BASE = KERAS_DATASETS
@@ -23,10 +25,10 @@ def load_data(path="mnist.npz"):
         `(60000,)`, `(10000, 28, 28)` and `(10000,)`; pixels in 0-255, labels in 0-9.
 
     Example:
-
-    >>> (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()  # doctest: +SKIP
-    >>> x_train.shape, y_test.shape                                            # doctest: +SKIP
-    ((60000, 28, 28), (10000,))
+        >>> (x_train, y_train), (x_test, y_test) = (  # doctest: +SKIP
+        ...     keras.datasets.mnist.load_data())
+        >>> x_train.shape, y_test.shape  # doctest: +SKIP
+        ((60000, 28, 28), (10000,))
 
     License: Yann LeCun and Corinna Cortes hold the copyright of MNIST, a derivative of the NIST
     datasets, available under the Creative Commons Attribution-Share Alike 3.0 license.

@@ -24,6 +24,12 @@ class InputLayer(Layer):
         input_tensor: an existing KerasTensor to wrap.
         optional: whether the input may be None.
         name: the layer name (the input's name).
+
+    Example:
+        >>> inputs = lamina.layers.InputLayer(shape=(3,))
+        >>> model = lamina.Sequential([inputs, lamina.layers.Dense(2)])
+        >>> model.output_shape, type(model.layers[0]).__name__   # the input is not in model.layers
+        ((None, 2), 'Dense')
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
@@ -359,7 +365,12 @@ class Embedding(Layer):
 
 
 class Identity(Layer):
-    """Returns its input unchanged (a placeholder, or a named point in a model)."""
+    """Returns its input unchanged (a placeholder, or a named point in a model).
+
+    Example:
+        >>> lamina.layers.Identity(name="features")(jnp.array([1.0, 2.0]))
+        Array([1., 2.], dtype=float32)
+    """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

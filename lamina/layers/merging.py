@@ -422,27 +422,52 @@ def add(inputs, **kwargs):
 
 
 def subtract(inputs, **kwargs):
-    """Functional form of `Subtract`: `subtract([a, b])` is `a - b`."""
+    """Functional form of `Subtract`: `subtract([a, b])` is `a - b`.
+
+    Example:
+        >>> subtract([jnp.array([[5.0]]), jnp.array([[2.0]])]).tolist()
+        [[3.0]]
+    """
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs, **kwargs):
-    """Functional form of `Multiply`."""
+    """Functional form of `Multiply`.
+
+    Example:
+        >>> multiply([jnp.array([[2.0, 3.0]]), jnp.array([[4.0, 5.0]])]).tolist()
+        [[8.0, 15.0]]
+    """
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs, **kwargs):
-    """Functional form of `Average`."""
+    """Functional form of `Average`.
+
+    Example:
+        >>> average([jnp.array([[1.0]]), jnp.array([[2.0]]), jnp.array([[6.0]])]).tolist()
+        [[3.0]]
+    """
     return Average(**kwargs)(inputs)
 
 
 def maximum(inputs, **kwargs):
-    """Functional form of `Maximum`."""
+    """Functional form of `Maximum`.
+
+    Example:
+        >>> maximum([jnp.array([[1.0, 7.0]]), jnp.array([[4.0, 2.0]])]).tolist()
+        [[4.0, 7.0]]
+    """
     return Maximum(**kwargs)(inputs)
 
 
 def minimum(inputs, **kwargs):
-    """Functional form of `Minimum`."""
+    """Functional form of `Minimum`.
+
+    Example:
+        >>> minimum([jnp.array([[1.0, 7.0]]), jnp.array([[4.0, 2.0]])]).tolist()
+        [[1.0, 2.0]]
+    """
     return Minimum(**kwargs)(inputs)
 
 
@@ -457,5 +482,10 @@ def concatenate(inputs, axis=-1, **kwargs):
 
 
 def dot(inputs, axes=-1, **kwargs):
-    """Functional form of `Dot` (default: contract the last axes)."""
+    """Functional form of `Dot` (default: contract the last axes).
+
+    Example:
+        >>> dot([jnp.array([[1.0, 2.0]]), jnp.array([[3.0, 4.0]])]).tolist()   # one per row
+        [[11.0]]
+    """
     return Dot(axes=axes, **kwargs)(inputs)

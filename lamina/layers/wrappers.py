@@ -11,6 +11,15 @@ class Wrapper(Layer):
     """The base of layers that wrap one layer (`self.layer`); not used on its own.
 
     The config holds the wrapped layer's config under `"layer"`, as Keras 3 writes it.
+
+    Example:
+        >>> class Twice(Wrapper):
+        ...     def call(self, inputs):
+        ...         return self.layer(self.layer(inputs))
+        >>> Twice(lamina.layers.Dense(3))(jnp.ones((2, 3))).shape   # one Dense, applied twice
+        (2, 3)
+        >>> Twice(lamina.layers.Dense(3)).get_config()["layer"]["class_name"]
+        'Dense'
     """
 
     def __init__(self, layer, **kwargs):

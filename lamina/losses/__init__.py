@@ -4,16 +4,17 @@ A loss is either a function `fn(y_true, y_pred) -> per-sample values` or a `Loss
 `__call__(y_true, y_pred, sample_weight=None)` also weights and reduces (to the mean over the
 batch by default). The book's function and its factory work as written:
 
->>> def create_huber(threshold=1.0):
-...     def huber_fn(y_true, y_pred):
-...         error = y_true - y_pred
-...         is_small_error = jnp.abs(error) < threshold
-...         squared_loss = jnp.square(error) / 2
-...         linear_loss = threshold * jnp.abs(error) - threshold ** 2 / 2
-...         return jnp.where(is_small_error, squared_loss, linear_loss)
-...     return huber_fn
->>> create_huber(2.0)(jnp.array([2.0]), jnp.array([10.0])).tolist()
-[14.0]
+Example:
+    >>> def create_huber(threshold=1.0):
+    ...     def huber_fn(y_true, y_pred):
+    ...         error = y_true - y_pred
+    ...         is_small_error = jnp.abs(error) < threshold
+    ...         squared_loss = jnp.square(error) / 2
+    ...         linear_loss = threshold * jnp.abs(error) - threshold ** 2 / 2
+    ...         return jnp.where(is_small_error, squared_loss, linear_loss)
+    ...     return huber_fn
+    >>> create_huber(2.0)(jnp.array([2.0]), jnp.array([10.0])).tolist()
+    [14.0]
 """
 
 import inspect
@@ -192,6 +193,13 @@ def resolve_loss(identifier, y_true=None, y_pred=None):
     Returns:
         None for None; a `Loss` unchanged; anything else wrapped in a `LossFunctionWrapper`
         named after the identifier (the string as given, or the function's `__name__`).
+
+    Example:
+        >>> resolve_loss("mse").name
+        'mse'
+        >>> y_true, y_pred = jnp.array([[0.0, 1.0]]), jnp.array([[0.3, 0.7]])
+        >>> resolve_loss("ce", y_true, y_pred).fn.__name__   # chosen from the shapes
+        'categorical_crossentropy'
     """
     if identifier is None:
         return None

@@ -4,7 +4,14 @@ import json
 
 
 def model_from_json(json_string, custom_objects=None):
-    """A model (with fresh weights) from the JSON that `model.to_json()` wrote."""
+    """A model (with fresh weights) from the JSON that `model.to_json()` wrote.
+
+    Example:
+        >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2, name="out")])
+        >>> copy = lamina.models.model_from_json(model.to_json())
+        >>> [layer.name for layer in copy.layers], copy.count_params()
+        (['out'], 8)
+    """
     from lamina.saving import deserialize_keras_object
 
     try:
@@ -19,6 +26,12 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     """A new model with the same architecture and freshly initialized weights.
 
     `clone_function(layer)` may replace how each layer is copied (default: from its config).
+
+    Example:
+        >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+        >>> clone = lamina.models.clone_model(model)
+        >>> clone.count_params() == model.count_params(), clone.layers[0] is model.layers[0]
+        (True, False)
     """
     from lamina.models.functional import Functional
     from lamina.models.sequential import Sequential

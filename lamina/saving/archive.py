@@ -121,6 +121,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         compile: whether to compile the model with its saved training configuration.
         safe_mode: refuse anything that would run code from the file (Lambda bytecode,
             modules outside lamina/Keras).
+
+    Example:
+        >>> import os, tempfile
+        >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+        >>> model.save(path)
+        >>> loaded = lamina.models.load_model(path)
+        >>> bool((loaded(np.ones((2, 3))) == model(np.ones((2, 3)))).all())
+        True
     """
     filepath = os.fspath(filepath)
     if filepath.endswith(".weights.h5"):
