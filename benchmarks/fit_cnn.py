@@ -17,8 +17,8 @@ so that machine noise hits them alike:
   same convolution and pooling formulation as lamina (`lamina.layers._conv_kernels`);
 * hand-written JAX with plain `lax.conv_general_dilated` and `lax.reduce_window` (what lamina
   did before): timed on `--plain-steps` steps per round only, since it is ~15x slower;
-* a matmul probe: the machine's float32 GEMM throughput (a jitted loop of 1024^3 `jnp.dot`,
-  and NumPy's BLAS), to say what fraction of it the training step reaches.
+* a matmul probe: the machine's float32 GEMM throughput (2048^3 products with `jnp.dot` and
+  with NumPy's BLAS), to say what fraction of it the training step reaches.
 
 Reported: medians over epochs after the first (the first includes compilation, reported
 apart), per step and per 60,000-image epoch, and ratios.
@@ -186,22 +186,22 @@ class JaxWorker:
 
 
 class MatmulWorker:
-    """Float32 GEMM throughput: `jnp.dot` of 1024x1024 matrices in a jitted loop, and NumPy."""
+    """Float32 GEMM throughput of the machine: 2048x2048 by 2048x2048 with `jnp.dot` (one
+    jitted call per product, so XLA may use every core) and with NumPy's BLAS."""
 
-    n, repeats = 1024, 20
+    n, repeats = 2048, 5
 
     def __init__(self, rows):
         import jax
         import jax.numpy as jnp
-        from jax import lax
 
         rng = np.random.default_rng(0)
         self.a = rng.random((self.n, self.n), dtype=np.float32)
-        self.b = (rng.random((self.n, self.n), dtype=np.float32) / self.n).astype(np.float32)
+        self.b = rng.random((self.n, self.n), dtype=np.float32)
         a, b = jnp.asarray(self.a), jnp.asarray(self.b)
-        loop = jax.jit(lambda a, b: lax.fori_loop(0, self.repeats, lambda i, c: c @ b, a))
-        loop(a, b).block_until_ready()
-        self.jax_run = lambda: loop(a, b).block_until_ready()
+        dot = jax.jit(jnp.dot)
+        dot(a, b).block_until_ready()
+        self.jax_run = lambda: [dot(a, b) for _ in range(self.repeats)][-1].block_until_ready()
 
     def run(self):
         flops = 2 * self.n ** 3 * self.repeats

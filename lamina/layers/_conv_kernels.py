@@ -254,28 +254,32 @@ def _tiled_max_jvp(pool_size, padding, channels_first, primals, tangents):
     axes = _window_axes(pool_size, channels_first)
     tiles, pads = _tiles(pool_size, padding, channels_first, x)
     y = jnp.max(tiles, axis=axes)
-    mask = _first_maximum(tiles, jnp.expand_dims(y, axes), pool_size, axes)
+    winner = jnp.expand_dims(_first_maximum(tiles, y, pool_size, axes), axes)
     dx = lax.pad(dx, jnp.zeros((), dx.dtype), [(lo, hi, 0) for lo, hi in pads])
     dx = dx.reshape(tiles.shape)
-    return y, jnp.sum(jnp.where(mask, dx, jnp.zeros((), dx.dtype)), axis=axes)
+    taps = _tap_numbers(pool_size, axes, tiles.ndim)
+    return y, jnp.sum(jnp.where(taps == winner, dx, jnp.zeros((), dx.dtype)), axis=axes)
+
+
+def _tap_numbers(pool_size, axes, ndim):
+    """Each window position's row-major number, shaped to broadcast against the tiles."""
+    shape = [1] * ndim
+    for axis, k in zip(axes, pool_size):
+        shape[axis] = k
+    return np.arange(math.prod(pool_size), dtype=np.int32).reshape(shape)
 
 
 def _first_maximum(tiles, peaks, pool_size, axes):
-    """A boolean mask over `tiles`, True at the first maximum of each window in row-major
-    order (where `select_and_scatter` with `>=` puts the gradient)."""
-    hits, seen = {}, None
-    for tap in itertools.product(*map(range, pool_size)):
+    """The row-major number of each window's first maximum (where `select_and_scatter` with
+    `>=` puts the gradient), shaped like `peaks`. Kept from the forward pass, it makes the
+    backward pass one compare-and-select over the tiles, with nothing to assemble."""
+    winner = None
+    for number, tap in reversed(list(enumerate(itertools.product(*map(range, pool_size))))):
         index = [slice(None)] * tiles.ndim
         for axis, t in zip(axes, tap):
-            index[axis] = slice(t, t + 1)
-        hit = tiles[tuple(index)] == peaks
-        hits[tap] = hit if seen is None else hit & ~seen
-        seen = hit if seen is None else seen | hit
-    # Put the per-tap masks back in place, the last window axis first.
-    for depth in reversed(range(len(pool_size))):
-        grouped = {}
-        for tap, mask in hits.items():
-            grouped.setdefault(tap[:depth], []).append(mask)
-        hits = {prefix: jnp.concatenate(masks, axis=axes[depth])
-                for prefix, masks in grouped.items()}
-    return hits[()]
+            index[axis] = t
+        if winner is None:
+            winner = jnp.full(peaks.shape, number, jnp.int32)
+        else:
+            winner = jnp.where(tiles[tuple(index)] == peaks, number, winner)
+    return winner
