@@ -4,7 +4,7 @@ Each function takes an array (or a Variable, or a nested list) and returns a JAX
 pure JAX, so they work under `jax.jit`, `jax.grad` and `keras.function`. Names, arguments and
 defaults are Keras 3's. Any function `f(x)` works wherever a built-in does:
 
-Example:
+Examples:
     >>> def my_softplus(z):
     ...     return jnp.log1p(jnp.exp(z))
     >>> lamina.activations.get(my_softplus) is my_softplus
@@ -41,7 +41,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     Returns `x` where `x > threshold`, else `negative_slope * (x - threshold)`; the result is
     then capped at `max_value` if given.
 
-    Example:
+    Examples:
         >>> lamina.activations.relu([-10.0, -5.0, 0.0, 5.0, 10.0], max_value=5.0).tolist()
         [0.0, 0.0, 0.0, 5.0, 5.0]
     """
@@ -66,7 +66,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 def leaky_relu(x, negative_slope=0.2):
     """`x` for positive inputs, `negative_slope * x` otherwise.
 
-    Example:
+    Examples:
         >>> lamina.activations.leaky_relu([-1.0, 2.0]).tolist()
         [-0.2..., 2.0]
     """
@@ -77,7 +77,7 @@ def leaky_relu(x, negative_slope=0.2):
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`.
 
-    Example:
+    Examples:
         >>> lamina.activations.relu6([-1.0, 3.0, 9.0]).tolist()
         [0.0, 3.0, 6.0]
     """
@@ -88,7 +88,7 @@ def relu6(x):
 def softmax(x, axis=-1):
     """`exp(x) / sum(exp(x))` along `axis`: each slice becomes a probability distribution.
 
-    Example:
+    Examples:
         >>> lamina.activations.softmax([[0.0, 0.0]]).tolist()
         [[0.5, 0.5]]
     """
@@ -99,7 +99,7 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """`log(softmax(x))` along `axis`, computed stably.
 
-    Example:
+    Examples:
         >>> float(lamina.activations.log_softmax([0.0, 0.0])[0])
         -0.693...
     """
@@ -110,7 +110,7 @@ def log_softmax(x, axis=-1):
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` if `x > 0`, else `alpha * (exp(x) - 1)`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.elu(-1.0)), 4)
         -0.6321
     """
@@ -123,7 +123,7 @@ def selu(x):
 
     Use with the `lecun_normal` initializer (Klambauer et al., 2017).
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.selu(1.0)), 5)
         1.0507
     """
@@ -134,7 +134,7 @@ def selu(x):
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `x` if `x >= 0`, else `alpha * (exp(x / alpha) - 1)`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.celu(-1.0, alpha=2.0)), 4)
         -0.7869
     """
@@ -145,7 +145,7 @@ def celu(x, alpha=1.0):
 def softplus(x):
     """`log(exp(x) + 1)`, computed without overflow.
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.softplus(0.0)), 4)
         0.6931
     """
@@ -156,7 +156,7 @@ def softplus(x):
 def softsign(x):
     """`x / (abs(x) + 1)`.
 
-    Example:
+    Examples:
         >>> lamina.activations.softsign([-1.0, 3.0]).tolist()
         [-0.5, 0.75]
     """
@@ -167,7 +167,7 @@ def softsign(x):
 def silu(x):
     """Swish / SiLU: `x * sigmoid(x)`. Also available as `swish`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.swish(1.0)), 4)
         0.7311
     """
@@ -183,7 +183,7 @@ def gelu(x, approximate=False):
 
     `approximate=True` uses the tanh approximation; Keras 3's default is the exact form.
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.gelu(1.0)), 4)
         0.8413
     """
@@ -194,7 +194,7 @@ def gelu(x, approximate=False):
 def glu(x, axis=-1):
     """Gated linear unit: splits `x` in two halves `a, b` along `axis`; returns `a * sigmoid(b)`.
 
-    Example:
+    Examples:
         >>> lamina.activations.glu([2.0, 0.0]).tolist()
         [1.0]
     """
@@ -205,7 +205,7 @@ def glu(x, axis=-1):
 def tanh(x):
     """Hyperbolic tangent.
 
-    Example:
+    Examples:
         >>> float(lamina.activations.tanh(0.0))
         0.0
     """
@@ -216,7 +216,7 @@ def tanh(x):
 def sigmoid(x):
     """`1 / (1 + exp(-x))`.
 
-    Example:
+    Examples:
         >>> float(lamina.activations.sigmoid(0.0))
         0.5
     """
@@ -227,7 +227,7 @@ def sigmoid(x):
 def exponential(x):
     """`exp(x)`.
 
-    Example:
+    Examples:
         >>> float(lamina.activations.exponential(0.0))
         1.0
     """
@@ -238,7 +238,7 @@ def exponential(x):
 def hard_sigmoid(x):
     """Piecewise-linear sigmoid: 0 below -3, 1 above 3, `x / 6 + 0.5` between.
 
-    Example:
+    Examples:
         >>> lamina.activations.hard_sigmoid([-4.0, 0.0, 4.0]).tolist()
         [0.0, 0.5, 1.0]
     """
@@ -249,7 +249,7 @@ def hard_sigmoid(x):
 def hard_silu(x):
     """Hard SiLU / hard swish: `x * hard_sigmoid(x)`. Also available as `hard_swish`.
 
-    Example:
+    Examples:
         >>> lamina.activations.hard_silu([-4.0, 0.0, 4.0]).tolist()
         [-0.0, 0.0, 4.0]
     """
@@ -263,7 +263,7 @@ hard_swish = hard_silu
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`.
 
-    Example:
+    Examples:
         >>> lamina.activations.hard_tanh([-2.0, 0.5, 2.0]).tolist()
         [-1.0, 0.5, 1.0]
     """
@@ -274,7 +274,7 @@ def hard_tanh(x):
 def hard_shrink(x, threshold=0.5):
     """`x` where `abs(x) > threshold`, else 0.
 
-    Example:
+    Examples:
         >>> lamina.activations.hard_shrink([-1.0, 0.2, 1.0]).tolist()
         [-1.0, 0.0, 1.0]
     """
@@ -286,7 +286,7 @@ def hard_shrink(x, threshold=0.5):
 def soft_shrink(x, threshold=0.5):
     """Moves `x` toward 0 by `threshold`; values within `threshold` of 0 become 0.
 
-    Example:
+    Examples:
         >>> lamina.activations.soft_shrink([-1.0, 0.2, 1.0]).tolist()
         [-0.5, 0.0, 0.5]
     """
@@ -299,7 +299,7 @@ def soft_shrink(x, threshold=0.5):
 def tanh_shrink(x):
     """`x - tanh(x)`.
 
-    Example:
+    Examples:
         >>> float(lamina.activations.tanh_shrink(0.0))
         0.0
     """
@@ -311,7 +311,7 @@ def tanh_shrink(x):
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`.
 
-    Example:
+    Examples:
         >>> lamina.activations.threshold([0.5, 2.0], 1.0, -1.0).tolist()
         [-1.0, 2.0]
     """
@@ -323,7 +323,7 @@ def threshold(x, threshold, default_value):
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed stably.
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.log_sigmoid(0.0)), 4)
         -0.6931
     """
@@ -334,7 +334,7 @@ def log_sigmoid(x):
 def sparse_sigmoid(x):
     """0 for `x <= -1`, 1 for `x >= 1`, `(x + 1) / 2` between (Blondel et al., 2019).
 
-    Example:
+    Examples:
         >>> lamina.activations.sparse_sigmoid([-2.0, 0.0, 2.0]).tolist()
         [0.0, 0.5, 1.0]
     """
@@ -345,7 +345,7 @@ def sparse_sigmoid(x):
 def sparse_plus(x):
     """0 for `x <= -1`, `x` for `x >= 1`, `(x + 1)**2 / 4` between.
 
-    Example:
+    Examples:
         >>> lamina.activations.sparse_plus([-2.0, 0.0, 2.0]).tolist()
         [0.0, 0.25, 2.0]
     """
@@ -356,7 +356,7 @@ def sparse_plus(x):
 def squareplus(x, b=4):
     """`(x + sqrt(x**2 + b)) / 2`, a smooth ReLU (So & Ramachandran, 2021).
 
-    Example:
+    Examples:
         >>> float(lamina.activations.squareplus(0.0))
         1.0
     """
@@ -367,7 +367,7 @@ def squareplus(x, b=4):
 def mish(x):
     """`x * tanh(softplus(x))` (Misra, 2019).
 
-    Example:
+    Examples:
         >>> round(float(lamina.activations.mish(1.0)), 4)
         0.8651
     """
@@ -382,7 +382,7 @@ def sparsemax(x, axis=-1):
     Like softmax it returns a distribution, but small entries become exactly 0
     (Martins & Astudillo, 2016).
 
-    Example:
+    Examples:
         >>> lamina.activations.sparsemax([0.0, 2.0]).tolist()
         [0.0, 1.0]
     """
@@ -406,7 +406,7 @@ def sparsemax(x, axis=-1):
 def linear(x):
     """The identity: returns `x` unchanged (what `activation=None` means).
 
-    Example:
+    Examples:
         >>> lamina.activations.linear(3.0)
         3.0
     """
@@ -428,7 +428,7 @@ ALL_OBJECTS_DICT = {**_BUILTINS, "swish": silu, "hard_swish": hard_silu}
 def serialize(activation):
     """The saved form of an activation: its name for a built-in, else a config dict.
 
-    Example:
+    Examples:
         >>> lamina.activations.serialize(lamina.activations.relu)
         'relu'
         >>> def my_softplus(z):
@@ -453,7 +453,7 @@ def serialize(activation):
 def deserialize(config, custom_objects=None):
     """Returns the activation a name or config describes (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> lamina.activations.deserialize("swish") is lamina.activations.silu
         True
     """
@@ -465,7 +465,7 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """Returns an activation function from a name, a config, a callable, or None (linear).
 
-    Example:
+    Examples:
         >>> lamina.activations.get("relu") is lamina.activations.relu
         True
         >>> lamina.activations.get(None) is lamina.activations.linear

@@ -14,7 +14,7 @@ from lamina._runtime.naming import reset_names as _reset_names
 def clear_session():
     """Resets auto-naming counters, so the next Dense is named `dense` again.
 
-    Example:
+    Examples:
         >>> _ = lamina.layers.Dense(1), lamina.layers.Dense(1)
         >>> lamina.backend.clear_session()
         >>> lamina.layers.Dense(1).name

@@ -15,7 +15,7 @@ def enable_unsafe_deserialization():
     It cannot be undone within the process, so prefer `safe_mode=False` on the one call that
     loads a trusted file.
 
-    Example:
+    Examples:
         Safe mode refuses a config that holds a lambda's bytecode:
 
         >>> with lamina.saving.allow_lambda_code():

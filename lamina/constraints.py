@@ -3,7 +3,7 @@
 A constraint is any callable `project(weights) -> weights` of the same shape: a `Constraint`
 subclass (saved with its `get_config()`), or a plain function, as in the book:
 
-Example:
+Examples:
     >>> def my_positive_weights(weights):
     ...     return jnp.where(weights < 0.0, jnp.zeros_like(weights), weights)
     >>> my_positive_weights(jnp.array([-1.0, 2.0])).tolist()
@@ -41,7 +41,7 @@ class Constraint:
     The base returns `w` unchanged, `get_config()` returns `{}` and `from_config()` calls the
     constructor with the config's keys.
 
-    Example:
+    Examples:
         >>> class Clip(lamina.constraints.Constraint):
         ...     def __init__(self, limit=1.0):
         ...         self.limit = limit
@@ -72,7 +72,7 @@ class MaxNorm(Constraint):
     For a Dense kernel `(inputs, units)`, `axis=0` bounds the incoming weights of each unit; for
     a Conv2D kernel `(rows, cols, in, out)` use `axis=[0, 1, 2]`.
 
-    Example:
+    Examples:
         >>> lamina.constraints.MaxNorm(max_value=1.0)(jnp.array([[3.0], [4.0]])).tolist()
         [[0.6...], [0.8...]]
     """
@@ -95,7 +95,7 @@ class MaxNorm(Constraint):
 class NonNeg(Constraint):
     """Replaces negative weights by 0.
 
-    Example:
+    Examples:
         >>> lamina.constraints.NonNeg()(jnp.array([-1.0, 2.0])).tolist()
         [0.0, 2.0]
     """
@@ -108,7 +108,7 @@ class NonNeg(Constraint):
 class UnitNorm(Constraint):
     """Rescales weight vectors along `axis` to unit L2 norm.
 
-    Example:
+    Examples:
         >>> lamina.constraints.UnitNorm()(jnp.array([[3.0], [4.0]])).tolist()
         [[0.6...], [0.8...]]
     """
@@ -131,7 +131,7 @@ class MinMaxNorm(Constraint):
     With `rate < 1` the norm moves only part of the way each step:
     `norm <- rate * clip(norm, min_value, max_value) + (1 - rate) * norm`.
 
-    Example:
+    Examples:
         >>> c = lamina.constraints.MinMaxNorm(min_value=1.0, max_value=2.0)
         >>> w = jnp.array([[0.3], [0.4]])   # norm 0.5, below min_value
         >>> round(float(jnp.linalg.norm(c(w))), 4)
@@ -167,7 +167,7 @@ ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
 def serialize(constraint):
     """The config dict of a constraint (or the function config of a plain function).
 
-    Example:
+    Examples:
         >>> lamina.constraints.serialize(lamina.constraints.NonNeg())
         {'module': 'keras.constraints', 'class_name': 'NonNeg', 'config': {},
          'registered_name': None}
@@ -178,7 +178,7 @@ def serialize(constraint):
 def deserialize(config, custom_objects=None):
     """Rebuilds a constraint from a name or a config (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> lamina.constraints.deserialize("max_norm").get_config()
         {'max_value': 2, 'axis': 0}
     """
@@ -191,7 +191,7 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """Returns a constraint from a name, a config, a class or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> lamina.constraints.get("non_neg")
         <lamina.constraints.NonNeg object at ...>
     """

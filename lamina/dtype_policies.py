@@ -13,7 +13,7 @@ _global_policy = None
 class DTypePolicy:
     """A layer's dtype policy.
 
-    Example:
+    Examples:
         >>> p = DTypePolicy("mixed_float16")
         >>> p.compute_dtype, p.variable_dtype
         ('float16', 'float32')
@@ -69,7 +69,7 @@ class DTypePolicy:
 def get(identifier):
     """A DTypePolicy from None (the global policy), a name, a config dict or a policy.
 
-    Example:
+    Examples:
         >>> lamina.dtype_policies.get("mixed_bfloat16").compute_dtype
         'bfloat16'
         >>> lamina.dtype_policies.get(None).name   # the global policy
@@ -95,7 +95,7 @@ def get(identifier):
 def serialize(policy):
     """Keras 3's serialized form of a policy, as found in layer configs.
 
-    Example:
+    Examples:
         >>> lamina.dtype_policies.serialize(lamina.dtype_policies.DTypePolicy("float32"))["config"]
         {'name': 'float32'}
     """
@@ -106,7 +106,7 @@ def serialize(policy):
 def deserialize(config, custom_objects=None):
     """The policy a layer config names (the inverse of `serialize`); also takes a name.
 
-    Example:
+    Examples:
         >>> policy = lamina.dtype_policies.DTypePolicy("mixed_float16")
         >>> config = lamina.dtype_policies.serialize(policy)
         >>> lamina.dtype_policies.deserialize(config) == policy
@@ -118,7 +118,7 @@ def deserialize(config, custom_objects=None):
 def dtype_policy():
     """The global policy (`float32`, or what `set_dtype_policy` chose).
 
-    Example:
+    Examples:
         >>> lamina.dtype_policies.dtype_policy()
         <DTypePolicy "float32">
     """
@@ -128,7 +128,7 @@ def dtype_policy():
 def set_dtype_policy(policy):
     """Sets the global policy, e.g. `set_dtype_policy("mixed_float16")`.
 
-    Example:
+    Examples:
         >>> lamina.dtype_policies.set_dtype_policy("mixed_float16")
         >>> layer = lamina.layers.Dense(2)
         >>> layer.build((None, 3))

@@ -3,7 +3,7 @@
 An initializer is any callable `init(shape, dtype=None)` returning an array of that shape: an
 `Initializer` subclass (saved with its `get_config()`), or a plain function, as in the book:
 
-Example:
+Examples:
     >>> def my_glorot_initializer(shape, dtype=None):
     ...     stddev = (2.0 / (shape[0] + shape[1])) ** 0.5
     ...     return lamina.random.normal(shape, stddev=stddev, dtype=dtype)
@@ -58,7 +58,7 @@ class Initializer:
     calls the constructor with them, so a subclass whose `__init__` arguments match its config
     needs nothing more to be saved.
 
-    Example:
+    Examples:
         >>> class ConstantTimesTwo(lamina.initializers.Initializer):
         ...     def __init__(self, value):
         ...         self.value = value
@@ -91,7 +91,7 @@ class Initializer:
 class Zeros(Initializer):
     """Fills with 0.
 
-    Example:
+    Examples:
         >>> lamina.initializers.Zeros()((2,)).tolist()
         [0.0, 0.0]
     """
@@ -111,7 +111,7 @@ def _filled(shape, dtype, value):
 class Ones(Initializer):
     """Fills with 1.
 
-    Example:
+    Examples:
         >>> lamina.initializers.Ones()((2,), dtype="int32").tolist()
         [1, 1]
     """
@@ -124,7 +124,7 @@ class Ones(Initializer):
 class Constant(Initializer):
     """Fills with `value` (a scalar, or an array that broadcasts to the shape).
 
-    Example:
+    Examples:
         >>> lamina.initializers.Constant(3.0)((2,)).tolist()
         [3.0, 3.0]
     """
@@ -154,7 +154,7 @@ class Constant(Initializer):
 class Identity(Initializer):
     """`gain` times the identity matrix (2-D shapes only; rectangular shapes are allowed).
 
-    Example:
+    Examples:
         >>> lamina.initializers.Identity(gain=2.0)((2, 2)).tolist()
         [[2.0, 0.0], [0.0, 2.0]]
     """
@@ -199,7 +199,7 @@ class RandomInitializer(Initializer):
 class RandomNormal(RandomInitializer):
     """Samples from a normal distribution with mean `mean` and standard deviation `stddev`.
 
-    Example:
+    Examples:
         >>> lamina.initializers.RandomNormal(stddev=1.0, seed=0)((2, 3)).shape
         (2, 3)
     """
@@ -221,7 +221,7 @@ class RandomNormal(RandomInitializer):
 class TruncatedNormal(RandomInitializer):
     """Like `RandomNormal`, but values beyond two standard deviations are drawn again.
 
-    Example:
+    Examples:
         >>> x = lamina.initializers.TruncatedNormal(stddev=1.0, seed=0)((1000,))
         >>> bool((abs(x) <= 2.0).all())
         True
@@ -244,7 +244,7 @@ class TruncatedNormal(RandomInitializer):
 class RandomUniform(RandomInitializer):
     """Samples uniformly from `[minval, maxval)`.
 
-    Example:
+    Examples:
         >>> x = lamina.initializers.RandomUniform(0.0, 1.0, seed=0)((100,))
         >>> bool(((x >= 0) & (x < 1)).all())
         True
@@ -269,7 +269,7 @@ def compute_fans(shape, input_axes=None, output_axes=None):
     A matrix `(in, out)` gives `(in, out)`; a convolution kernel `(*window, in, out)` multiplies
     both by the window size; `input_axes` / `output_axes` name the axes explicitly instead.
 
-    Example:
+    Examples:
         >>> lamina.initializers.compute_fans((3, 3, 16, 32))
         (144, 288)
     """
@@ -294,7 +294,7 @@ class VarianceScaling(RandomInitializer):
     truncation), `"untruncated_normal"` (stddev `sqrt(scale / n)`) or `"uniform"` (within
     `[-limit, limit]`, `limit = sqrt(3 * scale / n)`).
 
-    Example:
+    Examples:
         >>> init = lamina.initializers.VarianceScaling(scale=2.0, distribution="uniform", seed=0)
         >>> init((64, 32)).shape
         (64, 32)
@@ -362,7 +362,7 @@ class _FixedVarianceScaling(VarianceScaling):
 class GlorotUniform(_FixedVarianceScaling):
     """Glorot (Xavier) uniform: within `±sqrt(6 / (fan_in + fan_out))` (Glorot & Bengio, 2010).
 
-    Example:
+    Examples:
         >>> lamina.initializers.GlorotUniform(seed=1)((3, 2)).shape
         (3, 2)
     """
@@ -374,7 +374,7 @@ class GlorotUniform(_FixedVarianceScaling):
 class GlorotNormal(_FixedVarianceScaling):
     """Glorot (Xavier) normal: truncated normal, stddev `sqrt(2 / (fan_in + fan_out))`.
 
-    Example:
+    Examples:
         >>> lamina.initializers.GlorotNormal(seed=1)((3, 2)).shape
         (3, 2)
     """
@@ -386,7 +386,7 @@ class GlorotNormal(_FixedVarianceScaling):
 class HeNormal(_FixedVarianceScaling):
     """He normal: truncated normal, stddev `sqrt(2 / fan_in)` (He et al., 2015); for ReLU nets.
 
-    Example:
+    Examples:
         >>> lamina.initializers.HeNormal(seed=1)((3, 2)).shape
         (3, 2)
     """
@@ -398,7 +398,7 @@ class HeNormal(_FixedVarianceScaling):
 class HeUniform(_FixedVarianceScaling):
     """He uniform: within `±sqrt(6 / fan_in)`.
 
-    Example:
+    Examples:
         >>> lamina.initializers.HeUniform(seed=1)((3, 2)).shape
         (3, 2)
     """
@@ -410,7 +410,7 @@ class HeUniform(_FixedVarianceScaling):
 class LecunNormal(_FixedVarianceScaling):
     """LeCun normal: truncated normal, stddev `sqrt(1 / fan_in)`; pairs with `selu`.
 
-    Example:
+    Examples:
         >>> lamina.initializers.LecunNormal(seed=1)((3, 2)).shape
         (3, 2)
     """
@@ -422,7 +422,7 @@ class LecunNormal(_FixedVarianceScaling):
 class LecunUniform(_FixedVarianceScaling):
     """LeCun uniform: within `±sqrt(3 / fan_in)`.
 
-    Example:
+    Examples:
         >>> lamina.initializers.LecunUniform(seed=1)((3, 2)).shape
         (3, 2)
     """
@@ -438,7 +438,7 @@ class Orthogonal(RandomInitializer):
     For shapes of rank > 2, the matrix is `(prod(shape[:-1]), shape[-1])`, reshaped. Rows are
     orthonormal when there are fewer rows than columns, columns otherwise.
 
-    Example:
+    Examples:
         >>> q = lamina.initializers.Orthogonal(seed=0)((3, 3))
         >>> bool(jnp.allclose(q @ q.T, jnp.eye(3), atol=1e-5))
         True
@@ -494,7 +494,7 @@ ALL_OBJECTS_DICT.update({
 def serialize(initializer):
     """The config dict of an initializer (or the function config of a plain function).
 
-    Example:
+    Examples:
         >>> lamina.initializers.serialize(lamina.initializers.Zeros())
         {'module': 'keras.initializers', 'class_name': 'Zeros', 'config': {},
          'registered_name': None}
@@ -505,7 +505,7 @@ def serialize(initializer):
 def deserialize(config, custom_objects=None):
     """Rebuilds an initializer from a name or a config (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> lamina.initializers.deserialize("he_normal")
         <lamina.initializers.HeNormal object at ...>
     """
@@ -520,7 +520,7 @@ def get(identifier):
 
     None gives None; an array gives an initializer that returns it (for its own shape only).
 
-    Example:
+    Examples:
         >>> lamina.initializers.get("glorot_uniform")
         <lamina.initializers.GlorotUniform object at ...>
     """

@@ -83,7 +83,7 @@ def _float_dtype(dtype, api):
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Samples from a normal distribution.
 
-    Example:
+    Examples:
         >>> lamina.random.normal((2, 3), seed=1).shape
         (2, 3)
     """
@@ -99,7 +99,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Samples uniformly from `[minval, maxval)`.
 
-    Example:
+    Examples:
         >>> x = lamina.random.uniform((4,), minval=2.0, maxval=3.0, seed=0)
         >>> bool(((x >= 2.0) & (x < 3.0)).all())
         True
@@ -119,7 +119,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Samples from a normal distribution cut at two standard deviations (resampled, as in Keras).
 
-    Example:
+    Examples:
         >>> x = lamina.random.truncated_normal((1000,), seed=3)
         >>> bool((abs(x) <= 2.0).all())
         True
@@ -136,7 +136,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 def randint(shape, minval, maxval, dtype="int32", seed=None):
     """Samples integers uniformly from `[minval, maxval)`.
 
-    Example:
+    Examples:
         >>> x = lamina.random.randint((5,), 0, 3, seed=0)
         >>> bool(((x >= 0) & (x < 3)).all())
         True
@@ -152,7 +152,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 def shuffle(x, axis=0, seed=None):
     """Shuffles `x` along `axis`.
 
-    Example:
+    Examples:
         >>> sorted(lamina.random.shuffle(jnp.arange(4), seed=0).tolist())
         [0, 1, 2, 3]
     """
@@ -163,7 +163,7 @@ def shuffle(x, axis=0, seed=None):
 def dropout(inputs, rate, noise_shape=None, seed=None):
     """Zeroes each entry with probability `rate` and scales the rest by `1 / (1 - rate)`.
 
-    Example:
+    Examples:
         >>> y = lamina.random.dropout(jnp.ones((1000,)), 0.5, seed=0)
         >>> sorted(set(y.tolist()))
         [0.0, 2.0]
@@ -185,7 +185,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
 def categorical(logits, num_samples, dtype="int32", seed=None):
     """Draws `num_samples` class indices per row of `logits` (shape `(batch, classes)`).
 
-    Example:
+    Examples:
         >>> lamina.random.categorical(jnp.zeros((2, 3)), 4, seed=0).shape
         (2, 4)
     """
@@ -203,7 +203,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 def gamma(shape, alpha, dtype=None, seed=None):
     """Samples from a Gamma distribution with concentration `alpha`.
 
-    Example:
+    Examples:
         >>> lamina.random.gamma((1000,), alpha=2.0, seed=1).mean().round(1)  # the mean is alpha
         Array(2., dtype=float32)
     """
@@ -214,7 +214,7 @@ def gamma(shape, alpha, dtype=None, seed=None):
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
     """Samples from a binomial distribution (returned as floats, as in Keras).
 
-    Example:
+    Examples:
         >>> draws = lamina.random.binomial((1000,), counts=10, probabilities=0.5, seed=1)
         >>> draws.dtype, bool(((draws >= 0) & (draws <= 10)).all())
         (dtype('float32'), True)
@@ -227,7 +227,7 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
 def beta(shape, alpha, beta, dtype=None, seed=None):
     """Samples from a Beta distribution.
 
-    Example:
+    Examples:
         >>> x = lamina.random.beta((1000,), alpha=2.0, beta=2.0, seed=1)
         >>> bool(((x > 0) & (x < 1)).all()), x.mean().round(1)
         (True, Array(0.5, dtype=float32))

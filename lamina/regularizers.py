@@ -3,7 +3,7 @@
 A regularizer is any callable `penalty(weights) -> scalar`: a `Regularizer` subclass (saved with
 its `get_config()`), or a plain function. The book's subclass needs nothing from the base:
 
-Example:
+Examples:
     >>> class MyL1Regularizer(lamina.regularizers.Regularizer):
     ...     def __init__(self, factor):
     ...         self.factor = factor
@@ -54,7 +54,7 @@ class Regularizer:
     The base defines no `__init__`, so subclasses need not call `super().__init__()`.
     `from_config()` calls the constructor with the config's keys.
 
-    Example:
+    Examples:
         >>> class L2Times(lamina.regularizers.Regularizer):
         ...     def __init__(self, factor=0.1):
         ...         self.factor = factor
@@ -84,7 +84,7 @@ class Regularizer:
 class L1L2(Regularizer):
     """`l1 * sum(abs(x)) + l2 * sum(square(x))`.
 
-    Example:
+    Examples:
         >>> float(lamina.regularizers.L1L2(l1=0.5, l2=0.25)(jnp.array([1.0, -2.0])))
         2.75
     """
@@ -110,7 +110,7 @@ class L1L2(Regularizer):
 class L1(Regularizer):
     """`l1 * sum(abs(x))`.
 
-    Example:
+    Examples:
         >>> float(lamina.regularizers.L1(0.5)(jnp.array([1.0, -2.0])))
         1.5
     """
@@ -130,7 +130,7 @@ class L1(Regularizer):
 class L2(Regularizer):
     """`l2 * sum(square(x))`.
 
-    Example:
+    Examples:
         >>> float(lamina.regularizers.L2(0.5)(jnp.array([1.0, -2.0])))
         2.5
     """
@@ -154,7 +154,7 @@ class OrthogonalRegularizer(Regularizer):
     The penalty is `factor * 0.5 * mean(|cosine similarity|)` over all distinct pairs of rows
     (`mode="rows"`) or columns (`mode="columns"`).
 
-    Example:
+    Examples:
         >>> float(lamina.regularizers.OrthogonalRegularizer(1.0)(jnp.eye(2)))
         0.0
     """
@@ -201,7 +201,7 @@ ALL_OBJECTS_DICT["l1_l2"] = L1L2  # Keras 3's exported alias; its snake case is 
 def serialize(regularizer):
     """The config dict of a regularizer (or the function config of a plain function).
 
-    Example:
+    Examples:
         >>> lamina.regularizers.serialize(lamina.regularizers.L2(0.5))
         {'module': 'keras.regularizers', 'class_name': 'L2', 'config': {'l2': 0.5},
          'registered_name': None}
@@ -212,7 +212,7 @@ def serialize(regularizer):
 def deserialize(config, custom_objects=None):
     """Rebuilds a regularizer from a name or a config (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> lamina.regularizers.deserialize("l2").get_config()
         {'l2': 0.01}
     """
@@ -225,7 +225,7 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """Returns a regularizer from a name, a config, a class or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> lamina.regularizers.get("l1").get_config()
         {'l1': 0.009999999776482582}
     """

@@ -15,7 +15,7 @@ _FLOAT_TYPES = ("float16", "bfloat16", "float32", "float64")
 def floatx():
     """The default float dtype, as a string: `"float32"` unless changed with `set_floatx`.
 
-    Example:
+    Examples:
         >>> lamina.config.floatx()
         'float32'
         >>> lamina.Variable(1).dtype, lamina.Variable(1.0).dtype   # Python floats take floatx
@@ -27,7 +27,7 @@ def floatx():
 def set_floatx(value):
     """Sets the default float dtype (`"float16"`, `"bfloat16"`, `"float32"` or `"float64"`).
 
-    Example:
+    Examples:
         >>> lamina.config.set_floatx("bfloat16")
         >>> lamina.layers.Dense(2)(np.ones((1, 3))).dtype
         dtype(bfloat16)
@@ -51,7 +51,7 @@ def set_floatx(value):
 def epsilon():
     """The fuzz factor added to denominators (1e-7, as in Keras).
 
-    Example:
+    Examples:
         >>> lamina.config.epsilon()
         1e-07
     """
@@ -61,7 +61,7 @@ def epsilon():
 def set_epsilon(value):
     """Sets the fuzz factor returned by `epsilon()`.
 
-    Example:
+    Examples:
         >>> lamina.config.set_epsilon(1e-5)
         >>> lamina.backend.epsilon()
         1e-05
@@ -74,7 +74,7 @@ def set_epsilon(value):
 def image_data_format():
     """`"channels_last"` (the default) or `"channels_first"`.
 
-    Example:
+    Examples:
         >>> lamina.config.image_data_format()
         'channels_last'
         >>> lamina.layers.Conv2D(8, 3)(np.ones((1, 5, 5, 3))).shape   # (batch, h, w, channels)
@@ -86,7 +86,7 @@ def image_data_format():
 def set_image_data_format(data_format):
     """Sets the default image layout used by convolution and pooling layers.
 
-    Example:
+    Examples:
         >>> lamina.config.set_image_data_format("channels_first")
         >>> lamina.layers.Conv2D(8, 3)(np.ones((1, 3, 5, 5))).shape   # (batch, c, h, w)
         (1, 8, 3, 3)
@@ -104,7 +104,7 @@ def set_image_data_format(data_format):
 def backend():
     """The name of the backend: always `"jax"`; lamina has exactly one.
 
-    Example:
+    Examples:
         >>> lamina.config.backend()
         'jax'
     """

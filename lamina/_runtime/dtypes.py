@@ -21,7 +21,7 @@ def standardize_dtype(dtype):
     Accepts a string, a NumPy or JAX dtype, a Python type, or an object with a `.name` (such as
     `lamina.compat.tf.float32`). `None` means the default float type (`config.floatx()`).
 
-    Example:
+    Examples:
         >>> standardize_dtype(np.float64), standardize_dtype(tf.int32), standardize_dtype(None)
         ('float64', 'int32', 'float32')
     """

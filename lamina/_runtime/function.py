@@ -124,7 +124,7 @@ class Function:
     programs carry, which it found by tracing; both can be inspected, to check that a training
     step does not retrace at every call.
 
-    Example:
+    Examples:
         >>> total = lamina.Variable(0.0, name="total")
         >>> accumulate = lamina.function(lambda x: total.assign_add(x.sum()))
         >>> _ = accumulate(np.ones(3, "float32"))
@@ -372,7 +372,7 @@ def function(fn=None, *, jit_compile=True, static_argnames=()):
             all-or-nothing assignment of Variables.
         static_argnames: keyword arguments whose values select a separate trace.
 
-    Example:
+    Examples:
         >>> counter = lamina.Variable(0)
         >>> @lamina.function
         ... def increment(c=1):

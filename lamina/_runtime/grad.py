@@ -74,7 +74,7 @@ def value_and_grad(fn, variables, has_aux=False):
         has_aux: whether `fn` returns `(loss, aux)`; then the callable returns
             `((loss, aux), grads)`.
 
-    Example:
+    Examples:
         >>> w1, w2 = lamina.Variable(5.0), lamina.Variable(3.0)
         >>> f = lambda: 3 * w1 ** 2 + 2 * w1 * w2
         >>> value, grads = lamina.value_and_grad(f, [w1, w2])()
@@ -119,7 +119,7 @@ def value_and_grad(fn, variables, has_aux=False):
 def grad(fn, variables, has_aux=False):
     """Like `value_and_grad`, but returns only the gradients (and `aux` when `has_aux`).
 
-    Example:
+    Examples:
         >>> w = lamina.Variable(3.0)
         >>> float(lamina.grad(lambda: w ** 3, [w])()[0])
         27.0

@@ -20,7 +20,7 @@ _counters_lock = threading.Lock()
 def name_scope(name):
     """Appends `name` to the path of Variables created in the block.
 
-    Example:
+    Examples:
         >>> with name_scope("encoder"):
         ...     v = lamina.Variable(0.0, name="bias")
         >>> v.path

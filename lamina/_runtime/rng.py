@@ -33,7 +33,7 @@ class SeedGenerator:
             `keras.utils.set_random_seed`).
         name: the name of the generator; its state Variable is `<name>/seed_generator_state`.
 
-    Example:
+    Examples:
         >>> gen = lamina.random.SeedGenerator(42)
         >>> a = lamina.random.normal((2,), seed=gen)
         >>> b = lamina.random.normal((2,), seed=gen)   # different numbers, same sequence per seed
@@ -97,7 +97,7 @@ def set_random_seed(seed):
     After `set_random_seed(s)`, a program that creates and trains models gives the same numbers
     on every run: initializers, dropout and shuffling all draw from these.
 
-    Example:
+    Examples:
         >>> lamina.utils.set_random_seed(7)
         >>> first = lamina.layers.Dense(2)(np.ones((1, 3)))
         >>> lamina.utils.set_random_seed(7)

@@ -39,7 +39,7 @@ class StateScope:
         trace: the compiled-function trace this scope belongs to, if any. Variable creation
             consults it to decide whether creating a Variable here is allowed.
 
-    Example:
+    Examples:
         >>> v = lamina.Variable(1.0)
         >>> with StateScope([(v, 5.0)]) as scope:
         ...     _ = v.assign_add(1.0)
@@ -127,7 +127,7 @@ class StatelessScope(StateScope):
     values and assignments are collected (`scope.get_current_value(variable)`), leaving the
     Variables themselves untouched.
 
-    Example:
+    Examples:
         >>> v = lamina.Variable(1.0)
         >>> with lamina.StatelessScope(state_mapping=[(v, 10.0)]) as scope:
         ...     _ = v.assign(v * 2)

@@ -44,7 +44,7 @@ class Variable:
         name: the name; its path adds the active name scopes (`dense/kernel`).
         constraint: a callable applied by optimizers after each update (`NonNeg()`, ...).
 
-    Example:
+    Examples:
         >>> counter = lamina.Variable(0, name="counter")
         >>> counter.assign_add(2)
         Array(2, dtype=int32)

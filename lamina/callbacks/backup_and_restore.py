@@ -39,7 +39,7 @@ class BackupAndRestore(Callback):
             cannot be read. Defaults to False.
         delete_checkpoint: delete the backup files when `fit` completes. Defaults to True.
 
-    Example:
+    Examples:
         >>> backup = BackupAndRestore(backup_dir="/tmp/backup")
         >>> # model.fit(x, y, epochs=10, callbacks=[backup])  # crashes at epoch 4...
         >>> # model.fit(x, y, epochs=10, callbacks=[backup])  # ...runs epochs 4 to 9 only

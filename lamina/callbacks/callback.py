@@ -27,7 +27,7 @@ class Callback:
     `steps_per_execution`). A callback of yours that overrides a batch hook makes the trainer
     run one step at a time, so it sees every batch.
 
-    Example:
+    Examples:
         >>> class Counter(Callback):
         ...     def on_train_begin(self, logs=None):
         ...         self.epochs_seen = 0

@@ -82,7 +82,7 @@ class CallbackList(Callback):
     bar with verbose=1 or 2, TensorBoard with `update_freq` in batches, ...). When both are
     False the trainer may run the whole epoch in one program and skip the batch hooks.
 
-    Example:
+    Examples:
         >>> history = History()
         >>> callbacks = CallbackList([history], epochs=1, steps=2, verbose=0)
         >>> callbacks.on_train_begin()

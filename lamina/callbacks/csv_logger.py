@@ -25,7 +25,7 @@ class CSVLogger(Callback):
         append: add to an existing file (writing the header only if it is empty) instead of
             overwriting it. Defaults to False.
 
-    Example:
+    Examples:
         >>> csv_logger = CSVLogger("training.log")
         >>> # model.fit(x, y, callbacks=[csv_logger])
     """

@@ -24,7 +24,7 @@ class EarlyStopping(MonitorCallback):
             (read as NumPy copies through `model.get_weights()`). Defaults to False.
         start_from_epoch: epochs to wait before watching, for a warm-up. Defaults to 0.
 
-    Example:
+    Examples:
         >>> stop = EarlyStopping(monitor="loss", patience=2)
         >>> # model.fit(x, y, epochs=100, callbacks=[stop]) ends once the loss has not
         >>> # improved for two epochs; stop.stopped_epoch says when.

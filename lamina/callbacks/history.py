@@ -10,7 +10,7 @@ class History(Callback):
     `fit` adds one automatically and returns it (it is also `model.history`). Values from
     earlier `fit` calls with the same `History` stay; `epoch` restarts at each `fit`.
 
-    Example:
+    Examples:
         >>> history = History()
         >>> history.on_train_begin()
         >>> for epoch, loss in enumerate([0.9, 0.5]):

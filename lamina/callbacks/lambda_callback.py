@@ -15,11 +15,11 @@ class LambdaCallback(Callback):
     every batch.
 
     Args:
-        on_epoch_begin, on_epoch_end, on_train_begin, on_train_end, on_train_batch_begin,
-        on_train_batch_end: functions, or None to leave the hook empty.
+        on_epoch_begin, on_epoch_end, on_train_begin, on_train_end: functions, or None to
+            leave the hook empty; `on_train_batch_begin` and `on_train_batch_end` likewise.
         **kwargs: further hooks by name.
 
-    Example:
+    Examples:
         >>> losses = []
         >>> record = LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
         >>> record.on_epoch_end(0, {"loss": 0.25}); losses

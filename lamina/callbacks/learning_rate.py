@@ -57,7 +57,7 @@ class LearningRateScheduler(Callback):
     The rate at the end of each epoch is added to the logs as `learning_rate`, so it shows in
     `History` and `CSVLogger`.
 
-    Example:
+    Examples:
         >>> def schedule(epoch, lr):
         ...     return lr if epoch < 10 else lr * 0.9
         >>> scheduler = LearningRateScheduler(schedule)
@@ -140,7 +140,7 @@ class ReduceLROnPlateau(MonitorCallback):
         min_lr: the learning rate never goes below this. Defaults to 0.
         epsilon: the old name of `min_delta` (older Keras), accepted with a warning.
 
-    Example:
+    Examples:
         >>> reduce_lr = ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=5,
         ...                               min_lr=0.001)
         >>> # model.fit(x, y, validation_split=0.2, callbacks=[reduce_lr])

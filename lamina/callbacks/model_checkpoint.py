@@ -39,7 +39,7 @@ class ModelCheckpoint(MonitorCallback):
         initial_value_threshold: with `save_best_only`, a value `monitor` must beat before
             the first save. Defaults to None.
 
-    Example:
+    Examples:
         >>> checkpoint = ModelCheckpoint("ckpt/model_{epoch:02d}-{val_loss:.2f}.keras",
         ...                              save_best_only=True)
         >>> # model.fit(..., validation_data=(x_val, y_val), callbacks=[checkpoint])

@@ -27,7 +27,7 @@ class ProgbarLogger(Callback):
     the count found in the first epoch is the total of the later ones. Batch updates may jump
     by several steps (the trainer runs several steps per compiled program).
 
-    Example:
+    Examples:
         >>> logger = ProgbarLogger()
         >>> logger.set_params({"verbose": 2, "epochs": 1, "steps": 2})
         >>> logger.on_train_begin(); logger.on_epoch_begin(0)

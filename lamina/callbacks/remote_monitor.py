@@ -25,7 +25,7 @@ class RemoteMonitor(Callback):
         timeout: seconds to wait for the server (a lamina addition; Keras waits without
             limit). Defaults to 10.
 
-    Example:
+    Examples:
         >>> monitor = RemoteMonitor(root="http://127.0.0.1:9000", send_as_json=True)
         >>> # model.fit(x, y, callbacks=[monitor])
     """

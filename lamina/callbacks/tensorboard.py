@@ -44,7 +44,7 @@ class TensorBoard(Callback):
         embeddings_freq, embeddings_metadata: accepted for compatibility; the embedding
             projector is not written (a warning says so when embeddings_freq is set).
 
-    Example:
+    Examples:
         >>> tensorboard = TensorBoard(log_dir="./logs", histogram_freq=1)
         >>> # model.fit(x, y, epochs=5, validation_split=0.2, callbacks=[tensorboard])
         >>> # then: tensorboard --logdir ./logs

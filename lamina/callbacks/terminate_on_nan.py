@@ -16,7 +16,7 @@ class TerminateOnNaN(Callback):
     Args:
         raise_error: raise a `RuntimeError` instead of stopping quietly. Defaults to False.
 
-    Example:
+    Examples:
         >>> # model.fit(x, y, callbacks=[TerminateOnNaN()])
     """
 

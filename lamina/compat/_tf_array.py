@@ -31,7 +31,7 @@ newaxis = None
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
     """`tf.convert_to_tensor`: Python floats become float32 and ints int32, as in TF.
 
-    Example:
+    Examples:
         >>> tf.convert_to_tensor([1, 2]).dtype, tf.convert_to_tensor(1.5).dtype
         (dtype('int32'), dtype('float32'))
     """
@@ -52,7 +52,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
 def constant(value, dtype=None, shape=None, name=None):
     """`tf.constant`: like `convert_to_tensor`, and fills or reshapes to `shape` when given.
 
-    Example:
+    Examples:
         >>> tf.constant(0.5, shape=[2, 2])
         Array([[0.5, 0.5],
                [0.5, 0.5]], dtype=float32)
@@ -74,7 +74,7 @@ def constant(value, dtype=None, shape=None, name=None):
 def cast(x, dtype, name=None):
     """`tf.cast`: floats to ints truncate toward zero; complex to real keeps the real part.
 
-    Example:
+    Examples:
         >>> tf.cast([-1.7, 2.7], tf.int32)  # toward zero, not down
         Array([-1,  2], dtype=int32)
     """
@@ -89,7 +89,7 @@ def cast(x, dtype, name=None):
 def identity(input, name=None):
     """`tf.identity`: the value of a tensor or Variable, as an array.
 
-    Example:
+    Examples:
         >>> v = tf.Variable([1.0, 2.0])
         >>> tf.identity(v)
         Array([1., 2.], dtype=float32)
@@ -101,7 +101,7 @@ def stop_gradient(input, name=None):
     """`tf.stop_gradient`: the same value, treated as a constant when differentiating (for
     targets and statistics that must not be trained through).
 
-    Example:
+    Examples:
         >>> w = lamina.Variable(3.0)
         >>> lamina.grad(lambda: w * tf.stop_gradient(w), [w])()  # d(w * c)/dw = c = 3
         [Array(3., dtype=float32)]
@@ -113,7 +113,7 @@ def stop_gradient(input, name=None):
 def shape(input, out_type=int32, name=None):
     """`tf.shape`: the shape as a 1-D NumPy int32 array, static even under `jax.jit`.
 
-    Example:
+    Examples:
         >>> x = tf.zeros([4, 3])
         >>> tf.shape(x)  # NumPy, so it stays static under jit
         array([4, 3], dtype=int32)
@@ -126,7 +126,7 @@ def shape(input, out_type=int32, name=None):
 def size(input, out_type=int32, name=None):
     """`tf.size`: the number of elements as a NumPy int32 scalar array.
 
-    Example:
+    Examples:
         >>> tf.size(tf.zeros([4, 3]))
         array(12, dtype=int32)
     """
@@ -136,7 +136,7 @@ def size(input, out_type=int32, name=None):
 def rank(input, name=None):
     """`tf.rank`: the number of dimensions as a NumPy int32 scalar array.
 
-    Example:
+    Examples:
         >>> tf.rank(tf.zeros([4, 3]))
         array(2, dtype=int32)
     """
@@ -146,7 +146,7 @@ def rank(input, name=None):
 def reshape(tensor, shape, name=None):
     """`tf.reshape`: one dimension may be -1 (inferred).
 
-    Example:
+    Examples:
         >>> tf.reshape(tf.range(6), [-1, 3])
         Array([[0, 1, 2],
                [3, 4, 5]], dtype=int32)
@@ -171,7 +171,7 @@ def reshape(tensor, shape, name=None):
 def transpose(a, perm=None, conjugate=False, name=None):
     """`tf.transpose`: reverses the axes, or permutes them by `perm`.
 
-    Example:
+    Examples:
         >>> tf.transpose(tf.zeros([2, 3, 4]), perm=[0, 2, 1]).shape
         (2, 4, 3)
     """
@@ -197,7 +197,7 @@ def _check_axis(axis, ndim, api):
 def expand_dims(input, axis, name=None):
     """`tf.expand_dims`: inserts a dimension of size 1 at `axis`.
 
-    Example:
+    Examples:
         >>> tf.expand_dims([1.0, 2.0], axis=-1).shape
         (2, 1)
     """
@@ -210,7 +210,7 @@ def expand_dims(input, axis, name=None):
 def squeeze(input, axis=None, name=None):
     """`tf.squeeze`: removes dimensions of size 1 (all of them, or those in `axis`).
 
-    Example:
+    Examples:
         >>> tf.squeeze(tf.zeros([1, 3, 1])).shape, tf.squeeze(tf.zeros([1, 3, 1]), axis=[0]).shape
         ((3,), (3, 1))
     """
@@ -240,7 +240,7 @@ def _as_arrays(values, api):
 def concat(values, axis, name=None):
     """`tf.concat`: joins tensors of equal rank along an existing axis.
 
-    Example:
+    Examples:
         >>> tf.concat([[[1, 2]], [[3, 4]]], axis=0)
         Array([[1, 2],
                [3, 4]], dtype=int32)
@@ -269,7 +269,7 @@ def concat(values, axis, name=None):
 def stack(values, axis=0, name=None):
     """`tf.stack`: joins tensors of equal shape along a new axis.
 
-    Example:
+    Examples:
         >>> tf.stack([[1, 2], [3, 4]], axis=1)
         Array([[1, 3],
                [2, 4]], dtype=int32)
@@ -286,7 +286,7 @@ def stack(values, axis=0, name=None):
 def unstack(value, num=None, axis=0, name=None):
     """`tf.unstack`: the list of slices along `axis`.
 
-    Example:
+    Examples:
         >>> [t.tolist() for t in tf.unstack([[1, 2], [3, 4]], axis=1)]
         [[1, 3], [2, 4]]
     """
@@ -302,7 +302,7 @@ def unstack(value, num=None, axis=0, name=None):
 def split(value, num_or_size_splits, axis=0, num=None, name=None):
     """`tf.split`: into `n` equal parts, or parts of the given sizes (one may be -1).
 
-    Example:
+    Examples:
         >>> [t.shape for t in tf.split(tf.zeros([5, 2]), [2, -1])]
         [(2, 2), (3, 2)]
     """
@@ -330,7 +330,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
 def tile(input, multiples, name=None):
     """`tf.tile`: repeats the tensor `multiples[i]` times along each axis.
 
-    Example:
+    Examples:
         >>> tf.tile([[1, 2]], [2, 2])
         Array([[1, 2, 1, 2],
                [1, 2, 1, 2]], dtype=int32)
@@ -347,7 +347,7 @@ def tile(input, multiples, name=None):
 def broadcast_to(input, shape, name=None):
     """`tf.broadcast_to`: repeats size-1 and missing leading axes to reach `shape`.
 
-    Example:
+    Examples:
         >>> tf.broadcast_to([1, 2, 3], [2, 3])
         Array([[1, 2, 3],
                [1, 2, 3]], dtype=int32)
@@ -358,7 +358,7 @@ def broadcast_to(input, shape, name=None):
 def reverse(tensor, axis, name=None):
     """`tf.reverse`: flips the given axes.
 
-    Example:
+    Examples:
         >>> tf.reverse([[1, 2], [3, 4]], axis=[1])
         Array([[2, 1],
                [4, 3]], dtype=int32)
@@ -369,7 +369,7 @@ def reverse(tensor, axis, name=None):
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     """`tf.pad`: `paddings[i] = [before, after]` for axis i; mode CONSTANT, REFLECT or SYMMETRIC.
 
-    Example:
+    Examples:
         >>> tf.pad([[1, 2]], [[0, 0], [1, 2]])
         Array([[0, 1, 2, 0, 0]], dtype=int32)
         >>> tf.pad([[1, 2, 3]], [[0, 0], [2, 0]], mode="REFLECT")
@@ -394,7 +394,7 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
     """`tf.gather`: slices of `params` along `axis` at `indices` (with TF's `batch_dims`).
 
-    Example:
+    Examples:
         >>> tf.gather([10, 20, 30], [2, 0])
         Array([30, 10], dtype=int32)
         >>> tf.gather([[1, 2], [3, 4]], [[1], [0]], batch_dims=1)
@@ -423,7 +423,7 @@ def boolean_mask(tensor, mask, axis=None, name=None):
     """`tf.boolean_mask`: the entries where `mask` is True (eager only: the result size depends on
     the mask, which `jax.jit` cannot trace; there, use `tf.where(mask, x, 0)` instead).
 
-    Example:
+    Examples:
         >>> tf.boolean_mask([1, 2, 3, 4], [True, False, True, False])
         Array([1, 3], dtype=int32)
     """
@@ -451,7 +451,7 @@ def where(condition, x=None, y=None, name=None):
     With only `condition`, returns the coordinates of its True entries (eager only), as int64,
     or int32 when JAX runs without x64 (its default).
 
-    Example:
+    Examples:
         >>> x = tf.constant([-2.0, 3.0])
         >>> tf.where(x > 0, x, tf.zeros_like(x))
         Array([0., 3.], dtype=float32)
@@ -475,7 +475,7 @@ def where(condition, x=None, y=None, name=None):
 def zeros(shape, dtype=float32, name=None):
     """`tf.zeros` (float32 by default).
 
-    Example:
+    Examples:
         >>> tf.zeros([2])
         Array([0., 0.], dtype=float32)
     """
@@ -485,7 +485,7 @@ def zeros(shape, dtype=float32, name=None):
 def ones(shape, dtype=float32, name=None):
     """`tf.ones` (float32 by default).
 
-    Example:
+    Examples:
         >>> tf.ones([2], dtype=tf.int32)
         Array([1, 1], dtype=int32)
     """
@@ -495,7 +495,7 @@ def ones(shape, dtype=float32, name=None):
 def zeros_like(input, dtype=None, name=None):
     """`tf.zeros_like`: zeros of the shape and (unless `dtype` is given) the dtype of `input`.
 
-    Example:
+    Examples:
         >>> tf.zeros_like([1, 2])
         Array([0, 0], dtype=int32)
     """
@@ -505,7 +505,7 @@ def zeros_like(input, dtype=None, name=None):
 def ones_like(input, dtype=None, name=None):
     """`tf.ones_like`: ones of the shape and (unless `dtype` is given) the dtype of `input`.
 
-    Example:
+    Examples:
         >>> tf.ones_like([1.5, 2.5])
         Array([1., 1.], dtype=float32)
     """
@@ -515,7 +515,7 @@ def ones_like(input, dtype=None, name=None):
 def fill(dims, value, name=None):
     """`tf.fill`: a tensor of shape `dims` filled with `value` (whose dtype it takes).
 
-    Example:
+    Examples:
         >>> tf.fill([2, 2], 7)
         Array([[7, 7],
                [7, 7]], dtype=int32)
@@ -529,7 +529,7 @@ def fill(dims, value, name=None):
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
     """`tf.eye`: an identity matrix, optionally repeated over `batch_shape`.
 
-    Example:
+    Examples:
         >>> tf.eye(2, batch_shape=[3]).shape
         (3, 2, 2)
     """
@@ -552,7 +552,7 @@ def _static_number(value, what, api):
 def range(start, limit=None, delta=1, dtype=None, name="range"):
     """`tf.range`: like Python's range; float32 if any argument is a float, else int32.
 
-    Example:
+    Examples:
         >>> tf.range(3), tf.range(0, 1, 0.25)  # a float argument makes float32
         (Array([0, 1, 2], dtype=int32), Array([0.  , 0.25, 0.5 , 0.75], dtype=float32))
     """
@@ -568,7 +568,7 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):
 def linspace(start, stop, num, name=None, axis=0):
     """`tf.linspace`: `num` evenly spaced values from `start` to `stop` inclusive.
 
-    Example:
+    Examples:
         >>> tf.linspace(0.0, 1.0, 5)
         Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
     """
@@ -581,7 +581,7 @@ def linspace(start, stop, num, name=None, axis=0):
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """`tf.one_hot`: out-of-range indices (such as -1) give all `off_value`.
 
-    Example:
+    Examples:
         >>> tf.one_hot([0, 2, -1], depth=3)  # -1 is out of range: a row of zeros
         Array([[1., 0., 0.],
                [0., 0., 1.],
@@ -613,7 +613,7 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
     """`tf.sort`: along `axis` (the last by default); `direction` is TF's "ASCENDING" or
     "DESCENDING".
 
-    Example:
+    Examples:
         >>> tf.sort([3, 1, 2], direction="DESCENDING")
         Array([3, 2, 1], dtype=int32)
     """
@@ -624,7 +624,7 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
 def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
     """`tf.argsort`: int32 indices that sort `values` (always stable here).
 
-    Example:
+    Examples:
         >>> tf.argsort([30, 10, 20])
         Array([1, 2, 0], dtype=int32)
     """

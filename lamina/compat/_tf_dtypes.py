@@ -21,7 +21,7 @@ __all__ = [
 class DType:
     """`tf.DType`: a named element type; compares equal to its name and to NumPy dtypes.
 
-    Example:
+    Examples:
         >>> tf.float32 == "float32", tf.float32.is_floating, tf.int32.max
         (True, True, 2147483647)
     """
@@ -157,7 +157,7 @@ _PYTHON_TYPES = {float: float32, int: int64, builtins.bool: bool, complex: compl
 def as_dtype(type_value):
     """`tf.dtypes.as_dtype`: turns a name, NumPy/JAX dtype, Python type or DType into a DType.
 
-    Example:
+    Examples:
         >>> tf.dtypes.as_dtype("float32") is tf.float32
         True
     """

@@ -20,7 +20,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
            a_is_sparse=False, b_is_sparse=False, output_type=None, name=None):
     """`tf.matmul`: batched matrix product, optionally transposing (or adjoining) either side.
 
-    Example:
+    Examples:
         >>> a = tf.ones([5, 2, 3])                       # a batch of five 2x3 matrices
         >>> tf.matmul(a, a, transpose_b=True).shape
         (5, 2, 2)
@@ -42,7 +42,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
 def matrix_transpose(a, conjugate=False, name=None):
     """`tf.linalg.matrix_transpose`: swaps the last two axes.
 
-    Example:
+    Examples:
         >>> tf.linalg.matrix_transpose(tf.zeros([5, 2, 3])).shape
         (5, 3, 2)
     """
@@ -52,7 +52,7 @@ def matrix_transpose(a, conjugate=False, name=None):
 def tensordot(a, b, axes, name=None):
     """`tf.tensordot`: `axes` is an int or a pair of axis lists.
 
-    Example:
+    Examples:
         >>> tf.tensordot(tf.ones([2, 3]), tf.ones([3, 4]), axes=1).shape
         (2, 4)
     """
@@ -62,7 +62,7 @@ def tensordot(a, b, axes, name=None):
 def einsum(equation, *inputs, **kwargs):
     """`tf.einsum`: products and sums named by an equation such as "bij,bjk->bik".
 
-    Example:
+    Examples:
         >>> tf.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0])
         Array([3., 7.], dtype=float32)
     """
@@ -73,7 +73,7 @@ def einsum(equation, *inputs, **kwargs):
 def inv(input, adjoint=False, name=None):
     """`tf.linalg.inv`: the inverse of each matrix.
 
-    Example:
+    Examples:
         >>> tf.linalg.inv([[2.0, 0.0], [0.0, 4.0]])
         Array([[0.5 , 0.  ],
                [0.  , 0.25]], dtype=float32)
@@ -85,7 +85,7 @@ def inv(input, adjoint=False, name=None):
 def det(input, name=None):
     """`tf.linalg.det`: the determinant of each matrix.
 
-    Example:
+    Examples:
         >>> tf.linalg.det([[2.0, 1.0], [1.0, 3.0]])
         Array(5., dtype=float32)
     """
@@ -95,7 +95,7 @@ def det(input, name=None):
 def solve(matrix, rhs, adjoint=False, name=None):
     """`tf.linalg.solve`: X such that matrix @ X = rhs.
 
-    Example:
+    Examples:
         >>> tf.linalg.solve([[2.0, 0.0], [0.0, 4.0]], [[2.0], [2.0]])
         Array([[1. ],
                [0.5]], dtype=float32)
@@ -107,7 +107,7 @@ def solve(matrix, rhs, adjoint=False, name=None):
 def cholesky(input, name=None):
     """`tf.linalg.cholesky`: the lower Cholesky factor of each matrix.
 
-    Example:
+    Examples:
         >>> tf.linalg.cholesky([[4.0, 2.0], [2.0, 2.0]])
         Array([[2., 0.],
                [1., 1.]], dtype=float32)
@@ -118,7 +118,7 @@ def cholesky(input, name=None):
 def diag(diagonal, name=None, k=0):
     """`tf.linalg.diag`: square matrices with `diagonal`'s last axis on the k-th diagonal.
 
-    Example:
+    Examples:
         >>> tf.linalg.diag([1.0, 2.0])
         Array([[1., 0.],
                [0., 2.]], dtype=float32)
@@ -130,7 +130,7 @@ def diag(diagonal, name=None, k=0):
 def diag_part(input, name=None, k=0):
     """`tf.linalg.diag_part`: the k-th diagonal of the last two axes.
 
-    Example:
+    Examples:
         >>> tf.linalg.diag_part([[1.0, 2.0], [3.0, 4.0]])
         Array([1., 4.], dtype=float32)
     """
@@ -141,7 +141,7 @@ def diag_part(input, name=None, k=0):
 def trace(x, name=None):
     """`tf.linalg.trace`: the sum of the diagonal of the last two axes.
 
-    Example:
+    Examples:
         >>> tf.linalg.trace([[1.0, 2.0], [3.0, 4.0]])
         Array(5., dtype=float32)
     """

@@ -37,7 +37,7 @@ __all__ = [
 def abs(x, name=None):
     """`tf.abs` (the magnitude, for complex inputs).
 
-    Example:
+    Examples:
         >>> tf.abs([-2.0, 3.0]), tf.abs([3 + 4j])
         (Array([2., 3.], dtype=float32), Array([5.], dtype=float32))
     """
@@ -47,7 +47,7 @@ def abs(x, name=None):
 def negative(x, name=None):
     """Elementwise -x.
 
-    Example:
+    Examples:
         >>> tf.negative([1, -2])
         Array([-1,  2], dtype=int32)
     """
@@ -57,7 +57,7 @@ def negative(x, name=None):
 def sign(x, name=None):
     """Elementwise sign: -1, 0 or 1.
 
-    Example:
+    Examples:
         >>> tf.sign([-3.0, 0.0, 2.0])
         Array([-1.,  0.,  1.], dtype=float32)
     """
@@ -67,7 +67,7 @@ def sign(x, name=None):
 def square(x, name=None):
     """Elementwise x ** 2.
 
-    Example:
+    Examples:
         >>> tf.square([2, 3])
         Array([4, 9], dtype=int32)
     """
@@ -77,7 +77,7 @@ def square(x, name=None):
 def sqrt(x, name=None):
     """Elementwise square root.
 
-    Example:
+    Examples:
         >>> tf.sqrt([4.0, 9.0])
         Array([2., 3.], dtype=float32)
     """
@@ -87,7 +87,7 @@ def sqrt(x, name=None):
 def rsqrt(x, name=None):
     """`tf.math.rsqrt`: 1 / sqrt(x).
 
-    Example:
+    Examples:
         >>> tf.math.rsqrt([4.0, 16.0])
         Array([0.5 , 0.25], dtype=float32)
     """
@@ -97,7 +97,7 @@ def rsqrt(x, name=None):
 def reciprocal(x, name=None):
     """Elementwise 1 / x (integers become float32).
 
-    Example:
+    Examples:
         >>> tf.math.reciprocal([2, 4])
         Array([0.5 , 0.25], dtype=float32)
     """
@@ -107,7 +107,7 @@ def reciprocal(x, name=None):
 def exp(x, name=None):
     """Elementwise e ** x.
 
-    Example:
+    Examples:
         >>> tf.exp([0.0, 1.0])
         Array([1.       , 2.7182817], dtype=float32)
     """
@@ -117,7 +117,7 @@ def exp(x, name=None):
 def expm1(x, name=None):
     """Elementwise exp(x) - 1, accurate near 0.
 
-    Example:
+    Examples:
         >>> tf.math.expm1([1e-7])  # exp(1e-7) - 1 would round to 1.19e-07
         Array([1.e-07], dtype=float32)
     """
@@ -127,7 +127,7 @@ def expm1(x, name=None):
 def log(x, name=None):
     """Elementwise natural logarithm (`tf.math.log`).
 
-    Example:
+    Examples:
         >>> tf.math.log([1.0, 100.0])
         Array([0.       , 4.6051702], dtype=float32)
     """
@@ -137,7 +137,7 @@ def log(x, name=None):
 def log1p(x, name=None):
     """Elementwise log(1 + x), accurate near 0.
 
-    Example:
+    Examples:
         >>> tf.math.log1p([1e-7])  # log(1 + 1e-7) would round to 1.19e-07
         Array([9.9999994e-08], dtype=float32)
     """
@@ -147,7 +147,7 @@ def log1p(x, name=None):
 def sin(x, name=None):
     """Elementwise sine.
 
-    Example:
+    Examples:
         >>> tf.sin([0.0, 1.5707964])
         Array([0., 1.], dtype=float32)
     """
@@ -157,7 +157,7 @@ def sin(x, name=None):
 def cos(x, name=None):
     """Elementwise cosine.
 
-    Example:
+    Examples:
         >>> tf.cos([0.0, 3.1415927])
         Array([ 1., -1.], dtype=float32)
     """
@@ -167,7 +167,7 @@ def cos(x, name=None):
 def tanh(x, name=None):
     """Elementwise tanh.
 
-    Example:
+    Examples:
         >>> tf.tanh([0.0, 20.0])
         Array([0., 1.], dtype=float32)
     """
@@ -177,7 +177,7 @@ def tanh(x, name=None):
 def sigmoid(x, name=None):
     """`tf.sigmoid`: 1 / (1 + exp(-x)).
 
-    Example:
+    Examples:
         >>> tf.sigmoid([0, 100])  # integers are cast to float32
         Array([0.5, 1. ], dtype=float32)
     """
@@ -187,7 +187,7 @@ def sigmoid(x, name=None):
 def log_sigmoid(x, name=None):
     """Elementwise log(sigmoid(x)), computed without overflow.
 
-    Example:
+    Examples:
         >>> tf.math.log_sigmoid([-100.0, 0.0])  # log(sigmoid(-100)) without underflow
         Array([-100.       ,   -0.6931472], dtype=float32)
     """
@@ -197,7 +197,7 @@ def log_sigmoid(x, name=None):
 def softplus(features, name=None):
     """`tf.math.softplus`: log(exp(x) + 1), computed without overflow.
 
-    Example:
+    Examples:
         >>> tf.math.softplus([0.0, 100.0])  # no overflow at 100
         Array([  0.6931472, 100.       ], dtype=float32)
     """
@@ -207,7 +207,7 @@ def softplus(features, name=None):
 def softsign(features, name=None):
     """`tf.math.softsign`: x / (|x| + 1).
 
-    Example:
+    Examples:
         >>> tf.math.softsign([-1.0, 3.0])
         Array([-0.5 ,  0.75], dtype=float32)
     """
@@ -217,7 +217,7 @@ def softsign(features, name=None):
 def softmax(logits, axis=None, name=None):
     """`tf.math.softmax` (over the last axis by default).
 
-    Example:
+    Examples:
         >>> tf.math.softmax([[1.0, 1.0], [0.0, 100.0]])
         Array([[0.5, 0.5],
                [0. , 1. ]], dtype=float32)
@@ -229,7 +229,7 @@ def softmax(logits, axis=None, name=None):
 def log_softmax(logits, axis=None, name=None):
     """`tf.math.log_softmax` (over the last axis by default).
 
-    Example:
+    Examples:
         >>> tf.math.log_softmax([0.0, 0.0])
         Array([-0.6931472, -0.6931472], dtype=float32)
     """
@@ -240,7 +240,7 @@ def log_softmax(logits, axis=None, name=None):
 def erf(x, name=None):
     """Elementwise Gauss error function.
 
-    Example:
+    Examples:
         >>> tf.math.erf([0.0, 1.0])
         Array([0.        , 0.84270084], dtype=float32)
     """
@@ -250,7 +250,7 @@ def erf(x, name=None):
 def floor(x, name=None):
     """Elementwise floor.
 
-    Example:
+    Examples:
         >>> tf.floor([-1.5, 1.5])
         Array([-2.,  1.], dtype=float32)
     """
@@ -260,7 +260,7 @@ def floor(x, name=None):
 def ceil(x, name=None):
     """Elementwise ceiling.
 
-    Example:
+    Examples:
         >>> tf.math.ceil([-1.5, 1.5])
         Array([-1.,  2.], dtype=float32)
     """
@@ -270,7 +270,7 @@ def ceil(x, name=None):
 def round(x, name=None):
     """`tf.round`: halves round to the nearest even number, as in TF.
 
-    Example:
+    Examples:
         >>> tf.round([0.5, 1.5, 2.5, -0.5])  # to the even neighbour
         Array([ 0.,  2.,  2., -0.], dtype=float32)
     """
@@ -280,7 +280,7 @@ def round(x, name=None):
 def is_nan(x, name=None):
     """Elementwise test for NaN.
 
-    Example:
+    Examples:
         >>> tf.math.is_nan([1.0, float('nan')])
         Array([False,  True], dtype=bool)
     """
@@ -290,7 +290,7 @@ def is_nan(x, name=None):
 def is_inf(x, name=None):
     """Elementwise test for +inf or -inf.
 
-    Example:
+    Examples:
         >>> tf.math.is_inf([1.0, float('-inf')])
         Array([False,  True], dtype=bool)
     """
@@ -300,7 +300,7 @@ def is_inf(x, name=None):
 def is_finite(x, name=None):
     """Elementwise test for finite values.
 
-    Example:
+    Examples:
         >>> tf.math.is_finite([1.0, float('inf'), float('nan')])
         Array([ True, False, False], dtype=bool)
     """
@@ -310,7 +310,7 @@ def is_finite(x, name=None):
 def logical_not(x, name=None):
     """Elementwise NOT.
 
-    Example:
+    Examples:
         >>> tf.logical_not([True, False])
         Array([False,  True], dtype=bool)
     """
@@ -321,7 +321,7 @@ def logical_not(x, name=None):
 def add(x, y, name=None):
     """Elementwise x + y, broadcasting.
 
-    Example:
+    Examples:
         >>> tf.add([[1], [2]], [10, 20])
         Array([[11, 21],
                [12, 22]], dtype=int32)
@@ -332,7 +332,7 @@ def add(x, y, name=None):
 def subtract(x, y, name=None):
     """Elementwise x - y, broadcasting.
 
-    Example:
+    Examples:
         >>> tf.subtract([5.0, 7.0], 2.0)
         Array([3., 5.], dtype=float32)
     """
@@ -342,7 +342,7 @@ def subtract(x, y, name=None):
 def multiply(x, y, name=None):
     """Elementwise x * y, broadcasting.
 
-    Example:
+    Examples:
         >>> tf.multiply([1, 2], [3, 4])
         Array([3, 8], dtype=int32)
     """
@@ -352,7 +352,7 @@ def multiply(x, y, name=None):
 def divide(x, y, name=None):
     """`tf.divide`: true division (integers give floats).
 
-    Example:
+    Examples:
         >>> tf.divide([1, 3], 2)  # integers divide to floats
         Array([0.5, 1.5], dtype=float32)
     """
@@ -365,7 +365,7 @@ truediv = divide
 def floordiv(x, y, name=None):
     """Elementwise x // y (rounding toward -inf).
 
-    Example:
+    Examples:
         >>> tf.math.floordiv([7, -7], 2)
         Array([ 3, -4], dtype=int32)
     """
@@ -375,7 +375,7 @@ def floordiv(x, y, name=None):
 def floormod(x, y, name=None):
     """`tf.math.floormod`: the remainder with the sign of `y`, as Python's `%`.
 
-    Example:
+    Examples:
         >>> tf.math.floormod([7, -7], 3)  # the sign of the divisor
         Array([1, 2], dtype=int32)
     """
@@ -385,7 +385,7 @@ def floormod(x, y, name=None):
 def pow(x, y, name=None):
     """Elementwise x ** y.
 
-    Example:
+    Examples:
         >>> tf.pow(2.0, [1.0, 0.5])
         Array([2.       , 1.4142135], dtype=float32)
     """
@@ -395,7 +395,7 @@ def pow(x, y, name=None):
 def maximum(x, y, name=None):
     """Elementwise maximum, broadcasting.
 
-    Example:
+    Examples:
         >>> tf.maximum([1, 5], 3)
         Array([3, 5], dtype=int32)
     """
@@ -405,7 +405,7 @@ def maximum(x, y, name=None):
 def minimum(x, y, name=None):
     """Elementwise minimum, broadcasting.
 
-    Example:
+    Examples:
         >>> tf.minimum([1, 5], 3)
         Array([1, 3], dtype=int32)
     """
@@ -415,7 +415,7 @@ def minimum(x, y, name=None):
 def squared_difference(x, y, name=None):
     """`tf.math.squared_difference`: (x - y) ** 2.
 
-    Example:
+    Examples:
         >>> tf.math.squared_difference([1.0, 4.0], 2.0)
         Array([1., 4.], dtype=float32)
     """
@@ -425,7 +425,7 @@ def squared_difference(x, y, name=None):
 def divide_no_nan(x, y, name=None):
     """`tf.math.divide_no_nan`: x / y, and 0 where y is 0 (with a finite gradient there).
 
-    Example:
+    Examples:
         >>> tf.math.divide_no_nan([1.0, 2.0], [0.0, 4.0])
         Array([0. , 0.5], dtype=float32)
     """
@@ -437,7 +437,7 @@ def divide_no_nan(x, y, name=None):
 def multiply_no_nan(x, y, name=None):
     """`tf.math.multiply_no_nan`: x * y, and 0 where y is 0 even if x is inf or nan.
 
-    Example:
+    Examples:
         >>> tf.math.multiply_no_nan([float('inf'), 2.0], [0.0, 3.0])
         Array([0., 6.], dtype=float32)
     """
@@ -448,7 +448,7 @@ def multiply_no_nan(x, y, name=None):
 def equal(x, y, name=None):
     """Elementwise x == y.
 
-    Example:
+    Examples:
         >>> tf.equal([1, 2], [1, 3])
         Array([ True, False], dtype=bool)
     """
@@ -458,7 +458,7 @@ def equal(x, y, name=None):
 def not_equal(x, y, name=None):
     """Elementwise x != y.
 
-    Example:
+    Examples:
         >>> tf.not_equal([1, 2], 1)
         Array([False,  True], dtype=bool)
     """
@@ -468,7 +468,7 @@ def not_equal(x, y, name=None):
 def greater(x, y, name=None):
     """Elementwise x > y.
 
-    Example:
+    Examples:
         >>> tf.greater([1, 2, 3], 2)
         Array([False, False,  True], dtype=bool)
     """
@@ -478,7 +478,7 @@ def greater(x, y, name=None):
 def greater_equal(x, y, name=None):
     """Elementwise x >= y.
 
-    Example:
+    Examples:
         >>> tf.greater_equal([1, 2, 3], 2)
         Array([False,  True,  True], dtype=bool)
     """
@@ -488,7 +488,7 @@ def greater_equal(x, y, name=None):
 def less(x, y, name=None):
     """Elementwise x < y.
 
-    Example:
+    Examples:
         >>> tf.less([1, 2, 3], 2)
         Array([ True, False, False], dtype=bool)
     """
@@ -498,7 +498,7 @@ def less(x, y, name=None):
 def less_equal(x, y, name=None):
     """Elementwise x <= y.
 
-    Example:
+    Examples:
         >>> tf.less_equal([1, 2, 3], 2)
         Array([ True,  True, False], dtype=bool)
     """
@@ -508,7 +508,7 @@ def less_equal(x, y, name=None):
 def logical_and(x, y, name=None):
     """Elementwise AND.
 
-    Example:
+    Examples:
         >>> tf.logical_and([True, True], [True, False])
         Array([ True, False], dtype=bool)
     """
@@ -518,7 +518,7 @@ def logical_and(x, y, name=None):
 def logical_or(x, y, name=None):
     """Elementwise OR.
 
-    Example:
+    Examples:
         >>> tf.logical_or([False, False], [True, False])
         Array([ True, False], dtype=bool)
     """
@@ -528,7 +528,7 @@ def logical_or(x, y, name=None):
 def logical_xor(x, y, name=None):
     """Elementwise XOR.
 
-    Example:
+    Examples:
         >>> tf.math.logical_xor([True, True], [True, False])
         Array([False,  True], dtype=bool)
     """
@@ -538,7 +538,7 @@ def logical_xor(x, y, name=None):
 def add_n(inputs, name=None):
     """`tf.add_n`: the elementwise sum of a list of tensors of the same shape.
 
-    Example:
+    Examples:
         >>> losses = [tf.constant(0.5), tf.constant(0.25)]  # e.g. a main loss and model.losses
         >>> tf.add_n(losses)
         Array(0.75, dtype=float32)
@@ -557,7 +557,7 @@ def add_n(inputs, name=None):
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     """`tf.clip_by_value`: each entry limited to `[clip_value_min, clip_value_max]`.
 
-    Example:
+    Examples:
         >>> tf.clip_by_value([-2.0, 0.5, 3.0], -1.0, 1.0)
         Array([-1. ,  0.5,  1. ], dtype=float32)
     """
@@ -574,7 +574,7 @@ def _safe_l2(x, axes):
 def clip_by_norm(t, clip_norm, axes=None, name=None):
     """`tf.clip_by_norm`: rescales `t` so its L2 norm over `axes` is at most `clip_norm`.
 
-    Example:
+    Examples:
         >>> tf.clip_by_norm([3.0, 4.0], 1.0)  # norm 5 scaled down to 1
         Array([0.6, 0.8], dtype=float32)
     """
@@ -587,7 +587,7 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None):
     """`tf.math.l2_normalize`: x / sqrt(max(sum(x ** 2), epsilon)) over `axis` (all if None).
 
-    Example:
+    Examples:
         >>> tf.math.l2_normalize([3.0, 4.0])
         Array([0.6, 0.8], dtype=float32)
     """
@@ -600,7 +600,7 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None):
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     """`tf.norm`: a vector norm (over all entries, or one axis) or a matrix norm (two axes).
 
-    Example:
+    Examples:
         >>> tf.norm([3.0, 4.0]), tf.norm([[1.0, 2.0], [2.0, 4.0]], axis=[0, 1])
         (Array(5., dtype=float32), Array(5., dtype=float32))
     """
@@ -643,7 +643,7 @@ def _int_dtype(x):
 def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_sum` over `axis` (all axes if None); integers keep their dtype.
 
-    Example:
+    Examples:
         >>> x = tf.constant([[1, 2], [3, 4]])
         >>> tf.reduce_sum(x), tf.reduce_sum(x, axis=0)   # integers stay integers
         (Array(10, dtype=int32), Array([4, 6], dtype=int32))
@@ -657,7 +657,7 @@ def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_prod`; integers keep their dtype.
 
-    Example:
+    Examples:
         >>> tf.reduce_prod([[1, 2], [3, 4]], axis=1)
         Array([ 2, 12], dtype=int32)
     """
@@ -668,7 +668,7 @@ def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_mean`; for integer inputs the result is an integer, truncated as in TF.
 
-    Example:
+    Examples:
         >>> tf.reduce_mean([1, 2]), tf.reduce_mean([1.0, 2.0])  # the integer mean truncates
         (Array(1, dtype=int32), Array(1.5, dtype=float32))
     """
@@ -684,7 +684,7 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_max` over `axis` (all axes if None).
 
-    Example:
+    Examples:
         >>> tf.reduce_max([[1, 5], [7, 2]], axis=0)
         Array([7, 5], dtype=int32)
     """
@@ -695,7 +695,7 @@ def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_min` over `axis` (all axes if None).
 
-    Example:
+    Examples:
         >>> tf.reduce_min([[1, 5], [7, 2]], axis=1)
         Array([1, 2], dtype=int32)
     """
@@ -706,7 +706,7 @@ def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_any`: logical OR over `axis`.
 
-    Example:
+    Examples:
         >>> tf.reduce_any([[True, False], [False, False]], axis=1)
         Array([ True, False], dtype=bool)
     """
@@ -717,7 +717,7 @@ def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_all`: logical AND over `axis`.
 
-    Example:
+    Examples:
         >>> tf.reduce_all([[True, False], [True, True]], axis=1)
         Array([False,  True], dtype=bool)
     """
@@ -728,7 +728,7 @@ def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.reduce_logsumexp`: log(sum(exp(x))), computed without overflow.
 
-    Example:
+    Examples:
         >>> tf.reduce_logsumexp([1000.0, 1000.0])  # log(2) + 1000, no overflow
         Array(1000.6932, dtype=float32)
     """
@@ -739,7 +739,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.math.reduce_std`: the population standard deviation (no Bessel correction).
 
-    Example:
+    Examples:
         >>> tf.math.reduce_std([1.0, 3.0])
         Array(1., dtype=float32)
     """
@@ -750,7 +750,7 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.math.reduce_variance`: the population variance (no Bessel correction).
 
-    Example:
+    Examples:
         >>> tf.math.reduce_variance([1.0, 3.0])
         Array(1., dtype=float32)
     """
@@ -761,7 +761,7 @@ def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
     """`tf.math.reduce_euclidean_norm`: sqrt(sum(x ** 2)) over `axis`.
 
-    Example:
+    Examples:
         >>> tf.math.reduce_euclidean_norm([[3.0, 4.0], [6.0, 8.0]], axis=1)
         Array([ 5., 10.], dtype=float32)
     """
@@ -773,7 +773,7 @@ def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
 def count_nonzero(input, axis=None, keepdims=None, dtype=int64, name=None):
     """`tf.math.count_nonzero`: the number of non-zero entries over `axis`.
 
-    Example:
+    Examples:
         >>> tf.math.count_nonzero([[0, 1], [2, 3]], axis=1)
         Array([1, 2], dtype=int32)
     """
@@ -784,7 +784,7 @@ def count_nonzero(input, axis=None, keepdims=None, dtype=int64, name=None):
 def argmax(input, axis=None, output_type=int64, name=None):
     """`tf.argmax`: along axis 0 when `axis` is None, as in TF; int64 (int32 without x64).
 
-    Example:
+    Examples:
         >>> tf.argmax([[1, 9], [5, 7]]), tf.argmax([[1, 9], [5, 7]], axis=1)  # axis 0 by default
         (Array([1, 0], dtype=int32), Array([1, 1], dtype=int32))
     """
@@ -796,7 +796,7 @@ def argmax(input, axis=None, output_type=int64, name=None):
 def argmin(input, axis=None, output_type=int64, name=None):
     """`tf.argmin`: along axis 0 when `axis` is None, as in TF.
 
-    Example:
+    Examples:
         >>> tf.argmin([[1, 9], [5, 2]])
         Array([0, 1], dtype=int32)
     """
@@ -823,7 +823,7 @@ def _scan(op, identity, x, axis, exclusive, reverse, api):
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     """`tf.math.cumsum`, with TF's `exclusive` and `reverse` options.
 
-    Example:
+    Examples:
         >>> tf.cumsum([1, 2, 3]), tf.cumsum([1, 2, 3], exclusive=True, reverse=True)
         (Array([1, 3, 6], dtype=int32), Array([5, 3, 0], dtype=int32))
     """
@@ -833,7 +833,7 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
 def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
     """`tf.math.cumprod`, with TF's `exclusive` and `reverse` options.
 
-    Example:
+    Examples:
         >>> tf.math.cumprod([1, 2, 3]), tf.math.cumprod([1, 2, 3], exclusive=True)
         (Array([1, 2, 6], dtype=int32), Array([1, 1, 2], dtype=int32))
     """
@@ -848,7 +848,7 @@ class TopKV2(NamedTuple):
 def top_k(input, k=1, sorted=True, name=None):
     """`tf.math.top_k`: the `k` largest entries along the last axis and their int32 indices.
 
-    Example:
+    Examples:
         >>> values, indices = tf.math.top_k([[1.0, 5.0, 3.0]], k=2)
         >>> values, indices
         (Array([[5., 3.]], dtype=float32), Array([[1, 2]], dtype=int32))
@@ -862,7 +862,7 @@ def in_top_k(targets, predictions, k, name=None):
 
     Ties at the boundary count as in, as in TF; a non-finite or out-of-range target is out.
 
-    Example:
+    Examples:
         >>> tf.math.in_top_k([1, 0], [[0.1, 0.9, 0.0], [0.2, 0.5, 0.3]], k=2)
         Array([ True, False], dtype=bool)
     """
@@ -883,7 +883,7 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
 
     Ids outside `[0, num_segments)` are dropped.
 
-    Example:
+    Examples:
         >>> tf.math.unsorted_segment_sum([1.0, 2.0, 3.0], [1, 0, 1], num_segments=2)
         Array([2., 4.], dtype=float32)
     """
@@ -900,7 +900,7 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
 def segment_sum(data, segment_ids, name=None):
     """`tf.math.segment_sum`: sums rows by sorted segment id; the ids must be concrete.
 
-    Example:
+    Examples:
         >>> tf.math.segment_sum([1, 2, 3, 4], [0, 0, 1, 1])
         Array([3, 7], dtype=int32)
     """
@@ -919,7 +919,7 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
                      name=None):
     """`tf.math.confusion_matrix`: rows are labels, columns predictions.
 
-    Example:
+    Examples:
         >>> tf.math.confusion_matrix([0, 1, 1], [0, 1, 0])
         Array([[1, 0],
                [1, 1]], dtype=int32)

@@ -24,7 +24,7 @@ __all__ = [
 def relu(features, name=None):
     """`tf.nn.relu`: max(x, 0).
 
-    Example:
+    Examples:
         >>> tf.nn.relu([-1.0, 2.0])
         Array([0., 2.], dtype=float32)
     """
@@ -34,7 +34,7 @@ def relu(features, name=None):
 def relu6(features, name=None):
     """`tf.nn.relu6`: min(max(x, 0), 6).
 
-    Example:
+    Examples:
         >>> tf.nn.relu6([-1.0, 3.0, 8.0])
         Array([0., 3., 6.], dtype=float32)
     """
@@ -44,7 +44,7 @@ def relu6(features, name=None):
 def elu(features, name=None):
     """`tf.nn.elu`: x if x > 0 else exp(x) - 1.
 
-    Example:
+    Examples:
         >>> tf.nn.elu([-1.0, 2.0])
         Array([-0.63212055,  2.        ], dtype=float32)
     """
@@ -54,7 +54,7 @@ def elu(features, name=None):
 def selu(features, name=None):
     """`tf.nn.selu`: scaled ELU with the self-normalizing constants.
 
-    Example:
+    Examples:
         >>> tf.nn.selu([-1.0, 1.0])
         Array([-1.1113307,  1.050701 ], dtype=float32)
     """
@@ -64,7 +64,7 @@ def selu(features, name=None):
 def gelu(features, approximate=False, name=None):
     """`tf.nn.gelu`: exact (erf-based) by default, as in TF; JAX defaults to the tanh form.
 
-    Example:
+    Examples:
         >>> tf.nn.gelu([1.0]), tf.nn.gelu([1.0], approximate=True)
         (Array([0.8413447], dtype=float32), Array([0.841192], dtype=float32))
     """
@@ -74,7 +74,7 @@ def gelu(features, approximate=False, name=None):
 def swish(features, beta=1.0):
     """`tf.nn.swish` / `tf.nn.silu`: x * sigmoid(beta * x).
 
-    Example:
+    Examples:
         >>> tf.nn.swish([0.0, 2.0]), tf.nn.silu is tf.nn.swish
         (Array([0.      , 1.761594], dtype=float32), True)
     """
@@ -88,7 +88,7 @@ silu = swish
 def leaky_relu(features, alpha=0.2, name=None):
     """`tf.nn.leaky_relu`: TF's default slope is 0.2 (JAX's is 0.01).
 
-    Example:
+    Examples:
         >>> tf.nn.leaky_relu([-10.0, 10.0])
         Array([-2., 10.], dtype=float32)
     """
@@ -99,7 +99,7 @@ def leaky_relu(features, alpha=0.2, name=None):
 def moments(x, axes, shift=None, keepdims=False, name=None):
     """`tf.nn.moments`: the mean and (population) variance of `x` over `axes`.
 
-    Example:
+    Examples:
         >>> mean, variance = tf.nn.moments(tf.constant([[1.0, 3.0]]), axes=-1, keepdims=True)
     """
     x = as_array(x)
@@ -119,7 +119,7 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
 def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
     """`tf.nn.batch_normalization`: scale * (x - mean) / sqrt(variance + eps) + offset.
 
-    Example:
+    Examples:
         >>> x = tf.constant([[1.0, 2.0], [3.0, 6.0]])
         >>> mean, variance = tf.nn.moments(x, axes=[0])
         >>> tf.nn.batch_normalization(x, mean, variance, offset=10.0, scale=2.0,
@@ -146,7 +146,7 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
 def l2_loss(t, name=None):
     """`tf.nn.l2_loss`: sum(t ** 2) / 2.
 
-    Example:
+    Examples:
         >>> tf.nn.l2_loss([1.0, 2.0])  # (1 + 4) / 2
         Array(2.5, dtype=float32)
     """
@@ -157,7 +157,7 @@ def l2_loss(t, name=None):
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """`tf.nn.sigmoid_cross_entropy_with_logits`, elementwise and stable for large |logits|.
 
-    Example:
+    Examples:
         >>> tf.nn.sigmoid_cross_entropy_with_logits(labels=[1.0, 0.0], logits=[100.0, 0.0])
         Array([0.       , 0.6931472], dtype=float32)
     """
@@ -173,7 +173,7 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     """`tf.nn.softmax_cross_entropy_with_logits`: labels are probabilities along `axis`.
 
-    Example:
+    Examples:
         >>> tf.nn.softmax_cross_entropy_with_logits(labels=[[0.0, 1.0]], logits=[[0.0, 0.0]])
         Array([0.6931472], dtype=float32)
     """
@@ -190,7 +190,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     """`tf.nn.sparse_softmax_cross_entropy_with_logits`: labels are class ids (NaN if out of
     range, as on a TF GPU).
 
-    Example:
+    Examples:
         >>> tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[1], logits=[[0.0, 0.0]])
         Array([0.6931472], dtype=float32)
     """
@@ -212,7 +212,7 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
     An int `seed` gives the same mask at every call (Keras 3's rule); leave it None for a
     fresh mask each call, reproducible after `tf.random.set_seed`.
 
-    Example:
+    Examples:
         >>> y = tf.nn.dropout(tf.ones([1000]), rate=0.5, seed=1)
         >>> sorted(set(y.tolist()))  # kept entries are scaled by 1 / (1 - rate)
         [0.0, 2.0]
@@ -301,7 +301,7 @@ def _conv(input, filters, strides, padding, data_format, dilations, n, api):
 def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, name=None):
     """`tf.nn.conv1d`: input `[batch, width, channels]`, filters `[width, in, out]`.
 
-    Example:
+    Examples:
         >>> x = tf.ones([1, 5, 2])                       # batch, width, channels
         >>> tf.nn.conv1d(x, tf.ones([3, 2, 4]), stride=1, padding="VALID").shape
         (1, 3, 4)
@@ -312,7 +312,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, n
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
     """`tf.nn.conv2d`: input `[batch, height, width, channels]`, filters `[h, w, in, out]`.
 
-    Example:
+    Examples:
         >>> x = tf.ones([1, 4, 4, 3])                    # batch, height, width, channels
         >>> tf.nn.conv2d(x, tf.ones([3, 3, 3, 8]), strides=1, padding="SAME").shape
         (1, 4, 4, 8)
@@ -355,7 +355,7 @@ def _pool(input, ksize, strides, padding, data_format, n, kind, api):
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """`tf.nn.max_pool2d`: the largest value in each `ksize` window (NHWC by default).
 
-    Example:
+    Examples:
         >>> x = tf.reshape(tf.range(16.0), [1, 4, 4, 1])
         >>> tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")[0, :, :, 0]
         Array([[ 5.,  7.],
@@ -367,7 +367,7 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """`tf.nn.avg_pool2d`: "SAME" padding averages over the real pixels only, as in TF.
 
-    Example:
+    Examples:
         >>> x = tf.ones([1, 3, 3, 1])
         >>> tf.nn.avg_pool2d(x, ksize=2, strides=2, padding="SAME")[0, :, :, 0]  # pads not counted
         Array([[1., 1.],
@@ -379,7 +379,7 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 def max_pool(input, ksize, strides, padding, data_format=None, name=None):
     """`tf.nn.max_pool`: 1-D, 2-D or 3-D, from the input's rank.
 
-    Example:
+    Examples:
         >>> tf.nn.max_pool(tf.ones([1, 6, 2]), ksize=2, strides=2, padding="VALID").shape
         (1, 3, 2)
     """
@@ -389,7 +389,7 @@ def max_pool(input, ksize, strides, padding, data_format=None, name=None):
 def avg_pool(input, ksize, strides, padding, data_format=None, name=None):
     """`tf.nn.avg_pool`: 1-D, 2-D or 3-D, from the input's rank.
 
-    Example:
+    Examples:
         >>> tf.nn.avg_pool(tf.ones([1, 4, 4, 4, 2]), ksize=2, strides=2, padding="VALID").shape
         (1, 2, 2, 2, 2)
     """
@@ -400,7 +400,7 @@ def avg_pool(input, ksize, strides, padding, data_format=None, name=None):
 def bias_add(value, bias, data_format=None, name=None):
     """`tf.nn.bias_add`: adds a 1-D bias along the channels axis (last, or 1 for NC...).
 
-    Example:
+    Examples:
         >>> tf.nn.bias_add(tf.zeros([2, 3]), [1.0, 2.0, 3.0])
         Array([[1., 2., 3.],
                [1., 2., 3.]], dtype=float32)
@@ -420,7 +420,7 @@ def bias_add(value, bias, data_format=None, name=None):
 def embedding_lookup(params, ids, max_norm=None, name=None):
     """`tf.nn.embedding_lookup`: rows of `params` at `ids`, clipped to `max_norm` if given.
 
-    Example:
+    Examples:
         >>> table = tf.constant([[0.0, 0.0], [3.0, 4.0]])
         >>> tf.nn.embedding_lookup(table, [1, 0]), tf.nn.embedding_lookup(table, [1], max_norm=1.0)
         (Array([[3., 4.],

@@ -17,7 +17,7 @@ __all__ = ["categorical", "normal", "set_seed", "shuffle", "truncated_normal", "
 def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
     """`tf.random.normal` (float32 by default).
 
-    Example:
+    Examples:
         >>> tf.random.normal([2, 3], mean=1.0, stddev=0.1).shape
         (2, 3)
         >>> bool((tf.random.normal([3], seed=7) == tf.random.normal([3], seed=7)).all())  # int seed
@@ -31,7 +31,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
     """`tf.random.truncated_normal`: values beyond two standard deviations are redrawn.
 
-    Example:
+    Examples:
         >>> bool(tf.reduce_all(tf.abs(tf.random.truncated_normal([1000])) <= 2.0))
         True
     """
@@ -45,7 +45,7 @@ def uniform(shape, minval=0, maxval=None, dtype=float32, seed=None, name=None):
     """`tf.random.uniform` on `[minval, maxval)`; `maxval` defaults to 1 for floats and is
     required for integer dtypes.
 
-    Example:
+    Examples:
         >>> x = tf.random.uniform([1000], minval=-1.0, maxval=1.0)
         >>> bool(tf.reduce_all((x >= -1.0) & (x < 1.0)))
         True
@@ -68,7 +68,7 @@ def uniform(shape, minval=0, maxval=None, dtype=float32, seed=None, name=None):
 def shuffle(value, seed=None, name=None):
     """`tf.random.shuffle`: permutes along the first axis.
 
-    Example:
+    Examples:
         >>> sorted(tf.random.shuffle(tf.range(5)).tolist())
         [0, 1, 2, 3, 4]
     """
@@ -78,7 +78,7 @@ def shuffle(value, seed=None, name=None):
 def categorical(logits, num_samples, dtype=None, seed=None, name=None):
     """`tf.random.categorical`: `num_samples` class ids per row of `[batch, classes]` logits.
 
-    Example:
+    Examples:
         >>> tf.random.categorical([[0.0, 100.0]], num_samples=3)  # class 1 is far more likely
         Array([[1, 1, 1]], dtype=int32)
     """
@@ -90,7 +90,7 @@ def categorical(logits, num_samples, dtype=None, seed=None, name=None):
 def set_seed(seed):
     """`tf.random.set_seed`: seeds lamina's global generator (and Python's and NumPy's).
 
-    Example:
+    Examples:
         >>> tf.random.set_seed(42)
         >>> first = tf.random.normal([2])
         >>> tf.random.set_seed(42)

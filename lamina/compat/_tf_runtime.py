@@ -25,7 +25,7 @@ class VariableAggregation:
 
     Stored on the Variable (as `aggregation`) for the data-parallel trainer to read.
 
-    Example:
+    Examples:
         >>> tf.Variable(1.0, aggregation=tf.VariableAggregation.MEAN).aggregation
         'mean'
     """
@@ -42,7 +42,7 @@ class VariableSynchronization:
     Only `ON_READ` changes anything: as in TF, such a Variable is not trainable unless
     `trainable=True` is passed (streaming-metric totals are created this way).
 
-    Example:
+    Examples:
         >>> tf.Variable(0.0, synchronization=tf.VariableSynchronization.ON_READ).trainable
         False
     """
@@ -66,7 +66,7 @@ class Variable(metaclass=_VariableMeta):
 
     `isinstance(v, tf.Variable)` holds for every lamina Variable (layer weights included).
 
-    Example:
+    Examples:
         >>> v = tf.Variable([1.0, 2.0], name="v")
         >>> v.assign_add(tf.constant([1.0, 1.0])).tolist()
         [2.0, 3.0]
@@ -111,7 +111,7 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None,
     `input_signature` is checked for form but not needed: lamina traces once per input shape
     and dtype, as TF does without a signature. The other options only tune TF's own tracing.
 
-    Example:
+    Examples:
         >>> tf.function(lambda x: x ** 3)(tf.constant(2.0))
         Array(8., dtype=float32)
     """
@@ -135,7 +135,7 @@ def custom_gradient(f=None):
     a Python closure between the two passes), recomputing what `grad_fn` needs, as
     rematerialization does; XLA drops the rest.
 
-    Example:
+    Examples:
         >>> @tf.custom_gradient
         ... def clip_gradient(x):
         ...     return x, lambda dy: tf.clip_by_value(dy, -1.0, 1.0)
@@ -213,7 +213,7 @@ class GradientTape:
     Constructing one raises an error that shows how to port the code: the body of the `with`
     block becomes a function returning the loss, given to `keras.value_and_grad`.
 
-    Example:
+    Examples:
         >>> with tf.GradientTape() as tape:
         ...     pass
         Traceback (most recent call last):
@@ -249,7 +249,7 @@ def print(*inputs, sep=" ", end="\n", output_stream=None, summarize=None, name=N
     Python's `print` inside a compiled function runs only while tracing, and shows tracers;
     `tf.print` shows the values of every call.
 
-    Example:
+    Examples:
         >>> tf.print("loss:", tf.constant(0.5), [1, 2], output_stream=sys.stdout)
         loss: 0.5 [1, 2]
     """

@@ -35,7 +35,7 @@ class TensorShape:
 
     It indexes and iterates like a tuple and compares equal to tuples and lists.
 
-    Example:
+    Examples:
         >>> shape = tf.TensorShape([None, 3])
         >>> shape.as_list()[:-1] + [10], shape.rank, shape[1]
         ([None, 10], 2, 3)
@@ -165,7 +165,7 @@ class TensorSpec:
     lamina traces once per input shape anyway, so a signature is only checked for form; a spec
     still answers whether a value fits it (None matches any size).
 
-    Example:
+    Examples:
         >>> spec = tf.TensorSpec([None, 3])
         >>> spec.is_compatible_with(tf.zeros([5, 3])), spec.is_compatible_with(tf.zeros([5, 4]))
         (True, False)
@@ -204,7 +204,7 @@ class _TensorMeta(type):
 class Tensor(metaclass=_TensorMeta):
     """`tf.Tensor`, for `isinstance` checks only: JAX arrays (and tracers) are Tensors.
 
-    Example:
+    Examples:
         >>> isinstance(tf.constant([1.0]), tf.Tensor)
         True
     """
@@ -218,7 +218,7 @@ class Tensor(metaclass=_TensorMeta):
 def is_tensor(x):
     """`tf.is_tensor`: whether `x` is a JAX array or a lamina Variable (not a list or number).
 
-    Example:
+    Examples:
         >>> tf.is_tensor(tf.constant(1.0)), tf.is_tensor(tf.Variable(1.0)), tf.is_tensor(1.0)
         (True, True, False)
     """

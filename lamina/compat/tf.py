@@ -11,7 +11,7 @@ one-argument `where`) work eagerly only, and say so.
 `tf.GradientTape` is deliberately absent (it raises with the recipe): lamina differentiates
 functions with `keras.value_and_grad(fn, variables)`.
 
-Example:
+Examples:
     >>> from lamina.compat import tf
     >>> def huber_fn(y_true, y_pred):
     ...     error = y_true - y_pred

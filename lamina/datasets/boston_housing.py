@@ -29,7 +29,7 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
         `(x_train, y_train), (x_test, y_test)`: `x` of shape `(num_samples, 13)`, `y` of shape
         `(num_samples,)` holding median home values in k$ (typically 10 to 50).
 
-    Example:
+    Examples:
         >>> (x_train, y_train), _ = keras.datasets.boston_housing.load_data()  # doctest: +SKIP
         >>> x_train.shape                                                      # doctest: +SKIP
         (404, 13)

@@ -30,7 +30,7 @@ def load_data(version="large", path="california_housing.npz", test_split=0.2, se
         `(x_train, y_train), (x_test, y_test)`: `x` of shape `(num_samples, 8)`, `y` of shape
         `(num_samples,)` holding median house values in dollars (about 25,000 to 500,000).
 
-    Example:
+    Examples:
         >>> (x_train, y_train), _ = keras.datasets.california_housing.load_data()  # doctest: +SKIP
         >>> x_train.shape                                                          # doctest: +SKIP
         (16512, 8)

@@ -34,7 +34,7 @@ def load_data():
         `(N, 3, 32, 32)` instead when `keras.config.image_data_format()` is
         `"channels_first"`.
 
-    Example:
+    Examples:
         >>> (x_train, y_train), _ = keras.datasets.cifar10.load_data()  # doctest: +SKIP
         >>> x_train.shape, y_train.shape                                # doctest: +SKIP
         ((50000, 32, 32, 3), (50000, 1))

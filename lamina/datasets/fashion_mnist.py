@@ -37,7 +37,7 @@ def load_data():
         `(x_train, y_train), (x_test, y_test)`: `uint8` arrays of shapes `(60000, 28, 28)`,
         `(60000,)`, `(10000, 28, 28)` and `(10000,)`; pixels in 0-255, labels in 0-9.
 
-    Example:
+    Examples:
         >>> (x_train, y_train), _ = keras.datasets.fashion_mnist.load_data()  # doctest: +SKIP
         >>> x_train.shape                                                     # doctest: +SKIP
         (60000, 28, 28)

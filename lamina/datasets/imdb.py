@@ -51,7 +51,7 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         `(x_train, y_train), (x_test, y_test)`: `x` is a 1-D object array of lists of ints,
         `y` an integer array of 0/1 labels.
 
-    Example:
+    Examples:
         >>> (x_train, y_train), _ = keras.datasets.imdb.load_data(num_words=10000)  # doctest: +SKIP
         >>> max(max(review) for review in x_train) < 10000                         # doctest: +SKIP
         True
@@ -111,7 +111,7 @@ def get_word_index(path="imdb_word_index.json"):
 
     Example: decoding a review (indices in the data are the file's plus `index_from`):
 
-    Example:
+    Examples:
         >>> word_index = keras.datasets.imdb.get_word_index()                     # doctest: +SKIP
         >>> words = {i + 3: w for w, i in word_index.items()}                     # doctest: +SKIP
         >>> words.update({1: "[START]", 2: "[OOV]"})                              # doctest: +SKIP

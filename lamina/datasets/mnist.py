@@ -24,7 +24,7 @@ def load_data(path="mnist.npz"):
         `(x_train, y_train), (x_test, y_test)`: `uint8` arrays of shapes `(60000, 28, 28)`,
         `(60000,)`, `(10000, 28, 28)` and `(10000,)`; pixels in 0-255, labels in 0-9.
 
-    Example:
+    Examples:
         >>> (x_train, y_train), (x_test, y_test) = (  # doctest: +SKIP
         ...     keras.datasets.mnist.load_data())
         >>> x_train.shape, y_test.shape  # doctest: +SKIP

@@ -27,7 +27,7 @@ class ReLU(Layer):
     """Rectified linear unit with Keras 3's options: `x` above `threshold`,
     `negative_slope * (x - threshold)` below it, and the result capped at `max_value`.
 
-    Example:
+    Examples:
         >>> ReLU(max_value=1.0)(jnp.array([-1.0, 0.5, 2.0])).tolist()
         [0.0, 0.5, 1.0]
     """
@@ -59,7 +59,7 @@ class LeakyReLU(Layer):
     """`x` for positive inputs, `negative_slope * x` otherwise (`alpha=` is accepted as the
     deprecated Keras 2 name).
 
-    Example:
+    Examples:
         >>> LeakyReLU(negative_slope=0.5)(jnp.array([-2.0, 3.0])).tolist()
         [-1.0, 3.0]
     """
@@ -92,7 +92,7 @@ class PReLU(Layer):
     `shared_axes` (1-based, batch excluded) get size 1 and share one slope, e.g.
     `shared_axes=[1, 2]` for one slope per channel of an image.
 
-    Example:
+    Examples:
         >>> layer = PReLU(alpha_initializer="ones")
         >>> layer(jnp.array([[-2.0, 3.0]])).tolist(), layer.alpha.shape
         ([[-2.0, 3.0]], (2,))
@@ -155,7 +155,7 @@ class PReLU(Layer):
 class ELU(Layer):
     """Exponential linear unit: `x` for positive inputs, `alpha * (exp(x) - 1)` otherwise.
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in ELU()(jnp.array([-1.0, 2.0])).tolist()]
         [-0.6321, 2.0]
     """
@@ -188,7 +188,7 @@ class Softmax(Layer):
     where it is False (or <= 0.5 for a numeric mask) get probability 0, and the rest
     renormalize among themselves.
 
-    Example:
+    Examples:
         >>> Softmax()(jnp.array([[1.0, 1.0, 5.0]]), mask=jnp.array([[True, True, False]])).tolist()
         [[0.5, 0.5, 0.0]]
     """

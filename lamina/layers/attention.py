@@ -81,8 +81,8 @@ class MultiHeadAttention(Layer):
         sliding_window: if set, a query attends only to keys less than this many positions
             away.
         use_gate: multiply the attention output by a sigmoid gate projected from the query.
-        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-        activity_regularizer, kernel_constraint, bias_constraint: for the projections.
+        kernel_*, bias_*, activity_regularizer: the initializers, regularizers and
+            constraints of the projections.
         seed: the seed of the dropout.
 
     Call arguments: `query` `(B, T, dim)`, `value` `(B, S, dim)`, `key` (default `value`),
@@ -90,7 +90,7 @@ class MultiHeadAttention(Layer):
     `query_mask` `(B, T)`, `value_mask` / `key_mask` `(B, S)`, `use_causal_mask`,
     `return_attention_scores` (also return the `(B, heads, T, S)` probabilities), `training`.
 
-    Example:
+    Examples:
         >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
         >>> x = jnp.ones((2, 5, 8))
         >>> output, scores = mha(x, x, return_attention_scores=True)
@@ -419,7 +419,7 @@ class Attention(Layer):
     `(batch, Tq)` zeroes the output rows; `(batch, Tv)` hides values), `use_causal_mask`,
     `return_attention_scores` (also return the `(batch, Tq, Tv)` weights), `training`.
 
-    Example:
+    Examples:
         >>> query, value = jnp.ones((2, 3, 4)), jnp.ones((2, 5, 4))
         >>> Attention()([query, value]).shape
         (2, 3, 4)
@@ -545,7 +545,7 @@ class AdditiveAttention(Attention):
     `scores = sum(scale * tanh(query + key))` per query-key pair, with a learned `scale`
     vector `(dim,)` when `use_scale` (the default). Otherwise as `Attention`.
 
-    Example:
+    Examples:
         >>> query, value = jnp.ones((2, 3, 4)), jnp.ones((2, 5, 4))
         >>> AdditiveAttention()([query, value]).shape
         (2, 3, 4)

@@ -189,7 +189,7 @@ class SimpleRNNCell(_RecurrentCell):
     `(units,)`. `call(inputs, states, training=False)` takes `states=[h]` and returns
     `(h_t, [h_t])`. Use it inside `RNN`, or use the `SimpleRNN` layer.
 
-    Example:
+    Examples:
         >>> cell = SimpleRNNCell(4)
         >>> h, [state] = cell(jnp.ones((2, 3)), [jnp.zeros((2, 4))])
         >>> h.shape, state.shape
@@ -239,7 +239,7 @@ class LSTMCell(_RecurrentCell):
     `recurrent_kernel` `(units, 4 * units)`, `bias` `(4 * units,)`, whose forget-gate quarter
     starts at 1 when `unit_forget_bias`. `call(inputs, [h, c])` returns `(h_t, [h_t, c_t])`.
 
-    Example:
+    Examples:
         >>> cell = LSTMCell(4)
         >>> h, (h2, c) = cell(jnp.ones((2, 3)), [jnp.zeros((2, 4)), jnp.zeros((2, 4))])
         >>> h.shape, c.shape
@@ -309,7 +309,7 @@ class GRUCell(_RecurrentCell):
     `(2, 3 * units)` (input and recurrent biases) with `reset_after`, else `(3 * units,)`.
     `call(inputs, [h])` returns `(h_t, [h_t])`.
 
-    Example:
+    Examples:
         >>> cell = GRUCell(4)
         >>> h, [state] = cell(jnp.ones((2, 3)), [jnp.zeros((2, 4))])
         >>> h.shape
@@ -409,7 +409,7 @@ class StackedRNNCells(Layer):
     `RNN([cell_1, cell_2])` wraps its list in this class. The states are the cells' states, one
     entry per cell; the output is the last cell's.
 
-    Example:
+    Examples:
         >>> cells = StackedRNNCells([LSTMCell(4), GRUCell(3)])
         >>> cells.state_size
         [[4, 4], 3]

@@ -183,7 +183,7 @@ class Conv1D(_Conv):
     Besides "valid" and "same", `padding="causal"` pads only on the left, so output step `t`
     depends on input steps `<= t` (for autoregressive models). Arguments as for `Conv2D`.
 
-    Example:
+    Examples:
         >>> Conv1D(4, 3, padding="causal")(jnp.ones((2, 10, 3))).shape
         (2, 10, 4)
     """
@@ -224,10 +224,10 @@ class Conv2D(_Conv):
         groups: splits the channels into this many independent convolutions.
         activation: applied to the output (None for none).
         use_bias: whether to add a bias per output channel.
-        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-        activity_regularizer, kernel_constraint, bias_constraint: as for `Dense`.
+        kernel_*, bias_*, activity_regularizer: the initializers, regularizers and
+            constraints, as for `Dense`.
 
-    Example:
+    Examples:
         >>> Conv2D(8, 3, padding="same")(jnp.ones((2, 5, 5, 3))).shape
         (2, 5, 5, 8)
     """
@@ -255,7 +255,7 @@ class Conv3D(_Conv):
     `(kd, kh, kw, channels // groups, filters)`. Arguments as for `Conv2D`, with 3 values per
     tuple.
 
-    Example:
+    Examples:
         >>> Conv3D(2, 3)(jnp.ones((1, 4, 4, 4, 1))).shape
         (1, 2, 2, 2, 2)
     """
@@ -409,7 +409,7 @@ class Conv1DTranspose(_ConvTranspose):
     Inputs are `(batch, steps, channels)` (or channels first); the kernel is
     `(kernel_size, filters, channels)`. Arguments as for `Conv2DTranspose`.
 
-    Example:
+    Examples:
         >>> Conv1DTranspose(4, 3, strides=2, padding="same")(jnp.ones((2, 5, 3))).shape
         (2, 10, 4)
     """
@@ -443,12 +443,12 @@ class Conv2DTranspose(_ConvTranspose):
 
     Args:
         filters: the number of output channels.
-        kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias, and
-            the initializers, regularizers and constraints: as for `Conv2D`.
+        kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias: as
+            for `Conv2D`, and so are the initializers, regularizers and constraints.
         output_padding: None, or an int or a tuple of 2 ints (each smaller than its stride)
             fixing the output size as above.
 
-    Example:
+    Examples:
         >>> Conv2DTranspose(4, 3, strides=2, padding="same")(jnp.ones((1, 5, 5, 3))).shape
         (1, 10, 10, 4)
     """
@@ -476,7 +476,7 @@ class Conv3DTranspose(_ConvTranspose):
     Arguments as for `Conv2DTranspose`, with 3 values per tuple (note that, as in Keras 3,
     `data_format` comes before `output_padding` among the positional arguments).
 
-    Example:
+    Examples:
         >>> Conv3DTranspose(2, 2, strides=2)(jnp.ones((1, 2, 2, 2, 3))).shape
         (1, 4, 4, 4, 2)
     """

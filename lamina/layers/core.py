@@ -25,7 +25,7 @@ class InputLayer(Layer):
         optional: whether the input may be None.
         name: the layer name (the input's name).
 
-    Example:
+    Examples:
         >>> inputs = lamina.layers.InputLayer(shape=(3,))
         >>> model = lamina.Sequential([inputs, lamina.layers.Dense(2)])
         >>> model.output_shape, type(model.layers[0]).__name__   # the input is not in model.layers
@@ -95,7 +95,7 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
           tensor=None, optional=False):
     """A symbolic input for the functional API: `keras.Input(shape=(28, 28))`.
 
-    Example:
+    Examples:
         >>> x = Input(shape=(3,), name="features")
         >>> x.shape
         (None, 3)
@@ -111,7 +111,7 @@ class Dense(Layer):
 
     Applies to the last axis of inputs of any rank >= 2.
 
-    Example:
+    Examples:
         >>> Dense(4)(jnp.ones((2, 3))).shape
         (2, 4)
     """
@@ -196,7 +196,7 @@ class EinsumDense(Layer):
         activation: applied to the result.
         bias_axes: the output letters the bias spans, or None for no bias.
 
-    Example:
+    Examples:
         >>> EinsumDense("abc,cd->abd", output_shape=(None, 8))(jnp.ones((2, 5, 3))).shape
         (2, 5, 8)
     """
@@ -305,7 +305,7 @@ class EinsumDense(Layer):
 class Embedding(Layer):
     """Maps integer indices to dense vectors: `Embedding(input_dim, output_dim)`.
 
-    Example:
+    Examples:
         >>> Embedding(10, 4)(jnp.array([[1, 2, 3]])).shape
         (1, 3, 4)
     """
@@ -367,7 +367,7 @@ class Embedding(Layer):
 class Identity(Layer):
     """Returns its input unchanged (a placeholder, or a named point in a model).
 
-    Example:
+    Examples:
         >>> lamina.layers.Identity(name="features")(jnp.array([1.0, 2.0]))
         Array([1., 2.], dtype=float32)
     """
@@ -390,7 +390,7 @@ class Identity(Layer):
 class Activation(Layer):
     """Applies an activation function: `Activation("relu")`.
 
-    Example:
+    Examples:
         >>> Activation("relu")(jnp.array([-1.0, 2.0])).tolist()
         [0.0, 2.0]
     """

@@ -14,7 +14,7 @@ class InputSpec:
         name: the input's name, for error messages.
         optional: whether the input may be None.
 
-    Example:
+    Examples:
         >>> InputSpec(min_ndim=2, axes={-1: 3})
         InputSpec(min_ndim=2, axes={-1: 3})
     """

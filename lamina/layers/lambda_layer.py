@@ -42,7 +42,7 @@ class Lambda(Layer):
         mask: a mask, or a function computing one.
         arguments: extra keyword arguments for `function`.
 
-    Example:
+    Examples:
         >>> Lambda(lambda x: x * 2)(jnp.ones((1, 2))).tolist()
         [[2.0, 2.0]]
     """

@@ -87,7 +87,7 @@ class Layer:
         name: the name; unique by default (`dense`, `dense_1`, ...).
         input_shape: (Sequential's first layer) the shape of one sample, without the batch.
 
-    Example:
+    Examples:
         >>> class Scale(Layer):
         ...     def build(self, input_shape):
         ...         self.factor = self.add_weight(shape=(), initializer="ones", name="factor")

@@ -137,7 +137,7 @@ def _masked_reduce(op, inputs, masks):
 class Add(Merge):
     """Sums a list of tensors element-wise.
 
-    Example:
+    Examples:
         >>> Add()([jnp.ones((2, 3)), jnp.ones((2, 3))]).tolist()[0]
         [2.0, 2.0, 2.0]
     """
@@ -149,7 +149,7 @@ class Add(Merge):
 class Subtract(Merge):
     """Subtracts the second of exactly two tensors from the first.
 
-    Example:
+    Examples:
         >>> Subtract()([jnp.array([[3.0]]), jnp.array([[1.0]])]).tolist()
         [[2.0]]
     """
@@ -174,7 +174,7 @@ class Multiply(Merge):
     """Multiplies a list of tensors element-wise (masked-out positions count as 1, and are 0
     in the output where every input is masked).
 
-    Example:
+    Examples:
         >>> Multiply()([jnp.array([[2.0]]), jnp.array([[3.0]])]).tolist()
         [[6.0]]
     """
@@ -199,7 +199,7 @@ class Multiply(Merge):
 class Average(Merge):
     """Averages a list of tensors element-wise.
 
-    Example:
+    Examples:
         >>> Average()([jnp.array([[1.0]]), jnp.array([[3.0]])]).tolist()
         [[2.0]]
     """
@@ -211,7 +211,7 @@ class Average(Merge):
 class Maximum(Merge):
     """The element-wise maximum of a list of tensors.
 
-    Example:
+    Examples:
         >>> Maximum()([jnp.array([[1.0, 5.0]]), jnp.array([[3.0, 2.0]])]).tolist()
         [[3.0, 5.0]]
     """
@@ -223,7 +223,7 @@ class Maximum(Merge):
 class Minimum(Merge):
     """The element-wise minimum of a list of tensors.
 
-    Example:
+    Examples:
         >>> Minimum()([jnp.array([[1.0, 5.0]]), jnp.array([[3.0, 2.0]])]).tolist()
         [[1.0, 2.0]]
     """
@@ -235,7 +235,7 @@ class Minimum(Merge):
 class Concatenate(Merge):
     """Concatenates a list of tensors along `axis`; all other axes must match.
 
-    Example:
+    Examples:
         >>> Concatenate()([jnp.ones((2, 3)), jnp.zeros((2, 1))]).shape
         (2, 4)
     """
@@ -325,7 +325,7 @@ class Dot(Merge):
     both inputs are L2-normalized along the contracted axes first, so the result is the
     cosine similarity.
 
-    Example:
+    Examples:
         >>> Dot(axes=1)([jnp.array([[1.0, 2.0]]), jnp.array([[3.0, 4.0]])]).tolist()
         [[11.0]]
     """
@@ -414,7 +414,7 @@ class Dot(Merge):
 def add(inputs, **kwargs):
     """Functional form of `Add`: `add([a, b])`.
 
-    Example:
+    Examples:
         >>> add([jnp.array([[1.0]]), jnp.array([[2.0]])]).tolist()
         [[3.0]]
     """
@@ -424,7 +424,7 @@ def add(inputs, **kwargs):
 def subtract(inputs, **kwargs):
     """Functional form of `Subtract`: `subtract([a, b])` is `a - b`.
 
-    Example:
+    Examples:
         >>> subtract([jnp.array([[5.0]]), jnp.array([[2.0]])]).tolist()
         [[3.0]]
     """
@@ -434,7 +434,7 @@ def subtract(inputs, **kwargs):
 def multiply(inputs, **kwargs):
     """Functional form of `Multiply`.
 
-    Example:
+    Examples:
         >>> multiply([jnp.array([[2.0, 3.0]]), jnp.array([[4.0, 5.0]])]).tolist()
         [[8.0, 15.0]]
     """
@@ -444,7 +444,7 @@ def multiply(inputs, **kwargs):
 def average(inputs, **kwargs):
     """Functional form of `Average`.
 
-    Example:
+    Examples:
         >>> average([jnp.array([[1.0]]), jnp.array([[2.0]]), jnp.array([[6.0]])]).tolist()
         [[3.0]]
     """
@@ -454,7 +454,7 @@ def average(inputs, **kwargs):
 def maximum(inputs, **kwargs):
     """Functional form of `Maximum`.
 
-    Example:
+    Examples:
         >>> maximum([jnp.array([[1.0, 7.0]]), jnp.array([[4.0, 2.0]])]).tolist()
         [[4.0, 7.0]]
     """
@@ -464,7 +464,7 @@ def maximum(inputs, **kwargs):
 def minimum(inputs, **kwargs):
     """Functional form of `Minimum`.
 
-    Example:
+    Examples:
         >>> minimum([jnp.array([[1.0, 7.0]]), jnp.array([[4.0, 2.0]])]).tolist()
         [[1.0, 2.0]]
     """
@@ -474,7 +474,7 @@ def minimum(inputs, **kwargs):
 def concatenate(inputs, axis=-1, **kwargs):
     """Functional form of `Concatenate`.
 
-    Example:
+    Examples:
         >>> concatenate([jnp.ones((1, 2)), jnp.ones((1, 3))]).shape
         (1, 5)
     """
@@ -484,7 +484,7 @@ def concatenate(inputs, axis=-1, **kwargs):
 def dot(inputs, axes=-1, **kwargs):
     """Functional form of `Dot` (default: contract the last axes).
 
-    Example:
+    Examples:
         >>> dot([jnp.array([[1.0, 2.0]]), jnp.array([[3.0, 4.0]])]).tolist()   # one per row
         [[11.0]]
     """

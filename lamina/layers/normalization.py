@@ -173,9 +173,8 @@ class BatchNormalization(Layer):
         momentum: the weight of the old value in the moving averages.
         epsilon: added to the variance before the square root.
         center, scale: whether to learn an offset `beta` / a factor `gamma`.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
-        gamma_constraint: as in `Dense`.
+        beta_*, gamma_*, moving_mean_initializer, moving_variance_initializer: the
+            initializers, regularizers and constraints of the weights, as in `Dense`.
         renorm: use Batch Renormalization (Ioffe, 2017), correcting batch statistics towards
             the moving ones by `r`, `d` factors in training.
         renorm_clipping: `{"rmax", "rmin", "dmax"}` bounds for those factors.
@@ -186,7 +185,7 @@ class BatchNormalization(Layer):
     Call arguments: `inputs`, `training`, and an optional boolean `mask` of shape
     `inputs.shape[:-1]` whose False positions are left out of the batch statistics.
 
-    Example:
+    Examples:
         >>> bn = BatchNormalization()
         >>> y = bn(jnp.array([[0.0], [2.0]]), training=True)
         >>> [round(v, 4) for v in y[:, 0].tolist()], round(float(bn.moving_mean[0]), 6)
@@ -414,7 +413,7 @@ class LayerNormalization(Layer):
         rms_scaling: Keras 3's deprecated option: `x / sqrt(var + epsilon) * gamma`, without
             centering (kept for loading old configs; prefer an RMS normalization layer).
 
-    Example:
+    Examples:
         >>> y = LayerNormalization()(jnp.array([[1.0, 3.0]]))
         >>> [round(v, 4) for v in y[0].tolist()]
         [-0.9995, 0.9995]
@@ -508,7 +507,7 @@ class GroupNormalization(Layer):
         epsilon, center, scale, and the initializers, regularizers and constraints: as in
             LayerNormalization.
 
-    Example:
+    Examples:
         >>> GroupNormalization(groups=2)(jnp.ones((1, 5, 4))).shape
         (1, 5, 4)
     """
@@ -600,7 +599,7 @@ class UnitNormalization(Layer):
     Args:
         axis: an int or a list of ints: the axes whose joint norm becomes 1.
 
-    Example:
+    Examples:
         >>> UnitNormalization()(jnp.array([[3.0, 4.0]])).tolist()
         [[0.6..., 0.8...]]
     """

@@ -103,7 +103,7 @@ class MaxPooling1D(_Pooling):
     Inputs are `(batch, steps, channels)` (or channels first). Arguments as for
     `MaxPooling2D`, with ints or 1-tuples.
 
-    Example:
+    Examples:
         >>> MaxPooling1D(2)(jnp.arange(6.0).reshape(1, 6, 1))[0, :, 0].tolist()
         [1.0, 3.0, 5.0]
     """
@@ -132,7 +132,7 @@ class MaxPooling2D(_Pooling):
         data_format: "channels_last" or "channels_first"; None means
             `keras.config.image_data_format()`.
 
-    Example:
+    Examples:
         >>> MaxPooling2D()(jnp.ones((1, 5, 5, 3))).shape
         (1, 2, 2, 3)
     """
@@ -149,7 +149,7 @@ class MaxPooling3D(_Pooling):
     """Max pooling over volumes `(batch, depth, height, width, channels)` (or channels
     first). Arguments as for `MaxPooling2D`, with 3 values per tuple.
 
-    Example:
+    Examples:
         >>> MaxPooling3D(padding="same")(jnp.ones((1, 3, 3, 3, 2))).shape
         (1, 2, 2, 2, 2)
     """
@@ -168,7 +168,7 @@ class AveragePooling1D(_Pooling):
     Arguments as for `AveragePooling2D`, with ints or 1-tuples; with `padding="same"` the
     mean excludes the padding.
 
-    Example:
+    Examples:
         >>> AveragePooling1D(2, padding="same")(jnp.arange(3.0).reshape(1, 3, 1))[0, :, 0].tolist()
         [0.5, 2.0]
     """
@@ -195,7 +195,7 @@ class AveragePooling2D(_Pooling):
         data_format: "channels_last" or "channels_first"; None means
             `keras.config.image_data_format()`.
 
-    Example:
+    Examples:
         >>> AveragePooling2D(2)(jnp.ones((1, 4, 4, 3))).shape
         (1, 2, 2, 3)
     """
@@ -212,7 +212,7 @@ class AveragePooling3D(_Pooling):
     """Average pooling over volumes (padding excluded from the mean, as in 2D). Arguments as
     for `AveragePooling2D`, with 3 values per tuple.
 
-    Example:
+    Examples:
         >>> AveragePooling3D(2)(jnp.ones((1, 4, 4, 4, 1))).shape
         (1, 2, 2, 2, 1)
     """
@@ -272,7 +272,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
             `keras.config.image_data_format()`.
         keepdims: whether to keep the reduced axes (with size 1).
 
-    Example:
+    Examples:
         >>> GlobalAveragePooling1D()(jnp.ones((2, 5, 3))).shape
         (2, 3)
     """
@@ -301,7 +301,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
     """The mean over height and width, per channel: `(batch, h, w, c)` -> `(batch, c)`
     (`(batch, 1, 1, c)` with `keepdims=True`). Arguments as for `GlobalAveragePooling1D`.
 
-    Example:
+    Examples:
         >>> GlobalAveragePooling2D()(jnp.ones((2, 4, 4, 3))).shape
         (2, 3)
     """
@@ -313,7 +313,7 @@ class GlobalAveragePooling3D(_GlobalPooling):
     """The mean over depth, height and width, per channel. Arguments as for
     `GlobalAveragePooling1D`.
 
-    Example:
+    Examples:
         >>> GlobalAveragePooling3D(keepdims=True)(jnp.ones((2, 2, 2, 2, 3))).shape
         (2, 1, 1, 1, 3)
     """
@@ -325,7 +325,7 @@ class GlobalMaxPooling1D(_GlobalPooling):
     """The maximum over all steps, per channel: `(batch, steps, channels)` ->
     `(batch, channels)`. Arguments as for `GlobalAveragePooling1D` (no mask).
 
-    Example:
+    Examples:
         >>> GlobalMaxPooling1D()(jnp.arange(6.0).reshape(1, 3, 2)).tolist()
         [[4.0, 5.0]]
     """
@@ -337,7 +337,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
     """The maximum over height and width, per channel. Arguments as for
     `GlobalAveragePooling1D` (no mask).
 
-    Example:
+    Examples:
         >>> GlobalMaxPooling2D()(jnp.ones((2, 4, 4, 3))).shape
         (2, 3)
     """
@@ -349,7 +349,7 @@ class GlobalMaxPooling3D(_GlobalPooling):
     """The maximum over depth, height and width, per channel. Arguments as for
     `GlobalAveragePooling1D` (no mask).
 
-    Example:
+    Examples:
         >>> GlobalMaxPooling3D()(jnp.ones((2, 2, 2, 2, 3))).shape
         (2, 3)
     """

@@ -38,7 +38,7 @@ class Normalization(Layer):
     array, or an iterable of batches (arrays, or `(x, y)` pairs), and replaces the statistics
     with those of the data (it does not accumulate across calls).
 
-    Example:
+    Examples:
         >>> norm = Normalization()
         >>> norm.adapt(np.array([[0.0, 10.0], [2.0, 30.0]]))
         >>> norm(np.array([[1.0, 20.0]])).tolist()
@@ -233,7 +233,7 @@ class Rescaling(Layer):
     `image_data_format() == "channels_first"` a per-channel scale is aligned to the channel
     axis of images).
 
-    Example:
+    Examples:
         >>> Rescaling(0.5, offset=1.0)(jnp.array([2.0, 4.0])).tolist()
         [2.0, 3.0]
     """

@@ -62,7 +62,7 @@ class Dropout(Layer):
             take the input's size.
         seed: an int for a reproducible sequence of masks.
 
-    Example:
+    Examples:
         >>> layer = Dropout(0.5, seed=0)
         >>> x = jnp.ones((2, 4))
         >>> bool((layer(x) == x).all()), sorted(set(layer(x, training=True).ravel().tolist()))
@@ -134,7 +134,7 @@ class SpatialDropout1D(_SpatialDropout):
     each sample is kept or dropped at all steps together (adjacent steps are correlated, so
     ordinary dropout would barely regularize).
 
-    Example:
+    Examples:
         >>> y = SpatialDropout1D(0.5, seed=1)(jnp.ones((2, 3, 4)), training=True)
         >>> bool((y == y[:, :1, :]).all())
         True
@@ -162,7 +162,7 @@ class SpatialDropout2D(_SpatialDropout):
             `"channels_first"`; default `keras.config.image_data_format()`.
         seed: an int for reproducible masks.
 
-    Example:
+    Examples:
         >>> SpatialDropout2D(0.5)(jnp.ones((1, 4, 4, 3)), training=True).shape
         (1, 4, 4, 3)
     """
@@ -173,7 +173,7 @@ class SpatialDropout2D(_SpatialDropout):
 class SpatialDropout3D(_SpatialDropout):
     """Dropout of entire 3D feature maps (volumes): one decision per (sample, channel).
 
-    Example:
+    Examples:
         >>> SpatialDropout3D(0.5)(jnp.ones((1, 2, 2, 2, 3)), training=True).shape
         (1, 2, 2, 2, 3)
     """
@@ -185,7 +185,7 @@ class GaussianNoise(Layer):
     """In training, adds zero-mean Gaussian noise of standard deviation `stddev`; in
     inference, returns the input.
 
-    Example:
+    Examples:
         >>> layer = GaussianNoise(0.1, seed=0)
         >>> layer(jnp.zeros(3)).tolist()
         [0.0, 0.0, 0.0]
@@ -219,7 +219,7 @@ class GaussianDropout(Layer):
     `sqrt(rate / (1 - rate))` (dropout's variance without its zeros); in inference, returns
     the input.
 
-    Example:
+    Examples:
         >>> GaussianDropout(0.2)(jnp.ones(3)).tolist()
         [1.0, 1.0, 1.0]
     """
@@ -258,7 +258,7 @@ class AlphaDropout(Layer):
     negative saturation value, and an affine correction keeps the mean and variance of the
     inputs (Klambauer et al., 2017). Identity in inference.
 
-    Example:
+    Examples:
         >>> y = AlphaDropout(0.5, seed=0)(jnp.zeros((1000,)), training=True)
         >>> abs(float(y.mean())) < 0.1
         True
@@ -300,7 +300,7 @@ class ActivityRegularization(Layer):
     """Returns its input unchanged and adds `l1 * sum(|x|) + l2 * sum(x**2)`, divided by the
     batch size, to the model's losses.
 
-    Example:
+    Examples:
         >>> layer = ActivityRegularization(l1=0.5)
         >>> _ = layer(jnp.array([[1.0, -3.0]]))
         >>> float(layer.losses[0])

@@ -28,7 +28,7 @@ class Flatten(_ShapeOnlyLayer):
     the flattened features matches a channels-last model. A rank-1 input becomes
     `(batch, 1)`.
 
-    Example:
+    Examples:
         >>> Flatten()(jnp.ones((2, 3, 4))).shape
         (2, 12)
     """
@@ -65,7 +65,7 @@ class Reshape(_ShapeOnlyLayer):
     One entry of `target_shape` may be -1: its size is inferred from the number of values per
     sample.
 
-    Example:
+    Examples:
         >>> Reshape((3, -1))(jnp.ones((2, 12))).shape
         (2, 3, 4)
     """
@@ -131,7 +131,7 @@ class Permute(_ShapeOnlyLayer):
     """Permutes the non-batch axes: `dims` is a permutation of `1..rank-1` (1-based, the batch
     axis is not counted).
 
-    Example:
+    Examples:
         >>> Permute((2, 1))(jnp.ones((4, 2, 3))).shape
         (4, 3, 2)
     """
@@ -165,7 +165,7 @@ class RepeatVector(_ShapeOnlyLayer):
     """Repeats each sample `n` times along a new axis: `(batch, features)` ->
     `(batch, n, features)`.
 
-    Example:
+    Examples:
         >>> RepeatVector(3)(jnp.ones((2, 5))).shape
         (2, 3, 5)
     """

@@ -44,7 +44,7 @@ class RNN(Layer):
     `(batch, size)`), `mask` (boolean `(batch, timesteps)`; False steps leave the states
     unchanged), `training`.
 
-    Example:
+    Examples:
         >>> layer = RNN(LSTMCell(4), return_sequences=True)
         >>> layer(jnp.ones((2, 5, 3))).shape
         (2, 5, 4)
@@ -423,7 +423,7 @@ class SimpleRNN(_CellLayer):
     Weights (Keras 3's paths): `simple_rnn/simple_rnn_cell/kernel`, `.../recurrent_kernel`,
     `.../bias`.
 
-    Example:
+    Examples:
         >>> SimpleRNN(4)(jnp.ones((2, 5, 3))).shape
         (2, 4)
     """
@@ -466,7 +466,7 @@ class LSTM(_CellLayer):
     `(features, 4 * units)`, `.../recurrent_kernel` `(units, 4 * units)`, `.../bias`
     `(4 * units,)`.
 
-    Example:
+    Examples:
         >>> output, h, c = LSTM(4, return_state=True)(jnp.ones((2, 5, 3)))
         >>> output.shape, c.shape
         ((2, 4), (2, 4))
@@ -508,7 +508,7 @@ class GRU(_CellLayer):
     `(features, 3 * units)`, `.../recurrent_kernel` `(units, 3 * units)`, `.../bias`
     `(2, 3 * units)` (`(3 * units,)` when `reset_after=False`).
 
-    Example:
+    Examples:
         >>> GRU(4, return_sequences=True)(jnp.ones((2, 5, 3))).shape
         (2, 5, 4)
     """

@@ -129,7 +129,7 @@ class DepthwiseConv1D(_DepthwiseConv):
     """1D depthwise convolution: each channel filtered on its own by `depth_multiplier`
     kernels. Arguments as for `DepthwiseConv2D`.
 
-    Example:
+    Examples:
         >>> DepthwiseConv1D(3, depth_multiplier=2)(jnp.ones((2, 8, 3))).shape
         (2, 6, 6)
     """
@@ -166,7 +166,7 @@ class DepthwiseConv2D(_DepthwiseConv):
         bias_initializer, bias_regularizer, bias_constraint, activity_regularizer: as for
             `Conv2D`.
 
-    Example:
+    Examples:
         >>> DepthwiseConv2D(3, padding="same", depth_multiplier=2)(jnp.ones((1, 5, 5, 3))).shape
         (1, 5, 5, 6)
     """
@@ -290,7 +290,7 @@ class SeparableConv1D(_SeparableConv):
     """1D separable convolution: a depthwise convolution, then a pointwise one. Arguments as
     for `SeparableConv2D`.
 
-    Example:
+    Examples:
         >>> SeparableConv1D(4, 3)(jnp.ones((2, 8, 3))).shape
         (2, 6, 4)
     """
@@ -333,7 +333,7 @@ class SeparableConv2D(_SeparableConv):
         depthwise_*, pointwise_*, bias_*: initializers, regularizers and constraints of the
             three weights; activity_regularizer as for `Conv2D`.
 
-    Example:
+    Examples:
         >>> SeparableConv2D(8, 3, padding="same")(jnp.ones((1, 5, 5, 3))).shape
         (1, 5, 5, 8)
     """

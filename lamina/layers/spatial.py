@@ -72,7 +72,7 @@ class ZeroPadding1D(_ZeroPadding):
         data_format: "channels_last" (`(batch, steps, channels)`) or "channels_first";
             None means `keras.config.image_data_format()`.
 
-    Example:
+    Examples:
         >>> ZeroPadding1D((1, 2))(jnp.ones((1, 3, 2))).shape
         (1, 6, 2)
     """
@@ -92,7 +92,7 @@ class ZeroPadding2D(_ZeroPadding):
         data_format: "channels_last" or "channels_first"; None means
             `keras.config.image_data_format()`.
 
-    Example:
+    Examples:
         >>> ZeroPadding2D(((1, 0), (2, 2)))(jnp.ones((1, 3, 3, 1))).shape
         (1, 4, 7, 1)
     """
@@ -106,7 +106,7 @@ class ZeroPadding2D(_ZeroPadding):
 class ZeroPadding3D(_ZeroPadding):
     """Adds zeros around volumes; `padding` as for `ZeroPadding2D`, with 3 entries.
 
-    Example:
+    Examples:
         >>> ZeroPadding3D(1)(jnp.ones((1, 2, 2, 2, 1))).shape
         (1, 4, 4, 4, 1)
     """
@@ -170,7 +170,7 @@ class Cropping1D(_Cropping):
     Args:
         cropping: an int (both ends) or a pair `(start, end)`.
 
-    Example:
+    Examples:
         >>> Cropping1D((1, 2))(jnp.ones((1, 6, 2))).shape
         (1, 3, 2)
     """
@@ -196,7 +196,7 @@ class Cropping2D(_Cropping):
         data_format: "channels_last" or "channels_first"; None means
             `keras.config.image_data_format()`.
 
-    Example:
+    Examples:
         >>> Cropping2D(((1, 0), (1, 1)))(jnp.ones((1, 4, 4, 3))).shape
         (1, 3, 2, 3)
     """
@@ -211,7 +211,7 @@ class Cropping3D(_Cropping):
     """Removes entries at the borders of volumes; `cropping` as for `Cropping2D`, with 3
     entries.
 
-    Example:
+    Examples:
         >>> Cropping3D(1)(jnp.ones((1, 4, 4, 4, 1))).shape
         (1, 2, 2, 2, 1)
     """
@@ -256,7 +256,7 @@ class _UpSampling(Layer):
 class UpSampling1D(_UpSampling):
     """Repeats each step `size` times: `(batch, steps, c)` -> `(batch, steps * size, c)`.
 
-    Example:
+    Examples:
         >>> UpSampling1D(2)(jnp.array([[[1.0], [2.0]]]))[0, :, 0].tolist()
         [1.0, 1.0, 2.0, 2.0]
     """
@@ -292,7 +292,7 @@ class UpSampling2D(_UpSampling):
             `keras.config.image_data_format()`.
         interpolation: "nearest", "bilinear", "bicubic", "lanczos3" or "lanczos5".
 
-    Example:
+    Examples:
         >>> UpSampling2D(2, interpolation="bilinear")(jnp.ones((1, 3, 3, 2))).shape
         (1, 6, 6, 2)
     """
@@ -326,7 +326,7 @@ class UpSampling3D(_UpSampling):
     """Repeats entries of volumes: each of depth, height and width by its factor in `size`
     (an int or 3 ints).
 
-    Example:
+    Examples:
         >>> UpSampling3D(2)(jnp.ones((1, 1, 2, 2, 3))).shape
         (1, 2, 4, 4, 3)
     """

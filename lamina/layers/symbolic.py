@@ -24,7 +24,7 @@ _PROBE_SIZES = (83, 89)
 class KerasTensor:
     """A symbolic tensor: a shape and dtype with the history of the layer call that made it.
 
-    Example:
+    Examples:
         >>> x = KerasTensor((None, 3), name="features")
         >>> x.shape, x.dtype
         ((None, 3), 'float32')

@@ -12,7 +12,7 @@ class Wrapper(Layer):
 
     The config holds the wrapped layer's config under `"layer"`, as Keras 3 writes it.
 
-    Example:
+    Examples:
         >>> class Twice(Wrapper):
         ...     def call(self, inputs):
         ...         return self.layer(self.layer(inputs))
@@ -59,7 +59,7 @@ class TimeDistributed(Wrapper):
     `(batch * timesteps, ...)`: one call, not a loop. Layers whose result for a sample depends
     on the rest of the batch (BatchNormalization in training) see all steps at once.
 
-    Example:
+    Examples:
         >>> TimeDistributed(lamina.layers.Dense(8))(jnp.ones((2, 5, 3))).shape
         (2, 5, 8)
     """
@@ -138,7 +138,7 @@ class Bidirectional(Layer):
     merging. With `return_state`, the forward states follow the output, then the backward ones.
     `initial_state` is the forward states followed by the backward states.
 
-    Example:
+    Examples:
         >>> Bidirectional(lamina.layers.LSTM(4, return_sequences=True))(jnp.ones((2, 5, 3))).shape
         (2, 5, 8)
     """

@@ -4,7 +4,7 @@ A loss is either a function `fn(y_true, y_pred) -> per-sample values` or a `Loss
 `__call__(y_true, y_pred, sample_weight=None)` also weights and reduces (to the mean over the
 batch by default). The book's function and its factory work as written:
 
-Example:
+Examples:
     >>> def create_huber(threshold=1.0):
     ...     def huber_fn(y_true, y_pred):
     ...         error = y_true - y_pred
@@ -117,7 +117,7 @@ ALL_OBJECTS_DICT.update({
 def serialize(loss):
     """The config of a `Loss` (a dict), or the function config of a loss function.
 
-    Example:
+    Examples:
         >>> lamina.losses.serialize(lamina.losses.Huber())
         {'module': 'keras.losses', 'class_name': 'Huber',
          'config': {'name': 'huber_loss', 'reduction': 'sum_over_batch_size'},
@@ -130,7 +130,7 @@ def serialize(loss):
 def deserialize(name, custom_objects=None):
     """Rebuilds a loss from a name or a config (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> lamina.losses.deserialize("mse") is lamina.losses.mean_squared_error
         True
     """
@@ -146,7 +146,7 @@ def get(identifier):
     Function names (`"mse"`, `"categorical_crossentropy"`) give functions; class names
     (`"Huber"`) give instances with default arguments.
 
-    Example:
+    Examples:
         >>> lamina.losses.get("mse") is lamina.losses.mean_squared_error
         True
         >>> type(lamina.losses.get("Huber")).__name__
@@ -194,7 +194,7 @@ def resolve_loss(identifier, y_true=None, y_pred=None):
         None for None; a `Loss` unchanged; anything else wrapped in a `LossFunctionWrapper`
         named after the identifier (the string as given, or the function's `__name__`).
 
-    Example:
+    Examples:
         >>> resolve_loss("mse").name
         'mse'
         >>> y_true, y_pred = jnp.array([[0.0, 1.0]]), jnp.array([[0.3, 0.7]])

@@ -5,7 +5,7 @@ its dtype, computes per-sample values with `call(y_true, y_pred)`, multiplies th
 `sample_weight` and reduces them (`reduction`). Subclasses implement `call` (and `get_config`
 when they have hyperparameters); the book's Huber loss is the model:
 
-Example:
+Examples:
     >>> class HuberLoss(lamina.losses.Loss):
     ...     def __init__(self, threshold=1.0, **kwargs):
     ...         self.threshold = threshold
@@ -243,7 +243,7 @@ class Loss:
     `{"name", "reduction"}`; a subclass adds its hyperparameters so that a saved model
     rebuilds it (`from_config` calls the constructor with the config).
 
-    Example:
+    Examples:
         >>> class MyMSE(lamina.losses.Loss):
         ...     def call(self, y_true, y_pred):
         ...         return jnp.mean(jnp.square(y_true - y_pred), axis=-1)
@@ -323,7 +323,7 @@ class LossFunctionWrapper(Loss):
     `y_true` and `y_pred` are first brought to the same rank when they differ by a trailing
     axis of size 1. The built-in loss classes are such wrappers.
 
-    Example:
+    Examples:
         >>> loss = LossFunctionWrapper(lamina.losses.huber, delta=0.5)
         >>> float(loss([[0.0]], [[2.0]]))
         0.875

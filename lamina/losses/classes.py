@@ -57,7 +57,7 @@ MeanSquaredError = keras_export("keras.losses.MeanSquaredError")(_simple(
     "MeanSquaredError", functions.mean_squared_error, "mean_squared_error",
     """Mean of squares of errors between labels and predictions.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.MeanSquaredError()([[0.0, 1.0]], [[1.0, 1.0]]))
         0.5
     """))
@@ -65,7 +65,7 @@ MeanAbsoluteError = keras_export("keras.losses.MeanAbsoluteError")(_simple(
     "MeanAbsoluteError", functions.mean_absolute_error, "mean_absolute_error",
     """Mean of absolute errors between labels and predictions.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.MeanAbsoluteError()([[0.0, 1.0]], [[2.0, 1.0]]))
         1.0
     """))
@@ -74,7 +74,7 @@ MeanAbsolutePercentageError = keras_export("keras.losses.MeanAbsolutePercentageE
     "mean_absolute_percentage_error",
     """`100 * mean(|y_true - y_pred| / max(|y_true|, epsilon))`.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.MeanAbsolutePercentageError()([[2.0, 4.0]], [[1.0, 4.0]]))
         25.0
     """))
@@ -83,7 +83,7 @@ MeanSquaredLogarithmicError = keras_export("keras.losses.MeanSquaredLogarithmicE
     "mean_squared_logarithmic_error",
     """Mean of squared differences of `log(1 + y)` between labels and predictions.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.MeanSquaredLogarithmicError()([[0.0]], [[1.0]])), 4)
         0.4805
     """))
@@ -91,7 +91,7 @@ LogCosh = keras_export("keras.losses.LogCosh")(_simple(
     "LogCosh", functions.log_cosh, "log_cosh",
     """Mean of `log(cosh(y_pred - y_true))`: like MSE for small errors, MAE for large ones.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.LogCosh()([[0.0]], [[1.0]])), 4)
         0.4338
     """))
@@ -99,7 +99,7 @@ Hinge = keras_export("keras.losses.Hinge")(_simple(
     "Hinge", functions.hinge, "hinge",
     """Hinge loss for -1/1 (or 0/1) labels: `mean(maximum(1 - y_true * y_pred, 0))`.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.Hinge()([[0.0, 1.0]], [[0.5, 0.5]]))
         1.0
     """))
@@ -107,7 +107,7 @@ SquaredHinge = keras_export("keras.losses.SquaredHinge")(_simple(
     "SquaredHinge", functions.squared_hinge, "squared_hinge",
     """Squared hinge loss: `mean(square(maximum(1 - y_true * y_pred, 0)))`.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.SquaredHinge()([[0.0, 1.0]], [[0.5, 0.5]]))
         1.25
     """))
@@ -115,7 +115,7 @@ CategoricalHinge = keras_export("keras.losses.CategoricalHinge")(_simple(
     "CategoricalHinge", functions.categorical_hinge, "categorical_hinge",
     """Categorical hinge: `maximum(max_wrong - true_score + 1, 0)` for one-hot labels.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.CategoricalHinge()([[0.0, 1.0]], [[0.3, 0.6]])), 4)
         0.7
     """))
@@ -123,7 +123,7 @@ KLDivergence = keras_export("keras.losses.KLDivergence")(_simple(
     "KLDivergence", functions.kl_divergence, "kl_divergence",
     """Kullback-Leibler divergence `sum(y_true * log(y_true / y_pred))`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]])), 4)
         0.1438
     """))
@@ -131,7 +131,7 @@ Poisson = keras_export("keras.losses.Poisson")(_simple(
     "Poisson", functions.poisson, "poisson",
     """Poisson loss `mean(y_pred - y_true * log(y_pred + epsilon))`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.Poisson()([[1.0]], [[2.0]])), 4)
         1.3069
     """))
@@ -140,7 +140,7 @@ CTC = keras_export("keras.losses.CTC")(_simple(
     """Connectionist temporal classification loss: `y_true` is `(batch, max_label_length)`
     labels padded with 0 (the blank), `y_pred` is `(batch, time, num_classes)` logits.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.CTC()([[1]], jnp.zeros((1, 2, 2)))), 4)
         0.2877
     """))
@@ -150,7 +150,7 @@ CTC = keras_export("keras.losses.CTC")(_simple(
 class CosineSimilarity(LossFunctionWrapper):
     """Minus the cosine similarity between labels and predictions along `axis`.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.CosineSimilarity()([[0.0, 1.0]], [[0.0, 3.0]]))
         -1.0
     """
@@ -171,7 +171,7 @@ class CosineSimilarity(LossFunctionWrapper):
 class Huber(LossFunctionWrapper):
     """Huber loss: quadratic for errors up to `delta`, linear beyond.
 
-    Example:
+    Examples:
         >>> float(lamina.losses.Huber()([[0.0, 0.0]], [[0.5, 3.0]]))
         1.3125
     """
@@ -192,7 +192,7 @@ class Huber(LossFunctionWrapper):
 class BinaryCrossentropy(LossFunctionWrapper):
     """Binary cross-entropy for 0/1 labels and probabilities (or logits, `from_logits=True`).
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.BinaryCrossentropy()([[0.0, 1.0]], [[0.4, 0.6]])), 4)
         0.5108
     """
@@ -215,7 +215,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
 class BinaryFocalCrossentropy(LossFunctionWrapper):
     """Binary focal cross-entropy (Lin et al., 2017): down-weights easy examples.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.BinaryFocalCrossentropy()([[1.0]], [[0.5]])), 4)
         0.1733
     """
@@ -245,7 +245,7 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
 class CategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy for one-hot labels and class probabilities (or logits).
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.CategoricalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]])), 4)
         0.6931
     """
@@ -268,7 +268,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
     """Categorical focal cross-entropy (Lin et al., 2017) for one-hot labels.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.CategoricalFocalCrossentropy()(
         ...     [[0.0, 1.0]], [[0.5, 0.5]])), 4)
         0.0433
@@ -299,7 +299,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     other entries. Labels out of `[0, num_classes)` raise an error eagerly; under `jit` they
     contribute 0 (see `lamina.losses.sparse_categorical_crossentropy`).
 
-    Example:
+    Examples:
         >>> scce = lamina.losses.SparseCategoricalCrossentropy()
         >>> round(float(scce([1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])), 3)
         1.177
@@ -326,7 +326,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 class Dice(LossFunctionWrapper):
     """Dice loss over `axis` (all axes by default), for segmentation masks.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.Dice()([[1.0, 0.0]], [[1.0, 1.0]])), 4)
         0.3333
     """
@@ -343,7 +343,7 @@ class Dice(LossFunctionWrapper):
 class Tversky(LossFunctionWrapper):
     """Tversky loss: Dice with false positives weighted by `alpha`, false negatives by `beta`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.Tversky()([[1.0, 0.0]], [[1.0, 1.0]])), 4)
         0.3333
     """
@@ -367,7 +367,7 @@ class Circle(LossFunctionWrapper):
 
     Samples whose loss is 0 do not count in the average.
 
-    Example:
+    Examples:
         >>> embeddings = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
         >>> float(lamina.losses.Circle()([0, 0, 1], embeddings)) >= 0
         True
@@ -390,7 +390,7 @@ class Circle(LossFunctionWrapper):
 class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
     """Generalized cross-entropy `(1 - p**q) / q` for integer labels, robust to label noise.
 
-    Example:
+    Examples:
         >>> loss = lamina.losses.CategoricalGeneralizedCrossEntropy(q=0.5)
         >>> round(float(loss([1], [[0.75, 0.25]])), 4)
         1.0

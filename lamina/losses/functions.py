@@ -60,7 +60,7 @@ def l2_normalize(x, axis=-1):
 def mean_squared_error(y_true, y_pred):
     """`mean(square(y_true - y_pred), axis=-1)`.
 
-    Example:
+    Examples:
         >>> lamina.losses.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]]).tolist()
         [0.5]
     """
@@ -72,7 +72,7 @@ def mean_squared_error(y_true, y_pred):
 def mean_absolute_error(y_true, y_pred):
     """`mean(abs(y_true - y_pred), axis=-1)`.
 
-    Example:
+    Examples:
         >>> lamina.losses.mean_absolute_error([[0.0, 1.0]], [[2.0, 1.0]]).tolist()
         [1.0]
     """
@@ -85,7 +85,7 @@ def mean_absolute_error(y_true, y_pred):
 def mean_absolute_percentage_error(y_true, y_pred):
     """`100 * mean(abs((y_true - y_pred) / max(abs(y_true), epsilon)), axis=-1)`.
 
-    Example:
+    Examples:
         >>> lamina.losses.mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 4.0]]).tolist()
         [25.0]
     """
@@ -99,7 +99,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
 def mean_squared_logarithmic_error(y_true, y_pred):
     """`mean(square(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)), axis=-1)`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.mean_squared_logarithmic_error([[0.0]], [[1.0]])[0]), 4)
         0.4805
     """
@@ -114,7 +114,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Minus the cosine of the angle between `y_true` and `y_pred` along `axis` (in [-1, 1]).
 
-    Example:
+    Examples:
         >>> lamina.losses.cosine_similarity([[0.0, 1.0]], [[0.0, 3.0]]).tolist()
         [-1.0]
     """
@@ -127,7 +127,7 @@ def huber(y_true, y_pred, delta=1.0):
     """Huber loss: `0.5 * e**2` where `|e| <= delta`, else `delta * |e| - 0.5 * delta**2`,
     averaged over the last axis (`e = y_pred - y_true`).
 
-    Example:
+    Examples:
         >>> lamina.losses.huber([[0.0, 0.0]], [[0.5, 3.0]]).tolist()
         [1.3125]
     """
@@ -144,7 +144,7 @@ def huber(y_true, y_pred, delta=1.0):
 def log_cosh(y_true, y_pred):
     """`mean(log(cosh(y_pred - y_true)), axis=-1)`, computed without overflow.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.log_cosh([[0.0]], [[1.0]])[0]), 4)
         0.4338
     """
@@ -159,7 +159,7 @@ def log_cosh(y_true, y_pred):
 def kl_divergence(y_true, y_pred):
     """`sum(y_true * log(y_true / y_pred), axis=-1)`, both clipped to `[epsilon, 1]`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])[0]), 4)
         0.1438
     """
@@ -173,7 +173,7 @@ def kl_divergence(y_true, y_pred):
 def poisson(y_true, y_pred):
     """`mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.poisson([[1.0]], [[2.0]])[0]), 4)
         1.3069
     """
@@ -205,7 +205,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         label_smoothing: in [0, 1]: labels become `y * (1 - s) + s / num_classes`.
         axis: the class axis.
 
-    Example:
+    Examples:
         >>> lamina.losses.categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).tolist()
         [0.693...]
     """
@@ -227,7 +227,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     """Categorical cross-entropy scaled by `alpha * (1 - p)**gamma` per class (Lin et al., 2017),
     so that well-classified examples count less.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.categorical_focal_crossentropy(
         ...     [[0.0, 1.0]], [[0.5, 0.5]])[0]), 4)
         0.0433
@@ -302,7 +302,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     values cannot be checked: an out-of-range label then contributes a loss of 0, since its
     one-hot row is all zeros (what Keras does on JAX).
 
-    Example:
+    Examples:
         >>> lamina.losses.sparse_categorical_crossentropy([1], [[0.5, 0.5]]).tolist()
         [0.693...]
     """
@@ -356,7 +356,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         from_logits: whether `y_pred` holds logits.
         label_smoothing: labels become `y * (1 - s) + 0.5 * s`.
 
-    Example:
+    Examples:
         >>> lamina.losses.binary_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).tolist()
         [0.693...]
     """
@@ -376,7 +376,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     """Binary cross-entropy scaled by `(1 - p_t)**gamma` (and by `alpha` / `1 - alpha` for
     positives / negatives when `apply_class_balancing`), averaged over `axis`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.binary_focal_crossentropy([[1.0]], [[0.5]])[0]), 4)
         0.1733
     """
@@ -400,7 +400,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
     """Generalized cross-entropy `(1 - p**q) / q` of the true class's probability `p`
     (Zhang & Sabuncu, 2018): robust to noisy labels; `y_true` holds integer labels.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.categorical_generalized_cross_entropy(
         ...     [1], [[0.75, 0.25]], q=0.5)[0]), 4)
         1.0
@@ -423,7 +423,7 @@ def _hinge_labels(y_true):
 def hinge(y_true, y_pred):
     """`mean(maximum(1 - y_true * y_pred, 0), axis=-1)`, with 0/1 labels mapped to -1/1.
 
-    Example:
+    Examples:
         >>> lamina.losses.hinge([[0.0, 1.0]], [[0.5, 0.5]]).tolist()
         [1.0]
     """
@@ -436,7 +436,7 @@ def hinge(y_true, y_pred):
 def squared_hinge(y_true, y_pred):
     """`mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1)`, 0/1 labels mapped to -1/1.
 
-    Example:
+    Examples:
         >>> lamina.losses.squared_hinge([[0.0, 1.0]], [[0.5, 0.5]]).tolist()
         [1.25]
     """
@@ -449,7 +449,7 @@ def squared_hinge(y_true, y_pred):
 def categorical_hinge(y_true, y_pred):
     """`maximum(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)` over the last axis.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.categorical_hinge([[0.0, 1.0]], [[0.3, 0.6]])[0]), 4)
         0.7
     """
@@ -467,7 +467,7 @@ def ctc(y_true, y_pred):
     `y_true` is `(batch, max_label_length)` integer labels padded with 0 (class 0 is the
     blank), `y_pred` is `(batch, time, num_classes)` logits.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.ctc([[1]], jnp.zeros((1, 2, 2)))[0]), 4)
         0.2877
     """
@@ -493,7 +493,7 @@ def dice(y_true, y_pred, axis=None):
     """Dice loss `1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))` over `axis`
     (all axes when None).
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.dice([[1.0, 0.0]], [[1.0, 1.0]])), 4)
         0.3333
     """
@@ -510,7 +510,7 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     """Tversky loss `1 - TP / (TP + alpha * FP + beta * FN)` over `axis` (Salehi et al., 2017);
     `alpha = beta = 0.5` gives the Dice loss.
 
-    Example:
+    Examples:
         >>> round(float(lamina.losses.tversky([[1.0, 0.0]], [[1.0, 1.0]])), 4)
         0.3333
     """
@@ -531,7 +531,7 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     """Circle loss (Sun et al., 2020) of unit-norm embeddings `y_pred` with integer labels
     `y_true`: pulls same-label pairs together and pushes other pairs apart.
 
-    Example:
+    Examples:
         >>> embeddings = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
         >>> lamina.losses.circle([0, 0, 1], embeddings).shape
         (3,)

@@ -5,7 +5,7 @@ calling it does both. Functions (`binary_accuracy`, `mean_squared_error`, ...) c
 per sample. Any function `fn(y_true, y_pred)` works as a metric too: `compile` wraps it in a
 `MeanMetricWrapper` reported under its `__name__`. The book's example:
 
-Example:
+Examples:
     >>> precision = lamina.metrics.Precision()
     >>> round(float(precision([0, 1, 1, 1, 0, 1, 0, 1], [1, 1, 0, 1, 0, 1, 0, 1])), 6)
     0.8
@@ -146,7 +146,7 @@ _FUNCTIONS = {name: globals()[name] for name in __all__
 def serialize(metric):
     """The config of a `Metric` (a dict), or the function config of a metric function.
 
-    Example:
+    Examples:
         >>> lamina.metrics.serialize(lamina.metrics.Mean())
         {'module': 'keras.metrics', 'class_name': 'Mean',
          'config': {'name': 'mean', 'dtype': 'float32'}, 'registered_name': None}
@@ -158,7 +158,7 @@ def serialize(metric):
 def deserialize(config, custom_objects=None):
     """Rebuilds a metric from a name or a config (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> type(lamina.metrics.deserialize("mse")).__name__
         'MeanSquaredError'
     """
@@ -175,7 +175,7 @@ def get(identifier):
     Class names and their snake case (`"MeanSquaredError"`, `"mean_squared_error"`, `"mse"`)
     give metric objects; a function is returned as is.
 
-    Example:
+    Examples:
         >>> lamina.metrics.get("mse").name
         'mean_squared_error'
     """

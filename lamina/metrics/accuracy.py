@@ -33,7 +33,7 @@ def _check(what, y_true, y_pred):
 def accuracy(y_true, y_pred):
     """1.0 where `y_true == y_pred` exactly, else 0.0.
 
-    Example:
+    Examples:
         >>> lamina.metrics.accuracy.accuracy([1, 2], [1, 3]).tolist()
         [1.0, 0.0]
     """
@@ -48,7 +48,7 @@ def accuracy(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1.0 where `(y_pred > threshold)` equals the 0/1 label, else 0.0.
 
-    Example:
+    Examples:
         >>> lamina.metrics.binary_accuracy([[1], [0]], [[0.7], [0.6]]).tolist()
         [[1.0], [0.0]]
     """
@@ -64,7 +64,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 def categorical_accuracy(y_true, y_pred):
     """1.0 where the arg-max of one-hot `y_true` equals the arg-max of `y_pred`.
 
-    Example:
+    Examples:
         >>> lamina.metrics.categorical_accuracy([[0, 1], [1, 0]], [[0.2, 0.8], [0.3, 0.7]]).tolist()
         [1.0, 0.0]
     """
@@ -85,7 +85,7 @@ def categorical_accuracy(y_true, y_pred):
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the integer label equals the arg-max of `y_pred`.
 
-    Example:
+    Examples:
         >>> lamina.metrics.sparse_categorical_accuracy([1, 0], [[0.2, 0.8], [0.3, 0.7]]).tolist()
         [1.0, 0.0]
     """
@@ -131,7 +131,7 @@ def _top_k_matches(what, y_true, y_pred, k):
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot label's class is among the `k` highest predictions.
 
-    Example:
+    Examples:
         >>> lamina.metrics.top_k_categorical_accuracy(
         ...     [[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.15, 0.8]], k=1).tolist()
         [0.0, 0.0]
@@ -148,7 +148,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     With `from_sorted_ids=True`, `y_pred` holds class ids sorted by score (best first), and
     the label must be among the first `k`.
 
-    Example:
+    Examples:
         >>> lamina.metrics.sparse_top_k_categorical_accuracy(
         ...     [2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]], k=2).tolist()
         [1.0, 1.0]
@@ -178,7 +178,7 @@ class _AccuracyBase(MeanMetricWrapper):
 class Accuracy(_AccuracyBase):
     """How often predictions equal labels exactly.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.Accuracy()([[1], [2], [3], [4]], [[0], [2], [3], [4]]))
         0.75
     """
@@ -191,7 +191,7 @@ class Accuracy(_AccuracyBase):
 class BinaryAccuracy(_AccuracyBase):
     """How often `y_pred > threshold` matches the 0/1 label.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.BinaryAccuracy()([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]]))
         0.75
     """
@@ -207,7 +207,7 @@ class BinaryAccuracy(_AccuracyBase):
 class CategoricalAccuracy(_AccuracyBase):
     """How often the predicted class (arg-max) matches the one-hot label.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.CategoricalAccuracy()(
         ...     [[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
         0.5
@@ -221,7 +221,7 @@ class CategoricalAccuracy(_AccuracyBase):
 class SparseCategoricalAccuracy(_AccuracyBase):
     """How often the predicted class (arg-max) matches the integer label.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.SparseCategoricalAccuracy()(
         ...     [[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]]))
         0.5
@@ -235,7 +235,7 @@ class SparseCategoricalAccuracy(_AccuracyBase):
 class TopKCategoricalAccuracy(_AccuracyBase):
     """How often the one-hot label's class is among the `k` highest predictions.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.TopKCategoricalAccuracy(k=1)(
         ...     [[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
         0.5
@@ -252,7 +252,7 @@ class TopKCategoricalAccuracy(_AccuracyBase):
 class SparseTopKCategoricalAccuracy(_AccuracyBase):
     """How often the integer label is among the `k` highest predictions.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.SparseTopKCategoricalAccuracy(k=1)(
         ...     [2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
         0.5

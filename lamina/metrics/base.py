@@ -94,7 +94,7 @@ class Metric:
     Set the class attribute `_compile_eagerly = False` to run eager calls op by op (for
     debugging with print or pdb).
 
-    Example:
+    Examples:
         The book's streaming Huber metric:
 
         >>> class HuberMetric(lamina.metrics.Metric):
@@ -361,7 +361,7 @@ def ensure_built(metric, *args, **kwargs):
     unchanged, so `stateless_update_state` can be used. The trainer calls it before compiling
     its step.
 
-    Example:
+    Examples:
         >>> f1 = lamina.metrics.F1Score()
         >>> spec = jax.ShapeDtypeStruct((8, 3), "float32")
         >>> ensure_built(f1, spec, spec)

@@ -69,7 +69,7 @@ def resolve_metric(identifier, y_true=None, y_pred=None, loss=None):
         string identifier keeps that string (`"acc"` logs as `acc`), anything else its
         `name` or `__name__`.
 
-    Example:
+    Examples:
         >>> m = resolve_metric("accuracy", jnp.zeros((4,)), jnp.zeros((4, 3)))
         >>> type(m).__name__, m.name
         ('SparseCategoricalAccuracy', 'accuracy')
@@ -111,7 +111,7 @@ def class_weight_to_sample_weight(y, class_weight, dtype="float32"):
     the rounded label; classes missing from `class_weight` weigh 1. Works on traced `y` (the
     lookup is a gather into a dense table), so a compiled step can apply it per batch.
 
-    Example:
+    Examples:
         >>> class_weight_to_sample_weight(jnp.array([0, 1, 2, 1]), {1: 5.0}).tolist()
         [1.0, 5.0, 1.0, 5.0]
     """

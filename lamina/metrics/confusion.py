@@ -243,7 +243,7 @@ def _count_metric(class_name, condition, description):
 
     doc = f"""The (weighted) number of {description}, at each threshold (0.5 by default).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.{class_name}()
         >>> float(m([0, 1, 1, 1], [1, 0, 1, 1]))
         {{value}}
@@ -320,7 +320,7 @@ class Precision(_PrecisionRecall):
         class_id: compute the precision of this class only (last axis of the inputs).
         name, dtype: as for every metric.
 
-    Example:
+    Examples:
         The book's two batches:
 
         >>> precision = lamina.metrics.Precision()
@@ -341,7 +341,7 @@ class Recall(_PrecisionRecall):
 
     Takes the same arguments as `Precision` (`thresholds`, `top_k`, `class_id`).
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.Recall()([0, 1, 1, 1], [1, 0, 1, 1]))
         0.666...
     """
@@ -415,7 +415,7 @@ def _check_unit(name, value):
 class SensitivityAtSpecificity(SensitivitySpecificityBase):
     """The best sensitivity (recall) among thresholds whose specificity is >= `specificity`.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.SensitivityAtSpecificity(0.5)
         >>> float(m([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]))
         0.5
@@ -441,7 +441,7 @@ class SensitivityAtSpecificity(SensitivitySpecificityBase):
 class SpecificityAtSensitivity(SensitivitySpecificityBase):
     """The best specificity among thresholds whose sensitivity is >= `sensitivity`.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.SpecificityAtSensitivity(0.5)
         >>> float(m([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]))
         0.666...
@@ -467,7 +467,7 @@ class SpecificityAtSensitivity(SensitivitySpecificityBase):
 class PrecisionAtRecall(SensitivitySpecificityBase):
     """The best precision among thresholds whose recall is >= `recall`.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.PrecisionAtRecall(0.5)
         >>> float(m([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]))
         0.5
@@ -493,7 +493,7 @@ class PrecisionAtRecall(SensitivitySpecificityBase):
 class RecallAtPrecision(SensitivitySpecificityBase):
     """The best recall among thresholds whose precision is >= `precision`.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.RecallAtPrecision(0.8)
         >>> float(m([0, 0, 1, 1], [0, 0.5, 0.3, 0.9]))
         0.5
@@ -555,7 +555,7 @@ class AUC(Metric):
         label_weights: per-label weights.
         from_logits: whether predictions are logits (a sigmoid is applied).
 
-    Example:
+    Examples:
         >>> auc = lamina.metrics.AUC(num_thresholds=3)
         >>> float(auc([0, 0, 1, 1], [0, 0.5, 0.3, 0.9]))
         0.75

@@ -26,7 +26,7 @@ class FBetaScore(Metric):
     The state is created on the first update, from the number of classes; before any update
     `result()` is 0.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.FBetaScore(beta=2.0, threshold=0.5)
         >>> m.update_state(jnp.array([[1, 1, 1], [1, 0, 0], [1, 1, 0]], "float32"),
         ...                jnp.array([[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]]))
@@ -136,7 +136,7 @@ class FBetaScore(Metric):
 class F1Score(FBetaScore):
     """The harmonic mean of precision and recall (`FBetaScore` with `beta=1`).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.F1Score(threshold=0.5)
         >>> m.update_state(jnp.array([[1, 1, 1], [1, 0, 0], [1, 1, 0]], "float32"),
         ...                jnp.array([[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]]))

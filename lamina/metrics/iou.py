@@ -89,7 +89,7 @@ class IoU(_IoUBase):
             per-class scores to arg-max along `axis` (False).
         name, dtype: as for every metric (the state counts are `int32` by default).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.IoU(num_classes=2, target_class_ids=[0])
         >>> float(m([0, 0, 1, 1], [0, 1, 0, 1]))
         0.333...
@@ -130,7 +130,7 @@ class IoU(_IoUBase):
 class BinaryIoU(IoU):
     """IoU for binary labels, with predictions `>= threshold` counting as class 1.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
         >>> float(m([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7]))
         0.333...
@@ -155,7 +155,7 @@ class BinaryIoU(IoU):
 class MeanIoU(IoU):
     """IoU averaged over all `num_classes` classes (those with any support).
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.MeanIoU(num_classes=2)([0, 0, 1, 1], [0, 1, 0, 1]))
         0.333...
     """
@@ -177,7 +177,7 @@ class MeanIoU(IoU):
 class OneHotIoU(IoU):
     """`IoU` for one-hot labels (and, by default, per-class scores as predictions).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.OneHotIoU(num_classes=2, target_class_ids=[0])
         >>> round(float(m([[1, 0], [0, 1]], [[0.8, 0.2], [0.6, 0.4]])), 4)
         0.5
@@ -199,7 +199,7 @@ class OneHotIoU(IoU):
 class OneHotMeanIoU(MeanIoU):
     """`MeanIoU` for one-hot labels (and, by default, per-class scores as predictions).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.OneHotMeanIoU(num_classes=2)
         >>> float(m([[1, 0], [0, 1]], [[0.8, 0.2], [0.6, 0.4]]))
         0.25

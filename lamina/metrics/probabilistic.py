@@ -30,35 +30,35 @@ def _plain(class_name, fn, default_name, doc):
 KLDivergence = _plain("KLDivergence", kl_divergence, "kl_divergence", """
     Streaming mean of the Kullback-Leibler divergence.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]])), 4)
         0.1438
     """)
 Poisson = _plain("Poisson", poisson, "poisson", """
     Streaming mean of the Poisson loss.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.Poisson()([[1.0]], [[2.0]])), 4)
         1.3069
     """)
 Hinge = _plain("Hinge", hinge, "hinge", """
     Streaming mean of the hinge loss.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.Hinge()([[0.0, 1.0]], [[0.5, 0.5]]))
         1.0
     """)
 SquaredHinge = _plain("SquaredHinge", squared_hinge, "squared_hinge", """
     Streaming mean of the squared hinge loss.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.SquaredHinge()([[0.0, 1.0]], [[0.5, 0.5]]))
         1.25
     """)
 CategoricalHinge = _plain("CategoricalHinge", categorical_hinge, "categorical_hinge", """
     Streaming mean of the categorical hinge loss.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.CategoricalHinge()([[0.0, 1.0]], [[0.3, 0.6]])), 4)
         0.7
     """)
@@ -68,7 +68,7 @@ CategoricalHinge = _plain("CategoricalHinge", categorical_hinge, "categorical_hi
 class BinaryCrossentropy(MeanMetricWrapper):
     """Streaming mean of the binary cross-entropy.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.BinaryCrossentropy()([[0, 1]], [[0.4, 0.6]])), 4)
         0.5108
     """
@@ -89,7 +89,7 @@ class BinaryCrossentropy(MeanMetricWrapper):
 class CategoricalCrossentropy(MeanMetricWrapper):
     """Streaming mean of the categorical cross-entropy (one-hot labels).
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.CategoricalCrossentropy()([[0, 1]], [[0.5, 0.5]])), 4)
         0.6931
     """
@@ -115,7 +115,7 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     `[0, num_classes)` raises and leaves the state unchanged; inside compiled code such a
     label contributes 0 (see `lamina.losses.sparse_categorical_crossentropy`).
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.SparseCategoricalCrossentropy()(
         ...     [1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])), 4)
         1.1769

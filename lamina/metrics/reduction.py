@@ -49,7 +49,7 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype, name="m
 class Sum(Metric):
     """The (weighted) sum of the values given to `update_state(values, sample_weight=None)`.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.Sum()
         >>> m.update_state([1.0, 3.0, 5.0, 7.0])
         >>> float(m.result())
@@ -83,7 +83,7 @@ class Mean(Metric):
     Values of shape `(batch, ...)` count one per sample (averaged over the other axes); with
     weights, the mean is `sum(w * v) / sum(w)`. Before any update the result is 0.
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.Mean()
         >>> m.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=[1, 1, 0, 0])
         >>> float(m.result())
@@ -130,7 +130,7 @@ class MeanMetricWrapper(Mean):
         dtype: the dtype of the state.
         **kwargs: passed to `fn` at every call (and saved in the config).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.MeanMetricWrapper(lamina.losses.mean_absolute_error)
         >>> m.name
         'mean_absolute_error'

@@ -30,7 +30,7 @@ class _Wrapper(MeanMetricWrapper):
 class MeanSquaredError(_Wrapper):
     """Streaming mean of `mean_squared_error`.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.MeanSquaredError()([[0, 1], [0, 0]], [[1, 1], [0, 0]]))
         0.25
     """
@@ -43,7 +43,7 @@ class MeanSquaredError(_Wrapper):
 class MeanAbsoluteError(_Wrapper):
     """Streaming mean of `mean_absolute_error`.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.MeanAbsoluteError()([[0, 1], [0, 0]], [[1, 1], [0, 0]]))
         0.25
     """
@@ -56,7 +56,7 @@ class MeanAbsoluteError(_Wrapper):
 class MeanAbsolutePercentageError(_Wrapper):
     """Streaming mean of `mean_absolute_percentage_error`.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.MeanAbsolutePercentageError()([[2.0, 4.0]], [[1.0, 4.0]]))
         25.0
     """
@@ -69,7 +69,7 @@ class MeanAbsolutePercentageError(_Wrapper):
 class MeanSquaredLogarithmicError(_Wrapper):
     """Streaming mean of `mean_squared_logarithmic_error`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.MeanSquaredLogarithmicError()([[0.0]], [[1.0]])), 4)
         0.4805
     """
@@ -82,7 +82,7 @@ class MeanSquaredLogarithmicError(_Wrapper):
 class LogCoshError(_Wrapper):
     """Streaming mean of `log_cosh` (named `"logcosh"`, as in Keras).
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.LogCoshError()([[0.0]], [[1.0]])), 4)
         0.4338
     """
@@ -95,7 +95,7 @@ class LogCoshError(_Wrapper):
 class RootMeanSquaredError(Mean):
     """The square root of the streaming (weighted) mean of squared errors.
 
-    Example:
+    Examples:
         >>> float(lamina.metrics.RootMeanSquaredError()([[0, 1], [0, 0]], [[1, 1], [0, 0]]))
         0.5
     """
@@ -116,7 +116,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     """The cosine of the angle between `y_true` and `y_pred` along `axis` (the metric's sign,
     opposite to the loss `lamina.losses.cosine_similarity`).
 
-    Example:
+    Examples:
         >>> lamina.metrics.regression.cosine_similarity([[0.0, 1.0]], [[0.0, 3.0]]).tolist()
         [1.0]
     """
@@ -128,7 +128,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 class CosineSimilarity(MeanMetricWrapper):
     """Streaming mean of the cosine similarity between labels and predictions.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.CosineSimilarity()([[0.0, 1.0], [1.0, 1.0]],
         ...                                               [[1.0, 0.0], [1.0, 1.0]])), 4)
         0.5
@@ -159,7 +159,7 @@ class R2Score(Metric):
     Inputs are `(batch, num_outputs)`; the state is created on the first update (before it,
     `result()` is 0).
 
-    Example:
+    Examples:
         >>> m = lamina.metrics.R2Score()
         >>> round(float(m([[1.0], [4.0], [3.0]], [[2.0], [4.0], [4.0]])), 4)
         0.5714
@@ -247,7 +247,7 @@ class R2Score(Metric):
 def pearson_correlation(y_true, y_pred, axis=-1):
     """Pearson correlation coefficient between `y_true` and `y_pred` along `axis`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.pearson_correlation([[1.0, 2.0, 3.0]],
         ...                                                [[2.0, 4.0, 7.0]])[0]), 4)
         0.9934
@@ -264,7 +264,7 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Lin's concordance correlation coefficient between `y_true` and `y_pred` along `axis`.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.concordance_correlation([[1.0, 2.0, 3.0]],
         ...                                                    [[1.0, 2.0, 3.0]])[0]), 4)
         1.0
@@ -284,7 +284,7 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 class PearsonCorrelation(MeanMetricWrapper):
     """Streaming mean of the per-sample Pearson correlation.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.PearsonCorrelation()([[1.0, 2.0, 3.0]],
         ...                                                 [[2.0, 4.0, 7.0]])), 4)
         0.9934
@@ -302,7 +302,7 @@ class PearsonCorrelation(MeanMetricWrapper):
 class ConcordanceCorrelation(MeanMetricWrapper):
     """Streaming mean of the per-sample concordance correlation.
 
-    Example:
+    Examples:
         >>> round(float(lamina.metrics.ConcordanceCorrelation()([[1.0, 2.0, 3.0]],
         ...                                                     [[1.0, 2.0, 3.0]])), 4)
         1.0

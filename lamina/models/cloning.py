@@ -6,7 +6,7 @@ import json
 def model_from_json(json_string, custom_objects=None):
     """A model (with fresh weights) from the JSON that `model.to_json()` wrote.
 
-    Example:
+    Examples:
         >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2, name="out")])
         >>> copy = lamina.models.model_from_json(model.to_json())
         >>> [layer.name for layer in copy.layers], copy.count_params()
@@ -27,7 +27,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
     `clone_function(layer)` may replace how each layer is copied (default: from its config).
 
-    Example:
+    Examples:
         >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
         >>> clone = lamina.models.clone_model(model)
         >>> clone.count_params() == model.count_params(), clone.layers[0] is model.layers[0]

@@ -94,7 +94,7 @@ class Functional(Model):
     Inputs and outputs may be a tensor, a list, or a dict of tensors. Layers may be shared
     (called at several points) and models may be used as layers.
 
-    Example:
+    Examples:
         >>> inputs = lamina.Input(shape=(3,))
         >>> outputs = lamina.layers.Dense(2)(inputs)
         >>> model = Model(inputs=inputs, outputs=outputs)

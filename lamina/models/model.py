@@ -23,7 +23,7 @@ class Model(Trainer, Layer):
     * subclassing: `class MyModel(Model)` with layers created in `__init__` and a `call`;
     * `Sequential([...])` for a plain stack.
 
-    Example:
+    Examples:
         >>> class TwoLayers(Model):
         ...     def __init__(self, **kwargs):
         ...         super().__init__(**kwargs)

@@ -16,7 +16,7 @@ from lamina.models.model import Model
 class Sequential(Model):
     """A linear stack of layers.
 
-    Example:
+    Examples:
         >>> model = Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
         >>> model(jnp.ones((4, 3))).shape
         (4, 2)

@@ -4,7 +4,7 @@ Every op accepts JAX arrays, NumPy arrays, Python numbers and nested lists, and 
 Variables, and works eagerly, under `jax.jit`/`jax.grad` and inside `lamina.function`.
 The namespaces `ops.numpy`, `ops.nn`, `ops.linalg` and `ops.image` mirror Keras 3's.
 
-Example:
+Examples:
     >>> from lamina import ops
     >>> ops.softmax(ops.convert_to_tensor([1.0, 1.0]))
     Array([0.5, 0.5], dtype=float32)

@@ -13,7 +13,7 @@ from lamina.ops._convert import compiled, float_tensor, tensor
 def relu(x):
     """Rectified linear unit: `max(x, 0)`.
 
-    Example:
+    Examples:
         >>> ops.relu([-1., 0., 2.])
         Array([0., 0., 2.], dtype=float32)
     """
@@ -23,7 +23,7 @@ def relu(x):
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`.
 
-    Example:
+    Examples:
         >>> ops.relu6([-1., 3., 8.])
         Array([0., 3., 6.], dtype=float32)
     """
@@ -33,7 +33,7 @@ def relu6(x):
 def sigmoid(x):
     """Logistic sigmoid: `1 / (1 + exp(-x))`.
 
-    Example:
+    Examples:
         >>> ops.sigmoid([0.])
         Array([0.5], dtype=float32)
     """
@@ -43,7 +43,7 @@ def sigmoid(x):
 def sparse_sigmoid(x):
     """Sparse sigmoid: 0 below -1, 1 above 1, `(x + 1) / 2` between.
 
-    Example:
+    Examples:
         >>> ops.sparse_sigmoid([-2., 0., 2.])
         Array([0. , 0.5, 1. ], dtype=float32)
     """
@@ -53,7 +53,7 @@ def sparse_sigmoid(x):
 def hard_sigmoid(x):
     """Piecewise-linear sigmoid: `relu6(x + 3) / 6`.
 
-    Example:
+    Examples:
         >>> ops.hard_sigmoid([-4., 0., 4.])
         Array([0. , 0.5, 1. ], dtype=float32)
     """
@@ -63,7 +63,7 @@ def hard_sigmoid(x):
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed stably: `-softplus(-x)`.
 
-    Example:
+    Examples:
         >>> ops.log_sigmoid([0.])
         Array([-0.6931472], dtype=float32)
     """
@@ -73,7 +73,7 @@ def log_sigmoid(x):
 def softplus(x):
     """`log(1 + exp(x))`, computed stably.
 
-    Example:
+    Examples:
         >>> ops.softplus([0.])
         Array([0.6931472], dtype=float32)
     """
@@ -83,7 +83,7 @@ def softplus(x):
 def softsign(x):
     """`x / (1 + |x|)`.
 
-    Example:
+    Examples:
         >>> ops.softsign([1., -3.])
         Array([ 0.5 , -0.75], dtype=float32)
     """
@@ -93,7 +93,7 @@ def softsign(x):
 def sparse_plus(x):
     """Sparse softplus: 0 below -1, `x` above 1, `(x + 1)**2 / 4` between.
 
-    Example:
+    Examples:
         >>> ops.sparse_plus([-2., 0., 2.])
         Array([0.  , 0.25, 2.  ], dtype=float32)
     """
@@ -103,7 +103,7 @@ def sparse_plus(x):
 def squareplus(x, b=4):
     """Squareplus: `(x + sqrt(x**2 + b)) / 2`.
 
-    Example:
+    Examples:
         >>> ops.squareplus([0.])
         Array([1.], dtype=float32)
     """
@@ -113,7 +113,7 @@ def squareplus(x, b=4):
 def silu(x):
     """Sigmoid linear unit (swish): `x * sigmoid(x)`.
 
-    Example:
+    Examples:
         >>> ops.silu([0.])
         Array([0.], dtype=float32)
     """
@@ -123,7 +123,7 @@ def silu(x):
 def swish(x):
     """Alias of `silu`: `x * sigmoid(x)`.
 
-    Example:
+    Examples:
         >>> ops.swish([0.])
         Array([0.], dtype=float32)
     """
@@ -133,7 +133,7 @@ def swish(x):
 def hard_silu(x):
     """Hard SiLU (hard swish): `x * relu6(x + 3) / 6`.
 
-    Example:
+    Examples:
         >>> ops.hard_silu([-4., 0., 4.])
         Array([-0.,  0.,  4.], dtype=float32)
     """
@@ -143,7 +143,7 @@ def hard_silu(x):
 def hard_swish(x):
     """Alias of `hard_silu`.
 
-    Example:
+    Examples:
         >>> ops.hard_swish([4.])
         Array([4.], dtype=float32)
     """
@@ -153,7 +153,7 @@ def hard_swish(x):
 def mish(x):
     """Mish: `x * tanh(softplus(x))` (lamina addition; Keras has it in `keras.activations`).
 
-    Example:
+    Examples:
         >>> ops.mish([0.])
         Array([0.], dtype=float32)
     """
@@ -163,7 +163,7 @@ def mish(x):
 def leaky_relu(x, negative_slope=0.2):
     """`x` for positive inputs, `negative_slope * x` for negative ones.
 
-    Example:
+    Examples:
         >>> ops.leaky_relu([-1., 2.])
         Array([-0.2,  2. ], dtype=float32)
     """
@@ -173,7 +173,7 @@ def leaky_relu(x, negative_slope=0.2):
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` if positive, `alpha * (exp(x) - 1)` otherwise.
 
-    Example:
+    Examples:
         >>> ops.elu([0., 1.])
         Array([0., 1.], dtype=float32)
     """
@@ -183,7 +183,7 @@ def elu(x, alpha=1.0):
 def selu(x):
     """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017).
 
-    Example:
+    Examples:
         >>> ops.selu([0.])
         Array([0.], dtype=float32)
     """
@@ -193,7 +193,7 @@ def selu(x):
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`.
 
-    Example:
+    Examples:
         >>> ops.celu([0., 1.])
         Array([0., 1.], dtype=float32)
     """
@@ -203,7 +203,7 @@ def celu(x, alpha=1.0):
 def gelu(x, approximate=True):
     """Gaussian error linear unit; `approximate=True` uses the tanh approximation.
 
-    Example:
+    Examples:
         >>> ops.gelu([0.])
         Array([0.], dtype=float32)
     """
@@ -213,7 +213,7 @@ def gelu(x, approximate=True):
 def glu(x, axis=-1):
     """Gated linear unit: splits `axis` in halves `a, b` and returns `a * sigmoid(b)`.
 
-    Example:
+    Examples:
         >>> ops.glu([[1., 0.]])
         Array([[0.5]], dtype=float32)
     """
@@ -228,7 +228,7 @@ def glu(x, axis=-1):
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`.
 
-    Example:
+    Examples:
         >>> ops.hard_tanh([-2., 0.5, 2.])
         Array([-1. ,  0.5,  1. ], dtype=float32)
     """
@@ -238,7 +238,7 @@ def hard_tanh(x):
 def tanh_shrink(x):
     """`x - tanh(x)`.
 
-    Example:
+    Examples:
         >>> ops.tanh_shrink([0.])
         Array([0.], dtype=float32)
     """
@@ -253,7 +253,7 @@ def _tanh_shrink(x):
 def soft_shrink(x, threshold=0.5):
     """Moves values towards zero by `threshold`, and zeroes those within it.
 
-    Example:
+    Examples:
         >>> ops.soft_shrink([-1., 0.2, 1.])
         Array([-0.5,  0. ,  0.5], dtype=float32)
     """
@@ -269,7 +269,7 @@ def _soft_shrink(x, threshold):
 def hard_shrink(x, threshold=0.5):
     """Zeroes values whose magnitude is at most `threshold`.
 
-    Example:
+    Examples:
         >>> ops.hard_shrink([-1., 0.2, 1.])
         Array([-1.,  0.,  1.], dtype=float32)
     """
@@ -284,7 +284,7 @@ def _hard_shrink(x, threshold):
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`.
 
-    Example:
+    Examples:
         >>> ops.threshold([1., 3.], 2., 0.)
         Array([0., 3.], dtype=float32)
     """
@@ -299,7 +299,7 @@ def _threshold(x, threshold, default_value):
 def softmax(x, axis=-1):
     """Exponentials normalized to sum to 1 over `axis` (an int or a tuple of ints).
 
-    Example:
+    Examples:
         >>> ops.softmax([0., 0.])
         Array([0.5, 0.5], dtype=float32)
     """
@@ -310,7 +310,7 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """`log(softmax(x))` over `axis`, computed stably.
 
-    Example:
+    Examples:
         >>> ops.log_softmax([0., 0.])
         Array([-0.6931472, -0.6931472], dtype=float32)
     """
@@ -322,7 +322,7 @@ def sparsemax(x, axis=-1):
     """Sparsemax: the Euclidean projection of `x` onto the probability simplex over `axis`
     (Martins & Astudillo, 2016); many outputs are exactly zero.
 
-    Example:
+    Examples:
         >>> ops.sparsemax([1., 0., -1.])
         Array([1., 0., 0.], dtype=float32)
     """

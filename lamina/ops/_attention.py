@@ -48,7 +48,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     defaults to `1 / sqrt(depth)`. `attn_logits_soft_cap` caps the logits with
     `cap * tanh(logits / cap)` (on every platform; Keras allows it only on TPU).
 
-    Example:
+    Examples:
         >>> q = ops.ones((1, 3, 2, 4))
         >>> ops.dot_product_attention(q, q, q).shape
         (1, 3, 2, 4)

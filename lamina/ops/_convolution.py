@@ -80,7 +80,7 @@ def _check_not_empty(op, result, inputs):
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution (1D to 3D); grouped when `in_channels` is a divisor of the input's.
 
-    Example:
+    Examples:
         >>> ops.conv(ops.ones((1, 5, 1)), ops.ones((3, 1, 2))).shape
         (1, 3, 2)
     """
@@ -118,7 +118,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     """Depthwise convolution: each input channel convolved with its own
     `depth_multiplier` filters.
 
-    Example:
+    Examples:
         >>> ops.depthwise_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2))).shape
         (1, 3, 4)
     """
@@ -148,7 +148,7 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
                    data_format=None, dilation_rate=1):
     """Depthwise convolution followed by a 1x1 (pointwise) convolution.
 
-    Example:
+    Examples:
         >>> ops.separable_conv(ops.ones((1, 5, 2)), ops.ones((3, 2, 2)), ops.ones((1, 4, 3))).shape
         (1, 3, 3)
     """
@@ -180,7 +180,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                    data_format=None, dilation_rate=1):
     """Transposed convolution (the gradient of `conv`), for upsampling.
 
-    Example:
+    Examples:
         >>> ops.conv_transpose(ops.ones((1, 3, 1)), ops.ones((2, 4, 1)), strides=2).shape
         (1, 6, 4)
     """
@@ -220,7 +220,7 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Extracts sliding blocks from `(N, C, H, W)` images as columns: `(N, C*kH*kW, L)`
     (PyTorch's `unfold`, im2col).
 
-    Example:
+    Examples:
         >>> ops.unfold(ops.ones((1, 2, 3, 3)), 2).shape
         (1, 8, 4)
     """
@@ -249,7 +249,7 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sums columns of sliding blocks `(N, C*kH*kW, L)` back into `(N, C, H, W)` images
     (PyTorch's `fold`, col2im; the adjoint of `unfold`).
 
-    Example:
+    Examples:
         >>> ops.fold(ops.ones((1, 4, 4)), (3, 3), 2)[0, 0]
         Array([[1., 2., 1.],
                [2., 4., 2.],
@@ -308,7 +308,7 @@ def _blocks(x, block_size, data_format, op):
 def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves channel blocks into `block_size` x `block_size` spatial tiles (pixel shuffle).
 
-    Example:
+    Examples:
         >>> ops.depth_to_space(ops.ones((1, 2, 2, 8)), 2).shape
         (1, 4, 4, 2)
     """
@@ -336,7 +336,7 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     """Moves `block_size` x `block_size` spatial tiles into channels (the inverse of
     `depth_to_space`).
 
-    Example:
+    Examples:
         >>> ops.space_to_depth(ops.ones((1, 4, 4, 2)), 2).shape
         (1, 2, 2, 8)
     """

@@ -20,7 +20,7 @@ def _shape(shape):
 def zeros(shape, dtype=None):
     """A tensor of zeros.
 
-    Example:
+    Examples:
         >>> ops.zeros((2,))
         Array([0., 0.], dtype=float32)
     """
@@ -30,7 +30,7 @@ def zeros(shape, dtype=None):
 def ones(shape, dtype=None):
     """A tensor of ones.
 
-    Example:
+    Examples:
         >>> ops.ones((2,), dtype="int32")
         Array([1, 1], dtype=int32)
     """
@@ -40,7 +40,7 @@ def ones(shape, dtype=None):
 def full(shape, fill_value, dtype=None):
     """A tensor filled with `fill_value`.
 
-    Example:
+    Examples:
         >>> ops.full((2,), 7.)
         Array([7., 7.], dtype=float32)
     """
@@ -50,7 +50,7 @@ def full(shape, fill_value, dtype=None):
 def empty(shape, dtype=None):
     """A tensor whose contents do not matter (zeros, in JAX).
 
-    Example:
+    Examples:
         >>> ops.empty((2,)).shape
         (2,)
     """
@@ -60,7 +60,7 @@ def empty(shape, dtype=None):
 def zeros_like(x, dtype=None):
     """Zeros with the shape (and, by default, dtype) of `x`.
 
-    Example:
+    Examples:
         >>> ops.zeros_like([1, 2])
         Array([0, 0], dtype=int32)
     """
@@ -70,7 +70,7 @@ def zeros_like(x, dtype=None):
 def ones_like(x, dtype=None):
     """Ones with the shape (and, by default, dtype) of `x`.
 
-    Example:
+    Examples:
         >>> ops.ones_like([1., 2.])
         Array([1., 1.], dtype=float32)
     """
@@ -80,7 +80,7 @@ def ones_like(x, dtype=None):
 def full_like(x, fill_value, dtype=None):
     """`fill_value` with the shape (and, by default, dtype) of `x`.
 
-    Example:
+    Examples:
         >>> ops.full_like([1, 2], 5)
         Array([5, 5], dtype=int32)
     """
@@ -90,7 +90,7 @@ def full_like(x, fill_value, dtype=None):
 def empty_like(x, dtype=None):
     """An uninitialized-looking tensor (zeros) with the shape of `x`.
 
-    Example:
+    Examples:
         >>> ops.empty_like([1, 2]).shape
         (2,)
     """
@@ -100,7 +100,7 @@ def empty_like(x, dtype=None):
 def array(x, dtype=None):
     """Creates a tensor from data (a list, NumPy array, number or tensor).
 
-    Example:
+    Examples:
         >>> ops.array([1, 2], dtype="float32")
         Array([1., 2.], dtype=float32)
     """
@@ -113,7 +113,7 @@ def array(x, dtype=None):
 def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in `[start, stop)`; dtype inferred from the arguments.
 
-    Example:
+    Examples:
         >>> ops.arange(3)
         Array([0, 1, 2], dtype=int32)
         >>> ops.arange(0, 1, 0.25)
@@ -129,7 +129,7 @@ def arange(start, stop=None, step=None, dtype=None):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
-    Example:
+    Examples:
         >>> ops.linspace(0, 1, 5)
         Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
     """
@@ -140,7 +140,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """`num` values spaced evenly on a log scale, from `base**start` to `base**stop`.
 
-    Example:
+    Examples:
         >>> ops.logspace(0, 2, 3)
         Array([  1.,  10., 100.], dtype=float32)
     """
@@ -151,7 +151,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` values in geometric progression from `start` to `stop`.
 
-    Example:
+    Examples:
         >>> ops.geomspace(1, 100, 3)
         Array([  1.,  10., 100.], dtype=float32)
     """
@@ -162,7 +162,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1D coordinate vectors.
 
-    Example:
+    Examples:
         >>> xs, ys = ops.meshgrid([1, 2, 3], [4, 5])
         >>> xs.shape
         (2, 3)
@@ -179,7 +179,7 @@ def meshgrid(*x, indexing="xy"):
 def eye(N, M=None, k=0, dtype=None):
     """A 2D tensor with ones on the `k`-th diagonal.
 
-    Example:
+    Examples:
         >>> ops.eye(2)
         Array([[1., 0.],
                [0., 1.]], dtype=float32)
@@ -190,7 +190,7 @@ def eye(N, M=None, k=0, dtype=None):
 def identity(n, dtype=None):
     """The `n` by `n` identity matrix.
 
-    Example:
+    Examples:
         >>> ops.identity(2, dtype="int32")
         Array([[1, 0],
                [0, 1]], dtype=int32)
@@ -201,7 +201,7 @@ def identity(n, dtype=None):
 def tri(N, M=None, k=0, dtype=None):
     """A matrix with ones at and below the `k`-th diagonal.
 
-    Example:
+    Examples:
         >>> ops.tri(2)
         Array([[1., 0.],
                [1., 1.]], dtype=float32)
@@ -212,7 +212,7 @@ def tri(N, M=None, k=0, dtype=None):
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix: columns are powers of `x`.
 
-    Example:
+    Examples:
         >>> ops.vander([1, 2, 3], 2)
         Array([[1, 1],
                [2, 1],
@@ -231,7 +231,7 @@ def _window_length(x):
 def bartlett(x):
     """The Bartlett (triangular) window of length `x`.
 
-    Example:
+    Examples:
         >>> ops.bartlett(3)
         Array([0., 1., 0.], dtype=float32)
     """
@@ -241,7 +241,7 @@ def bartlett(x):
 def blackman(x):
     """The Blackman window of length `x`.
 
-    Example:
+    Examples:
         >>> ops.blackman(3).shape
         (3,)
     """
@@ -251,7 +251,7 @@ def blackman(x):
 def hamming(x):
     """The Hamming window of length `x`.
 
-    Example:
+    Examples:
         >>> ops.hamming(3).round(2)
         Array([0.08, 1.  , 0.08], dtype=float32)
     """
@@ -261,7 +261,7 @@ def hamming(x):
 def hanning(x):
     """The Hann window of length `x`.
 
-    Example:
+    Examples:
         >>> ops.hanning(3)
         Array([0., 1., 0.], dtype=float32)
     """
@@ -271,7 +271,7 @@ def hanning(x):
 def kaiser(x, beta):
     """The Kaiser window of length `x` and shape parameter `beta`.
 
-    Example:
+    Examples:
         >>> ops.kaiser(3, 0.)
         Array([1., 1., 1.], dtype=float32)
     """
@@ -281,7 +281,7 @@ def kaiser(x, beta):
 def copy(x):
     """A copy of `x`.
 
-    Example:
+    Examples:
         >>> ops.copy([1, 2])
         Array([1, 2], dtype=int32)
     """

@@ -16,7 +16,7 @@ from lamina.ops._convert import compiled, float_tensor, floats, tensor
 def add(x1, x2):
     """Adds arguments element-wise.
 
-    Example:
+    Examples:
         >>> ops.add([1, 2], [10, 20])
         Array([11, 22], dtype=int32)
     """
@@ -26,7 +26,7 @@ def add(x1, x2):
 def subtract(x1, x2):
     """Subtracts `x2` from `x1` element-wise.
 
-    Example:
+    Examples:
         >>> ops.subtract([5, 7], 2)
         Array([3, 5], dtype=int32)
     """
@@ -36,7 +36,7 @@ def subtract(x1, x2):
 def multiply(x1, x2):
     """Multiplies arguments element-wise.
 
-    Example:
+    Examples:
         >>> ops.multiply([1., 2.], 3.)
         Array([3., 6.], dtype=float32)
     """
@@ -46,7 +46,7 @@ def multiply(x1, x2):
 def divide(x1, x2):
     """Divides `x1` by `x2` element-wise; integers give floats.
 
-    Example:
+    Examples:
         >>> ops.divide([1, 3], 2)
         Array([0.5, 1.5], dtype=float32)
     """
@@ -56,7 +56,7 @@ def divide(x1, x2):
 def true_divide(x1, x2):
     """Alias of `divide`.
 
-    Example:
+    Examples:
         >>> ops.true_divide(3, 2)
         Array(1.5, dtype=float32, weak_type=True)
     """
@@ -66,7 +66,7 @@ def true_divide(x1, x2):
 def divide_no_nan(x1, x2):
     """Divides element-wise, returning 0 where the denominator is 0.
 
-    Example:
+    Examples:
         >>> ops.divide_no_nan([1., 2.], [0., 4.])
         Array([0. , 0.5], dtype=float32)
     """
@@ -84,7 +84,7 @@ def _divide_no_nan(x1, x2):
 def floor_divide(x1, x2):
     """The largest integer not greater than `x1 / x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.floor_divide([7, -7], 2)
         Array([ 3, -4], dtype=int32)
     """
@@ -94,7 +94,7 @@ def floor_divide(x1, x2):
 def mod(x1, x2):
     """The remainder of division, with the sign of the divisor (`x1 % x2`).
 
-    Example:
+    Examples:
         >>> ops.mod([7, -7], 3)
         Array([1, 2], dtype=int32)
     """
@@ -104,7 +104,7 @@ def mod(x1, x2):
 def fmod(x1, x2):
     """The remainder of division, with the sign of the dividend (C's `fmod`).
 
-    Example:
+    Examples:
         >>> ops.fmod([7, -7], 3)
         Array([ 1, -1], dtype=int32)
     """
@@ -114,7 +114,7 @@ def fmod(x1, x2):
 def power(x1, x2):
     """`x1` raised to the power `x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.power([2, 3], 2)
         Array([4, 9], dtype=int32)
     """
@@ -124,7 +124,7 @@ def power(x1, x2):
 def negative(x):
     """Numerical negative, element-wise.
 
-    Example:
+    Examples:
         >>> ops.negative([1, -2])
         Array([-1,  2], dtype=int32)
     """
@@ -134,7 +134,7 @@ def negative(x):
 def reciprocal(x):
     """`1 / x`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.reciprocal([2., 4.])
         Array([0.5 , 0.25], dtype=float32)
     """
@@ -144,7 +144,7 @@ def reciprocal(x):
 def square(x):
     """`x * x`, element-wise (booleans become int32).
 
-    Example:
+    Examples:
         >>> ops.square([2, -3])
         Array([4, 9], dtype=int32)
     """
@@ -157,7 +157,7 @@ def square(x):
 def sqrt(x):
     """Non-negative square root, element-wise.
 
-    Example:
+    Examples:
         >>> ops.sqrt([4, 9])
         Array([2., 3.], dtype=float32)
     """
@@ -167,7 +167,7 @@ def sqrt(x):
 def cbrt(x):
     """Cube root, element-wise.
 
-    Example:
+    Examples:
         >>> ops.cbrt([8., 27.])
         Array([2., 3.], dtype=float32)
     """
@@ -177,7 +177,7 @@ def cbrt(x):
 def absolute(x):
     """Absolute value, element-wise.
 
-    Example:
+    Examples:
         >>> ops.absolute([-1, 2])
         Array([1, 2], dtype=int32)
     """
@@ -187,7 +187,7 @@ def absolute(x):
 def abs(x):
     """Absolute value, element-wise (alias of `absolute`).
 
-    Example:
+    Examples:
         >>> ops.abs([-1.5, 2.])
         Array([1.5, 2. ], dtype=float32)
     """
@@ -197,7 +197,7 @@ def abs(x):
 def fabs(x):
     """Absolute value as a float, element-wise.
 
-    Example:
+    Examples:
         >>> ops.fabs([-1, 2])
         Array([1., 2.], dtype=float32)
     """
@@ -207,7 +207,7 @@ def fabs(x):
 def sign(x):
     """-1, 0 or 1 by the sign of each element.
 
-    Example:
+    Examples:
         >>> ops.sign([-3, 0, 2])
         Array([-1,  0,  1], dtype=int32)
     """
@@ -217,7 +217,7 @@ def sign(x):
 def maximum(x1, x2):
     """Element-wise maximum (NaN wins).
 
-    Example:
+    Examples:
         >>> ops.maximum([1, 5], [3, 2])
         Array([3, 5], dtype=int32)
     """
@@ -227,7 +227,7 @@ def maximum(x1, x2):
 def minimum(x1, x2):
     """Element-wise minimum (NaN wins).
 
-    Example:
+    Examples:
         >>> ops.minimum([1, 5], [3, 2])
         Array([1, 2], dtype=int32)
     """
@@ -237,7 +237,7 @@ def minimum(x1, x2):
 def fmax(x1, x2):
     """Element-wise maximum that ignores NaN.
 
-    Example:
+    Examples:
         >>> ops.fmax([1., float("nan")], [0., 2.])
         Array([1., 2.], dtype=float32)
     """
@@ -247,7 +247,7 @@ def fmax(x1, x2):
 def fmin(x1, x2):
     """Element-wise minimum that ignores NaN.
 
-    Example:
+    Examples:
         >>> ops.fmin([1., float("nan")], [0., 2.])
         Array([0., 2.], dtype=float32)
     """
@@ -257,7 +257,7 @@ def fmin(x1, x2):
 def clip(x, x_min, x_max):
     """Limits values to `[x_min, x_max]` (booleans become int32).
 
-    Example:
+    Examples:
         >>> ops.clip([-2, 0, 5], -1, 3)
         Array([-1,  0,  3], dtype=int32)
     """
@@ -270,7 +270,7 @@ def clip(x, x_min, x_max):
 def gcd(x1, x2):
     """Greatest common divisor of integers, element-wise.
 
-    Example:
+    Examples:
         >>> ops.gcd([12, 18], 8)
         Array([4, 2], dtype=int32)
     """
@@ -280,7 +280,7 @@ def gcd(x1, x2):
 def lcm(x1, x2):
     """Least common multiple of integers, element-wise.
 
-    Example:
+    Examples:
         >>> ops.lcm([4, 6], 3)
         Array([12,  6], dtype=int32)
     """
@@ -290,7 +290,7 @@ def lcm(x1, x2):
 def ldexp(x1, x2):
     """`x1 * 2**x2`, element-wise; `x2` must be integers.
 
-    Example:
+    Examples:
         >>> ops.ldexp([1., 3.], [2, 1])
         Array([4., 6.], dtype=float32)
     """
@@ -305,7 +305,7 @@ def ldexp(x1, x2):
 def heaviside(x1, x2):
     """Heaviside step: 0 where `x1 < 0`, `x2` where `x1 == 0`, 1 where `x1 > 0`.
 
-    Example:
+    Examples:
         >>> ops.heaviside([-1., 0., 2.], 0.5)
         Array([0. , 0.5, 1. ], dtype=float32)
     """
@@ -316,7 +316,7 @@ def heaviside(x1, x2):
 def nextafter(x1, x2):
     """The next representable float after `x1` in the direction of `x2`.
 
-    Example:
+    Examples:
         >>> bool(ops.nextafter(1., 2.) > 1.)
         True
     """
@@ -327,7 +327,7 @@ def nextafter(x1, x2):
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """Replaces NaN and infinities with finite numbers.
 
-    Example:
+    Examples:
         >>> ops.nan_to_num([float("nan"), 1.], nan=-1.)
         Array([-1.,  1.], dtype=float32)
     """
@@ -340,7 +340,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def exp(x):
     """Exponential, element-wise.
 
-    Example:
+    Examples:
         >>> ops.exp([0., 1.])
         Array([1.       , 2.7182817], dtype=float32)
     """
@@ -350,7 +350,7 @@ def exp(x):
 def exp2(x):
     """`2**x`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.exp2([1, 3])
         Array([2., 8.], dtype=float32)
     """
@@ -360,7 +360,7 @@ def exp2(x):
 def expm1(x):
     """`exp(x) - 1`, accurate for small `x`.
 
-    Example:
+    Examples:
         >>> ops.expm1([0.])
         Array([0.], dtype=float32)
     """
@@ -370,7 +370,7 @@ def expm1(x):
 def log(x):
     """Natural logarithm, element-wise.
 
-    Example:
+    Examples:
         >>> ops.log([1., 1.])
         Array([0., 0.], dtype=float32)
     """
@@ -380,7 +380,7 @@ def log(x):
 def log2(x):
     """Base-2 logarithm, element-wise.
 
-    Example:
+    Examples:
         >>> ops.log2([1, 8])
         Array([0., 3.], dtype=float32)
     """
@@ -390,7 +390,7 @@ def log2(x):
 def log10(x):
     """Base-10 logarithm, element-wise.
 
-    Example:
+    Examples:
         >>> ops.log10([1, 100])
         Array([0., 2.], dtype=float32)
     """
@@ -400,7 +400,7 @@ def log10(x):
 def log1p(x):
     """`log(1 + x)`, accurate for small `x`.
 
-    Example:
+    Examples:
         >>> ops.log1p([0.])
         Array([0.], dtype=float32)
     """
@@ -410,7 +410,7 @@ def log1p(x):
 def logaddexp(x1, x2):
     """`log(exp(x1) + exp(x2))`, computed stably.
 
-    Example:
+    Examples:
         >>> ops.logaddexp(0., 0.)
         Array(0.6931472, dtype=float32)
     """
@@ -421,7 +421,7 @@ def logaddexp(x1, x2):
 def logaddexp2(x1, x2):
     """`log2(2**x1 + 2**x2)`, computed stably.
 
-    Example:
+    Examples:
         >>> ops.logaddexp2(1., 1.)
         Array(2., dtype=float32)
     """
@@ -435,7 +435,7 @@ def logaddexp2(x1, x2):
 def sin(x):
     """Sine, element-wise (radians).
 
-    Example:
+    Examples:
         >>> ops.sin([0.])
         Array([0.], dtype=float32)
     """
@@ -445,7 +445,7 @@ def sin(x):
 def cos(x):
     """Cosine, element-wise (radians).
 
-    Example:
+    Examples:
         >>> ops.cos([0.])
         Array([1.], dtype=float32)
     """
@@ -455,7 +455,7 @@ def cos(x):
 def tan(x):
     """Tangent, element-wise (radians).
 
-    Example:
+    Examples:
         >>> ops.tan([0.])
         Array([0.], dtype=float32)
     """
@@ -465,7 +465,7 @@ def tan(x):
 def arcsin(x):
     """Inverse sine, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arcsin([0.])
         Array([0.], dtype=float32)
     """
@@ -475,7 +475,7 @@ def arcsin(x):
 def arccos(x):
     """Inverse cosine, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arccos([1.])
         Array([0.], dtype=float32)
     """
@@ -485,7 +485,7 @@ def arccos(x):
 def arctan(x):
     """Inverse tangent, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arctan([0.])
         Array([0.], dtype=float32)
     """
@@ -495,7 +495,7 @@ def arctan(x):
 def arctan2(x1, x2):
     """The angle of the point `(x2, x1)`, in radians, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arctan2([0.], [1.])
         Array([0.], dtype=float32)
     """
@@ -506,7 +506,7 @@ def arctan2(x1, x2):
 def sinh(x):
     """Hyperbolic sine, element-wise.
 
-    Example:
+    Examples:
         >>> ops.sinh([0.])
         Array([0.], dtype=float32)
     """
@@ -516,7 +516,7 @@ def sinh(x):
 def cosh(x):
     """Hyperbolic cosine, element-wise.
 
-    Example:
+    Examples:
         >>> ops.cosh([0.])
         Array([1.], dtype=float32)
     """
@@ -526,7 +526,7 @@ def cosh(x):
 def tanh(x):
     """Hyperbolic tangent, element-wise.
 
-    Example:
+    Examples:
         >>> ops.tanh([0.])
         Array([0.], dtype=float32)
     """
@@ -536,7 +536,7 @@ def tanh(x):
 def arcsinh(x):
     """Inverse hyperbolic sine, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arcsinh([0.])
         Array([0.], dtype=float32)
     """
@@ -546,7 +546,7 @@ def arcsinh(x):
 def arccosh(x):
     """Inverse hyperbolic cosine, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arccosh([1.])
         Array([0.], dtype=float32)
     """
@@ -556,7 +556,7 @@ def arccosh(x):
 def arctanh(x):
     """Inverse hyperbolic tangent, element-wise.
 
-    Example:
+    Examples:
         >>> ops.arctanh([0.])
         Array([0.], dtype=float32)
     """
@@ -566,7 +566,7 @@ def arctanh(x):
 def hypot(x1, x2):
     """`sqrt(x1**2 + x2**2)`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.hypot([3.], [4.])
         Array([5.], dtype=float32)
     """
@@ -577,7 +577,7 @@ def hypot(x1, x2):
 def deg2rad(x):
     """Converts degrees to radians.
 
-    Example:
+    Examples:
         >>> ops.deg2rad([180.])
         Array([3.1415927], dtype=float32)
     """
@@ -587,7 +587,7 @@ def deg2rad(x):
 def rad2deg(x):
     """Converts radians to degrees.
 
-    Example:
+    Examples:
         >>> ops.rad2deg([0.])
         Array([0.], dtype=float32)
     """
@@ -597,7 +597,7 @@ def rad2deg(x):
 def sinc(x):
     """The normalized sinc function `sin(pi x) / (pi x)`.
 
-    Example:
+    Examples:
         >>> ops.sinc([0.])
         Array([1.], dtype=float32)
     """
@@ -607,7 +607,7 @@ def sinc(x):
 def i0(x):
     """The modified Bessel function of the first kind, order 0.
 
-    Example:
+    Examples:
         >>> ops.i0([0., 1.]).round(3)
         Array([1.   , 1.266], dtype=float32)
     """
@@ -620,7 +620,7 @@ def i0(x):
 def floor(x):
     """Rounds down, element-wise; the result is a float.
 
-    Example:
+    Examples:
         >>> ops.floor([1.7, -1.2])
         Array([ 1., -2.], dtype=float32)
     """
@@ -630,7 +630,7 @@ def floor(x):
 def ceil(x):
     """Rounds up, element-wise; the result is a float.
 
-    Example:
+    Examples:
         >>> ops.ceil([1.2, -1.7])
         Array([ 2., -1.], dtype=float32)
     """
@@ -640,7 +640,7 @@ def ceil(x):
 def trunc(x):
     """Rounds towards zero, element-wise; integers pass unchanged.
 
-    Example:
+    Examples:
         >>> ops.trunc([1.7, -1.7])
         Array([ 1., -1.], dtype=float32)
     """
@@ -653,7 +653,7 @@ def trunc(x):
 def round(x, decimals=0):
     """Rounds half to even, to `decimals` decimal places.
 
-    Example:
+    Examples:
         >>> ops.round([0.5, 1.5, 2.26], decimals=0)
         Array([0., 2., 2.], dtype=float32)
         >>> ops.round([149, 151], decimals=-2)
@@ -674,7 +674,7 @@ def round(x, decimals=0):
 def real(x):
     """The real part, element-wise.
 
-    Example:
+    Examples:
         >>> ops.real(ops.convert_to_tensor([1 + 2j]))
         Array([1.], dtype=float32)
     """
@@ -684,7 +684,7 @@ def real(x):
 def imag(x):
     """The imaginary part, element-wise.
 
-    Example:
+    Examples:
         >>> ops.imag(ops.convert_to_tensor([1 + 2j]))
         Array([2.], dtype=float32)
     """
@@ -694,7 +694,7 @@ def imag(x):
 def conjugate(x):
     """The complex conjugate, element-wise.
 
-    Example:
+    Examples:
         >>> ops.conjugate(ops.convert_to_tensor([1 + 2j]))
         Array([1.-2.j], dtype=complex64)
     """
@@ -704,7 +704,7 @@ def conjugate(x):
 def conj(x):
     """Alias of `conjugate`.
 
-    Example:
+    Examples:
         >>> ops.conj(ops.convert_to_tensor([1 - 1j]))
         Array([1.+1.j], dtype=complex64)
     """
@@ -714,7 +714,7 @@ def conj(x):
 def angle(x):
     """The argument (angle) of complex numbers, in radians.
 
-    Example:
+    Examples:
         >>> ops.angle(ops.convert_to_tensor([1j]))
         Array([1.5707964], dtype=float32)
     """
@@ -724,7 +724,7 @@ def angle(x):
 def polar(abs_, angle):
     """The complex number `abs_ * (cos(angle) + i sin(angle))`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.polar(2., 0.)
         Array(2.+0.j, dtype=complex64)
     """
@@ -738,7 +738,7 @@ def polar(abs_, angle):
 def vectorize(pyfunc, *, excluded=None, signature=None):
     """Turns a function on scalars (or core shapes, by `signature`) into one on arrays.
 
-    Example:
+    Examples:
         >>> vsum = ops.vectorize(lambda a, b: a + b)
         >>> vsum(ops.convert_to_tensor([1, 2]), ops.convert_to_tensor([3, 4]))
         Array([4, 6], dtype=int32)

@@ -27,7 +27,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """Encodes integer labels as one-hot vectors of length `num_classes` along `axis`;
     labels outside `[0, num_classes)` give all zeros.
 
-    Example:
+    Examples:
         >>> ops.one_hot([1, 0], 3)
         Array([[0., 1., 0.],
                [1., 0., 0.]], dtype=float32)
@@ -40,7 +40,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
     """Encodes each row of integer labels as one vector with 1 at every label present.
 
-    Example:
+    Examples:
         >>> ops.multi_hot([[0, 2], [1, 1]], num_classes=3)
         Array([[1., 0., 1.],
                [0., 1., 0.]], dtype=float32)

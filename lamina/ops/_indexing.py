@@ -19,7 +19,7 @@ def _indices(indices):
 def take(x, indices, axis=None):
     """Takes elements of `x` at `indices` along `axis` (of the flattened `x` when None).
 
-    Example:
+    Examples:
         >>> ops.take([[1, 2], [3, 4]], [1, 0], axis=1)
         Array([[2, 1],
                [4, 3]], dtype=int32)
@@ -30,7 +30,7 @@ def take(x, indices, axis=None):
 def take_along_axis(x, indices, axis=None):
     """Picks values of `x` along `axis` at matching `indices` (as from `argsort`).
 
-    Example:
+    Examples:
         >>> x = ops.convert_to_tensor([[10, 30, 20]])
         >>> ops.take_along_axis(x, ops.argsort(x, axis=1), axis=1)
         Array([[10, 20, 30]], dtype=int32)
@@ -41,7 +41,7 @@ def take_along_axis(x, indices, axis=None):
 def get_item(x, key):
     """`x[key]`: basic and advanced indexing.
 
-    Example:
+    Examples:
         >>> ops.get_item([10, 20, 30], 1)
         Array(20, dtype=int32)
     """
@@ -52,7 +52,7 @@ def where(condition, x1=None, x2=None):
     """Elements of `x1` where `condition` holds, else of `x2`; with only `condition`, the
     indices of its true elements (eager only).
 
-    Example:
+    Examples:
         >>> ops.where([True, False], [1, 2], [10, 20])
         Array([ 1, 20], dtype=int32)
     """
@@ -70,7 +70,7 @@ def where(condition, x1=None, x2=None):
 def select(condlist, choicelist, default=0):
     """Element-wise, the value from the first choice whose condition is true.
 
-    Example:
+    Examples:
         >>> x = ops.arange(4)
         >>> ops.select([x < 1, x > 2], [x, -x], default=9)
         Array([ 0,  9,  9, -3], dtype=int32)
@@ -96,7 +96,7 @@ def _select(condlist, choicelist, default):
 def nonzero(x):
     """Indices of the non-zero elements, one array per axis (eager only).
 
-    Example:
+    Examples:
         >>> ops.nonzero([0, 3, 0, 5])
         (Array([1, 3], dtype=int32),)
     """
@@ -111,7 +111,7 @@ _nonzero = compiled("size")(jnp.nonzero)
 def searchsorted(sorted_sequence, values, side="left"):
     """Indices where `values` would be inserted into the 1D `sorted_sequence` to keep order.
 
-    Example:
+    Examples:
         >>> ops.searchsorted([1, 3, 5], [2, 5])
         Array([1, 2], dtype=int32)
     """
@@ -127,7 +127,7 @@ def searchsorted(sorted_sequence, values, side="left"):
 def digitize(x, bins):
     """The index of the bin each element of `x` falls into.
 
-    Example:
+    Examples:
         >>> ops.digitize([0.5, 1.5, 2.5], [1., 2.])
         Array([0, 1, 2], dtype=int32)
     """
@@ -140,7 +140,7 @@ _digitize = compiled()(jnp.digitize)
 def isin(x1, x2, assume_unique=False, invert=False):
     """Whether each element of `x1` occurs in `x2`.
 
-    Example:
+    Examples:
         >>> ops.isin([1, 2, 3], [2, 4])
         Array([False,  True, False], dtype=bool)
     """
@@ -150,7 +150,7 @@ def isin(x1, x2, assume_unique=False, invert=False):
 def unravel_index(indices, shape):
     """Converts flat indices into a tuple of coordinate arrays for `shape`.
 
-    Example:
+    Examples:
         >>> ops.unravel_index([5], (2, 3))
         (Array([1], dtype=int32), Array([2], dtype=int32))
     """
@@ -166,7 +166,7 @@ _unravel_index = compiled("shape")(jnp.unravel_index)
 def diag(x, k=0):
     """The `k`-th diagonal of a 2D `x`, or a 2D matrix with the 1D `x` on its diagonal.
 
-    Example:
+    Examples:
         >>> ops.diag([1, 2])
         Array([[1, 0],
                [0, 2]], dtype=int32)
@@ -182,7 +182,7 @@ def diag(x, k=0):
 def diagflat(x, k=0):
     """A 2D matrix with the flattened `x` on its `k`-th diagonal.
 
-    Example:
+    Examples:
         >>> ops.diagflat([[1, 2]])
         Array([[1, 0],
                [0, 2]], dtype=int32)
@@ -193,7 +193,7 @@ def diagflat(x, k=0):
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal of the 2D sub-arrays in the plane `axis1`, `axis2`.
 
-    Example:
+    Examples:
         >>> ops.diagonal([[1, 2], [3, 4]])
         Array([1, 4], dtype=int32)
     """
@@ -203,7 +203,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 def trace(x, offset=0, axis1=0, axis2=1):
     """Sum along the diagonal.
 
-    Example:
+    Examples:
         >>> ops.trace([[1, 2], [3, 4]])
         Array(5, dtype=int32)
     """
@@ -213,7 +213,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
 def tril(x, k=0):
     """`x` with the elements above the `k`-th diagonal set to zero.
 
-    Example:
+    Examples:
         >>> ops.tril([[1, 2], [3, 4]])
         Array([[1, 0],
                [3, 4]], dtype=int32)
@@ -224,7 +224,7 @@ def tril(x, k=0):
 def triu(x, k=0):
     """`x` with the elements below the `k`-th diagonal set to zero.
 
-    Example:
+    Examples:
         >>> ops.triu([[1, 2], [3, 4]])
         Array([[1, 2],
                [0, 4]], dtype=int32)

@@ -10,7 +10,7 @@ from lamina.ops._convert import tensor
 def equal(x1, x2):
     """`x1 == x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.equal([1, 2], [1, 3])
         Array([ True, False], dtype=bool)
     """
@@ -20,7 +20,7 @@ def equal(x1, x2):
 def not_equal(x1, x2):
     """`x1 != x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.not_equal([1, 2], [1, 3])
         Array([False,  True], dtype=bool)
     """
@@ -30,7 +30,7 @@ def not_equal(x1, x2):
 def less(x1, x2):
     """`x1 < x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.less([1, 3], 2)
         Array([ True, False], dtype=bool)
     """
@@ -40,7 +40,7 @@ def less(x1, x2):
 def less_equal(x1, x2):
     """`x1 <= x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.less_equal([1, 2], 2)
         Array([ True,  True], dtype=bool)
     """
@@ -50,7 +50,7 @@ def less_equal(x1, x2):
 def greater(x1, x2):
     """`x1 > x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.greater([1, 3], 2)
         Array([False,  True], dtype=bool)
     """
@@ -60,7 +60,7 @@ def greater(x1, x2):
 def greater_equal(x1, x2):
     """`x1 >= x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.greater_equal([1, 2], 2)
         Array([False,  True], dtype=bool)
     """
@@ -70,7 +70,7 @@ def greater_equal(x1, x2):
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether `|x1 - x2| <= atol + rtol * |x2|`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.isclose([1.0, 1.1], [1.0, 1.0])
         Array([ True, False], dtype=bool)
     """
@@ -80,7 +80,7 @@ def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether `isclose` holds for every element (a scalar boolean).
 
-    Example:
+    Examples:
         >>> ops.allclose([1.0, 2.0], [1.0, 2.0])
         Array(True, dtype=bool)
     """
@@ -90,7 +90,7 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 def isfinite(x):
     """Whether each element is finite (not infinite and not NaN).
 
-    Example:
+    Examples:
         >>> ops.isfinite([1., float("inf")])
         Array([ True, False], dtype=bool)
     """
@@ -100,7 +100,7 @@ def isfinite(x):
 def isinf(x):
     """Whether each element is positive or negative infinity.
 
-    Example:
+    Examples:
         >>> ops.isinf([1., float("-inf")])
         Array([False,  True], dtype=bool)
     """
@@ -110,7 +110,7 @@ def isinf(x):
 def isnan(x):
     """Whether each element is NaN.
 
-    Example:
+    Examples:
         >>> ops.isnan([1., float("nan")])
         Array([False,  True], dtype=bool)
     """
@@ -120,7 +120,7 @@ def isnan(x):
 def isneginf(x):
     """Whether each element is negative infinity.
 
-    Example:
+    Examples:
         >>> ops.isneginf([float("-inf"), float("inf")])
         Array([ True, False], dtype=bool)
     """
@@ -130,7 +130,7 @@ def isneginf(x):
 def isposinf(x):
     """Whether each element is positive infinity.
 
-    Example:
+    Examples:
         >>> ops.isposinf([float("-inf"), float("inf")])
         Array([False,  True], dtype=bool)
     """
@@ -140,7 +140,7 @@ def isposinf(x):
 def isreal(x):
     """Whether each element has a zero imaginary part.
 
-    Example:
+    Examples:
         >>> ops.isreal([1., 2.])
         Array([ True,  True], dtype=bool)
     """
@@ -150,7 +150,7 @@ def isreal(x):
 def signbit(x):
     """Whether the sign bit is set (true for negative numbers and -0.0).
 
-    Example:
+    Examples:
         >>> ops.signbit([-1., 0., -0.])
         Array([ True, False,  True], dtype=bool)
     """
@@ -163,7 +163,7 @@ def signbit(x):
 def logical_and(x1, x2):
     """Truth value of `x1 AND x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.logical_and([True, True], [True, False])
         Array([ True, False], dtype=bool)
     """
@@ -173,7 +173,7 @@ def logical_and(x1, x2):
 def logical_or(x1, x2):
     """Truth value of `x1 OR x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.logical_or([True, False], [False, False])
         Array([ True, False], dtype=bool)
     """
@@ -183,7 +183,7 @@ def logical_or(x1, x2):
 def logical_xor(x1, x2):
     """Truth value of `x1 XOR x2`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.logical_xor([True, True], [True, False])
         Array([False,  True], dtype=bool)
     """
@@ -193,7 +193,7 @@ def logical_xor(x1, x2):
 def logical_not(x):
     """Truth value of `NOT x`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.logical_not([True, False])
         Array([False,  True], dtype=bool)
     """
@@ -203,7 +203,7 @@ def logical_not(x):
 def bitwise_and(x, y):
     """Bitwise AND of integers or booleans.
 
-    Example:
+    Examples:
         >>> ops.bitwise_and(12, 10)
         Array(8, dtype=int32, weak_type=True)
     """
@@ -213,7 +213,7 @@ def bitwise_and(x, y):
 def bitwise_or(x, y):
     """Bitwise OR of integers or booleans.
 
-    Example:
+    Examples:
         >>> ops.bitwise_or(12, 10)
         Array(14, dtype=int32, weak_type=True)
     """
@@ -223,7 +223,7 @@ def bitwise_or(x, y):
 def bitwise_xor(x, y):
     """Bitwise XOR of integers or booleans.
 
-    Example:
+    Examples:
         >>> ops.bitwise_xor(12, 10)
         Array(6, dtype=int32, weak_type=True)
     """
@@ -233,7 +233,7 @@ def bitwise_xor(x, y):
 def bitwise_invert(x):
     """Bitwise NOT of integers or booleans.
 
-    Example:
+    Examples:
         >>> ops.bitwise_invert(ops.convert_to_tensor([0, 1]))
         Array([-1, -2], dtype=int32)
     """
@@ -243,7 +243,7 @@ def bitwise_invert(x):
 def bitwise_not(x):
     """Alias of `bitwise_invert`.
 
-    Example:
+    Examples:
         >>> ops.bitwise_not(ops.convert_to_tensor([True, False]))
         Array([False,  True], dtype=bool)
     """
@@ -253,7 +253,7 @@ def bitwise_not(x):
 def bitwise_left_shift(x, y):
     """Shifts the bits of `x` left by `y`.
 
-    Example:
+    Examples:
         >>> ops.bitwise_left_shift(ops.convert_to_tensor([1, 3]), 2)
         Array([ 4, 12], dtype=int32)
     """
@@ -263,7 +263,7 @@ def bitwise_left_shift(x, y):
 def left_shift(x, y):
     """Alias of `bitwise_left_shift`.
 
-    Example:
+    Examples:
         >>> ops.left_shift(ops.convert_to_tensor([1]), 3)
         Array([8], dtype=int32)
     """
@@ -273,7 +273,7 @@ def left_shift(x, y):
 def bitwise_right_shift(x, y):
     """Shifts the bits of `x` right by `y`.
 
-    Example:
+    Examples:
         >>> ops.bitwise_right_shift(ops.convert_to_tensor([8, 12]), 2)
         Array([2, 3], dtype=int32)
     """
@@ -283,7 +283,7 @@ def bitwise_right_shift(x, y):
 def right_shift(x, y):
     """Alias of `bitwise_right_shift`.
 
-    Example:
+    Examples:
         >>> ops.right_shift(ops.convert_to_tensor([8]), 3)
         Array([1], dtype=int32)
     """

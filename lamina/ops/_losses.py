@@ -22,7 +22,7 @@ def _same_shape(op, target, output):
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary cross-entropy between 0/1 targets and probabilities (or logits).
 
-    Example:
+    Examples:
         >>> ops.binary_crossentropy([1., 0.], [0.5, 0.5])
         Array([0.6931472, 0.6931472], dtype=float32)
     """
@@ -53,7 +53,7 @@ def _categorical_crossentropy(target, output, from_logits, axis, eps):
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between one-hot (or soft) targets and class probabilities (or logits).
 
-    Example:
+    Examples:
         >>> ops.categorical_crossentropy([[0., 1.]], [[0.5, 0.5]])
         Array([0.6931472], dtype=float32)
     """
@@ -69,7 +69,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between integer class labels and class probabilities (or logits).
 
-    Example:
+    Examples:
         >>> ops.sparse_categorical_crossentropy([1], [[0.5, 0.5]])
         Array([0.6931472], dtype=float32)
     """
@@ -99,7 +99,7 @@ def _sparse_categorical_crossentropy(target, output, from_logits, axis, eps):
 def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio, in dB: `20 log10(max_val) - 10 log10(mse)`.
 
-    Example:
+    Examples:
         >>> ops.psnr([0., 1.], [0., 0.], max_val=1.)
         Array(3.0103002, dtype=float32)
     """
@@ -123,7 +123,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     `target` is `(batch, max_label_length)` integer labels, `output` is
     `(batch, max_time, num_classes)` logits; `mask_index` is the blank class.
 
-    Example:
+    Examples:
         >>> loss = ops.ctc_loss([[1]], ops.zeros((1, 2, 2)), [1], [2])
         >>> round(float(loss[0]), 4)
         0.2877
@@ -187,7 +187,7 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     Returns `(decoded, scores)`: decoded is `(top_paths, batch, max_time)` class ids padded
     with -1, scores is `(batch, top_paths)` negative summed best logits.
 
-    Example:
+    Examples:
         >>> logits = ops.convert_to_tensor(
         ...     [[[0., 5., 0.], [0., 5., 0.], [5., 0., 0.], [0., 0., 5.]]])
         >>> decoded, scores = ops.ctc_decode(logits, [4])

@@ -23,7 +23,7 @@ def _compute_dtype(x):
 def moments(x, axes, keepdims=False, synchronized=False):
     """Mean and variance of `x` over `axes`: `(mean, variance)`.
 
-    Example:
+    Examples:
         >>> mean, variance = ops.moments([1., 2., 3., 4.], axes=0)
         >>> float(mean), float(variance)
         (2.5, 1.25)
@@ -56,7 +56,7 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, with the 1D statistics
     laid along `axis`.
 
-    Example:
+    Examples:
         >>> ops.batch_normalization([[1., 3.]], [1., 1.], [4., 4.], axis=-1, epsilon=0.)
         Array([[0., 1.]], dtype=float32)
     """
@@ -92,7 +92,7 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     """Normalizes each example over `axis` to zero mean and unit variance, then
     applies `gamma` and `beta` (Ba et al., 2016).
 
-    Example:
+    Examples:
         >>> ops.layer_normalization([1., 3.]).round(4)
         Array([-1.,  1.], dtype=float32)
     """
@@ -138,7 +138,7 @@ def _layer_normalization(x, gamma, beta, epsilon, axes):
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """Divides `x` by its root mean square over `axis`, then multiplies by `scale`.
 
-    Example:
+    Examples:
         >>> ops.rms_normalization([2., -2.], epsilon=0.)
         Array([ 1., -1.], dtype=float32)
     """
@@ -163,7 +163,7 @@ def _rms_normalization(x, scale, epsilon, axis):
 def normalize(x, axis=-1, order=2, epsilon=None):
     """`x / max(norm(x, order), epsilon)` over `axis`.
 
-    Example:
+    Examples:
         >>> ops.normalize([3., 4.])
         Array([0.6, 0.8], dtype=float32)
     """

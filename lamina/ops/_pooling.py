@@ -31,7 +31,7 @@ def _window(inputs, op, pool_size, strides, data_format):
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Maximum over sliding windows of the spatial axes; `strides` defaults to `pool_size`.
 
-    Example:
+    Examples:
         >>> ops.max_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
         Array([1., 3.], dtype=float32)
     """
@@ -49,7 +49,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Mean over sliding windows of the spatial axes; `strides` defaults to `pool_size`.
 
-    Example:
+    Examples:
         >>> ops.average_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
         Array([0.5, 2.5], dtype=float32)
     """
@@ -125,7 +125,7 @@ def _bin_max(x, masks, axis):
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Average pooling into exactly `output_size` bins per spatial axis.
 
-    Example:
+    Examples:
         >>> ops.adaptive_average_pool(ops.arange(4.).reshape(1, 4, 1), 2)[0, :, 0]
         Array([0.5, 2.5], dtype=float32)
     """
@@ -138,7 +138,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max pooling into exactly `output_size` bins per spatial axis.
 
-    Example:
+    Examples:
         >>> ops.adaptive_max_pool(ops.arange(5.).reshape(1, 5, 1), 2)[0, :, 0]
         Array([2., 4.], dtype=float32)
     """

@@ -16,7 +16,7 @@ def _int8_accumulator(*xs):
 def matmul(x1, x2):
     """Matrix product, broadcasting over leading (batch) axes.
 
-    Example:
+    Examples:
         >>> ops.matmul([[1, 2]], [[3], [4]])
         Array([[11]], dtype=int32)
     """
@@ -37,7 +37,7 @@ def dot(x1, x2):
     """Dot product: inner product for 1D, matrix product for 2D, sum-product over the last
     axis of `x1` and second-to-last of `x2` otherwise.
 
-    Example:
+    Examples:
         >>> ops.dot([1, 2], [3, 4])
         Array(11, dtype=int32)
     """
@@ -47,7 +47,7 @@ def dot(x1, x2):
 def einsum(subscripts, *operands, **kwargs):
     """Einstein summation over `operands` as described by `subscripts`.
 
-    Example:
+    Examples:
         >>> ops.einsum("ij,j->i", [[1, 2], [3, 4]], [1, 1])
         Array([3, 7], dtype=int32)
     """
@@ -59,7 +59,7 @@ def einsum(subscripts, *operands, **kwargs):
 def tensordot(x1, x2, axes=2):
     """Sum-product over the last `axes` axes of `x1` and first of `x2` (or given axis pairs).
 
-    Example:
+    Examples:
         >>> ops.tensordot(ops.ones((2, 3)), ops.ones((3, 4)), axes=1).shape
         (2, 4)
     """
@@ -69,7 +69,7 @@ def tensordot(x1, x2, axes=2):
 def inner(x1, x2):
     """Inner product over the last axes.
 
-    Example:
+    Examples:
         >>> ops.inner([1, 2], [3, 4])
         Array(11, dtype=int32)
     """
@@ -79,7 +79,7 @@ def inner(x1, x2):
 def outer(x1, x2):
     """Outer product of the flattened inputs.
 
-    Example:
+    Examples:
         >>> ops.outer([1, 2], [3, 4])
         Array([[3, 4],
                [6, 8]], dtype=int32)
@@ -90,7 +90,7 @@ def outer(x1, x2):
 def vdot(x1, x2):
     """Dot product of the flattened inputs (conjugating `x1` if complex).
 
-    Example:
+    Examples:
         >>> ops.vdot([[1, 2]], [[3, 4]])
         Array(11, dtype=int32)
     """
@@ -100,7 +100,7 @@ def vdot(x1, x2):
 def kron(x1, x2):
     """Kronecker product.
 
-    Example:
+    Examples:
         >>> ops.kron([1, 2], [1, 10])
         Array([ 1, 10,  2, 20], dtype=int32)
     """
@@ -110,7 +110,7 @@ def kron(x1, x2):
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of 3-vectors (or 2-vectors) along the given axes.
 
-    Example:
+    Examples:
         >>> ops.cross([1., 0., 0.], [0., 1., 0.])
         Array([0., 0., 1.], dtype=float32)
     """
@@ -120,7 +120,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def correlate(x1, x2, mode="valid"):
     """Cross-correlation of two 1D sequences (`mode`: "valid", "same" or "full").
 
-    Example:
+    Examples:
         >>> ops.correlate([1., 2., 3.], [0., 1.])
         Array([2., 3.], dtype=float32)
     """
@@ -137,7 +137,7 @@ def correlate(x1, x2, mode="valid"):
 def slogdet(x):
     """Sign and natural log of the absolute value of the determinant: `(sign, logabsdet)`.
 
-    Example:
+    Examples:
         >>> sign, logdet = ops.slogdet([[2., 0.], [0., 3.]])
         >>> float(sign), round(float(logdet), 4)
         (1.0, 1.7918)

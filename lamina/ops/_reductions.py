@@ -30,7 +30,7 @@ def _accumulated(x, reduce, axis, keepdims):
 def sum(x, axis=None, keepdims=False):
     """Sum of elements over `axis` (all axes when None).
 
-    Example:
+    Examples:
         >>> ops.sum([[1, 2], [3, 4]], axis=0)
         Array([4, 6], dtype=int32)
     """
@@ -40,7 +40,7 @@ def sum(x, axis=None, keepdims=False):
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of elements over `axis`.
 
-    Example:
+    Examples:
         >>> ops.prod([[1, 2], [3, 4]], axis=1)
         Array([ 2, 12], dtype=int32)
     """
@@ -50,7 +50,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over `axis`; integers give floats.
 
-    Example:
+    Examples:
         >>> ops.mean([[1, 2], [3, 4]], axis=1)
         Array([1.5, 3.5], dtype=float32)
     """
@@ -60,7 +60,7 @@ def mean(x, axis=None, keepdims=False):
 def var(x, axis=None, keepdims=False):
     """Variance (population, `ddof=0`) over `axis`.
 
-    Example:
+    Examples:
         >>> ops.var([1., 2., 3., 4.])
         Array(1.25, dtype=float32)
     """
@@ -70,7 +70,7 @@ def var(x, axis=None, keepdims=False):
 def std(x, axis=None, keepdims=False):
     """Standard deviation (population, `ddof=0`) over `axis`.
 
-    Example:
+    Examples:
         >>> ops.std([1., 3.])
         Array(1., dtype=float32)
     """
@@ -80,7 +80,7 @@ def std(x, axis=None, keepdims=False):
 def average(x, axis=None, weights=None):
     """Weighted average over `axis`; `weights` has the shape of `x` or of that axis.
 
-    Example:
+    Examples:
         >>> ops.average([1., 2., 3.], weights=[3., 1., 0.])
         Array(1.25, dtype=float32)
     """
@@ -97,7 +97,7 @@ def average(x, axis=None, weights=None):
 def max(x, axis=None, keepdims=False, initial=None):
     """Maximum over `axis`; `initial` is the value of an empty reduction.
 
-    Example:
+    Examples:
         >>> ops.max([[1, 5], [3, 2]], axis=0)
         Array([3, 5], dtype=int32)
     """
@@ -107,7 +107,7 @@ def max(x, axis=None, keepdims=False, initial=None):
 def min(x, axis=None, keepdims=False, initial=None):
     """Minimum over `axis`; `initial` is the value of an empty reduction.
 
-    Example:
+    Examples:
         >>> ops.min([[1, 5], [3, 2]], axis=1)
         Array([1, 2], dtype=int32)
     """
@@ -117,7 +117,7 @@ def min(x, axis=None, keepdims=False, initial=None):
 def amax(x, axis=None, keepdims=False):
     """Maximum over `axis` (alias of `max` without `initial`).
 
-    Example:
+    Examples:
         >>> ops.amax([1, 7, 3])
         Array(7, dtype=int32)
     """
@@ -127,7 +127,7 @@ def amax(x, axis=None, keepdims=False):
 def amin(x, axis=None, keepdims=False):
     """Minimum over `axis` (alias of `min` without `initial`).
 
-    Example:
+    Examples:
         >>> ops.amin([4, 7, 3])
         Array(3, dtype=int32)
     """
@@ -137,7 +137,7 @@ def amin(x, axis=None, keepdims=False):
 def ptp(x, axis=None, keepdims=False):
     """Range of values (`max - min`) over `axis`.
 
-    Example:
+    Examples:
         >>> ops.ptp([4, 7, 3])
         Array(4, dtype=int32)
     """
@@ -147,7 +147,7 @@ def ptp(x, axis=None, keepdims=False):
 def all(x, axis=None, keepdims=False):
     """Whether every element over `axis` is true.
 
-    Example:
+    Examples:
         >>> ops.all([[True, False], [True, True]], axis=1)
         Array([False,  True], dtype=bool)
     """
@@ -157,7 +157,7 @@ def all(x, axis=None, keepdims=False):
 def any(x, axis=None, keepdims=False):
     """Whether any element over `axis` is true.
 
-    Example:
+    Examples:
         >>> ops.any([[True, False], [False, False]], axis=1)
         Array([ True, False], dtype=bool)
     """
@@ -167,7 +167,7 @@ def any(x, axis=None, keepdims=False):
 def count_nonzero(x, axis=None):
     """Number of non-zero elements over `axis`, as int32.
 
-    Example:
+    Examples:
         >>> ops.count_nonzero([0, 3, 0, 1])
         Array(2, dtype=int32)
     """
@@ -177,7 +177,7 @@ def count_nonzero(x, axis=None):
 def argmax(x, axis=None, keepdims=False):
     """Index of the maximum over `axis` (of the flattened array when None).
 
-    Example:
+    Examples:
         >>> ops.argmax([[1, 5], [3, 2]], axis=1)
         Array([1, 0], dtype=int32)
     """
@@ -187,7 +187,7 @@ def argmax(x, axis=None, keepdims=False):
 def argmin(x, axis=None, keepdims=False):
     """Index of the minimum over `axis` (of the flattened array when None).
 
-    Example:
+    Examples:
         >>> ops.argmin([[1, 5], [3, 2]], axis=1)
         Array([0, 1], dtype=int32)
     """
@@ -197,7 +197,7 @@ def argmin(x, axis=None, keepdims=False):
 def median(x, axis=None, keepdims=False):
     """Median over `axis`.
 
-    Example:
+    Examples:
         >>> ops.median([3., 1., 2., 10.])
         Array(2.5, dtype=float32)
     """
@@ -207,7 +207,7 @@ def median(x, axis=None, keepdims=False):
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1]) over `axis`.
 
-    Example:
+    Examples:
         >>> ops.quantile([1., 2., 3., 4., 5.], 0.5)
         Array(3., dtype=float32)
     """
@@ -218,7 +218,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles (`q` in [0, 100]) over `axis`.
 
-    Example:
+    Examples:
         >>> ops.percentile([1., 2., 3., 4., 5.], 25)
         Array(2., dtype=float32)
     """
@@ -229,7 +229,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
 def cumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis` (of the flattened array when None).
 
-    Example:
+    Examples:
         >>> ops.cumsum([1, 2, 3])
         Array([1, 3, 6], dtype=int32)
     """
@@ -239,7 +239,7 @@ def cumsum(x, axis=None, dtype=None):
 def cumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis` (of the flattened array when None).
 
-    Example:
+    Examples:
         >>> ops.cumprod([1, 2, 3])
         Array([1, 2, 6], dtype=int32)
     """
@@ -252,7 +252,7 @@ def cumprod(x, axis=None, dtype=None):
 def nansum(x, axis=None, keepdims=False):
     """Sum over `axis`, treating NaN as zero.
 
-    Example:
+    Examples:
         >>> ops.nansum([1., float("nan"), 2.])
         Array(3., dtype=float32)
     """
@@ -262,7 +262,7 @@ def nansum(x, axis=None, keepdims=False):
 def nanprod(x, axis=None, keepdims=False):
     """Product over `axis`, treating NaN as one.
 
-    Example:
+    Examples:
         >>> ops.nanprod([2., float("nan"), 3.])
         Array(6., dtype=float32)
     """
@@ -272,7 +272,7 @@ def nanprod(x, axis=None, keepdims=False):
 def nanmean(x, axis=None, keepdims=False):
     """Mean over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanmean([1., float("nan"), 3.])
         Array(2., dtype=float32)
     """
@@ -282,7 +282,7 @@ def nanmean(x, axis=None, keepdims=False):
 def nanvar(x, axis=None, keepdims=False):
     """Variance over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanvar([1., float("nan"), 3.])
         Array(1., dtype=float32)
     """
@@ -292,7 +292,7 @@ def nanvar(x, axis=None, keepdims=False):
 def nanstd(x, axis=None, keepdims=False):
     """Standard deviation over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanstd([1., float("nan"), 3.])
         Array(1., dtype=float32)
     """
@@ -302,7 +302,7 @@ def nanstd(x, axis=None, keepdims=False):
 def nanmax(x, axis=None, keepdims=False):
     """Maximum over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanmax([1., float("nan"), 3.])
         Array(3., dtype=float32)
     """
@@ -312,7 +312,7 @@ def nanmax(x, axis=None, keepdims=False):
 def nanmin(x, axis=None, keepdims=False):
     """Minimum over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanmin([1., float("nan"), 3.])
         Array(1., dtype=float32)
     """
@@ -322,7 +322,7 @@ def nanmin(x, axis=None, keepdims=False):
 def nanargmax(x, axis=None, keepdims=False):
     """Index of the maximum over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanargmax([1., float("nan"), 3.])
         Array(2, dtype=int32)
     """
@@ -332,7 +332,7 @@ def nanargmax(x, axis=None, keepdims=False):
 def nanargmin(x, axis=None, keepdims=False):
     """Index of the minimum over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanargmin([float("nan"), 1., 3.])
         Array(1, dtype=int32)
     """
@@ -342,7 +342,7 @@ def nanargmin(x, axis=None, keepdims=False):
 def nanmedian(x, axis=None, keepdims=False):
     """Median over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanmedian([1., float("nan"), 3.])
         Array(2., dtype=float32)
     """
@@ -352,7 +352,7 @@ def nanmedian(x, axis=None, keepdims=False):
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """Quantiles over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanquantile([1., float("nan"), 3.], 0.5)
         Array(2., dtype=float32)
     """
@@ -363,7 +363,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """Percentiles over `axis`, ignoring NaN.
 
-    Example:
+    Examples:
         >>> ops.nanpercentile([1., float("nan"), 3.], 50)
         Array(2., dtype=float32)
     """
@@ -374,7 +374,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 def nancumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis`, treating NaN as zero.
 
-    Example:
+    Examples:
         >>> ops.nancumsum([1., float("nan"), 2.])
         Array([1., 1., 3.], dtype=float32)
     """
@@ -384,7 +384,7 @@ def nancumsum(x, axis=None, dtype=None):
 def nancumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis`, treating NaN as one.
 
-    Example:
+    Examples:
         >>> ops.nancumprod([2., float("nan"), 3.])
         Array([2., 2., 6.], dtype=float32)
     """
@@ -397,7 +397,7 @@ def nancumprod(x, axis=None, dtype=None):
 def sort(x, axis=-1):
     """Sorts along `axis`, ascending.
 
-    Example:
+    Examples:
         >>> ops.sort([3, 1, 2])
         Array([1, 2, 3], dtype=int32)
     """
@@ -407,7 +407,7 @@ def sort(x, axis=-1):
 def argsort(x, axis=-1):
     """Indices that sort `x` along `axis`, ascending.
 
-    Example:
+    Examples:
         >>> ops.argsort([3, 1, 2])
         Array([1, 2, 0], dtype=int32)
     """
@@ -418,7 +418,7 @@ def argsort(x, axis=-1):
 def argpartition(x, kth, axis=-1):
     """Indices that partition `x` so that the `kth` element is in its sorted place.
 
-    Example:
+    Examples:
         >>> int(ops.argpartition([5, 1, 4, 2], 1)[1])
         3
     """
@@ -437,7 +437,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     The output length depends on the values, so this runs eagerly only; pass `minlength`
     not smaller than `max(x) + 1` to fix it.
 
-    Example:
+    Examples:
         >>> ops.bincount([0, 1, 1, 3])
         Array([1, 2, 0, 1], dtype=int32)
     """
@@ -459,7 +459,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 def histogram(x, bins=10, range=None):
     """Counts of `x` in `bins` equal-width bins; returns `(counts, bin_edges)`.
 
-    Example:
+    Examples:
         >>> counts, edges = ops.histogram([1., 2., 2., 3.], bins=2)
         >>> counts
         Array([1., 3.], dtype=float32)
@@ -472,7 +472,7 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
            axis=None, size=None, fill_value=None):
     """The unique elements of `x` (sorted). Under `jit`, pass `size` to fix the output length.
 
-    Example:
+    Examples:
         >>> ops.unique([3, 1, 3, 2])
         Array([1, 2, 3], dtype=int32)
     """
@@ -484,7 +484,7 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
 def corrcoef(x):
     """Pearson correlation coefficients of the rows of `x`.
 
-    Example:
+    Examples:
         >>> ops.corrcoef([[1., 2., 3.], [2., 4., 6.]])
         Array([[1., 1.],
                [1., 1.]], dtype=float32)
@@ -495,7 +495,7 @@ def corrcoef(x):
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """Integrates `y` along `axis` by the trapezoidal rule.
 
-    Example:
+    Examples:
         >>> ops.trapezoid([1., 2., 3.])
         Array(4., dtype=float32)
     """
@@ -506,7 +506,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 def diff(a, n=1, axis=-1):
     """The `n`-th discrete difference along `axis`.
 
-    Example:
+    Examples:
         >>> ops.diff([1, 4, 9])
         Array([3, 5], dtype=int32)
     """

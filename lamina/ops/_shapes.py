@@ -25,7 +25,7 @@ def _shape_tuple(shape):
 def reshape(x, newshape):
     """Gives `x` a new shape with the same number of elements; one entry may be -1.
 
-    Example:
+    Examples:
         >>> ops.reshape(ops.arange(6), (2, -1))
         Array([[0, 1, 2],
                [3, 4, 5]], dtype=int32)
@@ -49,7 +49,7 @@ def reshape(x, newshape):
 def transpose(x, axes=None):
     """Permutes the axes (reverses them when `axes` is None).
 
-    Example:
+    Examples:
         >>> ops.transpose(ops.zeros((2, 3, 4)), (1, 0, 2)).shape
         (3, 2, 4)
     """
@@ -59,7 +59,7 @@ def transpose(x, axes=None):
 def expand_dims(x, axis):
     """Inserts size-1 axes at `axis` (an int or a tuple).
 
-    Example:
+    Examples:
         >>> ops.expand_dims(ops.zeros((2, 3)), 0).shape
         (1, 2, 3)
     """
@@ -69,7 +69,7 @@ def expand_dims(x, axis):
 def squeeze(x, axis=None):
     """Removes size-1 axes (all of them, or those in `axis`).
 
-    Example:
+    Examples:
         >>> ops.squeeze(ops.zeros((1, 3, 1))).shape
         (3,)
     """
@@ -88,7 +88,7 @@ def squeeze(x, axis=None):
 def ravel(x):
     """Flattens `x` to one dimension.
 
-    Example:
+    Examples:
         >>> ops.ravel([[1, 2], [3, 4]])
         Array([1, 2, 3, 4], dtype=int32)
     """
@@ -98,7 +98,7 @@ def ravel(x):
 def broadcast_to(x, shape):
     """Broadcasts `x` to `shape`.
 
-    Example:
+    Examples:
         >>> ops.broadcast_to([1, 2], (2, 2))
         Array([[1, 2],
                [1, 2]], dtype=int32)
@@ -109,7 +109,7 @@ def broadcast_to(x, shape):
 def moveaxis(x, source, destination):
     """Moves axes of `x` from `source` to `destination` positions.
 
-    Example:
+    Examples:
         >>> ops.moveaxis(ops.zeros((2, 3, 4)), 0, -1).shape
         (3, 4, 2)
     """
@@ -119,7 +119,7 @@ def moveaxis(x, source, destination):
 def swapaxes(x, axis1, axis2):
     """Interchanges two axes.
 
-    Example:
+    Examples:
         >>> ops.swapaxes(ops.zeros((2, 3, 4)), 0, 2).shape
         (4, 3, 2)
     """
@@ -129,7 +129,7 @@ def swapaxes(x, axis1, axis2):
 def ndim(x):
     """The number of dimensions of `x`.
 
-    Example:
+    Examples:
         >>> ops.ndim([[1, 2]])
         2
     """
@@ -139,7 +139,7 @@ def ndim(x):
 def size(x):
     """The number of elements of `x`.
 
-    Example:
+    Examples:
         >>> ops.size([[1, 2, 3]])
         3
     """
@@ -152,7 +152,7 @@ def size(x):
 def concatenate(xs, axis=0):
     """Joins tensors along an existing axis.
 
-    Example:
+    Examples:
         >>> ops.concatenate([ops.ones((1, 2)), ops.zeros((1, 2))], axis=0).shape
         (2, 2)
     """
@@ -169,7 +169,7 @@ def concatenate(xs, axis=0):
 def stack(x, axis=0):
     """Joins tensors of the same shape along a new axis.
 
-    Example:
+    Examples:
         >>> ops.stack([ops.ones(2), ops.zeros(2)], axis=1).shape
         (2, 2)
     """
@@ -186,7 +186,7 @@ def stack(x, axis=0):
 def hstack(xs):
     """Joins tensors column-wise (along axis 1, or 0 for 1D tensors).
 
-    Example:
+    Examples:
         >>> ops.hstack([[1, 2], [3]])
         Array([1, 2, 3], dtype=int32)
     """
@@ -196,7 +196,7 @@ def hstack(xs):
 def vstack(xs):
     """Joins tensors row-wise (along axis 0, treating 1D tensors as rows).
 
-    Example:
+    Examples:
         >>> ops.vstack([[1, 2], [3, 4]]).shape
         (2, 2)
     """
@@ -206,7 +206,7 @@ def vstack(xs):
 def dstack(xs):
     """Joins tensors depth-wise (along axis 2).
 
-    Example:
+    Examples:
         >>> ops.dstack([[1, 2], [3, 4]]).shape
         (1, 2, 2)
     """
@@ -216,7 +216,7 @@ def dstack(xs):
 def append(x1, x2, axis=None):
     """Appends `x2` to `x1` along `axis` (flattening both when None).
 
-    Example:
+    Examples:
         >>> ops.append([1, 2], [[3]])
         Array([1, 2, 3], dtype=int32)
     """
@@ -235,7 +235,7 @@ def _sections(indices_or_sections):
 def split(x, indices_or_sections, axis=0):
     """Splits `x` into equal sections, or at the given indices, along `axis`.
 
-    Example:
+    Examples:
         >>> [t.shape for t in ops.split(ops.zeros((4, 2)), 2)]
         [(2, 2), (2, 2)]
     """
@@ -252,7 +252,7 @@ def split(x, indices_or_sections, axis=0):
 def array_split(x, indices_or_sections, axis=0):
     """Like `split`, but allows sections of unequal size.
 
-    Example:
+    Examples:
         >>> [t.shape for t in ops.array_split(ops.zeros(5), 2)]
         [(3,), (2,)]
     """
@@ -262,7 +262,7 @@ def array_split(x, indices_or_sections, axis=0):
 def hsplit(x, indices_or_sections):
     """Splits along axis 1 (axis 0 for 1D tensors).
 
-    Example:
+    Examples:
         >>> [t.shape for t in ops.hsplit(ops.zeros((2, 4)), 2)]
         [(2, 2), (2, 2)]
     """
@@ -272,7 +272,7 @@ def hsplit(x, indices_or_sections):
 def vsplit(x, indices_or_sections):
     """Splits along axis 0.
 
-    Example:
+    Examples:
         >>> [t.shape for t in ops.vsplit(ops.zeros((4, 2)), 2)]
         [(2, 2), (2, 2)]
     """
@@ -282,7 +282,7 @@ def vsplit(x, indices_or_sections):
 def dsplit(x, indices_or_sections):
     """Splits along axis 2.
 
-    Example:
+    Examples:
         >>> [t.shape for t in ops.dsplit(ops.zeros((1, 1, 4)), 2)]
         [(1, 1, 2), (1, 1, 2)]
     """
@@ -295,7 +295,7 @@ def dsplit(x, indices_or_sections):
 def tile(x, repeats):
     """Repeats the whole of `x` `repeats` times along each axis.
 
-    Example:
+    Examples:
         >>> ops.tile([1, 2], 2)
         Array([1, 2, 1, 2], dtype=int32)
     """
@@ -305,7 +305,7 @@ def tile(x, repeats):
 def repeat(x, repeats, axis=None):
     """Repeats each element of `x` `repeats` times (flattening when `axis` is None).
 
-    Example:
+    Examples:
         >>> ops.repeat([1, 2], 2)
         Array([1, 1, 2, 2], dtype=int32)
     """
@@ -320,7 +320,7 @@ def repeat(x, repeats, axis=None):
 def flip(x, axis=None):
     """Reverses the order of elements along `axis` (all axes when None).
 
-    Example:
+    Examples:
         >>> ops.flip([1, 2, 3])
         Array([3, 2, 1], dtype=int32)
     """
@@ -330,7 +330,7 @@ def flip(x, axis=None):
 def fliplr(x):
     """Reverses the order of columns (axis 1).
 
-    Example:
+    Examples:
         >>> ops.fliplr([[1, 2]])
         Array([[2, 1]], dtype=int32)
     """
@@ -340,7 +340,7 @@ def fliplr(x):
 def flipud(x):
     """Reverses the order of rows (axis 0).
 
-    Example:
+    Examples:
         >>> ops.flipud([[1], [2]])
         Array([[2],
                [1]], dtype=int32)
@@ -351,7 +351,7 @@ def flipud(x):
 def roll(x, shift, axis=None):
     """Rolls elements along `axis`; those that fall off one end come back at the other.
 
-    Example:
+    Examples:
         >>> ops.roll([1, 2, 3], 1)
         Array([3, 1, 2], dtype=int32)
     """
@@ -361,7 +361,7 @@ def roll(x, shift, axis=None):
 def rot90(array, k=1, axes=(0, 1)):
     """Rotates by 90 degrees `k` times in the plane of `axes`.
 
-    Example:
+    Examples:
         >>> ops.rot90([[1, 2], [3, 4]])
         Array([[2, 4],
                [1, 3]], dtype=int32)
@@ -379,7 +379,7 @@ def rot90(array, k=1, axes=(0, 1)):
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pads `x`; `pad_width` gives `(before, after)` per axis.
 
-    Example:
+    Examples:
         >>> ops.pad([1, 2], (1, 2))
         Array([0, 1, 2, 0, 0], dtype=int32)
     """
@@ -397,7 +397,7 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 def view(x, dtype=None):
     """Reinterprets the bits of `x` as `dtype`.
 
-    Example:
+    Examples:
         >>> ops.view(ops.convert_to_tensor([1.0]), "int32")
         Array([1065353216], dtype=int32)
     """

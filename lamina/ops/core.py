@@ -31,7 +31,7 @@ __all__ = [
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     """Converts a NumPy array, nested list, number or Variable to a JAX array.
 
-    Example:
+    Examples:
         >>> ops.convert_to_tensor([1., 2.])
         Array([1., 2.], dtype=float32)
     """
@@ -45,7 +45,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
 def convert_to_numpy(x):
     """A NumPy copy of a tensor or Variable.
 
-    Example:
+    Examples:
         >>> ops.convert_to_numpy(ops.ones(2))
         array([1., 1.], dtype=float32)
     """
@@ -55,7 +55,7 @@ def convert_to_numpy(x):
 def is_tensor(x):
     """Whether `x` is a JAX array (a Variable or NumPy array is not).
 
-    Example:
+    Examples:
         >>> ops.is_tensor(ops.ones(2)), ops.is_tensor([1., 2.])
         (True, False)
     """
@@ -65,7 +65,7 @@ def is_tensor(x):
 def shape(x):
     """The shape of `x`, as a tuple of ints.
 
-    Example:
+    Examples:
         >>> ops.shape(ops.zeros((2, 3)))
         (2, 3)
     """
@@ -76,7 +76,7 @@ def shape(x):
 def dtype(x):
     """The dtype of `x` as a Keras string such as `"float32"`.
 
-    Example:
+    Examples:
         >>> ops.dtype(ops.ones(2))
         'float32'
     """
@@ -87,7 +87,7 @@ def dtype(x):
 def cast(x, dtype):
     """`x` converted to `dtype` (a name such as `"int32"` or a dtype object).
 
-    Example:
+    Examples:
         >>> ops.cast([1.7, -1.7], "int32")
         Array([ 1, -1], dtype=int32)
     """
@@ -108,7 +108,7 @@ def _limits(dtype):
 def saturate_cast(x, dtype):
     """Casts to `dtype`, clipping values to its range first (no wrap-around).
 
-    Example:
+    Examples:
         >>> ops.saturate_cast([-5., 300.], "uint8")
         Array([  0, 255], dtype=uint8)
     """
@@ -136,7 +136,7 @@ def _clip_and_cast(x, low, high, dtype):
 def stop_gradient(variable):
     """`variable` (a tensor or Variable) with no gradient flowing back through it.
 
-    Example:
+    Examples:
         >>> ops.stop_gradient(ops.ones(2))
         Array([1., 1.], dtype=float32)
     """
@@ -149,7 +149,7 @@ def stop_gradient(variable):
 def cond(pred, true_fn, false_fn):
     """Calls `true_fn()` if `pred` is true, else `false_fn()`, as one compiled branch.
 
-    Example:
+    Examples:
         >>> ops.cond(ops.convert_to_tensor(True), lambda: 1., lambda: 0.)
         Array(1., dtype=float32, weak_type=True)
     """
@@ -159,7 +159,7 @@ def cond(pred, true_fn, false_fn):
 def switch(index, branches, *operands):
     """Calls `branches[index](*operands)`; `index` is clamped to the valid range.
 
-    Example:
+    Examples:
         >>> ops.switch(1, [lambda x: x + 1, lambda x: x * 10], 2)
         Array(20, dtype=int32, weak_type=True)
     """
@@ -172,7 +172,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     A tuple or list of loop variables is passed to `cond` and `body` as separate arguments
     and returned as a tuple; a single tensor is passed and returned alone.
 
-    Example:
+    Examples:
         >>> ops.while_loop(lambda i: i < 10, lambda i: i + 1, 0)
         Array(10, dtype=int32, weak_type=True)
     """
@@ -200,7 +200,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 def fori_loop(lower, upper, body_fun, init_val):
     """Runs `val = body_fun(i, val)` for `i` from `lower` to `upper - 1`; returns `val`.
 
-    Example:
+    Examples:
         >>> ops.fori_loop(0, 4, lambda i, total: total + i, 0)
         Array(6, dtype=int32, weak_type=True)
     """
@@ -211,7 +211,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """Loops `carry, y = f(carry, x)` over the leading axis of `xs`; returns
     `(final_carry, stacked_ys)`.
 
-    Example:
+    Examples:
         >>> carry, ys = ops.scan(lambda c, x: (c + x, c + x), 0, ops.arange(4))
         >>> ys
         Array([0, 1, 3, 6], dtype=int32)
@@ -226,7 +226,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 def associative_scan(f, elems, reverse=False, axis=0):
     """Prefix scan with an associative binary `f` (computed in parallel).
 
-    Example:
+    Examples:
         >>> ops.associative_scan(lambda a, b: a + b, ops.arange(4))
         Array([0, 1, 3, 6], dtype=int32)
     """
@@ -236,7 +236,7 @@ def associative_scan(f, elems, reverse=False, axis=0):
 def map(f, xs):
     """Applies `f` to each slice of `xs` along its leading axis, sequentially, and stacks.
 
-    Example:
+    Examples:
         >>> ops.map(lambda x: x * 2, ops.arange(3))
         Array([0, 2, 4], dtype=int32)
     """
@@ -247,7 +247,7 @@ def vectorized_map(function, elements):
     """Applies `function` to each slice of `elements` along the leading axis, in parallel
     (`jax.vmap`).
 
-    Example:
+    Examples:
         >>> ops.vectorized_map(lambda row: ops.sum(row), ops.ones((3, 2)))
         Array([2., 2., 2.], dtype=float32)
     """
@@ -260,7 +260,7 @@ def vectorized_map(function, elements):
 def unstack(x, num=None, axis=0):
     """Splits `x` along `axis` into a list of tensors of one rank less.
 
-    Example:
+    Examples:
         >>> [t.shape for t in ops.unstack(ops.zeros((2, 3)))]
         [(3,), (3,)]
     """
@@ -275,7 +275,7 @@ def unstack(x, num=None, axis=0):
 def slice(inputs, start_indices, shape):
     """The block of `shape` starting at `start_indices`; -1 in `shape` takes the rest.
 
-    Example:
+    Examples:
         >>> ops.slice(ops.arange(6).reshape(2, 3), (0, 1), (2, -1))
         Array([[1, 2],
                [4, 5]], dtype=int32)
@@ -293,7 +293,7 @@ def slice(inputs, start_indices, shape):
 def slice_update(inputs, start_indices, updates):
     """`inputs` with the block at `start_indices` replaced by `updates`.
 
-    Example:
+    Examples:
         >>> ops.slice_update(ops.zeros(4), (1,), ops.ones(2))
         Array([0., 1., 1., 0.], dtype=float32)
     """
@@ -322,7 +322,7 @@ def _index_tuple(indices):
 def scatter(indices, values, shape):
     """A zero tensor of `shape` with `values` added at `indices` (one index tuple per row).
 
-    Example:
+    Examples:
         >>> ops.scatter([[0, 1], [1, 1]], [1., 2.], (2, 2))
         Array([[0., 1.],
                [0., 2.]], dtype=float32)
@@ -343,7 +343,7 @@ def scatter_update(inputs, indices, updates, reduction=None):
     """`inputs` with `updates` written at `indices`, or combined by `reduction`
     ("add", "max", "min" or "mul").
 
-    Example:
+    Examples:
         >>> ops.scatter_update(ops.zeros(3), [[1]], [5.])
         Array([0., 5., 0.], dtype=float32)
     """
@@ -384,7 +384,7 @@ def custom_gradient(f):
     Keyword arguments are treated as constants. `f` runs a second time when the gradient is
     taken (that is how `grad_fn` is recovered), so it should not have side effects.
 
-    Example:
+    Examples:
         >>> @ops.custom_gradient
         ... def softplus(z):
         ...     e = ops.exp(z)

@@ -27,7 +27,7 @@ def _parse(side, pattern):
 def rearrange(tensor, pattern, **axes_lengths):
     """Reorders, merges and splits axes as described by an einops pattern.
 
-    Example:
+    Examples:
         >>> ops.rearrange(ops.zeros((2, 3, 4)), "b h w -> b (w h)").shape
         (2, 12)
         >>> ops.rearrange(ops.zeros((6, 4)), "(a b) c -> a b c", a=2).shape

@@ -65,7 +65,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     `crop_to_aspect_ratio` crops the center to the target aspect ratio first;
     `pad_to_aspect_ratio` pads with `fill_value` instead.
 
-    Example:
+    Examples:
         >>> ops.image.resize(ops.ones((4, 4, 3)), (2, 2)).shape
         (2, 2, 3)
     """
@@ -127,7 +127,7 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
                right_padding=None, target_height=None, target_width=None, data_format=None):
     """Pads images with zeros; per axis give two of (before, after, target size).
 
-    Example:
+    Examples:
         >>> ops.image.pad_images(ops.ones((2, 2, 1)), 1, 1, 1, 1).shape
         (4, 4, 1)
     """
@@ -145,7 +145,7 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
                 right_cropping=None, target_height=None, target_width=None, data_format=None):
     """Crops images; per axis give two of (before, after, target size).
 
-    Example:
+    Examples:
         >>> ops.image.crop_images(ops.ones((4, 4, 1)), 1, 1, 1, 1).shape
         (2, 2, 1)
     """
@@ -163,7 +163,7 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
                     data_format=None):
     """Patches of `size` from images, flattened (row, column, channel) into the channels.
 
-    Example:
+    Examples:
         >>> ops.image.extract_patches(ops.ones((4, 4, 3)), 2).shape
         (2, 2, 12)
     """
@@ -198,7 +198,7 @@ def _extract_patches(images, size, strides, dilation_rate, padding, data_format,
 def rgb_to_grayscale(images, data_format=None):
     """Converts RGB images to one-channel grayscale (ITU-R 601 luma weights).
 
-    Example:
+    Examples:
         >>> ops.image.rgb_to_grayscale(ops.ones((2, 2, 3))).shape
         (2, 2, 1)
     """
@@ -227,7 +227,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     """Blurs each channel with a Gaussian kernel of `kernel_size` and `sigma` (per axis:
     `(width, height)` order, as Keras); the border is zero-padded.
 
-    Example:
+    Examples:
         >>> ops.image.gaussian_blur(ops.ones((5, 5, 1)))[2, 2, 0].round(4)
         Array(1., dtype=float32)
     """
@@ -265,7 +265,7 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     """Samples `inputs` at fractional `coordinates` (one row of coordinates per input axis)
     by nearest (`order=0`) or linear (`order=1`) interpolation.
 
-    Example:
+    Examples:
         >>> ops.image.map_coordinates(ops.arange(4.), [[0.5, 2.]], order=1)
         Array([0.5, 2. ], dtype=float32)
     """
@@ -301,7 +301,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     """Resamples `images` over `spatial_dims` to `output_shape` with a scale and translation
     (`jax.image.scale_and_translate`).
 
-    Example:
+    Examples:
         >>> ops.image.scale_and_translate(ops.ones((4, 4)), (2, 2), [0.5, 0.5], [0., 0.], (0, 1),
         ...                               "linear").shape
         (2, 2)

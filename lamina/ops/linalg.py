@@ -32,7 +32,7 @@ def _matrix(x, name, square=False):
 def cholesky(x, upper=False):
     """The Cholesky factor `L` (or `U` with `upper=True`) of positive-definite matrices.
 
-    Example:
+    Examples:
         >>> ops.cholesky([[4., 0.], [0., 9.]])
         Array([[2., 0.],
                [0., 3.]], dtype=float32)
@@ -50,7 +50,7 @@ def cholesky(x, upper=False):
 def cholesky_inverse(x, upper=False):
     """The inverse of `A` given its Cholesky factor `x` (lower, or upper with `upper=True`).
 
-    Example:
+    Examples:
         >>> ops.cholesky_inverse([[2., 0.], [0., 2.]])
         Array([[0.25, 0.  ],
                [0.  , 0.25]], dtype=float32)
@@ -70,7 +70,7 @@ def _cholesky_inverse(x, upper):
 def det(x):
     """Determinant of square matrices.
 
-    Example:
+    Examples:
         >>> ops.det([[2., 0.], [0., 3.]])
         Array(6., dtype=float32)
     """
@@ -81,7 +81,7 @@ def eig(x):
     """Eigenvalues and right eigenvectors of general square matrices (complex results; CPU only
     in JAX).
 
-    Example:
+    Examples:
         >>> w, v = ops.eig([[2., 0.], [0., 3.]])
         >>> w
         Array([2.+0.j, 3.+0.j], dtype=complex64)
@@ -92,7 +92,7 @@ def eig(x):
 def eigh(x):
     """Eigenvalues (ascending) and eigenvectors of symmetric/Hermitian matrices.
 
-    Example:
+    Examples:
         >>> w, v = ops.eigh([[2., 0.], [0., 1.]])
         >>> w
         Array([1., 2.], dtype=float32)
@@ -103,7 +103,7 @@ def eigh(x):
 def inv(x):
     """Inverse of square matrices.
 
-    Example:
+    Examples:
         >>> ops.inv([[2., 0.], [0., 4.]])
         Array([[0.5 , 0.  ],
                [0.  , 0.25]], dtype=float32)
@@ -114,7 +114,7 @@ def inv(x):
 def lu_factor(x):
     """Pivoted LU decomposition: `(lu, pivots)` as in `scipy.linalg.lu_factor`, batched.
 
-    Example:
+    Examples:
         >>> lu, pivots = ops.lu_factor([[1., 2.], [3., 4.]])
         >>> pivots
         Array([1, 1], dtype=int32)
@@ -133,7 +133,7 @@ def _lu_factor(x):
 def solve(a, b):
     """Solves `a @ x = b` for `x`.
 
-    Example:
+    Examples:
         >>> ops.solve([[2., 0.], [0., 4.]], [2., 4.])
         Array([1., 1.], dtype=float32)
     """
@@ -144,7 +144,7 @@ def solve(a, b):
 def solve_triangular(a, b, lower=False):
     """Solves `a @ x = b` for triangular `a` (upper unless `lower=True`).
 
-    Example:
+    Examples:
         >>> ops.solve_triangular([[2., 1.], [0., 1.]], [3., 1.])
         Array([1., 1.], dtype=float32)
     """
@@ -156,7 +156,7 @@ def solve_triangular(a, b, lower=False):
 def lstsq(a, b, rcond=None):
     """The least-squares solution `x` of `a @ x = b`.
 
-    Example:
+    Examples:
         >>> ops.lstsq([[1., 0.], [0., 1.], [0., 0.]], [1., 2., 3.])
         Array([1., 2.], dtype=float32)
     """
@@ -167,7 +167,7 @@ def lstsq(a, b, rcond=None):
 def matrix_rank(x, tol=None):
     """The rank of matrices, by counting singular values above `tol`.
 
-    Example:
+    Examples:
         >>> ops.matrix_rank([[1., 2.], [2., 4.]])
         Array(1, dtype=int32)
     """
@@ -177,7 +177,7 @@ def matrix_rank(x, tol=None):
 def pinv(x, rcond=None):
     """The Moore-Penrose pseudo-inverse.
 
-    Example:
+    Examples:
         >>> ops.pinv([[2., 0.], [0., 0.]])
         Array([[0.5, 0. ],
                [0. , 0. ]], dtype=float32)
@@ -189,7 +189,7 @@ def pinv(x, rcond=None):
 def qr(x, mode="reduced"):
     """QR decomposition `(q, r)`; `mode` is "reduced" or "complete".
 
-    Example:
+    Examples:
         >>> q, r = ops.qr([[1., 0.], [0., 1.], [0., 0.]])
         >>> q.shape, r.shape
         ((3, 2), (2, 2))
@@ -202,7 +202,7 @@ def qr(x, mode="reduced"):
 def svd(x, full_matrices=True, compute_uv=True):
     """Singular value decomposition `(u, s, vh)`, or only `s` with `compute_uv=False`.
 
-    Example:
+    Examples:
         >>> ops.svd([[3., 0.], [0., 2.]], compute_uv=False)
         Array([3., 2.], dtype=float32)
     """
@@ -212,7 +212,7 @@ def svd(x, full_matrices=True, compute_uv=True):
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector or matrix norm (as `numpy.linalg.norm`).
 
-    Example:
+    Examples:
         >>> ops.norm([3., 4.])
         Array(5., dtype=float32)
     """
@@ -223,7 +223,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 def jvp(fun, primals, tangents, has_aux=False):
     """Jacobian-vector product: `(fun(*primals), J @ tangents)` (plus aux with `has_aux`).
 
-    Example:
+    Examples:
         >>> out, tangent = ops.jvp(lambda x: x * x, (3.,), (1.,))
         >>> float(tangent)
         6.0

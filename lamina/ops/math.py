@@ -26,7 +26,7 @@ __all__ = [
 def erf(x):
     """The error function, element-wise.
 
-    Example:
+    Examples:
         >>> ops.erf([0.])
         Array([0.], dtype=float32)
     """
@@ -36,7 +36,7 @@ def erf(x):
 def erfc(x):
     """The complementary error function `1 - erf(x)`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.erfc([0.])
         Array([1.], dtype=float32)
     """
@@ -46,7 +46,7 @@ def erfc(x):
 def erfinv(x):
     """The inverse error function, element-wise.
 
-    Example:
+    Examples:
         >>> ops.erfinv([0.])
         Array([0.], dtype=float32)
     """
@@ -56,7 +56,7 @@ def erfinv(x):
 def rsqrt(x):
     """`1 / sqrt(x)`, element-wise.
 
-    Example:
+    Examples:
         >>> ops.rsqrt([4., 16.])
         Array([0.5 , 0.25], dtype=float32)
     """
@@ -66,7 +66,7 @@ def rsqrt(x):
 def logsumexp(x, axis=None, keepdims=False):
     """`log(sum(exp(x)))` over `axis`, computed without overflow.
 
-    Example:
+    Examples:
         >>> ops.logsumexp([0., 0.])
         Array(0.6931472, dtype=float32)
     """
@@ -77,7 +77,7 @@ def logsumexp(x, axis=None, keepdims=False):
 def logdet(x):
     """Log-determinant of (batches of) Hermitian positive-definite matrices.
 
-    Example:
+    Examples:
         >>> ops.logdet([[1., 0.], [0., 1.]])
         Array(0., dtype=float32)
     """
@@ -87,7 +87,7 @@ def logdet(x):
 def cdist(x, y):
     """Euclidean distances between each row vector of `x` and of `y` (batched).
 
-    Example:
+    Examples:
         >>> ops.cdist([[0., 0.]], [[3., 4.], [0., 1.]])
         Array([[5., 1.]], dtype=float32)
     """
@@ -133,7 +133,7 @@ def _segment_arguments(data, segment_ids, num_segments, name):
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     """Sums the rows of `data` that share a segment id.
 
-    Example:
+    Examples:
         >>> ops.segment_sum([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
         Array([ 3, 30], dtype=int32)
     """
@@ -145,7 +145,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
 def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """Maximum of the rows of `data` that share a segment id.
 
-    Example:
+    Examples:
         >>> ops.segment_max([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
         Array([ 2, 20], dtype=int32)
     """
@@ -157,7 +157,7 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
 def segment_min(data, segment_ids, num_segments=None, sorted=False):
     """Minimum of the rows of `data` that share a segment id.
 
-    Example:
+    Examples:
         >>> ops.segment_min([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
         Array([ 1, 10], dtype=int32)
     """
@@ -169,7 +169,7 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     """Product of the rows of `data` that share a segment id.
 
-    Example:
+    Examples:
         >>> ops.segment_prod([1, 2, 10, 20], [0, 0, 1, 1], num_segments=2)
         Array([  2, 200], dtype=int32)
     """
@@ -186,7 +186,7 @@ def top_k(x, k, sorted=True):
 
     Results are always sorted (descending), which `sorted=False` allows.
 
-    Example:
+    Examples:
         >>> values, indices = ops.top_k([1, 5, 3], 2)
         >>> values, indices
         (Array([5, 3], dtype=int32), Array([1, 2], dtype=int32))
@@ -202,7 +202,7 @@ def top_k(x, k, sorted=True):
 def in_top_k(targets, predictions, k):
     """Whether each target class is among the `k` highest predictions (ties count as in).
 
-    Example:
+    Examples:
         >>> ops.in_top_k([1, 0], [[0.1, 0.9, 0.0], [0.2, 0.3, 0.5]], k=2)
         Array([ True, False], dtype=bool)
     """
@@ -246,7 +246,7 @@ def _pair(z):
 def view_as_complex(x):
     """A complex tensor from a real tensor whose last axis (of size 2) holds (real, imag).
 
-    Example:
+    Examples:
         >>> ops.view_as_complex([[1., 2.]])
         Array([1.+2.j], dtype=complex64)
     """
@@ -261,7 +261,7 @@ def view_as_complex(x):
 def view_as_real(x):
     """A real tensor with a new last axis of size 2 holding (real, imag) of complex `x`.
 
-    Example:
+    Examples:
         >>> ops.view_as_real(ops.convert_to_tensor([1 + 2j]))
         Array([[1., 2.]], dtype=float32)
     """
@@ -272,7 +272,7 @@ def view_as_real(x):
 def fft(x):
     """FFT over the last axis of a complex signal given as `(real, imag)`.
 
-    Example:
+    Examples:
         >>> real, imag = ops.fft((ops.ones(2), ops.zeros(2)))
         >>> real
         Array([2., 0.], dtype=float32)
@@ -283,7 +283,7 @@ def fft(x):
 def fft2(x):
     """2D FFT over the last two axes of a complex signal given as `(real, imag)`.
 
-    Example:
+    Examples:
         >>> real, imag = ops.fft2((ops.ones((2, 2)), ops.zeros((2, 2))))
         >>> float(real[0, 0])
         4.0
@@ -294,7 +294,7 @@ def fft2(x):
 def ifft2(x):
     """Inverse 2D FFT over the last two axes of `(real, imag)`.
 
-    Example:
+    Examples:
         >>> real, imag = ops.ifft2((ops.ones((2, 2)), ops.zeros((2, 2))))
         >>> float(real[0, 0])
         1.0
@@ -305,7 +305,7 @@ def ifft2(x):
 def rfft(x, fft_length=None):
     """FFT of a real signal over its last axis: `(real, imag)` of the non-negative bins.
 
-    Example:
+    Examples:
         >>> real, imag = ops.rfft([1., 1., 1., 1.])
         >>> real
         Array([4., 0., 0.], dtype=float32)
@@ -316,7 +316,7 @@ def rfft(x, fft_length=None):
 def irfft(x, fft_length=None):
     """Inverse of `rfft`: a real signal from the `(real, imag)` non-negative bins.
 
-    Example:
+    Examples:
         >>> ops.irfft(([4., 0., 0.], [0., 0., 0.]))
         Array([1., 1., 1., 1.], dtype=float32)
     """
@@ -333,7 +333,7 @@ def _frame_indices(num_frames, frame_length, stride):
 def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of `sequence_length` samples, `sequence_stride` apart, over the last axis.
 
-    Example:
+    Examples:
         >>> ops.extract_sequences(ops.arange(5), 3, 2)
         Array([[0, 1, 2],
                [2, 3, 4]], dtype=int32)
@@ -389,7 +389,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     """Short-time Fourier transform over the last axis: `(real, imag)` of shape
     `(..., num_frames, fft_length // 2 + 1)`.
 
-    Example:
+    Examples:
         >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
         >>> real.shape
         (5, 5)
@@ -427,7 +427,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
           center=True):
     """Inverse of `stft` by windowed overlap-add: a real signal from `(real, imag)` frames.
 
-    Example:
+    Examples:
         >>> real, imag = ops.stft(ops.ones(16), 8, 4, 8)
         >>> ops.istft((real, imag), 8, 4, 8).shape
         (16,)

@@ -1,6 +1,6 @@
 """`keras.optimizers`: the `Optimizer` protocol, Keras 3's built-ins, lookup by name.
 
-Example:
+Examples:
     >>> optimizer = lamina.optimizers.get("nadam")          # as in compile(optimizer="nadam")
     >>> optimizer = lamina.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
     >>> w = lamina.Variable([1.0, 2.0])
@@ -47,7 +47,7 @@ ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
 def serialize(optimizer):
     """The Keras 3 config dict of an optimizer (its hyperparameters, not its state).
 
-    Example:
+    Examples:
         >>> config = lamina.optimizers.serialize(lamina.optimizers.SGD(momentum=0.9))
         >>> config["class_name"], config["config"]["momentum"]
         ('SGD', 0.9)
@@ -61,7 +61,7 @@ def deserialize(config, custom_objects=None):
 
     Built-in class names are matched case-insensitively, as in Keras.
 
-    Example:
+    Examples:
         >>> lamina.optimizers.deserialize({"class_name": "adam", "config": {}})
         <Adam name=adam..., built=False>
     """
@@ -83,7 +83,7 @@ def get(identifier):
 
     A name gives a new optimizer with its default arguments. None gives None.
 
-    Example:
+    Examples:
         >>> lamina.optimizers.get("rmsprop")
         <RMSprop name=rm_sprop..., built=False>
     """

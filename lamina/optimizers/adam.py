@@ -45,7 +45,7 @@ class Adam(Optimizer):
         amsgrad: use the AMSGrad variant.
         **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`, `use_ema`, ...).
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0, 2.0])
         >>> _ = lamina.optimizers.Adam(learning_rate=0.1).apply_gradients(
         ...     [(jnp.array([0.5, -2.0]), w)])
@@ -116,7 +116,7 @@ class AdamW(Adam):
         beta_1, beta_2, epsilon, amsgrad: as in `Adam`.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0])
         >>> optimizer = lamina.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
         >>> _ = optimizer.apply_gradients([(jnp.array([0.0]), w)])
@@ -156,7 +156,7 @@ class Adamax(Optimizer):
         epsilon: added to the denominator.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0])
         >>> optimizer = lamina.optimizers.Adamax(learning_rate=0.1)
         >>> _ = optimizer.apply_gradients([(jnp.array([2.0]), w)])
@@ -216,7 +216,7 @@ class Nadam(Optimizer):
         beta_1, beta_2, epsilon: as in `Adam`.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0])
         >>> optimizer = lamina.optimizers.Nadam(learning_rate=0.1)
         >>> _ = optimizer.apply_gradients([(jnp.array([1.0]), w)])
@@ -298,7 +298,7 @@ class Lamb(Optimizer):
         beta_1, beta_2, epsilon: as in `Adam`.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([3.0, 4.0])
         >>> _ = lamina.optimizers.Lamb(learning_rate=0.1).apply_gradients(
         ...     [(jnp.array([1.0, 1.0]), w)])

@@ -29,7 +29,7 @@ class Adagrad(Optimizer):
         epsilon: added inside the square root.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0])
         >>> _ = lamina.optimizers.Adagrad(learning_rate=0.1, initial_accumulator_value=0.0,
         ...                               epsilon=0.0).apply_gradients([(jnp.array([3.0]), w)])
@@ -88,7 +88,7 @@ class Adadelta(Optimizer):
         epsilon: added inside the square roots.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0])
         >>> _ = lamina.optimizers.Adadelta(learning_rate=1.0).apply_gradients(
         ...     [(jnp.array([1.0]), w)])
@@ -150,7 +150,7 @@ class RMSprop(Optimizer):
         centered: normalize by the estimated variance rather than the second moment.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable(10.0)
         >>> _ = lamina.optimizers.RMSprop(learning_rate=0.1).apply_gradients([(w.value, w)])
         >>> round(float(w), 4)   # 10 - 0.1 * 10 / sqrt(0.1 * 100)
@@ -235,7 +235,7 @@ class Adafactor(Optimizer):
         relative_step: kept for Keras compatibility (see above).
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable(jnp.ones((2, 3)))
         >>> optimizer = lamina.optimizers.Adafactor(learning_rate=0.1)
         >>> _ = optimizer.apply_gradients([(jnp.ones((2, 3)), w)])

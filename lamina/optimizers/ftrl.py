@@ -30,7 +30,7 @@ class Ftrl(Optimizer):
         beta: the paper's beta, added to the L2 term as `beta / (2 * lr)`.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([0.5, -0.5])
         >>> _ = lamina.optimizers.Ftrl(learning_rate=0.1, l1_regularization_strength=1.0
         ...                            ).apply_gradients([(jnp.array([0.1, -0.1]), w)])

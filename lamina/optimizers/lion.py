@@ -22,7 +22,7 @@ class Lion(Optimizer):
         beta_2: decay of the momentum.
         **kwargs: the base optimizer's arguments.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0, 1.0])
         >>> _ = lamina.optimizers.Lion(learning_rate=0.1).apply_gradients(
         ...     [(jnp.array([3.0, -0.01]), w)])

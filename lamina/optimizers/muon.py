@@ -21,7 +21,7 @@ class Muon(Optimizer):
     variable gets an AdamW step with rate `learning_rate * adam_lr_ratio`, betas
     `adam_beta_1`, `adam_beta_2` and decay `adam_weight_decay`.
 
-    Example:
+    Examples:
         >>> w = lamina.Variable(jnp.eye(2))
         >>> optimizer = lamina.optimizers.Muon(learning_rate=0.1)
         >>> _ = optimizer.apply_gradients([(jnp.eye(2), w)])

@@ -106,7 +106,7 @@ class Optimizer:
             counts applied updates (calls // steps), and schedules see the number of calls.
         name: the name, used as the path prefix of the optimizer's variables (`adam/...`).
 
-    Example:
+    Examples:
         Momentum SGD, written with the custom-optimizer protocol:
 
         >>> class MomentumSGD(lamina.optimizers.Optimizer):
@@ -433,7 +433,7 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars):
         """Applies `(gradient, variable)` pairs; returns `iterations`.
 
-        Example:
+        Examples:
             >>> w = lamina.Variable([1.0, 2.0])
             >>> optimizer = lamina.optimizers.SGD(learning_rate=0.5)
             >>> int(optimizer.apply_gradients([(jnp.array([1.0, -1.0]), w)]))
@@ -651,7 +651,7 @@ class Optimizer:
         for the variables the optimizer was built with, both in order; no Variable changes.
         Build the optimizer first (`optimizer.build(model.trainable_variables)`).
 
-        Example:
+        Examples:
             >>> w = lamina.Variable([1.0, 2.0])
             >>> optimizer = lamina.optimizers.SGD(learning_rate=0.5)
             >>> optimizer.build([w])

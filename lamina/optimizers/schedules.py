@@ -5,7 +5,7 @@ a Python int) and returns the learning rate as a scalar array. Every built-in is
 array operations only (no Python `if` on the step), so it works eagerly, under `jax.jit` and
 inside a compiled train step where the step is traced.
 
-Example:
+Examples:
     >>> schedule = lamina.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
     >>> float(schedule(10))
     0.05000000074505806
@@ -59,7 +59,7 @@ class LearningRateSchedule:
     schedule); return a scalar. Use `jnp.where` rather than Python `if` on the step, so the
     schedule also works inside compiled steps.
 
-    Example:
+    Examples:
         >>> class InverseStep(lamina.optimizers.schedules.LearningRateSchedule):
         ...     def __init__(self, initial_learning_rate):
         ...         self.initial_learning_rate = initial_learning_rate
@@ -94,7 +94,7 @@ class ExponentialDecay(LearningRateSchedule):
     With `staircase=True` the exponent is `floor(step / decay_steps)`, so the rate drops in
     steps.
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.ExponentialDecay(1.0, 2, 0.5, staircase=True)
         >>> [float(s(i)) for i in range(5)]
         [1.0, 1.0, 0.5, 0.5, 0.25]
@@ -128,7 +128,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """`values[0]` while `step <= boundaries[0]`, `values[1]` while `step <= boundaries[1]`,
     ..., and `values[-1]` once `step > boundaries[-1]`.
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.PiecewiseConstantDecay([2, 4], [1.0, 0.5, 0.1])
         >>> [round(float(s(i)), 2) for i in range(6)]
         [1.0, 1.0, 1.0, 0.5, 0.5, 0.1]
@@ -165,7 +165,7 @@ class PolynomialDecay(LearningRateSchedule):
     With `cycle=True`, `decay_steps` is replaced by its first multiple that is >= `step`, so
     the rate jumps back up and decays again.
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.PolynomialDecay(1.0, 4, end_learning_rate=0.0)
         >>> [float(s(i)) for i in (0, 2, 4, 8)]
         [1.0, 0.5, 0.0, 0.0]
@@ -208,7 +208,7 @@ class InverseTimeDecay(LearningRateSchedule):
 
     With `staircase=True`, `step / decay_steps` is floored.
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.InverseTimeDecay(1.0, 1, 0.5)
         >>> [float(s(i)) for i in range(3)]
         [1.0, 0.6666666865348816, 0.5]
@@ -248,7 +248,7 @@ class CosineDecay(LearningRateSchedule):
     `warmup_target` over `warmup_steps`, then decays as above from `warmup_target` over the
     next `decay_steps` (Goyal et al., 2017).
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.CosineDecay(0.0, 10, warmup_target=1.0,
         ...                                             warmup_steps=2)
         >>> [round(float(s(i)), 3) for i in (0, 1, 2, 7, 12)]
@@ -299,7 +299,7 @@ class CosineDecayRestarts(LearningRateSchedule):
     restarts, each period `t_mul` times longer than the last and starting from `m_mul` times
     the previous peak.
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.CosineDecayRestarts(1.0, 2, t_mul=1.0)
         >>> [round(float(s(i)), 3) for i in range(5)]
         [1.0, 0.5, 1.0, 0.5, 1.0]
@@ -349,7 +349,7 @@ ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 def serialize(learning_rate_schedule):
     """The Keras 3 config dict of a schedule.
 
-    Example:
+    Examples:
         >>> config = lamina.optimizers.schedules.serialize(
         ...     lamina.optimizers.schedules.ExponentialDecay(0.1, 100, 0.96))
         >>> config["module"], config["class_name"]
@@ -362,7 +362,7 @@ def serialize(learning_rate_schedule):
 def deserialize(config, custom_objects=None):
     """Rebuilds a schedule from its config (the inverse of `serialize`).
 
-    Example:
+    Examples:
         >>> s = lamina.optimizers.schedules.deserialize(
         ...     {"class_name": "InverseTimeDecay",
         ...      "config": {"initial_learning_rate": 1.0, "decay_steps": 1, "decay_rate": 1.0}})

@@ -23,7 +23,7 @@ class SGD(Optimizer):
         nesterov: whether to use Nesterov momentum.
         **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`, `use_ema`, ...).
 
-    Example:
+    Examples:
         >>> w = lamina.Variable([1.0])
         >>> optimizer = lamina.optimizers.SGD(learning_rate=0.1, momentum=0.9)
         >>> for _ in range(2):

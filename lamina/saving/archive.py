@@ -122,7 +122,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         safe_mode: refuse anything that would run code from the file (Lambda bytecode,
             modules outside lamina/Keras).
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
         >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")

@@ -43,7 +43,7 @@ def register_keras_serializable(package="Custom", name=None):
     A registered class must define `get_config()`; a function needs nothing more. Registering
     the same name again replaces the old entry, so re-running a notebook cell works.
 
-    Example:
+    Examples:
         >>> @lamina.saving.register_keras_serializable(package="my_pkg")
         ... def my_softplus(z):
         ...     return jnp.log1p(jnp.exp(z))
@@ -78,7 +78,7 @@ def register_keras_serializable(package="Custom", name=None):
 def get_registered_name(obj):
     """The name `obj` is saved under: its registered `"package>name"`, else its `__name__`.
 
-    Example:
+    Examples:
         >>> lamina.saving.get_registered_name(lamina.activations.relu)
         'relu'
     """
@@ -97,7 +97,7 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     Looks in the active `custom_object_scope`s, then the global registry, then
     `custom_objects`, then `module_objects` (the order Keras 3 uses).
 
-    Example:
+    Examples:
         >>> with lamina.saving.custom_object_scope({"my_fn": abs}):
         ...     lamina.saving.get_registered_object("my_fn") is abs
         True
@@ -120,7 +120,7 @@ def get_custom_objects():
     Adding to it registers an object under that key; objects of an active
     `custom_object_scope` are not in it.
 
-    Example:
+    Examples:
         >>> lamina.saving.get_custom_objects()["my_fn"] = abs   # now loadable as "my_fn"
         >>> del lamina.saving.get_custom_objects()["my_fn"]
     """
@@ -138,7 +138,7 @@ class CustomObjectScope:
     Accepts one or more dicts `{name: object}`. Scopes nest: an inner scope adds to (and may
     override) the names of the outer ones. The scope belongs to the current thread or task.
 
-    Example:
+    Examples:
         >>> def my_softplus(z):
         ...     return jnp.log1p(jnp.exp(z))
         >>> with lamina.saving.custom_object_scope({"my_softplus": my_softplus}):
@@ -213,7 +213,7 @@ def public_name(symbol):
     defined in `lamina/layers/core.py` is `"keras.layers.Dense"`. Returns None for anything
     that is not a lamina built-in (user classes, subclasses of built-ins).
 
-    Example:
+    Examples:
         >>> public_name(lamina.initializers.GlorotUniform)
         'keras.initializers.GlorotUniform'
     """
@@ -267,7 +267,7 @@ def public_symbol(api_name):
 
     Only lamina's own modules are imported, so this is safe on untrusted input.
 
-    Example:
+    Examples:
         >>> public_symbol("keras.activations.swish") is lamina.activations.silu
         True
     """

@@ -158,7 +158,7 @@ def register_special_type(cls, class_name, to_config, from_config):
 def serialize_keras_object(obj):
     """Returns the Keras 3 config of `obj`: a dict, list or plain value that JSON can hold.
 
-    Example:
+    Examples:
         >>> lamina.saving.serialize_keras_object(lamina.initializers.GlorotUniform(seed=1))
         {'module': 'keras.initializers', 'class_name': 'GlorotUniform',
          'config': {'seed': 1, 'input_axes': None, 'output_axes': None},
@@ -324,7 +324,7 @@ def allow_lambda_code():
     Loading such a file runs the stored code, so lamina writes it only on request and loads it
     only with `safe_mode=False`.
 
-    Example:
+    Examples:
         >>> with allow_lambda_code():
         ...     config = serialize_keras_object(lambda x: x * 2)
         >>> config["class_name"]
@@ -404,7 +404,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
             refer to; `keras.activations.deserialize` and friends pass theirs.
         printable_module_name: (keyword) what the objects are, for error messages.
 
-    Example:
+    Examples:
         >>> lamina.saving.deserialize_keras_object(
         ...     {"module": "keras.regularizers", "class_name": "L2",
         ...      "config": {"l2": 0.5}, "registered_name": None})

@@ -86,7 +86,7 @@ def get_file(
     members with absolute paths, `..` components, links leaving the folder or device files are
     refused before anything is extracted.
 
-    Example:
+    Examples:
         >>> path = get_file(origin="https://example.com/data.csv",
         ...                 file_hash="9f86d081884c7d65...")            # doctest: +SKIP
     """
@@ -162,7 +162,7 @@ def get_file(
 def hash_file(fpath, algorithm="sha256", chunk_size=65535):
     """The hex digest of a file: `algorithm` is `"sha256"`, `"md5"` or a `hashlib` object.
 
-    Example:
+    Examples:
         >>> hash_file("/path/to/file.zip")                           # doctest: +SKIP
         'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
