@@ -91,9 +91,11 @@ def test_every_public_name_has_a_docstring_with_an_example(module):
 
 
 def bare_examples(docstring):
-    """The `>>>` lines of a docstring that are not inside an `Example:` or `Examples:`
-    section. The API reference parses docstrings as Google style: there a bare `>>>` line is
-    Markdown, and renders as nested quotes instead of code."""
+    """The `>>>` lines of a docstring that are not inside an `Examples:` section.
+
+    The API reference parses docstrings as Google style (griffe), where only `Examples:`
+    starts a section of code; anywhere else, `Example:` included (an admonition), a `>>>` line
+    is Markdown and renders as nested quotes."""
     bare = []
     section = None  # (name, indent) of the section being read
     for line in inspect.cleandoc(docstring).splitlines():
@@ -104,19 +106,20 @@ def bare_examples(docstring):
         elif line.strip() and section is not None and indent <= section[1]:
             section = None
         if line.lstrip().startswith(">>>") and (
-                section is None or section[0] not in ("Example", "Examples")):
+                section is None or section[0] != "Examples"):
             bare.append(line.strip())
     return bare
 
 
 def test_bare_examples_are_found():
     assert bare_examples("Adds.\n\n>>> add(1, 2)\n3\n") == [">>> add(1, 2)"]
-    assert bare_examples("Adds.\n\nExample:\n    >>> add(1, 2)\n    3\n") == []
+    assert bare_examples("Adds.\n\nExamples:\n    >>> add(1, 2)\n    3\n") == []
+    assert bare_examples("Adds.\n\nExample:\n    >>> add(1, 2)\n") == [">>> add(1, 2)"]
     assert bare_examples("Adds.\n\nArgs:\n    x: a number.\n\n>>> add(1, 2)\n") == \
         [">>> add(1, 2)"]
 
 
-def test_examples_sit_in_example_sections():
+def test_examples_sit_in_examples_sections():
     package = pathlib.Path(lamina.__file__).parent
     found = []
     for path in sorted(package.rglob("*.py")):

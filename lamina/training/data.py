@@ -433,7 +433,7 @@ class PyDataset:
     `use_multiprocessing` and `max_queue_size` arguments are accepted for compatibility;
     lamina loads batches in the calling thread.
 
-    Example:
+    Examples:
         >>> class Batches(PyDataset):
         ...     def __len__(self):
         ...         return 4

@@ -56,7 +56,7 @@ class Trainer:
         program as the progress display and callbacks allow; an int fixes it, as in Keras.
         `run_eagerly=True` (or `jit_compile=False`) runs the steps op by op, for debugging.
 
-        Example:
+        Examples:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
         """
@@ -328,7 +328,7 @@ class Trainer:
         `model.stop_training = True` (set by a callback) ends training after the current
         batch; Ctrl-C stops after the current compiled program and leaves the model usable.
 
-        Example:
+        Examples:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
             >>> history = model.fit(np.ones((10, 3)), np.zeros((10, 1)), batch_size=4,
@@ -415,7 +415,7 @@ class Trainer:
         """Returns the loss and metrics on the data: a scalar (the loss alone), a list in
         Keras's order, or a dict with `return_dict=True`.
 
-        Example:
+        Examples:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
             >>> sorted(model.evaluate(np.ones((4, 3)), np.zeros((4, 1)), verbose=0,
@@ -456,7 +456,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Predictions for the inputs, batched; NumPy arrays in the model's output structure.
 
-        Example:
+        Examples:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
             >>> model.predict(np.ones((70, 3)), verbose=0).shape
             (70, 2)
