@@ -18,7 +18,7 @@ import numpy as np
 
 from lamina import dtype_policies
 from lamina._runtime import naming
-from lamina._runtime.arrays import to_device
+from lamina._runtime.arrays import host_copy, to_device
 from lamina._runtime.function import Function
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.variable import Variable
@@ -534,7 +534,7 @@ class Layer:
                 x = x.value
             elif isinstance(x, (np.ndarray, np.generic)) or _is_number_list(x):
                 if on_host:
-                    return _host_copy(x, compute_dtype if autocast else None)
+                    return host_copy(x, float_dtype=compute_dtype if autocast else None)
                 x = to_device(x)
             if autocast and isinstance(x, jax.Array) and x.dtype != compute_dtype and \
                     jnp.issubdtype(x.dtype, jnp.floating):
@@ -746,17 +746,6 @@ def _is_number_list(value):
         return False
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) or _is_number_list(v)
                for v in value)
-
-
-def _host_copy(value, float_dtype):
-    """`value` as a fresh NumPy array in the dtype JAX would compute it in: floating data in
-    `float_dtype` when given (autocast), else 64-bit types narrowed as JAX does without x64."""
-    array = np.asarray(value)
-    if float_dtype is not None and jnp.issubdtype(array.dtype, jnp.floating):
-        dtype = jnp.dtype(float_dtype)
-    else:
-        dtype = jax.dtypes.canonicalize_dtype(array.dtype)
-    return np.array(array, dtype=dtype, copy=True)
 
 
 def _has_tracers(tree):
