@@ -6,12 +6,20 @@ loss, a streaming custom metric, a custom layer, a regularizer and a constraint 
 each model, reloads it, checks that predictions agree, reports test error / accuracy, and
 writes learning curves as a PNG.
 
-    bash scripts/demo.sh            # or: python examples/demo.py [--out DIR] [--epochs N]
+Every output is written to a temporary file in the output folder and renamed into place when
+complete, so a second run replaces the first run's files whole, and Ctrl-C (exit code 130) or a
+failure never leaves a half-written file. An output folder that cannot be written is reported
+before any training, with how to choose another (exit code 73).
+
+    bash scripts/demo.sh            # or: python examples/demo.py [--out DIR] [--epochs N] [--small]
 """
 
 import argparse
+import contextlib
+import io
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -168,13 +176,44 @@ def train_save_reload(model, train, test, epochs, out_dir, verbose):
                         verbose=verbose)
     scores = model.evaluate(*test, verbose=0, return_dict=True)
     path = os.path.join(out_dir, f"{model.name}.keras")
-    model.save(path)
+    with reporting_output_errors(out_dir):
+        model.save(path)
     reloaded = keras.models.load_model(path)
     before = model.predict(test[0], verbose=0)
     after = reloaded.predict(test[0], verbose=0)
     if not np.allclose(before, after, atol=1e-5):
         sys.exit(f"demo failed: {model.name} predicts differently after reloading")
     return history.history, scores, path
+
+
+class OutputError(Exception):
+    """An output file could not be written; the message says where and how to fix it."""
+
+
+@contextlib.contextmanager
+def reporting_output_errors(out_dir):
+    """Turns an OSError from writing an output into an OutputError with a full explanation
+    (other OSErrors, such as a closed stdout, are not about the output folder)."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(unwritable_folder_message(out_dir, error).replace(
+            "Nothing was written.", "Files already written are complete.")) from error
+
+
+def write_atomically(path, data):
+    """Writes `data` (bytes) to `path` through a temporary file in the same folder and one
+    rename, so that `path` is always either the old complete file or the new one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                         dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
 
 
 def plot(histories, out_dir):
@@ -191,53 +230,97 @@ def plot(histories, out_dir):
         axis.set_xlabel("epoch")
         axis.legend(fontsize=7)
     figure.tight_layout()
+    image = io.BytesIO()  # rendered in memory, so the file itself is written in one go
+    figure.savefig(image, format="png", dpi=100)
+    plt.close(figure)
     path = os.path.join(out_dir, "learning_curves.png")
-    temporary = path + ".tmp.png"
-    figure.savefig(temporary, dpi=100)
-    os.replace(temporary, path)
+    with reporting_output_errors(out_dir):
+        write_atomically(path, image.getvalue())
     return path
 
 
-def main():
+OUTPUT_NAMES = ("diabetes_regressor.keras", "digits_classifier.keras", "learning_curves.png")
+
+
+def unwritable_folder_message(out_dir, error):
+    reason = error.strerror or str(error)
+    return (
+        f"The demo cannot write its outputs (two .keras models and a PNG plot) to the folder "
+        f"{os.path.abspath(out_dir)!r}: {reason}"
+        f"{f' ({error.filename})' if error.filename else ''}. It needs a folder it can "
+        "create files in. Make that folder writable, or choose another one with "
+        "--out DIR, e.g. `bash scripts/demo.sh --out /tmp/lamina-demo`. Nothing was written.")
+
+
+def check_writable(out_dir):
+    """Creates `out_dir` if needed and proves that a file can be created in it, so that a
+    read-only folder is reported before minutes of training, not after."""
+    os.makedirs(out_dir, exist_ok=True)
+    handle, probe = tempfile.mkstemp(prefix=".write_test.", dir=out_dir)
+    os.close(handle)
+    os.remove(probe)
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out", help="folder for the models and the plot")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--small", action="store_true",
+                        help="one epoch per model (a smoke test of the whole pipeline)")
     parser.add_argument("--verbose", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1; received {args.epochs}.")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     try:
-        os.makedirs(args.out, exist_ok=True)
-        probe = os.path.join(args.out, ".write_test")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
+        check_writable(args.out)
     except OSError as error:
-        sys.exit(f"Cannot write to the output folder {args.out!r} ({error.strerror}). Choose "
-                 "another with --out.")
+        print(unwritable_folder_message(args.out, error), file=sys.stderr)
+        return 73  # EX_CANTCREAT, from sysexits.h
+    earlier = [name for name in OUTPUT_NAMES if os.path.exists(os.path.join(args.out, name))]
+    if earlier:
+        print(f"{os.path.abspath(args.out)} holds outputs of an earlier run "
+              f"({', '.join(earlier)}); each is replaced once its new version is complete.")
+    regression_epochs = 1 if args.small else args.epochs
+    digits_epochs = 1 if args.small else max(5, args.epochs // 3)
     keras.utils.set_random_seed(42)
     start = time.perf_counter()
-    (regression_train, regression_test), (digits_train, digits_test) = load_data()
     try:
+        (regression_train, regression_test), (digits_train, digits_test) = load_data()
         print("== Diabetes regression: custom layer, loss, metric, regularizer, constraint ==")
         reg_history, reg_scores, reg_path = train_save_reload(
             regression_model(regression_train[0].shape[1]), regression_train,
-            regression_test, args.epochs, args.out, args.verbose)
+            regression_test, regression_epochs, args.out, args.verbose)
         print("\n== Digits classification: a small CNN ==")
         dig_history, dig_scores, dig_path = train_save_reload(
-            digits_model(), digits_train, digits_test, max(5, args.epochs // 3), args.out,
-            args.verbose)
+            digits_model(), digits_train, digits_test, digits_epochs, args.out, args.verbose)
         curves = plot({"diabetes regression": reg_history, "digits CNN": dig_history},
                       args.out)
     except KeyboardInterrupt:
-        sys.exit("\nInterrupted: files already saved are complete (saving is atomic); nothing "
-                 "was left half-written.")
+        done = [name for name in OUTPUT_NAMES if os.path.exists(os.path.join(args.out, name))]
+        print(f"\nInterrupted (Ctrl-C). Nothing was left half-written in "
+              f"{os.path.abspath(args.out)}: every file is written whole or not at all"
+              f"{'; complete: ' + ', '.join(done) if done else ''}. Run again to finish.",
+              file=sys.stderr)
+        return 130
+    except OutputError as error:  # the folder stopped being writable, or the disk is full
+        print(error, file=sys.stderr)
+        return 73
     print("\n== Results ==")
     print(f"  diabetes test MAE (standardized target): {reg_scores['mae']:.3f}, "
           f"Huber: {reg_scores['huber']:.3f}")
     print(f"  digits test accuracy: {dig_scores['accuracy']:.3f}")
     print("  reloaded models predict exactly as the originals")
-    print(f"  outputs: {reg_path}, {dig_path}, {curves}")
+    print(f"  outputs in {os.path.abspath(args.out)}:")
+    for path in (reg_path, dig_path, curves):
+        print(f"    {os.path.basename(path)}")
     print(f"  total time: {time.perf_counter() - start:.1f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
