@@ -131,6 +131,9 @@ class EpochRunner:
         plan = data.epoch_plan(self.steps_per_epoch, key_fn)
         chunk = self.model._chunk_for(kind, self.callbacks) or max(plan.full_steps, 1)
         if plan.run_partial and plan.full_steps:
+            # Both programs compile in the background, side by side, while this thread traces.
+            with _noted(kind, lambda: f"the first batch ({_describe_first(data)})", self.epoch):
+                programs.prepare_steps(data.arrays, plan.table)
             with _noted(kind, lambda: f"the last batch ({data.partial_size} rows)", self.epoch):
                 programs.prepare_gather(data.arrays, plan.partial)
         logs, step = None, 0
