@@ -63,7 +63,10 @@ class SeedGenerator:
         """Returns a fresh key (uint32 `[2]`) and advances the state."""
         del ordered
         key = self.state.value
-        self.state.assign(key + jnp.array([0, 1], dtype=jnp.uint32))
+        if isinstance(key, jax.core.Tracer):
+            self.state.assign(key + jnp.array([0, 1], dtype=jnp.uint32))
+        else:  # eagerly, on the host: a jnp addition would compile a program on first use
+            self.state.assign(np.asarray(key) + np.array([0, 1], dtype=np.uint32))
         return key
 
     def get_config(self):

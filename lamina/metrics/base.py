@@ -220,8 +220,7 @@ class Metric:
 
     def reset_state(self):
         """Sets every state Variable to zeros."""
-        for variable in self.variables:
-            variable.assign(jnp.zeros(variable.shape, variable.dtype))
+        reset_to_zeros(self.variables)
 
     def reset_states(self):
         """The older name of `reset_state`."""
@@ -350,6 +349,13 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
     __str__ = __repr__
+
+
+def reset_to_zeros(variables):
+    """Sets each Variable to zeros, built on the host: `jnp.zeros` would compile a small XLA
+    program per new shape and dtype (about 10 ms each), paid at the start of every `fit`."""
+    for variable in variables:
+        variable.assign(np.zeros(variable.shape, jnp.dtype(variable.dtype)))
 
 
 def ensure_built(metric, *args, **kwargs):

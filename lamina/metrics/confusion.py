@@ -12,7 +12,7 @@ import numpy as np
 
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert, squeeze_or_expand_to_same_rank
-from lamina.metrics.base import Metric
+from lamina.metrics.base import Metric, reset_to_zeros
 from lamina.saving import serialization
 from lamina.saving.registry import keras_export
 
@@ -300,9 +300,7 @@ class _PrecisionRecall(Metric):
         return result[0] if len(self.thresholds) == 1 else result
 
     def reset_state(self):
-        size = (len(self.thresholds),)
-        self.true_positives.assign(jnp.zeros(size, self.true_positives.dtype))
-        self._second_variable.assign(jnp.zeros(size, self._second_variable.dtype))
+        reset_to_zeros((self.true_positives, self._second_variable))
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.init_thresholds,
@@ -386,9 +384,8 @@ class SensitivitySpecificityBase(Metric):
             what=f"Metric '{self.name}' ({type(self).__name__})")
 
     def reset_state(self):
-        for variable in (self.true_positives, self.false_positives, self.true_negatives,
-                         self.false_negatives):
-            variable.assign(jnp.zeros(variable.shape, variable.dtype))
+        reset_to_zeros((self.true_positives, self.false_positives, self.true_negatives,
+                        self.false_negatives))
 
     def get_config(self):
         return {**super().get_config(), "class_id": self.class_id}
@@ -694,9 +691,8 @@ class AUC(Metric):
 
     def reset_state(self):
         if self._built:
-            for variable in (self.true_positives, self.false_positives, self.true_negatives,
-                             self.false_negatives):
-                variable.assign(jnp.zeros(variable.shape, variable.dtype))
+            reset_to_zeros((self.true_positives, self.false_positives, self.true_negatives,
+                            self.false_negatives))
 
     def get_config(self):
         config = {

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert
-from lamina.metrics.base import Metric
+from lamina.metrics.base import Metric, reset_to_zeros
 from lamina.saving.registry import keras_export
 
 __all__ = ["F1Score", "FBetaScore"]
@@ -124,8 +124,7 @@ class FBetaScore(Metric):
         return score
 
     def reset_state(self):
-        for variable in self.variables:
-            variable.assign(jnp.zeros(variable.shape, variable.dtype))
+        reset_to_zeros(self.variables)
 
     def get_config(self):
         return {**super().get_config(), "average": self.average, "beta": self.beta,

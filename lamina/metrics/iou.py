@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert
-from lamina.metrics.base import Metric
+from lamina.metrics.base import Metric, reset_to_zeros
 from lamina.saving.registry import keras_export
 
 __all__ = ["BinaryIoU", "IoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "confusion_matrix"]
@@ -73,7 +73,7 @@ class _IoUBase(Metric):
         self.total_cm.assign(self.total_cm.value + current)
 
     def reset_state(self):
-        self.total_cm.assign(jnp.zeros(self.total_cm.shape, self.total_cm.dtype))
+        reset_to_zeros((self.total_cm,))
 
 
 @keras_export("keras.metrics.IoU")

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from lamina.losses.base import (INPUT_ERRORS, apply_mask, convert, loss_mask,
                                 squeeze_or_expand_to_same_rank)
 from lamina.losses.functions import VALUE_CHECKS
-from lamina.metrics.base import Metric
+from lamina.metrics.base import Metric, reset_to_zeros
 from lamina.saving import serialization
 from lamina.saving.registry import keras_export
 
@@ -67,7 +67,7 @@ class Sum(Metric):
         self.total.assign_add(jnp.sum(values))
 
     def reset_state(self):
-        self.total.assign(jnp.zeros((), self.total.dtype))
+        reset_to_zeros((self.total,))
 
     def result(self):
         return self.total.value.astype(self.dtype)
@@ -108,8 +108,7 @@ class Mean(Metric):
         self.count.assign_add(jnp.asarray(count, self.dtype))
 
     def reset_state(self):
-        self.total.assign(jnp.zeros((), self.total.dtype))
-        self.count.assign(jnp.zeros((), self.count.dtype))
+        reset_to_zeros((self.total, self.count))
 
     def result(self):
         count = self.count.value.astype(self.dtype)

@@ -7,7 +7,7 @@ from lamina.losses.base import convert, squeeze_or_expand_to_same_rank
 from lamina.losses.functions import (_pair, l2_normalize, log_cosh, mean_absolute_error,
                                      mean_absolute_percentage_error, mean_squared_error,
                                      mean_squared_logarithmic_error)
-from lamina.metrics.base import Metric
+from lamina.metrics.base import Metric, reset_to_zeros
 from lamina.metrics.reduction import Mean, MeanMetricWrapper
 from lamina.saving.registry import keras_export
 
@@ -235,8 +235,7 @@ class R2Score(Metric):
         return score
 
     def reset_state(self):
-        for variable in self.variables:
-            variable.assign(jnp.zeros(variable.shape, variable.dtype))
+        reset_to_zeros(self.variables)
 
     def get_config(self):
         return {**super().get_config(), "class_aggregation": self.class_aggregation,
