@@ -367,3 +367,27 @@ def test_ensure_built_creates_lazy_state_without_changing_it():
     assert [v.name for v in f1.variables] == [
         "true_positives", "false_positives", "false_negatives", "intermediate_weights"]
     assert all(float(jnp.sum(v.value)) == 0 for v in f1.variables)
+
+
+# ------------------------------------------------------------------------------ cost
+@pytest.mark.parametrize("case", ONE_PER_CLASS, ids=[c[0] for c in ONE_PER_CLASS])
+def test_reset_state_compiles_nothing(case, caplog):
+    # fit resets every metric at its start; a jnp op there would compile an XLA program per
+    # new shape and dtype, paid in the first epoch.
+    _, factory, kind = case
+    metric = factory(keras.metrics)
+    args, kwargs = make_batches(kind)[0]
+    metric.update_state(*args, **kwargs)
+    with caplog.at_level("WARNING", logger="jax"), jax.log_compiles(True):
+        metric.reset_state()
+    compiled = [r.getMessage()[:80] for r in caplog.records if "Compiling" in r.getMessage()]
+    assert compiled == []
+    assert all(float(jnp.sum(v.value)) == 0.0 for v in metric.variables)
+
+
+def test_reset_state_keeps_a_bfloat16_state_in_bfloat16():
+    m = keras.metrics.Mean(dtype="bfloat16")
+    m.update_state([1.0, 2.0])
+    m.reset_state()
+    assert [v.dtype for v in m.variables] == ["bfloat16", "bfloat16"]
+    assert float(m.result()) == 0.0
