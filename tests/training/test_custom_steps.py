@@ -1,6 +1,7 @@
 """Models that customize training the TF/Keras way: a stateful `train_step(self, data)`,
 `compute_loss`, metrics held as attributes and updated in `call`, `add_loss`-only models."""
 
+import jax
 import numpy as np
 
 import lamina
@@ -201,3 +202,20 @@ def test_chunks_of_any_length_share_one_compiled_training_loop():
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
         (programs,) = model._programs.values()
         assert programs._loop._cache_size() == 1
+
+
+def test_an_epoch_with_a_partial_batch_compiles_two_programs_once(caplog):
+    # The loop program and the partial-batch program compile ahead, in the background, on the
+    # first epoch; later epochs and chunks (verbose=1 runs the loop in pieces) reuse them.
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x = np.random.default_rng(1).normal(size=(8 * 30 + 5, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    with caplog.at_level("WARNING", logger="jax"), jax.log_compiles(True):
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=1)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    compiled = [r.getMessage().split(" with ")[0] for r in caplog.records
+                if r.getMessage().startswith("Compiling jit(_")]
+    assert sorted(compiled) == ["Compiling jit(_gather_impl)", "Compiling jit(_loop_impl)"]
+    losses = history.history["loss"]
+    assert losses[2] < losses[0] and all(np.isfinite(losses))
