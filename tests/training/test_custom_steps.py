@@ -211,11 +211,18 @@ def test_an_epoch_with_a_partial_batch_compiles_two_programs_once(caplog):
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     x = np.random.default_rng(1).normal(size=(8 * 30 + 5, 3)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
-    with caplog.at_level("WARNING", logger="jax"), jax.log_compiles(True):
-        history = model.fit(x, y, batch_size=8, epochs=3, verbose=1)
-        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    compiled = [r.getMessage().split(" with ")[0] for r in caplog.records
-                if r.getMessage().startswith("Compiling jit(_")]
-    assert sorted(compiled) == ["Compiling jit(_gather_impl)", "Compiling jit(_loop_impl)"]
+    # Set globally: `jax.log_compiles()` as a context manager would not reach the compile
+    # threads.
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING", logger="jax"):
+            history = model.fit(x, y, batch_size=8, epochs=3, verbose=1)
+            model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    compiled = [r.getMessage().split(" in ")[0] for r in caplog.records
+                if r.getMessage().startswith("Finished XLA compilation of jit(_")]
+    assert sorted(compiled) == ["Finished XLA compilation of jit(_gather_impl)",
+                                "Finished XLA compilation of jit(_loop_impl)"]
     losses = history.history["loss"]
     assert losses[2] < losses[0] and all(np.isfinite(losses))
