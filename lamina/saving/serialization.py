@@ -588,16 +588,34 @@ class _Loader:
                 found = registry.public_symbol(f"keras.{home}.{name}")
                 if _is_modeling_function(found, name):
                     return found
-            if ">" not in name:
-                # Keras <= 3.6 saved registered functions by bare name; accept "pkg>name".
-                for key, value in self.objects.items():
-                    if key.endswith(">" + name):
-                        return value
+            # Keras <= 3.6 saved registered functions by bare name; accept "pkg>name".
+            found = self._find_by_short_name(name, "function", config)
+            if found is not None:
+                return found
         else:
             found = self._import_from_module(module, name, config, "function")
             if found is not None and callable(found) and not inspect.isclass(found):
                 return found
         raise _missing_object_error("function", name, name, module, config, self.safe_mode)
+
+    def _find_by_short_name(self, name, what, config):
+        """The object registered as "<package>>name", when exactly one package registers it.
+
+        A config written before its object was registered names it without a package. Two
+        packages registering the same short name make that ambiguous; guessing would build
+        the wrong class silently, so the caller must say which one it means.
+        """
+        if ">" in name:
+            return None
+        matches = {key: value for key, value in self.objects.items()
+                   if key.endswith(">" + name)}
+        if len(matches) > 1:
+            names = ", ".join(repr(key) for key in sorted(matches))
+            raise DeserializationError(
+                f"The config names the {what} '{name}' without a package, and {len(matches)} "
+                f"registered objects match it: {names}. Pass custom_objects={{'{name}': ...}} "
+                f"with the one this file needs. Config: {config!r}")
+        return next(iter(matches.values()), None)
 
     def _find_class(self, class_name, registered_name, module, config):
         for key in (registered_name, class_name):
@@ -615,11 +633,10 @@ class _Loader:
                 f"custom class, pass custom_objects={{'{class_name}': {class_name}}} or "
                 "decorate it with @keras.saving.register_keras_serializable(). "
                 f"Config: {config!r}")
-        key = registered_name or class_name
-        if ">" not in key:
-            for name, value in self.objects.items():
-                if name.endswith(">" + key):
-                    return value  # saved before the class was registered
+        # Saved before the class was registered: its config names it without a package.
+        found = self._find_by_short_name(registered_name or class_name, "class", config)
+        if found is not None:
+            return found
         if module not in (None, "__main__", "builtins"):
             found = self._import_from_module(module, class_name, config, "class")
             # Even when trusted, only classes made to be saved are built from a config: this

@@ -125,6 +125,22 @@ def test_registered_function():
     assert deserialize(old) is plain_function
 
 
+def test_a_bare_name_that_two_packages_register_is_refused_not_guessed():
+    first = saving.register_keras_serializable(package="team_a", name="scale")(
+        lambda x: x * 2)
+    second = saving.register_keras_serializable(package="team_b", name="scale")(
+        lambda x: x * 3)
+    old = {"module": "builtins", "class_name": "function", "config": "scale",
+           "registered_name": "function"}
+    with pytest.raises(serialization.DeserializationError) as info:
+        deserialize(old)
+    message = str(info.value)
+    assert "'team_a>scale', 'team_b>scale'" in message
+    assert "custom_objects={'scale': ...}" in message
+    assert deserialize(old, custom_objects={"scale": second}) is second
+    assert deserialize({**old, "config": "team_a>scale"}) is first
+
+
 def test_classes_are_saved_as_type():
     config = serialize(lamina.constraints.NonNeg)
     assert config == {"module": "builtins", "class_name": "type", "config": "NonNeg",
