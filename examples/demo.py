@@ -276,6 +276,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    # Piped (`demo.sh | tee log`), stdout would hold whole blocks back; show each line live.
+    sys.stdout.reconfigure(line_buffering=True)
     try:
         check_writable(args.out)
     except OSError as error:
