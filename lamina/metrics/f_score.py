@@ -4,7 +4,7 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert
-from lamina.metrics.base import Metric, reset_to_zeros
+from lamina.metrics.base import Metric
 from lamina.saving.registry import keras_export
 
 __all__ = ["F1Score", "FBetaScore"]
@@ -122,9 +122,6 @@ class FBetaScore(Metric):
         elif self.average is not None:
             score = jnp.mean(score)
         return score
-
-    def reset_state(self):
-        reset_to_zeros(self.variables)
 
     def get_config(self):
         return {**super().get_config(), "average": self.average, "beta": self.beta,

@@ -7,7 +7,7 @@ from lamina.losses.base import convert, squeeze_or_expand_to_same_rank
 from lamina.losses.functions import (_pair, l2_normalize, log_cosh, mean_absolute_error,
                                      mean_absolute_percentage_error, mean_squared_error,
                                      mean_squared_logarithmic_error)
-from lamina.metrics.base import Metric, reset_to_zeros
+from lamina.metrics.base import Metric
 from lamina.metrics.reduction import Mean, MeanMetricWrapper
 from lamina.saving.registry import keras_export
 
@@ -233,9 +233,6 @@ class R2Score(Metric):
             adjusted = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
             score = jnp.where(p < n - 1, adjusted, score)
         return score
-
-    def reset_state(self):
-        reset_to_zeros(self.variables)
 
     def get_config(self):
         return {**super().get_config(), "class_aggregation": self.class_aggregation,

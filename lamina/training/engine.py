@@ -87,7 +87,7 @@ class StepPrograms:
         self._gather = jax.jit(self._gather_impl, donate_argnums=0)
         self._loop = jax.jit(self._loop_impl, donate_argnums=0)
         self._scans = {}
-        self._pending = {}  # batch layout -> Future of a partial-batch compilation
+        self._pending = {}  # program and batch layout -> Future of its compilation
 
     # ----------------------------------------------------------------------------- pure step
     def _logs_of(self, batch):
@@ -192,20 +192,27 @@ class StepPrograms:
         self.write_values(values)
         return logs
 
+    def _compile_ahead(self, key, jitted, args, options=None):
+        """Traces `jitted` for `args` here, on the calling thread (it runs the user's Python),
+        and compiles it on a compile thread; once per key."""
+        if key not in self._pending:
+            lowered = jitted.lower(*args)
+            self._pending[key] = _COMPILER.submit(lowered.compile, options)
+
+    def _compiled(self, key, jitted):
+        """The executable compiled ahead under `key` (waiting for it, and raising its error);
+        without one, `jitted` itself, which compiles on its first call."""
+        pending = self._pending.get(key)
+        return jitted if pending is None else pending.result()
+
     def prepare_gather(self, arrays, indices):
         """Starts compiling `run_gather`'s program for these shapes in the background (once);
         tracing, which runs the user's Python, happens here, on the calling thread."""
-        key = _layout_key((arrays, indices))
-        if key in self._pending:
-            return
-        lowered = self._gather.lower(self.read_values(), arrays, indices)
-        self._pending[key] = _COMPILER.submit(lowered.compile, _ONCE_PER_EPOCH_OPTIONS)
+        self._compile_ahead(("gather", _layout_key((arrays, indices))), self._gather,
+                            (self.read_values(), arrays, indices), _ONCE_PER_EPOCH_OPTIONS)
 
     def run_gather(self, arrays, indices):
-        pending = self._pending.get(_layout_key((arrays, indices)))
-        # The background compilation's executable (waiting for it, and raising its error);
-        # without `prepare_gather`, the jitted program, compiled now.
-        program = self._gather if pending is None else pending.result()
+        program = self._compiled(("gather", _layout_key((arrays, indices))), self._gather)
         values, logs = program(self.read_values(), arrays, indices)
         self.write_values(values)
         return logs
@@ -214,17 +221,14 @@ class StepPrograms:
         """Starts compiling `run_steps`'s loop program for these shapes in the background
         (once; training and evaluation). Tracing happens here; while the loop compiles, the
         calling thread can trace the partial-batch program (`prepare_gather`)."""
-        key = ("loop", _layout_key((arrays, index_table)))
-        if self.collect_outputs or key in self._pending:
-            return
-        lowered = self._loop.lower(self.read_values(), arrays, index_table, 0, 1)
-        self._pending[key] = _COMPILER.submit(lowered.compile)
+        if not self.collect_outputs:
+            self._compile_ahead(("loop", _layout_key((arrays, index_table))), self._loop,
+                                (self.read_values(), arrays, index_table, 0, 1))
 
     def run_steps(self, count, arrays, index_table, start):
         """Runs `count` steps on the batches `index_table[start:start + count]`."""
         if not self.collect_outputs:
-            pending = self._pending.get(("loop", _layout_key((arrays, index_table))))
-            program = self._loop if pending is None else pending.result()
+            program = self._compiled(("loop", _layout_key((arrays, index_table))), self._loop)
             values, logs = program(self.read_values(), arrays, index_table, start, count)
             self.write_values(values)
             return logs
