@@ -16,8 +16,8 @@ import inspect
 import jax
 import jax.numpy as jnp
 
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink",

@@ -7,6 +7,7 @@ from lamina._runtime.config import image_data_format as image_data_format
 from lamina._runtime.config import set_epsilon as set_epsilon
 from lamina._runtime.config import set_floatx as set_floatx
 from lamina._runtime.config import set_image_data_format as set_image_data_format
+from lamina._serialization import enable_unsafe_deserialization as _enable_unsafe_deserialization
 
 
 def enable_unsafe_deserialization():
@@ -26,6 +27,4 @@ def enable_unsafe_deserialization():
         >>> layer = lamina.saving.deserialize_keras_object(config, safe_mode=False)  # one call
         >>> lamina.config.enable_unsafe_deserialization()  # doctest: +SKIP
     """
-    from lamina.saving.serialization import enable_unsafe_deserialization as enable
-
-    enable()
+    _enable_unsafe_deserialization()

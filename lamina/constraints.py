@@ -16,8 +16,8 @@ import jax.numpy as jnp
 
 from lamina._runtime import config as _config
 from lamina._runtime.naming import to_snake_case
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get",

@@ -28,8 +28,8 @@ from lamina._runtime import variable as _variable
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.naming import to_snake_case
 from lamina._runtime.rng import SeedGenerator, make_default_seed
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
@@ -557,7 +557,3 @@ def _from_array(array):
         return value.astype(standardize_dtype(dtype))
 
     return initialize_fn
-
-
-# Lets the runtime turn `Variable("zeros", shape=(2,))` into values without importing upward.
-_variable.resolve_initializer = get

@@ -23,8 +23,8 @@ import numpy as np
 
 from lamina._runtime import config as _config
 from lamina._runtime.naming import to_snake_case
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1",

@@ -166,12 +166,12 @@ def test_unknown_names():
 def registered():
     """register_keras_serializable, with the registry restored after the test."""
     objects = dict(lamina.saving.get_custom_objects())
-    names = dict(lamina.saving.registry._GLOBAL_CUSTOM_NAMES)
+    names = dict(lamina._registry._GLOBAL_CUSTOM_NAMES)
     yield lamina.saving.register_keras_serializable
     lamina.saving.get_custom_objects().clear()
     lamina.saving.get_custom_objects().update(objects)
-    lamina.saving.registry._GLOBAL_CUSTOM_NAMES.clear()
-    lamina.saving.registry._GLOBAL_CUSTOM_NAMES.update(names)
+    lamina._registry._GLOBAL_CUSTOM_NAMES.clear()
+    lamina._registry._GLOBAL_CUSTOM_NAMES.update(names)
 
 
 def test_docstring_examples():

@@ -10,16 +10,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _registry
 from lamina._runtime import config, dtypes, naming
 from lamina._runtime.arrays import to_device
 from lamina._runtime.scope import _current_scope, outside_scopes
 
 _AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
 _SYNCHRONIZATIONS = ("none", "on_write", "on_read", "auto")
-
-# Set by `lamina.initializers` so that `Variable("zeros", shape=...)` works without the runtime
-# importing a higher layer of the library.
-resolve_initializer = None
 
 
 def _is_tracer(value):
@@ -103,13 +100,10 @@ class Variable:
 
     def _initial_value(self, initializer, shape, dtype):
         if isinstance(initializer, str):
-            if resolve_initializer is None:
-                # The initializers module registers its lookup when imported; importing it
-                # here keeps `import lamina` light when no Variable is made from a name.
-                import importlib
-
-                importlib.import_module("lamina.initializers")
-            initializer = resolve_initializer(initializer)
+            # A built-in initializer's name ("zeros"). The initializers sit above the runtime,
+            # so their `get` is found by its Keras name in the registry below it, which loads
+            # `lamina.initializers` on first use and keeps `import lamina` light.
+            initializer = _registry.public_symbol("keras.initializers.get")(initializer)
         if isinstance(initializer, Variable):
             initializer = initializer.value
         if callable(initializer) and not hasattr(initializer, "__array__"):

@@ -10,6 +10,7 @@ for containers that own no weights themselves, and leave it marked unbuilt.
 import contextlib
 
 from lamina._runtime import naming
+from lamina._serialization import deserialize_keras_object
 from lamina.layers import symbolic
 
 
@@ -50,8 +51,6 @@ def deserialize_sublayer(config, custom_objects=None):
     name scope, would give its weights paths without the parent's name. The parent's own
     `build` (from the parent's build config, or its first call) builds it in place instead.
     """
-    from lamina.saving import deserialize_keras_object
-
     if isinstance(config, dict) and "build_config" in config:
         config = {key: value for key, value in config.items() if key != "build_config"}
     return deserialize_keras_object(config, custom_objects=custom_objects)

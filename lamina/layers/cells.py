@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from lamina import activations, constraints, initializers, random, regularizers
+from lamina._serialization import serialize_keras_object
 from lamina.layers._sublayers import build_sublayer, deserialize_sublayer, own_scope
 from lamina.layers.layer import Layer
 
@@ -466,8 +467,6 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from lamina.saving import serialize_keras_object
-
         return {**super().get_config(),
                 "cells": [serialize_keras_object(cell) for cell in self.cells]}
 

@@ -11,7 +11,7 @@ import types
 
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import as_shape_tuple
-from lamina.saving import serialization
+from lamina import _serialization as serialization
 
 
 def _is_anonymous(fn):

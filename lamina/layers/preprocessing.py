@@ -8,6 +8,7 @@ import numpy as np
 
 from lamina._runtime import config
 from lamina._runtime.variable import Variable
+from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
 
@@ -256,8 +257,6 @@ class Rescaling(Layer):
         return input_shape
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
-
         return {
             **super().get_config(),
             "scale": serialize_keras_object(self.scale),
@@ -266,8 +265,6 @@ class Rescaling(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from lamina.saving.serialization import deserialize_keras_object
-
         config = dict(config)
         for key in ("scale", "offset"):
             if key in config:

@@ -13,6 +13,7 @@ import numpy as np
 from lamina import regularizers
 from lamina._runtime.scope import StateScope
 from lamina._runtime.variable import Variable
+from lamina._serialization import serialize_keras_object
 from lamina.layers import cells as cells_module
 from lamina.layers._sublayers import build_sublayer, deserialize_sublayer, own_scope
 from lamina.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -338,8 +339,6 @@ class RNN(Layer):
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):
-        from lamina.saving import serialize_keras_object
-
         config = {
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,

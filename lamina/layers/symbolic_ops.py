@@ -11,7 +11,7 @@ import operator
 
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
-from lamina.saving.registry import register_keras_serializable
+from lamina._registry import register_keras_serializable
 
 # Python operators with no `ops` function of their own.
 _OPERATORS = {"getitem": operator.getitem}

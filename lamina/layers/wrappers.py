@@ -3,6 +3,8 @@
 import jax
 import jax.numpy as jnp
 
+from lamina._registry import CustomObjectScope
+from lamina._serialization import serialize_keras_object
 from lamina.layers._sublayers import build_sublayer, deserialize_sublayer, own_scope
 from lamina.layers.layer import Layer
 
@@ -36,8 +38,6 @@ class Wrapper(Layer):
         self.built = True
 
     def get_config(self):
-        from lamina.saving import serialize_keras_object
-
         return {**super().get_config(), "layer": serialize_keras_object(self.layer)}
 
     @classmethod
@@ -114,8 +114,6 @@ def _strip_prefix(name, prefix):
 
 def _copy_layer(layer, **overrides):
     """A new, unbuilt layer with `layer`'s config (and `overrides`), as Keras copies it."""
-    from lamina.saving import CustomObjectScope
-
     classes = {type(sub).__name__: type(sub) for sub in layer._flatten_layers()}
     config = {**layer.get_config(), **overrides}
     with CustomObjectScope(classes):
@@ -294,8 +292,6 @@ class Bidirectional(Layer):
         self.reset_state()
 
     def get_config(self):
-        from lamina.saving import serialize_keras_object
-
         return {**super().get_config(), "merge_mode": self.merge_mode,
                 "layer": serialize_keras_object(self.forward_layer),
                 "backward_layer": serialize_keras_object(self.backward_layer)}

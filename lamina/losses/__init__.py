@@ -71,8 +71,8 @@ from lamina.losses.functions import \
     sparse_categorical_crossentropy as sparse_categorical_crossentropy
 from lamina.losses.functions import squared_hinge as squared_hinge
 from lamina.losses.functions import tversky as tversky
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy",

@@ -8,7 +8,7 @@ so default configs are identical to Keras's and non-default ones survive a save 
 
 from lamina.losses import functions
 from lamina.losses.base import Loss, LossFunctionWrapper
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = [
     "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy",

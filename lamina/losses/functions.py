@@ -17,7 +17,7 @@ from lamina.losses.base import (MASK_FUNCTIONS, IncompatibleShapesError, Invalid
                                 check_broadcastable, convert, float_array,
                                 squeeze_or_expand_to_same_rank)
 from lamina.ops import _losses as loss_ops
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = [
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",

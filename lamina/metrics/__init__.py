@@ -90,8 +90,8 @@ from lamina.losses.functions import poisson as poisson
 from lamina.losses.functions import \
     sparse_categorical_crossentropy as sparse_categorical_crossentropy
 from lamina.losses.functions import squared_hinge as squared_hinge
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",

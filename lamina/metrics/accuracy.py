@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert, squeeze_or_expand_to_same_rank
 from lamina.metrics.reduction import MeanMetricWrapper
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = [
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",

@@ -24,13 +24,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import dtype_policies
+from lamina import dtype_policies, initializers
+from lamina._registry import keras_export
 from lamina._runtime import config, naming
 from lamina._runtime.function import Function
 from lamina._runtime.scope import StateScope, current_scope, run_pure
 from lamina._runtime.variable import Variable
 from lamina.losses.base import is_number_list
-from lamina.saving.registry import keras_export
 
 __all__ = ["Metric", "ensure_built"]
 
@@ -194,8 +194,6 @@ class Metric:
             name: its name.
         """
         self._check_super_called()
-        from lamina import initializers
-
         initializer = initializers.get("zeros" if initializer is None else initializer)
         with naming.name_scope(self.name.replace("/", ">")):
             variable = Variable(initializer, shape=tuple(shape), dtype=dtype, trainable=False,

@@ -13,8 +13,8 @@ import numpy as np
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert, squeeze_or_expand_to_same_rank
 from lamina.metrics.base import Metric, reset_to_zeros
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "AUC", "FalseNegatives", "FalsePositives", "Precision", "PrecisionAtRecall", "Recall",

@@ -5,7 +5,7 @@ from lamina.losses.functions import (binary_crossentropy, categorical_crossentro
                                      categorical_hinge, hinge, kl_divergence, poisson,
                                      sparse_categorical_crossentropy, squared_hinge)
 from lamina.metrics.reduction import MeanMetricWrapper
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = [
     "BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalHinge", "Hinge",

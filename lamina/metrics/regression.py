@@ -9,7 +9,7 @@ from lamina.losses.functions import (_pair, l2_normalize, log_cosh, mean_absolut
                                      mean_squared_logarithmic_error)
 from lamina.metrics.base import Metric
 from lamina.metrics.reduction import Mean, MeanMetricWrapper
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = [
     "ConcordanceCorrelation", "CosineSimilarity", "LogCoshError", "MeanAbsoluteError",

@@ -11,7 +11,7 @@ import jax
 from lamina.layers.core import InputLayer
 from lamina.layers.symbolic import KerasTensor, is_symbolic
 from lamina.models.model import Model
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 
 def _flatten(structure):

@@ -14,7 +14,7 @@ Keras numbers the calls of a nested functional model from 1 in `input_layers` an
 import jax
 
 from lamina.layers.symbolic import KerasTensor, is_symbolic
-from lamina.saving import serialization
+from lamina import _serialization as serialization
 
 _TENSOR = "__keras_tensor__"
 

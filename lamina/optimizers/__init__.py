@@ -12,6 +12,9 @@ Examples:
 
 import inspect
 
+from lamina import _registry
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 from lamina.optimizers import schedules as schedules
 from lamina.optimizers.adam import Adam as Adam
 from lamina.optimizers.adam import Adamax as Adamax
@@ -27,8 +30,6 @@ from lamina.optimizers.lion import Lion as Lion
 from lamina.optimizers.muon import Muon as Muon
 from lamina.optimizers.optimizer import Optimizer as Optimizer
 from lamina.optimizers.sgd import SGD as SGD
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
@@ -107,9 +108,7 @@ def get(identifier):
 
 
 def _is_known_custom(name):
-    from lamina.saving import registry
-
-    return registry.get_registered_object(name) is not None
+    return _registry.get_registered_object(name) is not None
 
 
 _NAMES = sorted({cls.__name__ for cls in _CLASSES if cls is not Optimizer}

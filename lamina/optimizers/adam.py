@@ -9,7 +9,7 @@ rounding and optimizer weights files line up.
 import jax.numpy as jnp
 
 from lamina.optimizers.optimizer import Optimizer
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = ["Adam", "AdamW", "Adamax", "Lamb", "Nadam"]
 

@@ -5,7 +5,7 @@ import re
 import jax.numpy as jnp
 
 from lamina.optimizers.optimizer import Optimizer
-from lamina.saving.registry import keras_export
+from lamina._registry import keras_export
 
 __all__ = ["Muon"]
 

@@ -28,6 +28,9 @@ import warnings
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _serialization as serialization
+from lamina import initializers
+from lamina._registry import keras_export
 from lamina._runtime import config as _config
 from lamina._runtime import naming
 from lamina._runtime.function import Function
@@ -35,8 +38,6 @@ from lamina._runtime.scope import StateScope, current_scope, run_pure
 from lamina._runtime.variable import Variable
 from lamina.optimizers import _arguments, _gradients
 from lamina.optimizers.schedules import LearningRateSchedule
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
 
 __all__ = ["Optimizer"]
 
@@ -339,8 +340,6 @@ class Optimizer:
         """
         self._check_super_called()
         del layout
-        from lamina import initializers
-
         with self._name_scope():
             variable = Variable(initializers.get(initializer), shape=tuple(shape), dtype=dtype,
                                 trainable=False, aggregation=aggregation or "none", name=name)

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 
 from lamina._runtime import config as _config
 from lamina._runtime.variable import Variable
-from lamina.saving import serialization
-from lamina.saving.registry import keras_export
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 
 __all__ = [
     "CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",

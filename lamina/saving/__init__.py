@@ -1,19 +1,23 @@
-"""`keras.saving`: the custom-object registry and Keras 3 configs.
+"""`keras.saving`: the custom-object registry, Keras 3 configs, and `.keras` files.
 
 `register_keras_serializable` and `custom_object_scope` tell loading code what a saved name
 means; `serialize_keras_object` / `deserialize_keras_object` convert objects to and from the
-dicts that Keras 3 writes in `config.json`, so configs move between lamina and Keras.
+dicts that Keras 3 writes in `config.json`, so configs move between lamina and Keras. The
+registry (`lamina._registry`) and the config conversion (`lamina._serialization`) live at the
+bottom of the library, because every layer, loss, metric and optimizer uses them in its
+`get_config`/`from_config`; this package re-exports them next to the archive and weights-file
+code, which sits above the objects it saves.
 """
 
-from lamina.saving.registry import CustomObjectScope as CustomObjectScope
-from lamina.saving.registry import custom_object_scope as custom_object_scope
-from lamina.saving.registry import get_custom_objects as get_custom_objects
-from lamina.saving.registry import get_registered_name as get_registered_name
-from lamina.saving.registry import get_registered_object as get_registered_object
-from lamina.saving.registry import register_keras_serializable as register_keras_serializable
-from lamina.saving.serialization import allow_lambda_code as allow_lambda_code
-from lamina.saving.serialization import deserialize_keras_object as deserialize_keras_object
-from lamina.saving.serialization import serialize_keras_object as serialize_keras_object
+from lamina._registry import CustomObjectScope as CustomObjectScope
+from lamina._registry import custom_object_scope as custom_object_scope
+from lamina._registry import get_custom_objects as get_custom_objects
+from lamina._registry import get_registered_name as get_registered_name
+from lamina._registry import get_registered_object as get_registered_object
+from lamina._registry import register_keras_serializable as register_keras_serializable
+from lamina._serialization import allow_lambda_code as allow_lambda_code
+from lamina._serialization import deserialize_keras_object as deserialize_keras_object
+from lamina._serialization import serialize_keras_object as serialize_keras_object
 
 __all__ = [
     "CustomObjectScope", "allow_lambda_code", "custom_object_scope", "deserialize_keras_object", "get_custom_objects",

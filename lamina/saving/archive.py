@@ -15,9 +15,9 @@ import zipfile
 
 import numpy as np
 
-from lamina.saving import serialization
+from lamina import _serialization as serialization
 from lamina.saving.atomic import atomic_output
-from lamina.saving.registry import custom_object_scope
+from lamina._registry import custom_object_scope
 from lamina.saving.weights_file import _h5py, read_weights, write_weights
 
 CONFIG = "config.json"

@@ -16,6 +16,10 @@ more than one output has a loss each is reported as `"<output>_loss"` (unweighte
 import jax
 import jax.numpy as jnp
 
+from lamina import losses, metrics
+from lamina.metrics.base import Metric
+from lamina.metrics.compile_utils import resolve_metric
+
 
 def _is_nested(value):
     return isinstance(value, (list, tuple, dict))
@@ -158,8 +162,6 @@ class CompileLoss:
 
     def build(self, y_true, y_pred, layout):
         """Resolves the losses from one batch's targets and predictions (arrays or specs)."""
-        from lamina import losses, metrics
-
         self.layout = layout
         specs = layout.spread(self._spec, "loss")
         weights = layout.spread(self._loss_weights, "loss_weights")
@@ -241,8 +243,6 @@ class CompileMetrics:
         return self._base_names.get(id(metric), metric.name)
 
     def build(self, y_true, y_pred, layout, loss_for_output=None):
-        from lamina.metrics.compile_utils import resolve_metric
-
         targets = layout.align(y_true, "y") if y_true is not None else [None] * layout.count
         predictions = layout.flatten(y_pred)
         taken = set()
@@ -289,8 +289,6 @@ class CompileMetrics:
 
 
 def _is_shared_instance(item, spec, layout):
-    from lamina.metrics.base import Metric
-
     return isinstance(item, Metric) and not isinstance(spec, dict) and not (
         isinstance(spec, (list, tuple)) and len(spec) == layout.count)
 

@@ -10,10 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import optimizers
 from lamina._runtime.grad import value_and_grad
 from lamina._runtime.rng import global_seed_generator
 from lamina._runtime.scope import StateScope, current_scope
+from lamina._serialization import deserialize_keras_object, serialize_keras_object
+from lamina.callbacks import CallbackList, TerminateOnNaN
 from lamina.layers import tracking
+from lamina.metrics import Mean
 from lamina.training import data as data_lib
 from lamina.training import loops
 from lamina.training.compile_utils import CompileLoss, CompileMetrics, OutputLayout
@@ -60,9 +64,6 @@ class Trainer:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
         """
-        from lamina import optimizers
-        from lamina.metrics import Mean
-
         if steps_per_execution != "auto" and (
                 isinstance(steps_per_execution, bool) or
                 not isinstance(steps_per_execution, (int, np.integer)) or
@@ -336,8 +337,6 @@ class Trainer:
             >>> sorted(history.history)
             ['loss', 'mae', 'val_loss', 'val_mae']
         """
-        from lamina.callbacks import CallbackList, TerminateOnNaN
-
         self._assert_compiled("fit")
         verbose = _resolve_verbose(verbose)
         if validation_split and validation_data is None:
@@ -422,8 +421,6 @@ class Trainer:
             ...                       return_dict=True))
             ['loss', 'mae']
         """
-        from lamina.callbacks import CallbackList
-
         self._assert_compiled("evaluate")
         if kwargs:
             raise ValueError(f"Arguments not recognized by evaluate(): {sorted(kwargs)}")
@@ -461,8 +458,6 @@ class Trainer:
             >>> model.predict(np.ones((70, 3)), verbose=0).shape
             (70, 2)
         """
-        from lamina.callbacks import CallbackList
-
         verbose = _resolve_verbose(verbose)
         if data_lib.is_array_data(x) and not callbacks and steps is None and \
                 not self.run_eagerly:
@@ -549,13 +544,9 @@ class Trainer:
     def get_compile_config(self):
         if not self.compiled:
             return None
-        from lamina.saving import serialize_keras_object
-
         return serialize_keras_object(self._compile_config)
 
     def compile_from_config(self, config):
-        from lamina.saving import deserialize_keras_object
-
         config = deserialize_keras_object(config)
         self.compile(**config)
 

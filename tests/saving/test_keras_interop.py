@@ -9,7 +9,7 @@ import pytest
 
 import lamina
 from lamina import saving
-from lamina.saving import registry
+from lamina import _registry as registry
 
 os.environ["KERAS_BACKEND"] = "jax"
 keras = pytest.importorskip("keras")

@@ -6,7 +6,7 @@ import pytest
 
 import lamina
 from lamina import saving
-from lamina.saving import registry
+from lamina import _registry as registry
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +137,7 @@ def test_docstring_examples():
 
     import jax.numpy as jnp
 
-    from lamina.saving import serialization
+    from lamina import _serialization as serialization
 
     for module in (registry, serialization):
         results = doctest.testmod(module, extraglobs={"lamina": lamina, "jnp": jnp},

@@ -10,7 +10,8 @@ import pytest
 import lamina
 import lamina as keras
 from lamina import saving
-from lamina.saving import registry, serialization
+from lamina import _registry as registry
+from lamina import _serialization as serialization
 
 serialize = saving.serialize_keras_object
 deserialize = saving.deserialize_keras_object

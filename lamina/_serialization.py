@@ -19,6 +19,12 @@ reverse. What each kind of object becomes:
 Loading resolves names in this order: the caller's `custom_objects`, active
 `custom_object_scope`s, registered objects, then lamina's built-ins (a `"keras.*"` module maps
 to the matching `lamina.*` module). In safe mode, the only modules ever imported are lamina's.
+
+This module sits just above the runtime and below every package whose objects it converts
+(activations, layers, losses, metrics, optimizers, models), because their `get_config` and
+`from_config` call it. So it never imports them: classes are found through `lamina._registry`
+by their Keras names, and objects are converted through their own `get_config`/`from_config`.
+`lamina.saving` re-exports the public functions.
 """
 
 import builtins
@@ -34,9 +40,10 @@ import types
 import jax
 import numpy as np
 
+from lamina import _registry as registry
 from lamina._runtime.dtypes import standardize_dtype
+from lamina._runtime.rng import SeedGenerator
 from lamina._runtime.variable import Variable
-from lamina.saving import registry
 
 __all__ = [
     "DeserializationError", "ObjectSharingScope", "SafeModeScope", "deserialize_keras_object",
@@ -45,6 +52,10 @@ __all__ = [
 ]
 
 PLAIN_TYPES = (str, int, float, bool)
+
+# The runtime's one public class is named here, where it is serialized (the seed of an
+# initializer or a dropout layer): the runtime itself declares no public names.
+registry.keras_export("keras.random.SeedGenerator")(SeedGenerator)
 
 
 class DeserializationError(TypeError, ValueError):
@@ -375,19 +386,16 @@ def _load_lambda(value):
     return function_from_code(code, defaults, closure)
 
 
+# The names a loaded lambda sees: book code writes `lambda x: tf.exp(x)` or `keras.ops...`.
+# The modules are the public facades at the top of the library, so they are imported by name
+# when a lambda is loaded (this module sits below them and never imports them statically).
+_LAMBDA_MODULES = {"keras": "lamina", "tf": "lamina.compat.tf", "ops": "lamina.ops"}
+
+
 def _lambda_globals():
-    # Book code writes `lambda x: tf.exp(x)` or `keras.ops...`; give loaded lambdas those names.
-    import jax.numpy as jnp
-
-    import lamina
-
-    names = {"__builtins__": builtins, "keras": lamina, "np": np, "jnp": jnp, "jax": jax}
-    for alias, module, attribute in (("tf", "lamina.compat", "tf"), ("ops", "lamina.ops", None)):
-        try:
-            loaded = importlib.import_module(module)
-            names[alias] = getattr(loaded, attribute) if attribute else loaded
-        except (ImportError, AttributeError):
-            pass
+    names = {"__builtins__": builtins, "np": np, "jnp": jax.numpy, "jax": jax}
+    for alias, module in _LAMBDA_MODULES.items():
+        names[alias] = importlib.import_module(module)
     return names
 
 

@@ -1,6 +1,8 @@
 """Names for objects: the custom-object registry and the table of Keras public names.
 
-Two tables live here, and serialization reads both:
+This module is the bottom of lamina's import graph: it imports nothing from lamina, so that
+every package above it (the runtime included) can declare its public names without importing
+`saving` or anything else. Two tables live here, and serialization reads both:
 
 * **Custom objects.** `register_keras_serializable` records a user class or function under
   `"package>name"`; `custom_object_scope` adds objects for the duration of a block; together
@@ -8,7 +10,9 @@ Two tables live here, and serialization reads both:
 * **Public names.** `keras_export("keras.initializers.GlorotUniform", ...)` marks a lamina
   built-in with the name Keras 3 gives it. Serialization writes that name (so a lamina file
   reads as a Keras file), and deserialization maps a Keras name back to the lamina object,
-  importing the matching `lamina.*` module on demand.
+  importing the matching `lamina.*` module on demand. That import goes by name
+  (`"keras.layers"` -> `"lamina.layers"`), never by an import statement, so `import lamina`
+  stays light and every public name still resolves after it.
 
 Scopes are held in `contextvars`, so threads and async tasks each see their own.
 """
@@ -293,13 +297,3 @@ def public_symbol(api_name):
     except AttributeError:
         return None
 
-
-def _register_runtime_exports():
-    # The runtime cannot import this module (it sits below it), so its public classes are
-    # declared from here.
-    from lamina._runtime.rng import SeedGenerator
-
-    keras_export("keras.random.SeedGenerator")(SeedGenerator)
-
-
-_register_runtime_exports()
