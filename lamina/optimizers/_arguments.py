@@ -1,5 +1,18 @@
-"""Checks of the arguments every optimizer's constructor shares, run before anything is made."""
+"""The arguments every optimizer's constructor shares: their names, their checks (run before
+anything is made), and the config of a built-in's own arguments.
 
+A built-in optimizer states only its own arguments and passes the rest on:
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, *args, **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
+
+Keras's built-ins take the base arguments after their own, in `BASE_ARGUMENTS`' order, which
+is also `Optimizer.__init__`'s; so `*args` passes positional base arguments on where Keras
+would put them (`SGD(0.01, 0.9, True, 1e-4)` sets `weight_decay`).
+"""
+
+import functools
+import inspect
 import numbers
 import warnings
 
@@ -7,6 +20,29 @@ import numpy as np
 
 from lamina._runtime.variable import Variable
 from lamina.optimizers.schedules import LearningRateSchedule
+
+# `Optimizer.__init__`'s arguments, in its (and Keras's) positional order.
+BASE_ARGUMENTS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
+                  "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                  "gradient_accumulation_steps", "name")
+
+
+@functools.cache
+def _own_arguments(cls):
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]  # after self
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(p.name for p in parameters
+                 if p.kind in named and p.name not in BASE_ARGUMENTS)
+
+
+def own_config(optimizer, cls):
+    """The arguments of `cls`'s constructor that the base does not take, each read from the
+    optimizer's attribute of the same name: what `cls.get_config` adds to the base's config.
+
+    `cls` is named rather than taken from `type(optimizer)`, so that a user's subclass with
+    arguments of its own (stored under other names) inherits a working `get_config`.
+    """
+    return {name: getattr(optimizer, name) for name in _own_arguments(cls)}
 
 
 def is_number(value):
@@ -69,9 +105,8 @@ def check_base_arguments(cls, learning_rate, kwargs, *, weight_decay, clipnorm, 
     if kwargs:
         raise ValueError(
             f"Argument(s) not recognized by {cls}: {kwargs}. Every optimizer accepts "
-            "learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, "
-            "ema_momentum, ema_overwrite_frequency, loss_scale_factor, "
-            "gradient_accumulation_steps and name, besides its own arguments.")
+            f"{', '.join(BASE_ARGUMENTS[:-1])} and {BASE_ARGUMENTS[-1]}, besides its own "
+            "arguments.")
     check_nonnegative(cls, "weight_decay", weight_decay)
     for argument, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                             ("global_clipnorm", global_clipnorm)):

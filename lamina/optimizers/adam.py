@@ -8,8 +8,9 @@ rounding and optimizer weights files line up.
 
 import jax.numpy as jnp
 
+from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
+from lamina.saving.registry import keras_export
 
 __all__ = ["Adam", "AdamW", "Adamax", "Lamb", "Nadam"]
 
@@ -27,8 +28,23 @@ def _cast(gradient, learning_rate, dtype):
     return jnp.asarray(gradient).astype(dtype), jnp.asarray(learning_rate).astype(dtype)
 
 
+class _Moments(Optimizer):
+    """The arguments the whole family takes, in Keras's order: the decay rates of the two
+    running averages and the denominator's epsilon (Adamax, Nadam and Lamb take no others)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, *args,
+                 **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def get_config(self):
+        return {**super().get_config(), **_arguments.own_config(self, _Moments)}
+
+
 @keras_export("keras.optimizers.Adam")
-class Adam(Optimizer):
+class Adam(_Moments):
     """Adam (Kingma & Ba, 2014): moment estimates of the gradient and its square.
 
     With `t = iterations + 1`:
@@ -43,7 +59,8 @@ class Adam(Optimizer):
         beta_2: decay of the second-moment average.
         epsilon: added to the denominator for numerical stability.
         amsgrad: use the AMSGrad variant.
-        **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`, `use_ema`, ...).
+        *args, **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`,
+            `use_ema`, ...), by keyword or, as in Keras, positionally after these.
 
     Examples:
         >>> w = lamina.Variable([1.0, 2.0])
@@ -54,20 +71,8 @@ class Adam(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+                 amsgrad=False, *args, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, *args, **kwargs)
         self.amsgrad = amsgrad
 
     def build(self, var_list):
@@ -98,8 +103,7 @@ class Adam(Optimizer):
         variable.assign(variable.value - (m.value * alpha) / (jnp.sqrt(velocity) + self.epsilon))
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 @keras_export("keras.optimizers.AdamW")
@@ -114,7 +118,7 @@ class AdamW(Adam):
         learning_rate: defaults to 0.001.
         weight_decay: the decay rate (required; defaults to 0.004).
         beta_1, beta_2, epsilon, amsgrad: as in `Adam`.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's other arguments, as in `Adam`.
 
     Examples:
         >>> w = lamina.Variable([1.0])
@@ -125,25 +129,18 @@ class AdamW(Adam):
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+                 epsilon=1e-7, amsgrad=False, *args, **kwargs):
         if weight_decay is None:
             raise ValueError(
                 "Argument `weight_decay` must be a float. Received: weight_decay=None (use "
                 "Adam for no weight decay).")
-        super().__init__(
-            learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            amsgrad=amsgrad, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-            ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        # Keras's AdamW takes `weight_decay` second; Adam passes it on as the first base one.
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, *args,
+                         **kwargs)
 
 
 @keras_export("keras.optimizers.Adamax")
-class Adamax(Optimizer):
+class Adamax(_Moments):
     """Adamax (Kingma & Ba, 2014, section 7.1): Adam with the infinity norm.
 
     `m += (g - m) * (1 - beta_1)`, `u = max(beta_2 * u, |g|)`,
@@ -154,7 +151,7 @@ class Adamax(Optimizer):
         beta_1: decay of the first-moment average.
         beta_2: decay of the exponentially weighted infinity norm.
         epsilon: added to the denominator.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `Adam`.
 
     Examples:
         >>> w = lamina.Variable([1.0])
@@ -163,22 +160,6 @@ class Adamax(Optimizer):
         >>> round(float(w[0]), 4)
         0.9
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None,
-                 **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, var_list):
         if self.built:
@@ -197,13 +178,9 @@ class Adamax(Optimizer):
         variable.assign(variable.value - (lr * m.value)
                         / ((1 - beta_1_power) * (u.value + self.epsilon)))
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
-
 
 @keras_export("keras.optimizers.Nadam")
-class Nadam(Optimizer):
+class Nadam(_Moments):
     """Nadam (Dozat, 2015): Adam with Nesterov momentum.
 
     The momentum coefficient follows the schedule `u_t = beta_1 * (1 - 0.5 * 0.96**t)`; the
@@ -214,7 +191,7 @@ class Nadam(Optimizer):
     Args:
         learning_rate: defaults to 0.001.
         beta_1, beta_2, epsilon: as in `Adam`.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `Adam`.
 
     Examples:
         >>> w = lamina.Variable([1.0])
@@ -223,22 +200,6 @@ class Nadam(Optimizer):
         >>> round(float(w[0]), 3)
         0.894
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None,
-                 **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, var_list):
         if self.built:
@@ -280,13 +241,9 @@ class Nadam(Optimizer):
         v_hat = v.value / (1 - beta_2_power)
         variable.assign(variable.value - (m_hat * lr) / (jnp.sqrt(v_hat) + self.epsilon))
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
-
 
 @keras_export("keras.optimizers.Lamb")
-class Lamb(Optimizer):
+class Lamb(_Moments):
     """LAMB (You et al., 2019): Adam's direction, scaled per variable by the trust ratio
     `||w|| / ||update||` (1 when either norm is 0), for large-batch training.
 
@@ -296,7 +253,7 @@ class Lamb(Optimizer):
     Args:
         learning_rate: defaults to 0.001.
         beta_1, beta_2, epsilon: as in `Adam`.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `Adam`.
 
     Examples:
         >>> w = lamina.Variable([3.0, 4.0])
@@ -305,22 +262,6 @@ class Lamb(Optimizer):
         >>> [round(float(x), 3) for x in w.numpy()]   # the step has norm lr * ||w|| = 0.5
         [2.646, 3.646]
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None,
-                 **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, var_list):
         if self.built:
@@ -346,7 +287,3 @@ class Lamb(Optimizer):
         ratio = jnp.where(weight_norm > 0,
                           jnp.where(update_norm > 0, weight_norm / update_norm, 1.0), 1.0)
         variable.assign(variable.value - ratio * lr * update)
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}

@@ -7,8 +7,9 @@ and slot order are Keras 3's.
 import jax.numpy as jnp
 
 from lamina import initializers
+from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
+from lamina.saving.registry import keras_export
 
 __all__ = ["Adadelta", "Adafactor", "Adagrad", "RMSprop"]
 
@@ -27,7 +28,8 @@ class Adagrad(Optimizer):
         learning_rate: defaults to 0.001.
         initial_accumulator_value: the accumulators' starting value (>= 0).
         epsilon: added inside the square root.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`,
+            `use_ema`, ...), by keyword or, as in Keras, positionally after these.
 
     Examples:
         >>> w = lamina.Variable([1.0])
@@ -38,17 +40,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None,
-                 **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+                 *args, **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 
@@ -68,9 +61,7 @@ class Adagrad(Optimizer):
                         - (lr * gradient) / jnp.sqrt(accumulator.value + self.epsilon))
 
     def get_config(self):
-        return {**super().get_config(),
-                "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+        return {**super().get_config(), **_arguments.own_config(self, Adagrad)}
 
 
 @keras_export("keras.optimizers.Adadelta")
@@ -86,7 +77,7 @@ class Adadelta(Optimizer):
         learning_rate: defaults to 0.001 (1.0 reproduces the paper's rate-free method).
         rho: the decay rate of both averages.
         epsilon: added inside the square roots.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `Adagrad`.
 
     Examples:
         >>> w = lamina.Variable([1.0])
@@ -96,17 +87,8 @@ class Adadelta(Optimizer):
         True
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, *args, **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
         self.rho = rho
         self.epsilon = epsilon
 
@@ -130,7 +112,7 @@ class Adadelta(Optimizer):
         variable.assign(variable.value + lr * delta)
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+        return {**super().get_config(), **_arguments.own_config(self, Adadelta)}
 
 
 @keras_export("keras.optimizers.RMSprop")
@@ -148,7 +130,7 @@ class RMSprop(Optimizer):
         momentum: plain (not Nesterov) momentum; 0 creates no momentum slots.
         epsilon: added inside the square root.
         centered: normalize by the estimated variance rather than the second moment.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `Adagrad`.
 
     Examples:
         >>> w = lamina.Variable(10.0)
@@ -158,17 +140,8 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+                 centered=False, *args, **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
@@ -208,8 +181,7 @@ class RMSprop(Optimizer):
             variable.assign(variable.value - increment)
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
+        return {**super().get_config(), **_arguments.own_config(self, RMSprop)}
 
 
 @keras_export("keras.optimizers.Adafactor")
@@ -233,7 +205,7 @@ class Adafactor(Optimizer):
         epsilon_2: the smallest weight RMS the step is scaled by.
         clip_threshold: the largest RMS of the normalized update.
         relative_step: kept for Keras compatibility (see above).
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `Adagrad`.
 
     Examples:
         >>> w = lamina.Variable(jnp.ones((2, 3)))
@@ -244,17 +216,8 @@ class Adafactor(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30,
-                 epsilon_2=1e-3, clip_threshold=1.0, relative_step=True, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+                 epsilon_2=1e-3, clip_threshold=1.0, relative_step=True, *args, **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
         self.beta_2_decay = beta_2_decay
         self.epsilon_1 = epsilon_1
         self.epsilon_2 = epsilon_2
@@ -313,6 +276,4 @@ class Adafactor(Optimizer):
         variable.assign(variable.value - alpha_t * u_t_hat)
 
     def get_config(self):
-        return {**super().get_config(), "beta_2_decay": self.beta_2_decay,
-                "epsilon_1": self.epsilon_1, "epsilon_2": self.epsilon_2,
-                "clip_threshold": self.clip_threshold, "relative_step": self.relative_step}
+        return {**super().get_config(), **_arguments.own_config(self, Adafactor)}

@@ -3,8 +3,9 @@
 import jax.numpy as jnp
 
 from lamina import initializers
+from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
+from lamina.saving.registry import keras_export
 
 __all__ = ["Ftrl"]
 
@@ -28,7 +29,8 @@ class Ftrl(Optimizer):
         l2_regularization_strength: >= 0 (stabilization).
         l2_shrinkage_regularization_strength: >= 0; a magnitude penalty on the weights.
         beta: the paper's beta, added to the L2 term as `beta / (2 * lr)`.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`,
+            `use_ema`, ...), by keyword or, as in Keras, positionally after these.
 
     Examples:
         >>> w = lamina.Variable([0.5, -0.5])
@@ -41,10 +43,7 @@ class Ftrl(Optimizer):
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
                  initial_accumulator_value=0.1, l1_regularization_strength=0.0,
                  l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
-                 beta=0.0, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+                 beta=0.0, *args, **kwargs):
         for argument, value in (
                 ("initial_accumulator_value", initial_accumulator_value),
                 ("l1_regularization_strength", l1_regularization_strength),
@@ -58,13 +57,7 @@ class Ftrl(Optimizer):
             raise ValueError(
                 "`learning_rate_power` needs to be negative or zero. Received: "
                 f"learning_rate_power={learning_rate_power}.")
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        super().__init__(learning_rate, *args, **kwargs)
         self.learning_rate_power = learning_rate_power
         self.initial_accumulator_value = initial_accumulator_value
         self.l1_regularization_strength = l1_regularization_strength
@@ -99,11 +92,4 @@ class Ftrl(Optimizer):
         accumulator.assign(new_accumulator)
 
     def get_config(self):
-        return {**super().get_config(),
-                "learning_rate_power": self.learning_rate_power,
-                "initial_accumulator_value": self.initial_accumulator_value,
-                "l1_regularization_strength": self.l1_regularization_strength,
-                "l2_regularization_strength": self.l2_regularization_strength,
-                "l2_shrinkage_regularization_strength":
-                    self.l2_shrinkage_regularization_strength,
-                "beta": self.beta}
+        return {**super().get_config(), **_arguments.own_config(self, Ftrl)}

@@ -2,8 +2,9 @@
 
 import jax.numpy as jnp
 
+from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
+from lamina.saving.registry import keras_export
 
 __all__ = ["Lion"]
 
@@ -20,7 +21,7 @@ class Lion(Optimizer):
         learning_rate: defaults to 0.001.
         beta_1: interpolation for the update direction, in (0, 1].
         beta_2: decay of the momentum.
-        **kwargs: the base optimizer's arguments.
+        *args, **kwargs: the base optimizer's arguments, as in `SGD`.
 
     Examples:
         >>> w = lamina.Variable([1.0, 1.0])
@@ -30,21 +31,12 @@ class Lion(Optimizer):
         [0.9, 1.1]
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, *args, **kwargs):
         if beta_1 <= 0 or beta_1 > 1:
             raise ValueError(
                 "Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer "
                 f"degenerates to SignSGD. Received: beta_1={beta_1}.")
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        super().__init__(learning_rate, *args, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
 
@@ -66,4 +58,4 @@ class Lion(Optimizer):
         m.assign(m.value * beta_2 + gradient * (1.0 - beta_2))
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+        return {**super().get_config(), **_arguments.own_config(self, Lion)}

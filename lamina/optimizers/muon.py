@@ -4,8 +4,9 @@ import re
 
 import jax.numpy as jnp
 
+from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
+from lamina.saving.registry import keras_export
 
 __all__ = ["Muon"]
 
@@ -21,6 +22,10 @@ class Muon(Optimizer):
     variable gets an AdamW step with rate `learning_rate * adam_lr_ratio`, betas
     `adam_beta_1`, `adam_beta_2` and decay `adam_weight_decay`.
 
+    The base optimizer's arguments (`clipnorm`, `use_ema`, ..., `name`) follow `weight_decay`,
+    by keyword or positionally, as in Keras; Muon's arguments after them (from
+    `exclude_layers` on) are taken by keyword only.
+
     Examples:
         >>> w = lamina.Variable(jnp.eye(2))
         >>> optimizer = lamina.optimizers.Muon(learning_rate=0.1)
@@ -30,20 +35,11 @@ class Muon(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, adam_beta_1=0.9, adam_beta_2=0.999,
-                 adam_weight_decay=0.004, epsilon=1e-7, weight_decay=0.004, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, exclude_layers=None,
-                 exclude_embeddings=True, muon_a=3.4445, muon_b=-4.7750, muon_c=2.0315,
-                 adam_lr_ratio=1, momentum=0.95, ns_steps=5, nesterov=True, rms_rate=0.2,
-                 **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+                 adam_weight_decay=0.004, epsilon=1e-7, weight_decay=0.004, *args,
+                 exclude_layers=None, exclude_embeddings=True, muon_a=3.4445, muon_b=-4.7750,
+                 muon_c=2.0315, adam_lr_ratio=1, momentum=0.95, ns_steps=5, nesterov=True,
+                 rms_rate=0.2, **kwargs):
+        super().__init__(learning_rate, weight_decay, *args, **kwargs)
         self.adam_beta_1 = adam_beta_1
         self.adam_beta_2 = adam_beta_2
         self.epsilon = epsilon
@@ -145,11 +141,4 @@ class Muon(Optimizer):
             variable.assign(variable.value - variable.value * wd * lr)
 
     def get_config(self):
-        return {**super().get_config(), "adam_beta_1": self.adam_beta_1,
-                "adam_beta_2": self.adam_beta_2, "epsilon": self.epsilon,
-                "exclude_layers": self.exclude_layers, "muon_a": self.muon_a,
-                "muon_b": self.muon_b, "muon_c": self.muon_c,
-                "adam_lr_ratio": self.adam_lr_ratio, "momentum": self.momentum,
-                "ns_steps": self.ns_steps, "nesterov": self.nesterov,
-                "exclude_embeddings": self.exclude_embeddings,
-                "adam_weight_decay": self.adam_weight_decay, "rms_rate": self.rms_rate}
+        return {**super().get_config(), **_arguments.own_config(self, Muon)}

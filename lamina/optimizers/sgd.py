@@ -2,8 +2,9 @@
 
 import jax.numpy as jnp
 
+from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
+from lamina.saving.registry import keras_export
 
 __all__ = ["SGD"]
 
@@ -21,7 +22,8 @@ class SGD(Optimizer):
         learning_rate: a float, a schedule or a callable; defaults to 0.01.
         momentum: a float in [0, 1]; 0 is plain gradient descent (and creates no slots).
         nesterov: whether to use Nesterov momentum.
-        **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`, `use_ema`, ...).
+        *args, **kwargs: the base optimizer's arguments (`weight_decay`, `clipnorm`,
+            `use_ema`, ...), by keyword or, as in Keras, positionally after these.
 
     Examples:
         >>> w = lamina.Variable([1.0])
@@ -32,17 +34,8 @@ class SGD(Optimizer):
         0.71
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-            use_ema=use_ema, ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, *args, **kwargs):
+        super().__init__(learning_rate, *args, **kwargs)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (
                 0 <= momentum <= 1):
             raise ValueError(
@@ -74,4 +67,4 @@ class SGD(Optimizer):
             variable.assign(variable.value + velocity.value)
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+        return {**super().get_config(), **_arguments.own_config(self, SGD)}

@@ -13,6 +13,7 @@ import pytest
 
 import lamina
 from lamina import optimizers
+from lamina.optimizers import _arguments
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _reference as ref
@@ -176,12 +177,37 @@ PUBLIC = ["SGD", "Adam", "AdamW", "Adamax", "Nadam", "Lamb", "RMSprop", "Adagrad
 
 @pytest.mark.parametrize("name", PUBLIC)
 def test_signature_defaults_and_config_match_keras(name):
+    """Each optimizer states only its own arguments (and `learning_rate`, with Keras's
+    default); the base ones pass through `*args, **kwargs`, and their defaults show in the
+    config."""
     keras = _keras()
     theirs = getattr(keras.optimizers, name)
     ours = getattr(optimizers, name)
-    their_parameters = inspect.signature(theirs.__init__).parameters
-    our_parameters = inspect.signature(ours.__init__).parameters
-    assert list(our_parameters) == list(their_parameters)
-    for key, parameter in their_parameters.items():
-        assert our_parameters[key].default == parameter.default, key
+    their_parameters, our_parameters = (
+        {key: parameter for key, parameter in inspect.signature(cls.__init__).parameters.items()
+         if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
+        for cls in (theirs, ours))
+    base = set(_arguments.BASE_ARGUMENTS) - {"learning_rate"}
+    assert [key for key in their_parameters if key not in base] == [
+        key for key in our_parameters if key not in base]
+    for key, parameter in our_parameters.items():
+        assert parameter.default == their_parameters[key].default, key
     assert ours(name="o").get_config() == theirs(name="o").get_config()
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_base_arguments_work_positionally_as_in_keras(name):
+    """Keras's built-ins take the base arguments positionally after their own (AdamW's
+    `weight_decay` second, Muon's after `epsilon`); lamina's pass them on in the same places."""
+    keras = _keras()
+    theirs = getattr(keras.optimizers, name)
+    ours = getattr(optimizers, name)
+    changed = {"weight_decay": 0.01, "clipnorm": 0.5, "ema_momentum": 0.9, "name": "p"}
+    positional = []
+    for key, parameter in inspect.signature(theirs.__init__).parameters.items():
+        if key == "self":
+            continue
+        positional.append(changed.get(key, parameter.default))
+        if key == "name":
+            break
+    assert ours(*positional).get_config() == theirs(*positional).get_config()
