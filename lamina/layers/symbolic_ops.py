@@ -4,14 +4,20 @@ Applying an operator or a `keras.ops` function to a `KerasTensor` records a node
 `OpLayer`: a weightless layer that calls the named `lamina.ops` function with the same
 arguments, symbolic ones replaced by values. The function is stored by name, so the model's
 config stays safe to load.
+
+`KerasTensor` gets its operators here, and `__lamina_op__`, the protocol through which
+`keras.ops` functions hand it their calls (see `lamina/ops/_symbolic.py`). They are set here
+rather than in the class body because recording a node makes a Layer, and `layer.py` imports
+the class.
 """
 
-import importlib
 import operator
 
+from lamina import ops
+from lamina._registry import register_keras_serializable
+from lamina._runtime import naming
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
-from lamina._registry import register_keras_serializable
 
 # Python operators with no `ops` function of their own.
 _OPERATORS = {"getitem": operator.getitem}
@@ -20,7 +26,6 @@ _OPERATORS = {"getitem": operator.getitem}
 def _resolve(function_name):
     if function_name in _OPERATORS:
         return _OPERATORS[function_name]
-    ops = importlib.import_module("lamina.ops")
     function = getattr(ops, function_name, None)
     if function is None or not callable(function):
         raise ValueError(
@@ -58,8 +63,6 @@ def apply(function_name, args, kwargs):
 
 
 def _op_name(function_name):
-    from lamina._runtime import naming
-
     return naming.unique_name(function_name)
 
 
@@ -82,40 +85,5 @@ KerasTensor.__neg__ = lambda self: apply("negative", (self,), {})
 KerasTensor.__abs__ = lambda self: apply("abs", (self,), {})
 KerasTensor.__getitem__ = lambda self, key: apply("getitem", (self, key), {})
 
-
-def _register_with_ops():
-    from lamina.ops import _symbolic
-
-    _symbolic.register(KerasTensor, apply)
-
-
-_register_with_ops()
-
-
-def any_symbolic_arguments(args, kwargs):
-    """Cheap check used by `lamina.ops` on every call: is any argument a KerasTensor?"""
-    for value in args:
-        if isinstance(value, KerasTensor):
-            return True
-        if isinstance(value, (list, tuple)) and any(isinstance(v, KerasTensor) for v in value):
-            return True
-    for value in kwargs.values():
-        if isinstance(value, KerasTensor):
-            return True
-    return False
-
-
-def symbolic_dispatch(function_name, function):
-    """Wraps an ops function so that symbolic arguments record a graph node instead."""
-    def dispatching(*args, **kwargs):
-        if any_symbolic_arguments(args, kwargs):
-            return apply(function_name, args, kwargs)
-        return function(*args, **kwargs)
-
-    dispatching.__name__ = getattr(function, "__name__", function_name)
-    dispatching.__qualname__ = getattr(function, "__qualname__", function_name)
-    dispatching.__doc__ = function.__doc__
-    dispatching.__wrapped__ = function
-    dispatching.__module__ = getattr(function, "__module__", "lamina.ops")
-    return dispatching
-
+# `keras.ops` functions called with a KerasTensor argument record a node through this.
+KerasTensor.__lamina_op__ = staticmethod(apply)

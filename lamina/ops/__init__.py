@@ -3,6 +3,8 @@
 Every op accepts JAX arrays, NumPy arrays, Python numbers and nested lists, and lamina
 Variables, and works eagerly, under `jax.jit`/`jax.grad` and inside `lamina.function`.
 The namespaces `ops.numpy`, `ops.nn`, `ops.linalg` and `ops.image` mirror Keras 3's.
+Called on symbolic tensors (`keras.Input`), the functions listed here record graph nodes of a
+functional model instead (see `_symbolic.py`).
 
 Examples:
     >>> from lamina import ops
@@ -87,21 +89,11 @@ from lamina.ops._elementwise import (
     absolute,
     add,
     angle,
-    arccos,
-    arccosh,
-    arcsin,
-    arcsinh,
-    arctan,
-    arctan2,
-    arctanh,
     cbrt,
     ceil,
     clip,
     conj,
     conjugate,
-    cos,
-    cosh,
-    deg2rad,
     divide,
     divide_no_nan,
     exp,
@@ -115,8 +107,6 @@ from lamina.ops._elementwise import (
     fmod,
     gcd,
     heaviside,
-    hypot,
-    i0,
     imag,
     lcm,
     ldexp,
@@ -135,19 +125,13 @@ from lamina.ops._elementwise import (
     nextafter,
     polar,
     power,
-    rad2deg,
     real,
     reciprocal,
     round,
     sign,
-    sin,
-    sinc,
-    sinh,
     sqrt,
     square,
     subtract,
-    tan,
-    tanh,
     true_divide,
     trunc,
     vectorize,
@@ -312,6 +296,26 @@ from lamina.ops._shapes import (
     view,
     vsplit,
     vstack,
+)
+from lamina.ops._trigonometry import (
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    cos,
+    cosh,
+    deg2rad,
+    hypot,
+    i0,
+    rad2deg,
+    sin,
+    sinc,
+    sinh,
+    tan,
+    tanh,
 )
 from lamina.ops.core import (
     associative_scan,
@@ -727,30 +731,3 @@ __all__ = [
     "zeros_like",
 ]
 
-
-def _accept_symbolic_tensors():
-    # Applied to keras.ops functions called on keras.Input tensors, each becomes a graph node
-    # of the functional model (as in Keras 3). Classes and submodules are left as they are.
-    import inspect
-
-    from lamina.ops._symbolic import dispatching
-
-    import sys
-
-    namespace = globals()
-    wrapped = {}
-    for name in __all__:
-        value = namespace.get(name)
-        if inspect.isfunction(value) or (callable(value) and not inspect.isclass(value)
-                                         and not inspect.ismodule(value)):
-            wrapped[id(value)] = namespace[name] = dispatching(name, value)
-    # The namespaces (ops.numpy, ops.nn, ...) hand out the very same objects, as in Keras.
-    for module_name, module in list(sys.modules.items()):
-        if module_name.startswith("lamina.ops.") and module is not None and \
-                not module_name.rpartition(".")[2].startswith("_"):
-            for attribute, value in list(vars(module).items()):
-                if not attribute.startswith("_") and id(value) in wrapped:
-                    setattr(module, attribute, wrapped[id(value)])
-
-
-_accept_symbolic_tensors()

@@ -8,8 +8,10 @@ import jax.nn as jnn
 import jax.numpy as jnp
 
 from lamina.ops._convert import compiled, float_tensor, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
+@symbolic_op
 def relu(x):
     """Rectified linear unit: `max(x, 0)`.
 
@@ -20,6 +22,7 @@ def relu(x):
     return jnn.relu(tensor(x))
 
 
+@symbolic_op
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`.
 
@@ -30,6 +33,7 @@ def relu6(x):
     return jnn.relu6(tensor(x))
 
 
+@symbolic_op
 def sigmoid(x):
     """Logistic sigmoid: `1 / (1 + exp(-x))`.
 
@@ -40,6 +44,7 @@ def sigmoid(x):
     return jnn.sigmoid(float_tensor(x))
 
 
+@symbolic_op
 def sparse_sigmoid(x):
     """Sparse sigmoid: 0 below -1, 1 above 1, `(x + 1) / 2` between.
 
@@ -50,6 +55,7 @@ def sparse_sigmoid(x):
     return jnn.sparse_sigmoid(float_tensor(x))
 
 
+@symbolic_op
 def hard_sigmoid(x):
     """Piecewise-linear sigmoid: `relu6(x + 3) / 6`.
 
@@ -60,6 +66,7 @@ def hard_sigmoid(x):
     return jnn.hard_sigmoid(float_tensor(x))
 
 
+@symbolic_op
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed stably: `-softplus(-x)`.
 
@@ -70,6 +77,7 @@ def log_sigmoid(x):
     return jnn.log_sigmoid(float_tensor(x))
 
 
+@symbolic_op
 def softplus(x):
     """`log(1 + exp(x))`, computed stably.
 
@@ -80,6 +88,7 @@ def softplus(x):
     return jnn.softplus(float_tensor(x))
 
 
+@symbolic_op
 def softsign(x):
     """`x / (1 + |x|)`.
 
@@ -90,6 +99,7 @@ def softsign(x):
     return jnn.soft_sign(float_tensor(x))
 
 
+@symbolic_op
 def sparse_plus(x):
     """Sparse softplus: 0 below -1, `x` above 1, `(x + 1)**2 / 4` between.
 
@@ -100,6 +110,7 @@ def sparse_plus(x):
     return jnn.sparse_plus(float_tensor(x))
 
 
+@symbolic_op
 def squareplus(x, b=4):
     """Squareplus: `(x + sqrt(x**2 + b)) / 2`.
 
@@ -110,6 +121,7 @@ def squareplus(x, b=4):
     return jnn.squareplus(float_tensor(x), b=b)
 
 
+@symbolic_op
 def silu(x):
     """Sigmoid linear unit (swish): `x * sigmoid(x)`.
 
@@ -120,6 +132,7 @@ def silu(x):
     return jnn.silu(float_tensor(x))
 
 
+@symbolic_op
 def swish(x):
     """Alias of `silu`: `x * sigmoid(x)`.
 
@@ -130,6 +143,7 @@ def swish(x):
     return jnn.silu(float_tensor(x))
 
 
+@symbolic_op
 def hard_silu(x):
     """Hard SiLU (hard swish): `x * relu6(x + 3) / 6`.
 
@@ -140,6 +154,7 @@ def hard_silu(x):
     return jnn.hard_silu(float_tensor(x))
 
 
+@symbolic_op
 def hard_swish(x):
     """Alias of `hard_silu`.
 
@@ -150,6 +165,7 @@ def hard_swish(x):
     return jnn.hard_silu(float_tensor(x))
 
 
+@symbolic_op
 def mish(x):
     """Mish: `x * tanh(softplus(x))` (lamina addition; Keras has it in `keras.activations`).
 
@@ -160,6 +176,7 @@ def mish(x):
     return jnn.mish(float_tensor(x))
 
 
+@symbolic_op
 def leaky_relu(x, negative_slope=0.2):
     """`x` for positive inputs, `negative_slope * x` for negative ones.
 
@@ -170,6 +187,7 @@ def leaky_relu(x, negative_slope=0.2):
     return jnn.leaky_relu(float_tensor(x), negative_slope=negative_slope)
 
 
+@symbolic_op
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` if positive, `alpha * (exp(x) - 1)` otherwise.
 
@@ -180,6 +198,7 @@ def elu(x, alpha=1.0):
     return jnn.elu(float_tensor(x), alpha=alpha)
 
 
+@symbolic_op
 def selu(x):
     """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017).
 
@@ -190,6 +209,7 @@ def selu(x):
     return jnn.selu(float_tensor(x))
 
 
+@symbolic_op
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`.
 
@@ -200,6 +220,7 @@ def celu(x, alpha=1.0):
     return jnn.celu(float_tensor(x), alpha=alpha)
 
 
+@symbolic_op
 def gelu(x, approximate=True):
     """Gaussian error linear unit; `approximate=True` uses the tanh approximation.
 
@@ -210,6 +231,7 @@ def gelu(x, approximate=True):
     return jnn.gelu(float_tensor(x), approximate=approximate)
 
 
+@symbolic_op
 def glu(x, axis=-1):
     """Gated linear unit: splits `axis` in halves `a, b` and returns `a * sigmoid(b)`.
 
@@ -225,6 +247,7 @@ def glu(x, axis=-1):
     return jnn.glu(x, axis=axis)
 
 
+@symbolic_op
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`.
 
@@ -235,6 +258,7 @@ def hard_tanh(x):
     return jnn.hard_tanh(tensor(x))
 
 
+@symbolic_op
 def tanh_shrink(x):
     """`x - tanh(x)`.
 
@@ -250,6 +274,7 @@ def _tanh_shrink(x):
     return x - jnp.tanh(x)
 
 
+@symbolic_op
 def soft_shrink(x, threshold=0.5):
     """Moves values towards zero by `threshold`, and zeroes those within it.
 
@@ -266,6 +291,7 @@ def _soft_shrink(x, threshold):
                      jnp.where(x < -threshold, x + threshold, jnp.zeros_like(x)))
 
 
+@symbolic_op
 def hard_shrink(x, threshold=0.5):
     """Zeroes values whose magnitude is at most `threshold`.
 
@@ -281,6 +307,7 @@ def _hard_shrink(x, threshold):
     return jnp.where(jnp.abs(x) > threshold, x, jnp.zeros_like(x))
 
 
+@symbolic_op
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`.
 
@@ -296,6 +323,7 @@ def _threshold(x, threshold, default_value):
     return jnp.where(x > threshold, x, jnp.asarray(default_value, x.dtype))
 
 
+@symbolic_op
 def softmax(x, axis=-1):
     """Exponentials normalized to sum to 1 over `axis` (an int or a tuple of ints).
 
@@ -307,6 +335,7 @@ def softmax(x, axis=-1):
     return jnn.softmax(float_tensor(x), axis=axis)
 
 
+@symbolic_op
 def log_softmax(x, axis=-1):
     """`log(softmax(x))` over `axis`, computed stably.
 
@@ -318,6 +347,7 @@ def log_softmax(x, axis=-1):
     return jnn.log_softmax(float_tensor(x), axis=axis)
 
 
+@symbolic_op
 def sparsemax(x, axis=-1):
     """Sparsemax: the Euclidean projection of `x` onto the probability simplex over `axis`
     (Martins & Astudillo, 2016); many outputs are exactly zero.

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 
 from lamina.ops._convert import compiled, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _four_dims(t):
@@ -38,6 +39,7 @@ def _soft_capped(query, key, value, bias, mask, scale, is_causal, cap):
     return jnp.einsum("bnts,bsnh->btnh", probabilities, value)
 
 
+@symbolic_op
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
                           flash_attention=None, attn_logits_soft_cap=None):
     """`softmax(query @ key^T * scale + bias) @ value` over inputs shaped

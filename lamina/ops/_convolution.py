@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from lamina._runtime import config
 from lamina.ops._convert import compiled, tensor
 from lamina.ops._convert import data_format as _data_format
+from lamina.ops._symbolic import symbolic_op
 
 _SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
 
@@ -77,6 +78,7 @@ def _check_not_empty(op, result, inputs):
     return result
 
 
+@symbolic_op
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution (1D to 3D); grouped when `in_channels` is a divisor of the input's.
 
@@ -113,6 +115,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     return _check_not_empty("conv", result, inputs)
 
 
+@symbolic_op
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Depthwise convolution: each input channel convolved with its own
@@ -144,6 +147,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     return _check_not_empty("depthwise_conv", result, inputs)
 
 
+@symbolic_op
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
     """Depthwise convolution followed by a 1x1 (pointwise) convolution.
@@ -176,6 +180,7 @@ def _transpose_padding(kernel_size, stride, dilation, padding, output_padding):
     return low, total - low
 
 
+@symbolic_op
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """Transposed convolution (the gradient of `conv`), for upsampling.
@@ -216,6 +221,7 @@ def _pair(value, name):
     return _tuple(value, 2, name)
 
 
+@symbolic_op
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Extracts sliding blocks from `(N, C, H, W)` images as columns: `(N, C*kH*kW, L)`
     (PyTorch's `unfold`, im2col).
@@ -245,6 +251,7 @@ def _unfold(x, kernel_size, dilation, padding, stride):
     return patches.reshape(patches.shape[:2] + (-1,))
 
 
+@symbolic_op
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sums columns of sliding blocks `(N, C*kH*kW, L)` back into `(N, C, H, W)` images
     (PyTorch's `fold`, col2im; the adjoint of `unfold`).
@@ -305,6 +312,7 @@ def _blocks(x, block_size, data_format, op):
     return x
 
 
+@symbolic_op
 def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves channel blocks into `block_size` x `block_size` spatial tiles (pixel shuffle).
 
@@ -332,6 +340,7 @@ def _depth_to_space(x, b, data_format):
     return x.reshape(n, c // (b * b), h * b, w * b)
 
 
+@symbolic_op
 def space_to_depth(x, block_size, data_format="channels_last"):
     """Moves `block_size` x `block_size` spatial tiles into channels (the inverse of
     `depth_to_space`).

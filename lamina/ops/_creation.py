@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from lamina._runtime import config
 from lamina._runtime.dtypes import standardize_dtype
 from lamina.ops._convert import optional_dtype, tensor, unwrap, unwrap_tree
+from lamina.ops._symbolic import symbolic_op
 
 
 def _shape(shape):
@@ -17,6 +18,7 @@ def _shape(shape):
     return tuple(int(unwrap(d)) for d in shape)
 
 
+@symbolic_op
 def zeros(shape, dtype=None):
     """A tensor of zeros.
 
@@ -27,6 +29,7 @@ def zeros(shape, dtype=None):
     return jnp.zeros(_shape(shape), dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def ones(shape, dtype=None):
     """A tensor of ones.
 
@@ -37,6 +40,7 @@ def ones(shape, dtype=None):
     return jnp.ones(_shape(shape), dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def full(shape, fill_value, dtype=None):
     """A tensor filled with `fill_value`.
 
@@ -47,6 +51,7 @@ def full(shape, fill_value, dtype=None):
     return jnp.full(_shape(shape), unwrap(fill_value), dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def empty(shape, dtype=None):
     """A tensor whose contents do not matter (zeros, in JAX).
 
@@ -57,6 +62,7 @@ def empty(shape, dtype=None):
     return jnp.zeros(_shape(shape), dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def zeros_like(x, dtype=None):
     """Zeros with the shape (and, by default, dtype) of `x`.
 
@@ -67,6 +73,7 @@ def zeros_like(x, dtype=None):
     return jnp.zeros_like(tensor(x), dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def ones_like(x, dtype=None):
     """Ones with the shape (and, by default, dtype) of `x`.
 
@@ -77,6 +84,7 @@ def ones_like(x, dtype=None):
     return jnp.ones_like(tensor(x), dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def full_like(x, fill_value, dtype=None):
     """`fill_value` with the shape (and, by default, dtype) of `x`.
 
@@ -87,6 +95,7 @@ def full_like(x, fill_value, dtype=None):
     return jnp.full_like(tensor(x), unwrap(fill_value), dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def empty_like(x, dtype=None):
     """An uninitialized-looking tensor (zeros) with the shape of `x`.
 
@@ -97,6 +106,7 @@ def empty_like(x, dtype=None):
     return jnp.zeros_like(tensor(x), dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def array(x, dtype=None):
     """Creates a tensor from data (a list, NumPy array, number or tensor).
 
@@ -110,6 +120,7 @@ def array(x, dtype=None):
 # ------------------------------------------------------------------------------- ranges
 
 
+@symbolic_op
 def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in `[start, stop)`; dtype inferred from the arguments.
 
@@ -126,6 +137,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return jnp.arange(start, stop, step, dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
@@ -137,6 +149,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
                         retstep=retstep, dtype=optional_dtype(dtype), axis=axis)
 
 
+@symbolic_op
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """`num` values spaced evenly on a log scale, from `base**start` to `base**stop`.
 
@@ -148,6 +161,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
                         dtype=optional_dtype(dtype), axis=axis)
 
 
+@symbolic_op
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` values in geometric progression from `start` to `stop`.
 
@@ -159,6 +173,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
                          dtype=optional_dtype(dtype), axis=axis)
 
 
+@symbolic_op
 def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1D coordinate vectors.
 
@@ -176,6 +191,7 @@ def meshgrid(*x, indexing="xy"):
 # ------------------------------------------------------------------------------- matrices
 
 
+@symbolic_op
 def eye(N, M=None, k=0, dtype=None):
     """A 2D tensor with ones on the `k`-th diagonal.
 
@@ -187,6 +203,7 @@ def eye(N, M=None, k=0, dtype=None):
     return jnp.eye(N, M=M, k=k, dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def identity(n, dtype=None):
     """The `n` by `n` identity matrix.
 
@@ -198,6 +215,7 @@ def identity(n, dtype=None):
     return jnp.identity(n, dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def tri(N, M=None, k=0, dtype=None):
     """A matrix with ones at and below the `k`-th diagonal.
 
@@ -209,6 +227,7 @@ def tri(N, M=None, k=0, dtype=None):
     return jnp.tri(N, M=M, k=k, dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix: columns are powers of `x`.
 
@@ -228,6 +247,7 @@ def _window_length(x):
     return int(unwrap(x))
 
 
+@symbolic_op
 def bartlett(x):
     """The Bartlett (triangular) window of length `x`.
 
@@ -238,6 +258,7 @@ def bartlett(x):
     return jnp.bartlett(_window_length(x)).astype(config.floatx())
 
 
+@symbolic_op
 def blackman(x):
     """The Blackman window of length `x`.
 
@@ -248,6 +269,7 @@ def blackman(x):
     return jnp.blackman(_window_length(x)).astype(config.floatx())
 
 
+@symbolic_op
 def hamming(x):
     """The Hamming window of length `x`.
 
@@ -258,6 +280,7 @@ def hamming(x):
     return jnp.hamming(_window_length(x)).astype(config.floatx())
 
 
+@symbolic_op
 def hanning(x):
     """The Hann window of length `x`.
 
@@ -268,6 +291,7 @@ def hanning(x):
     return jnp.hanning(_window_length(x)).astype(config.floatx())
 
 
+@symbolic_op
 def kaiser(x, beta):
     """The Kaiser window of length `x` and shape parameter `beta`.
 
@@ -278,6 +302,7 @@ def kaiser(x, beta):
     return jnp.kaiser(_window_length(x), beta).astype(config.floatx())
 
 
+@symbolic_op
 def copy(x):
     """A copy of `x`.
 

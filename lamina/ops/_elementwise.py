@@ -1,4 +1,6 @@
-"""Element-wise math: arithmetic, powers and logarithms, trigonometry, rounding, complex parts.
+"""Element-wise math: arithmetic, powers and logarithms, rounding, complex parts.
+
+Trigonometry is in `_trigonometry.py`.
 
 Functions whose result is a float by nature (`sqrt`, `sin`, `exp`, `ceil`, ...) cast integer and
 boolean inputs to `keras.config.floatx()` first, as Keras 3 does.
@@ -9,10 +11,12 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.ops._convert import compiled, float_tensor, floats, tensor
+from lamina.ops._symbolic import symbolic_op
 
 # ------------------------------------------------------------------------------- arithmetic
 
 
+@symbolic_op
 def add(x1, x2):
     """Adds arguments element-wise.
 
@@ -23,6 +27,7 @@ def add(x1, x2):
     return jnp.add(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def subtract(x1, x2):
     """Subtracts `x2` from `x1` element-wise.
 
@@ -33,6 +38,7 @@ def subtract(x1, x2):
     return jnp.subtract(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def multiply(x1, x2):
     """Multiplies arguments element-wise.
 
@@ -43,6 +49,7 @@ def multiply(x1, x2):
     return jnp.multiply(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def divide(x1, x2):
     """Divides `x1` by `x2` element-wise; integers give floats.
 
@@ -53,6 +60,7 @@ def divide(x1, x2):
     return jnp.true_divide(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def true_divide(x1, x2):
     """Alias of `divide`.
 
@@ -63,6 +71,7 @@ def true_divide(x1, x2):
     return jnp.true_divide(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def divide_no_nan(x1, x2):
     """Divides element-wise, returning 0 where the denominator is 0.
 
@@ -81,6 +90,7 @@ def _divide_no_nan(x1, x2):
     return jnp.where(zero, jnp.zeros_like(quotient), quotient)
 
 
+@symbolic_op
 def floor_divide(x1, x2):
     """The largest integer not greater than `x1 / x2`, element-wise.
 
@@ -91,6 +101,7 @@ def floor_divide(x1, x2):
     return jnp.floor_divide(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def mod(x1, x2):
     """The remainder of division, with the sign of the divisor (`x1 % x2`).
 
@@ -101,6 +112,7 @@ def mod(x1, x2):
     return jnp.mod(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def fmod(x1, x2):
     """The remainder of division, with the sign of the dividend (C's `fmod`).
 
@@ -111,6 +123,7 @@ def fmod(x1, x2):
     return jnp.fmod(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def power(x1, x2):
     """`x1` raised to the power `x2`, element-wise.
 
@@ -121,6 +134,7 @@ def power(x1, x2):
     return jnp.power(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def negative(x):
     """Numerical negative, element-wise.
 
@@ -131,6 +145,7 @@ def negative(x):
     return jnp.negative(tensor(x))
 
 
+@symbolic_op
 def reciprocal(x):
     """`1 / x`, element-wise.
 
@@ -141,6 +156,7 @@ def reciprocal(x):
     return jnp.reciprocal(tensor(x))
 
 
+@symbolic_op
 def square(x):
     """`x * x`, element-wise (booleans become int32).
 
@@ -154,6 +170,7 @@ def square(x):
     return jnp.square(x)
 
 
+@symbolic_op
 def sqrt(x):
     """Non-negative square root, element-wise.
 
@@ -164,6 +181,7 @@ def sqrt(x):
     return jnp.sqrt(float_tensor(x))
 
 
+@symbolic_op
 def cbrt(x):
     """Cube root, element-wise.
 
@@ -174,6 +192,7 @@ def cbrt(x):
     return jnp.cbrt(float_tensor(x))
 
 
+@symbolic_op
 def absolute(x):
     """Absolute value, element-wise.
 
@@ -184,6 +203,7 @@ def absolute(x):
     return jnp.absolute(tensor(x))
 
 
+@symbolic_op
 def abs(x):
     """Absolute value, element-wise (alias of `absolute`).
 
@@ -194,6 +214,7 @@ def abs(x):
     return jnp.absolute(tensor(x))
 
 
+@symbolic_op
 def fabs(x):
     """Absolute value as a float, element-wise.
 
@@ -204,6 +225,7 @@ def fabs(x):
     return jnp.fabs(float_tensor(x))
 
 
+@symbolic_op
 def sign(x):
     """-1, 0 or 1 by the sign of each element.
 
@@ -214,6 +236,7 @@ def sign(x):
     return jnp.sign(tensor(x))
 
 
+@symbolic_op
 def maximum(x1, x2):
     """Element-wise maximum (NaN wins).
 
@@ -224,6 +247,7 @@ def maximum(x1, x2):
     return jnp.maximum(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def minimum(x1, x2):
     """Element-wise minimum (NaN wins).
 
@@ -234,6 +258,7 @@ def minimum(x1, x2):
     return jnp.minimum(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def fmax(x1, x2):
     """Element-wise maximum that ignores NaN.
 
@@ -244,6 +269,7 @@ def fmax(x1, x2):
     return jnp.fmax(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def fmin(x1, x2):
     """Element-wise minimum that ignores NaN.
 
@@ -254,6 +280,7 @@ def fmin(x1, x2):
     return jnp.fmin(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def clip(x, x_min, x_max):
     """Limits values to `[x_min, x_max]` (booleans become int32).
 
@@ -267,6 +294,7 @@ def clip(x, x_min, x_max):
     return jnp.clip(x, tensor(x_min), tensor(x_max))
 
 
+@symbolic_op
 def gcd(x1, x2):
     """Greatest common divisor of integers, element-wise.
 
@@ -277,6 +305,7 @@ def gcd(x1, x2):
     return jnp.gcd(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def lcm(x1, x2):
     """Least common multiple of integers, element-wise.
 
@@ -287,6 +316,7 @@ def lcm(x1, x2):
     return jnp.lcm(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def ldexp(x1, x2):
     """`x1 * 2**x2`, element-wise; `x2` must be integers.
 
@@ -302,6 +332,7 @@ def ldexp(x1, x2):
     return jnp.ldexp(float_tensor(x1), x2)
 
 
+@symbolic_op
 def heaviside(x1, x2):
     """Heaviside step: 0 where `x1 < 0`, `x2` where `x1 == 0`, 1 where `x1 > 0`.
 
@@ -313,6 +344,7 @@ def heaviside(x1, x2):
     return jnp.heaviside(x1, x2)
 
 
+@symbolic_op
 def nextafter(x1, x2):
     """The next representable float after `x1` in the direction of `x2`.
 
@@ -324,6 +356,7 @@ def nextafter(x1, x2):
     return jnp.nextafter(x1, x2)
 
 
+@symbolic_op
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """Replaces NaN and infinities with finite numbers.
 
@@ -337,6 +370,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 # ------------------------------------------------------------------------------- exp and log
 
 
+@symbolic_op
 def exp(x):
     """Exponential, element-wise.
 
@@ -347,6 +381,7 @@ def exp(x):
     return jnp.exp(float_tensor(x))
 
 
+@symbolic_op
 def exp2(x):
     """`2**x`, element-wise.
 
@@ -357,6 +392,7 @@ def exp2(x):
     return jnp.exp2(float_tensor(x))
 
 
+@symbolic_op
 def expm1(x):
     """`exp(x) - 1`, accurate for small `x`.
 
@@ -367,6 +403,7 @@ def expm1(x):
     return jnp.expm1(float_tensor(x))
 
 
+@symbolic_op
 def log(x):
     """Natural logarithm, element-wise.
 
@@ -377,6 +414,7 @@ def log(x):
     return jnp.log(float_tensor(x))
 
 
+@symbolic_op
 def log2(x):
     """Base-2 logarithm, element-wise.
 
@@ -387,6 +425,7 @@ def log2(x):
     return jnp.log2(float_tensor(x))
 
 
+@symbolic_op
 def log10(x):
     """Base-10 logarithm, element-wise.
 
@@ -397,6 +436,7 @@ def log10(x):
     return jnp.log10(float_tensor(x))
 
 
+@symbolic_op
 def log1p(x):
     """`log(1 + x)`, accurate for small `x`.
 
@@ -407,6 +447,7 @@ def log1p(x):
     return jnp.log1p(float_tensor(x))
 
 
+@symbolic_op
 def logaddexp(x1, x2):
     """`log(exp(x1) + exp(x2))`, computed stably.
 
@@ -418,6 +459,7 @@ def logaddexp(x1, x2):
     return jnp.logaddexp(x1, x2)
 
 
+@symbolic_op
 def logaddexp2(x1, x2):
     """`log2(2**x1 + 2**x2)`, computed stably.
 
@@ -429,194 +471,10 @@ def logaddexp2(x1, x2):
     return jnp.logaddexp2(x1, x2)
 
 
-# ------------------------------------------------------------------------------- trigonometry
-
-
-def sin(x):
-    """Sine, element-wise (radians).
-
-    Examples:
-        >>> ops.sin([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.sin(float_tensor(x))
-
-
-def cos(x):
-    """Cosine, element-wise (radians).
-
-    Examples:
-        >>> ops.cos([0.])
-        Array([1.], dtype=float32)
-    """
-    return jnp.cos(float_tensor(x))
-
-
-def tan(x):
-    """Tangent, element-wise (radians).
-
-    Examples:
-        >>> ops.tan([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.tan(float_tensor(x))
-
-
-def arcsin(x):
-    """Inverse sine, element-wise.
-
-    Examples:
-        >>> ops.arcsin([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.arcsin(float_tensor(x))
-
-
-def arccos(x):
-    """Inverse cosine, element-wise.
-
-    Examples:
-        >>> ops.arccos([1.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.arccos(float_tensor(x))
-
-
-def arctan(x):
-    """Inverse tangent, element-wise.
-
-    Examples:
-        >>> ops.arctan([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.arctan(float_tensor(x))
-
-
-def arctan2(x1, x2):
-    """The angle of the point `(x2, x1)`, in radians, element-wise.
-
-    Examples:
-        >>> ops.arctan2([0.], [1.])
-        Array([0.], dtype=float32)
-    """
-    x1, x2 = floats(x1, x2)
-    return jnp.arctan2(x1, x2)
-
-
-def sinh(x):
-    """Hyperbolic sine, element-wise.
-
-    Examples:
-        >>> ops.sinh([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.sinh(float_tensor(x))
-
-
-def cosh(x):
-    """Hyperbolic cosine, element-wise.
-
-    Examples:
-        >>> ops.cosh([0.])
-        Array([1.], dtype=float32)
-    """
-    return jnp.cosh(float_tensor(x))
-
-
-def tanh(x):
-    """Hyperbolic tangent, element-wise.
-
-    Examples:
-        >>> ops.tanh([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.tanh(float_tensor(x))
-
-
-def arcsinh(x):
-    """Inverse hyperbolic sine, element-wise.
-
-    Examples:
-        >>> ops.arcsinh([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.arcsinh(float_tensor(x))
-
-
-def arccosh(x):
-    """Inverse hyperbolic cosine, element-wise.
-
-    Examples:
-        >>> ops.arccosh([1.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.arccosh(float_tensor(x))
-
-
-def arctanh(x):
-    """Inverse hyperbolic tangent, element-wise.
-
-    Examples:
-        >>> ops.arctanh([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.arctanh(float_tensor(x))
-
-
-def hypot(x1, x2):
-    """`sqrt(x1**2 + x2**2)`, element-wise.
-
-    Examples:
-        >>> ops.hypot([3.], [4.])
-        Array([5.], dtype=float32)
-    """
-    x1, x2 = floats(x1, x2)
-    return jnp.hypot(x1, x2)
-
-
-def deg2rad(x):
-    """Converts degrees to radians.
-
-    Examples:
-        >>> ops.deg2rad([180.])
-        Array([3.1415927], dtype=float32)
-    """
-    return jnp.deg2rad(float_tensor(x))
-
-
-def rad2deg(x):
-    """Converts radians to degrees.
-
-    Examples:
-        >>> ops.rad2deg([0.])
-        Array([0.], dtype=float32)
-    """
-    return jnp.rad2deg(float_tensor(x))
-
-
-def sinc(x):
-    """The normalized sinc function `sin(pi x) / (pi x)`.
-
-    Examples:
-        >>> ops.sinc([0.])
-        Array([1.], dtype=float32)
-    """
-    return jnp.sinc(float_tensor(x))
-
-
-def i0(x):
-    """The modified Bessel function of the first kind, order 0.
-
-    Examples:
-        >>> ops.i0([0., 1.]).round(3)
-        Array([1.   , 1.266], dtype=float32)
-    """
-    return jnp.i0(float_tensor(x))
-
-
 # ------------------------------------------------------------------------------- rounding
 
 
+@symbolic_op
 def floor(x):
     """Rounds down, element-wise; the result is a float.
 
@@ -627,6 +485,7 @@ def floor(x):
     return jnp.floor(float_tensor(x))
 
 
+@symbolic_op
 def ceil(x):
     """Rounds up, element-wise; the result is a float.
 
@@ -637,6 +496,7 @@ def ceil(x):
     return jnp.ceil(float_tensor(x))
 
 
+@symbolic_op
 def trunc(x):
     """Rounds towards zero, element-wise; integers pass unchanged.
 
@@ -650,6 +510,7 @@ def trunc(x):
     return jnp.trunc(x)
 
 
+@symbolic_op
 def round(x, decimals=0):
     """Rounds half to even, to `decimals` decimal places.
 
@@ -671,6 +532,7 @@ def round(x, decimals=0):
 # ------------------------------------------------------------------------------- complex numbers
 
 
+@symbolic_op
 def real(x):
     """The real part, element-wise.
 
@@ -681,6 +543,7 @@ def real(x):
     return jnp.real(tensor(x))
 
 
+@symbolic_op
 def imag(x):
     """The imaginary part, element-wise.
 
@@ -691,6 +554,7 @@ def imag(x):
     return jnp.imag(tensor(x))
 
 
+@symbolic_op
 def conjugate(x):
     """The complex conjugate, element-wise.
 
@@ -701,6 +565,7 @@ def conjugate(x):
     return jnp.conjugate(tensor(x))
 
 
+@symbolic_op
 def conj(x):
     """Alias of `conjugate`.
 
@@ -711,6 +576,7 @@ def conj(x):
     return jnp.conjugate(tensor(x))
 
 
+@symbolic_op
 def angle(x):
     """The argument (angle) of complex numbers, in radians.
 
@@ -721,6 +587,7 @@ def angle(x):
     return jnp.angle(float_tensor(x))
 
 
+@symbolic_op
 def polar(abs_, angle):
     """The complex number `abs_ * (cos(angle) + i sin(angle))`, element-wise.
 
@@ -735,6 +602,7 @@ def polar(abs_, angle):
 # ------------------------------------------------------------------------------- vectorizing
 
 
+@symbolic_op
 def vectorize(pyfunc, *, excluded=None, signature=None):
     """Turns a function on scalars (or core shapes, by `signature`) into one on arrays.
 

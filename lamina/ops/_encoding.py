@@ -5,6 +5,7 @@ import jax.numpy as jnp
 
 from lamina._runtime.dtypes import standardize_dtype
 from lamina.ops._convert import compiled, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _labels(x, op):
@@ -23,6 +24,7 @@ def _dense_only(sparse, op):
             "Call it with sparse=False (the default).")
 
 
+@symbolic_op
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """Encodes integer labels as one-hot vectors of length `num_classes` along `axis`;
     labels outside `[0, num_classes)` give all zeros.
@@ -37,6 +39,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     return jax.nn.one_hot(x, int(num_classes), axis=axis, dtype=standardize_dtype(dtype))
 
 
+@symbolic_op
 def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
     """Encodes each row of integer labels as one vector with 1 at every label present.
 

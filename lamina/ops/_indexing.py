@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 
 from lamina.ops._convert import compiled, tensor, unwrap_tree
+from lamina.ops._symbolic import symbolic_op
 
 
 def _indices(indices):
@@ -16,6 +17,7 @@ def _indices(indices):
     return indices
 
 
+@symbolic_op
 def take(x, indices, axis=None):
     """Takes elements of `x` at `indices` along `axis` (of the flattened `x` when None).
 
@@ -27,6 +29,7 @@ def take(x, indices, axis=None):
     return jnp.take(tensor(x), _indices(indices), axis=axis)
 
 
+@symbolic_op
 def take_along_axis(x, indices, axis=None):
     """Picks values of `x` along `axis` at matching `indices` (as from `argsort`).
 
@@ -38,6 +41,7 @@ def take_along_axis(x, indices, axis=None):
     return jnp.take_along_axis(tensor(x), _indices(indices), axis=axis)
 
 
+@symbolic_op
 def get_item(x, key):
     """`x[key]`: basic and advanced indexing.
 
@@ -48,6 +52,7 @@ def get_item(x, key):
     return tensor(x)[unwrap_tree(key)]
 
 
+@symbolic_op
 def where(condition, x1=None, x2=None):
     """Elements of `x1` where `condition` holds, else of `x2`; with only `condition`, the
     indices of its true elements (eager only).
@@ -67,6 +72,7 @@ def where(condition, x1=None, x2=None):
     return jnp.where(condition, tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def select(condlist, choicelist, default=0):
     """Element-wise, the value from the first choice whose condition is true.
 
@@ -93,6 +99,7 @@ def _select(condlist, choicelist, default):
     return jnp.select(condlist, choicelist, default=default)
 
 
+@symbolic_op
 def nonzero(x):
     """Indices of the non-zero elements, one array per axis (eager only).
 
@@ -108,6 +115,7 @@ def nonzero(x):
 _nonzero = compiled("size")(jnp.nonzero)
 
 
+@symbolic_op
 def searchsorted(sorted_sequence, values, side="left"):
     """Indices where `values` would be inserted into the 1D `sorted_sequence` to keep order.
 
@@ -124,6 +132,7 @@ def searchsorted(sorted_sequence, values, side="left"):
     return jnp.searchsorted(sorted_sequence, tensor(values), side=side)
 
 
+@symbolic_op
 def digitize(x, bins):
     """The index of the bin each element of `x` falls into.
 
@@ -137,6 +146,7 @@ def digitize(x, bins):
 _digitize = compiled()(jnp.digitize)
 
 
+@symbolic_op
 def isin(x1, x2, assume_unique=False, invert=False):
     """Whether each element of `x1` occurs in `x2`.
 
@@ -147,6 +157,7 @@ def isin(x1, x2, assume_unique=False, invert=False):
     return jnp.isin(tensor(x1), tensor(x2), assume_unique=assume_unique, invert=invert)
 
 
+@symbolic_op
 def unravel_index(indices, shape):
     """Converts flat indices into a tuple of coordinate arrays for `shape`.
 
@@ -163,6 +174,7 @@ _unravel_index = compiled("shape")(jnp.unravel_index)
 # ------------------------------------------------------------------------------- diagonals
 
 
+@symbolic_op
 def diag(x, k=0):
     """The `k`-th diagonal of a 2D `x`, or a 2D matrix with the 1D `x` on its diagonal.
 
@@ -179,6 +191,7 @@ def diag(x, k=0):
     return jnp.diag(x, k=k)
 
 
+@symbolic_op
 def diagflat(x, k=0):
     """A 2D matrix with the flattened `x` on its `k`-th diagonal.
 
@@ -190,6 +203,7 @@ def diagflat(x, k=0):
     return jnp.diagflat(tensor(x), k=k)
 
 
+@symbolic_op
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal of the 2D sub-arrays in the plane `axis1`, `axis2`.
 
@@ -200,6 +214,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     return jnp.diagonal(tensor(x), offset=offset, axis1=axis1, axis2=axis2)
 
 
+@symbolic_op
 def trace(x, offset=0, axis1=0, axis2=1):
     """Sum along the diagonal.
 
@@ -210,6 +225,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
     return jnp.trace(tensor(x), offset=offset, axis1=axis1, axis2=axis2)
 
 
+@symbolic_op
 def tril(x, k=0):
     """`x` with the elements above the `k`-th diagonal set to zero.
 
@@ -221,6 +237,7 @@ def tril(x, k=0):
     return jnp.tril(tensor(x), k=k)
 
 
+@symbolic_op
 def triu(x, k=0):
     """`x` with the elements below the `k`-th diagonal set to zero.
 

@@ -3,10 +3,12 @@
 import jax.numpy as jnp
 
 from lamina.ops._convert import tensor
+from lamina.ops._symbolic import symbolic_op
 
 # ------------------------------------------------------------------------------- comparisons
 
 
+@symbolic_op
 def equal(x1, x2):
     """`x1 == x2`, element-wise.
 
@@ -17,6 +19,7 @@ def equal(x1, x2):
     return jnp.equal(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def not_equal(x1, x2):
     """`x1 != x2`, element-wise.
 
@@ -27,6 +30,7 @@ def not_equal(x1, x2):
     return jnp.not_equal(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def less(x1, x2):
     """`x1 < x2`, element-wise.
 
@@ -37,6 +41,7 @@ def less(x1, x2):
     return jnp.less(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def less_equal(x1, x2):
     """`x1 <= x2`, element-wise.
 
@@ -47,6 +52,7 @@ def less_equal(x1, x2):
     return jnp.less_equal(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def greater(x1, x2):
     """`x1 > x2`, element-wise.
 
@@ -57,6 +63,7 @@ def greater(x1, x2):
     return jnp.greater(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def greater_equal(x1, x2):
     """`x1 >= x2`, element-wise.
 
@@ -67,6 +74,7 @@ def greater_equal(x1, x2):
     return jnp.greater_equal(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether `|x1 - x2| <= atol + rtol * |x2|`, element-wise.
 
@@ -77,6 +85,7 @@ def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     return jnp.isclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
+@symbolic_op
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether `isclose` holds for every element (a scalar boolean).
 
@@ -87,6 +96,7 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     return jnp.allclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
+@symbolic_op
 def isfinite(x):
     """Whether each element is finite (not infinite and not NaN).
 
@@ -97,6 +107,7 @@ def isfinite(x):
     return jnp.isfinite(tensor(x))
 
 
+@symbolic_op
 def isinf(x):
     """Whether each element is positive or negative infinity.
 
@@ -107,6 +118,7 @@ def isinf(x):
     return jnp.isinf(tensor(x))
 
 
+@symbolic_op
 def isnan(x):
     """Whether each element is NaN.
 
@@ -117,6 +129,7 @@ def isnan(x):
     return jnp.isnan(tensor(x))
 
 
+@symbolic_op
 def isneginf(x):
     """Whether each element is negative infinity.
 
@@ -127,6 +140,7 @@ def isneginf(x):
     return jnp.isneginf(tensor(x))
 
 
+@symbolic_op
 def isposinf(x):
     """Whether each element is positive infinity.
 
@@ -137,6 +151,7 @@ def isposinf(x):
     return jnp.isposinf(tensor(x))
 
 
+@symbolic_op
 def isreal(x):
     """Whether each element has a zero imaginary part.
 
@@ -147,6 +162,7 @@ def isreal(x):
     return jnp.isreal(tensor(x))
 
 
+@symbolic_op
 def signbit(x):
     """Whether the sign bit is set (true for negative numbers and -0.0).
 
@@ -160,6 +176,7 @@ def signbit(x):
 # ------------------------------------------------------------------------------- logic and bits
 
 
+@symbolic_op
 def logical_and(x1, x2):
     """Truth value of `x1 AND x2`, element-wise.
 
@@ -170,6 +187,7 @@ def logical_and(x1, x2):
     return jnp.logical_and(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def logical_or(x1, x2):
     """Truth value of `x1 OR x2`, element-wise.
 
@@ -180,6 +198,7 @@ def logical_or(x1, x2):
     return jnp.logical_or(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def logical_xor(x1, x2):
     """Truth value of `x1 XOR x2`, element-wise.
 
@@ -190,6 +209,7 @@ def logical_xor(x1, x2):
     return jnp.logical_xor(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def logical_not(x):
     """Truth value of `NOT x`, element-wise.
 
@@ -200,6 +220,7 @@ def logical_not(x):
     return jnp.logical_not(tensor(x))
 
 
+@symbolic_op
 def bitwise_and(x, y):
     """Bitwise AND of integers or booleans.
 
@@ -210,6 +231,7 @@ def bitwise_and(x, y):
     return jnp.bitwise_and(tensor(x), tensor(y))
 
 
+@symbolic_op
 def bitwise_or(x, y):
     """Bitwise OR of integers or booleans.
 
@@ -220,6 +242,7 @@ def bitwise_or(x, y):
     return jnp.bitwise_or(tensor(x), tensor(y))
 
 
+@symbolic_op
 def bitwise_xor(x, y):
     """Bitwise XOR of integers or booleans.
 
@@ -230,6 +253,7 @@ def bitwise_xor(x, y):
     return jnp.bitwise_xor(tensor(x), tensor(y))
 
 
+@symbolic_op
 def bitwise_invert(x):
     """Bitwise NOT of integers or booleans.
 
@@ -240,6 +264,7 @@ def bitwise_invert(x):
     return jnp.bitwise_not(tensor(x))
 
 
+@symbolic_op
 def bitwise_not(x):
     """Alias of `bitwise_invert`.
 
@@ -250,6 +275,7 @@ def bitwise_not(x):
     return jnp.bitwise_not(tensor(x))
 
 
+@symbolic_op
 def bitwise_left_shift(x, y):
     """Shifts the bits of `x` left by `y`.
 
@@ -260,6 +286,7 @@ def bitwise_left_shift(x, y):
     return jnp.left_shift(tensor(x), tensor(y))
 
 
+@symbolic_op
 def left_shift(x, y):
     """Alias of `bitwise_left_shift`.
 
@@ -270,6 +297,7 @@ def left_shift(x, y):
     return jnp.left_shift(tensor(x), tensor(y))
 
 
+@symbolic_op
 def bitwise_right_shift(x, y):
     """Shifts the bits of `x` right by `y`.
 
@@ -280,6 +308,7 @@ def bitwise_right_shift(x, y):
     return jnp.right_shift(tensor(x), tensor(y))
 
 
+@symbolic_op
 def right_shift(x, y):
     """Alias of `bitwise_right_shift`.
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.ops._convert import compiled, float_tensor, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _same_shape(op, target, output):
@@ -19,6 +20,7 @@ def _same_shape(op, target, output):
             "ops.sparse_categorical_crossentropy.")
 
 
+@symbolic_op
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary cross-entropy between 0/1 targets and probabilities (or logits).
 
@@ -50,6 +52,7 @@ def _categorical_crossentropy(target, output, from_logits, axis, eps):
     return -jnp.sum(target * log_probabilities, axis=axis)
 
 
+@symbolic_op
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between one-hot (or soft) targets and class probabilities (or logits).
 
@@ -66,6 +69,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return _categorical_crossentropy(target, output, bool(from_logits), axis, config.epsilon())
 
 
+@symbolic_op
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between integer class labels and class probabilities (or logits).
 
@@ -96,6 +100,7 @@ def _sparse_categorical_crossentropy(target, output, from_logits, axis, eps):
     return _categorical_crossentropy(one_hot, output, from_logits, axis, eps)
 
 
+@symbolic_op
 def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio, in dB: `20 log10(max_val) - 10 log10(mse)`.
 
@@ -117,6 +122,7 @@ def psnr(x1, x2, max_val):
 _LOG_ZERO = -1e5
 
 
+@symbolic_op
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """Connectionist temporal classification loss, per sequence.
 
@@ -180,6 +186,7 @@ def _ctc_loss(target, output, target_length, output_length, mask_index):
     return -jnp.logaddexp(last_blank, last_label)
 
 
+@symbolic_op
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
     """Decodes CTC outputs greedily: best class per step, repeats merged, blanks removed.

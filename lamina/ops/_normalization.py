@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.ops._convert import compiled, float_tensor, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _axes(axes, ndim):
@@ -20,6 +21,7 @@ def _compute_dtype(x):
     return jnp.promote_types(x.dtype, jnp.float32)
 
 
+@symbolic_op
 def moments(x, axes, keepdims=False, synchronized=False):
     """Mean and variance of `x` over `axes`: `(mean, variance)`.
 
@@ -52,6 +54,7 @@ def _moments(x, axes, keepdims):
     return mean, variance
 
 
+@symbolic_op
 def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=0.001):
     """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, with the 1D statistics
     laid along `axis`.
@@ -88,6 +91,7 @@ def _batch_normalization(x, mean, variance, offset, scale, epsilon, axis):
     return x * inverse + shift
 
 
+@symbolic_op
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
     """Normalizes each example over `axis` to zero mean and unit variance, then
     applies `gamma` and `beta` (Ba et al., 2016).
@@ -135,6 +139,7 @@ def _layer_normalization(x, gamma, beta, epsilon, axes):
     return (x * inverse + shift).astype(original)
 
 
+@symbolic_op
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """Divides `x` by its root mean square over `axis`, then multiplies by `scale`.
 
@@ -160,6 +165,7 @@ def _rms_normalization(x, scale, epsilon, axis):
     return outputs.astype(original)
 
 
+@symbolic_op
 def normalize(x, axis=-1, order=2, epsilon=None):
     """`x / max(norm(x, order), epsilon)` over `axis`.
 

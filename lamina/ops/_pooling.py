@@ -12,6 +12,7 @@ from lamina._runtime import config
 from lamina.ops._convert import compiled, tensor
 from lamina.ops._convert import data_format as _data_format
 from lamina.ops._convolution import _padding, _tuple
+from lamina.ops._symbolic import symbolic_op
 
 
 def _window(inputs, op, pool_size, strides, data_format):
@@ -28,6 +29,7 @@ def _window(inputs, op, pool_size, strides, data_format):
     return (1, 1, *pool_size), (1, 1, *strides)
 
 
+@symbolic_op
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Maximum over sliding windows of the spatial axes; `strides` defaults to `pool_size`.
 
@@ -46,6 +48,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
                                  window, strides, _padding(padding))
 
 
+@symbolic_op
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Mean over sliding windows of the spatial axes; `strides` defaults to `pool_size`.
 
@@ -122,6 +125,7 @@ def _bin_max(x, masks, axis):
     return jnp.moveaxis(binned, -1, axis)
 
 
+@symbolic_op
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Average pooling into exactly `output_size` bins per spatial axis.
 
@@ -135,6 +139,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
     return _adaptive("adaptive_average_pool", inputs, output_size, data_format, _bin_mean)
 
 
+@symbolic_op
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max pooling into exactly `output_size` bins per spatial axis.
 

@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 
 from lamina.ops._convert import float_tensor, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _int8_accumulator(*xs):
@@ -13,6 +14,7 @@ def _int8_accumulator(*xs):
     return None
 
 
+@symbolic_op
 def matmul(x1, x2):
     """Matrix product, broadcasting over leading (batch) axes.
 
@@ -33,6 +35,7 @@ def matmul(x1, x2):
     return jnp.matmul(x1, x2, preferred_element_type=_int8_accumulator(x1, x2))
 
 
+@symbolic_op
 def dot(x1, x2):
     """Dot product: inner product for 1D, matrix product for 2D, sum-product over the last
     axis of `x1` and second-to-last of `x2` otherwise.
@@ -44,6 +47,7 @@ def dot(x1, x2):
     return jnp.dot(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def einsum(subscripts, *operands, **kwargs):
     """Einstein summation over `operands` as described by `subscripts`.
 
@@ -56,6 +60,7 @@ def einsum(subscripts, *operands, **kwargs):
     return jnp.einsum(subscripts, *operands, **kwargs)
 
 
+@symbolic_op
 def tensordot(x1, x2, axes=2):
     """Sum-product over the last `axes` axes of `x1` and first of `x2` (or given axis pairs).
 
@@ -66,6 +71,7 @@ def tensordot(x1, x2, axes=2):
     return jnp.tensordot(tensor(x1), tensor(x2), axes=axes)
 
 
+@symbolic_op
 def inner(x1, x2):
     """Inner product over the last axes.
 
@@ -76,6 +82,7 @@ def inner(x1, x2):
     return jnp.inner(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def outer(x1, x2):
     """Outer product of the flattened inputs.
 
@@ -87,6 +94,7 @@ def outer(x1, x2):
     return jnp.outer(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def vdot(x1, x2):
     """Dot product of the flattened inputs (conjugating `x1` if complex).
 
@@ -97,6 +105,7 @@ def vdot(x1, x2):
     return jnp.vdot(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def kron(x1, x2):
     """Kronecker product.
 
@@ -107,6 +116,7 @@ def kron(x1, x2):
     return jnp.kron(tensor(x1), tensor(x2))
 
 
+@symbolic_op
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of 3-vectors (or 2-vectors) along the given axes.
 
@@ -117,6 +127,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return jnp.cross(tensor(x1), tensor(x2), axisa=axisa, axisb=axisb, axisc=axisc, axis=axis)
 
 
+@symbolic_op
 def correlate(x1, x2, mode="valid"):
     """Cross-correlation of two 1D sequences (`mode`: "valid", "same" or "full").
 
@@ -134,6 +145,7 @@ def correlate(x1, x2, mode="valid"):
     return jnp.correlate(x1.astype(dtype), x2.astype(dtype), mode=mode)
 
 
+@symbolic_op
 def slogdet(x):
     """Sign and natural log of the absolute value of the determinant: `(sign, logabsdet)`.
 

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from lamina._runtime import config
 from lamina.ops._convert import float_tensor, optional_dtype, tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _axis(axis):
@@ -27,6 +28,7 @@ def _accumulated(x, reduce, axis, keepdims):
     return result.astype(result_dtype)
 
 
+@symbolic_op
 def sum(x, axis=None, keepdims=False):
     """Sum of elements over `axis` (all axes when None).
 
@@ -37,6 +39,7 @@ def sum(x, axis=None, keepdims=False):
     return jnp.sum(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of elements over `axis`.
 
@@ -47,6 +50,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     return jnp.prod(tensor(x), axis=_axis(axis), keepdims=keepdims, dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over `axis`; integers give floats.
 
@@ -57,6 +61,7 @@ def mean(x, axis=None, keepdims=False):
     return _accumulated(x, jnp.mean, axis, keepdims)
 
 
+@symbolic_op
 def var(x, axis=None, keepdims=False):
     """Variance (population, `ddof=0`) over `axis`.
 
@@ -67,6 +72,7 @@ def var(x, axis=None, keepdims=False):
     return _accumulated(x, jnp.var, axis, keepdims)
 
 
+@symbolic_op
 def std(x, axis=None, keepdims=False):
     """Standard deviation (population, `ddof=0`) over `axis`.
 
@@ -77,6 +83,7 @@ def std(x, axis=None, keepdims=False):
     return _accumulated(x, jnp.std, axis, keepdims)
 
 
+@symbolic_op
 def average(x, axis=None, weights=None):
     """Weighted average over `axis`; `weights` has the shape of `x` or of that axis.
 
@@ -94,6 +101,7 @@ def average(x, axis=None, weights=None):
     return jnp.average(x, axis=_axis(axis), weights=weights)
 
 
+@symbolic_op
 def max(x, axis=None, keepdims=False, initial=None):
     """Maximum over `axis`; `initial` is the value of an empty reduction.
 
@@ -104,6 +112,7 @@ def max(x, axis=None, keepdims=False, initial=None):
     return jnp.max(tensor(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
+@symbolic_op
 def min(x, axis=None, keepdims=False, initial=None):
     """Minimum over `axis`; `initial` is the value of an empty reduction.
 
@@ -114,6 +123,7 @@ def min(x, axis=None, keepdims=False, initial=None):
     return jnp.min(tensor(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
+@symbolic_op
 def amax(x, axis=None, keepdims=False):
     """Maximum over `axis` (alias of `max` without `initial`).
 
@@ -124,6 +134,7 @@ def amax(x, axis=None, keepdims=False):
     return jnp.max(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def amin(x, axis=None, keepdims=False):
     """Minimum over `axis` (alias of `min` without `initial`).
 
@@ -134,6 +145,7 @@ def amin(x, axis=None, keepdims=False):
     return jnp.min(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def ptp(x, axis=None, keepdims=False):
     """Range of values (`max - min`) over `axis`.
 
@@ -144,6 +156,7 @@ def ptp(x, axis=None, keepdims=False):
     return jnp.ptp(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def all(x, axis=None, keepdims=False):
     """Whether every element over `axis` is true.
 
@@ -154,6 +167,7 @@ def all(x, axis=None, keepdims=False):
     return jnp.all(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def any(x, axis=None, keepdims=False):
     """Whether any element over `axis` is true.
 
@@ -164,6 +178,7 @@ def any(x, axis=None, keepdims=False):
     return jnp.any(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def count_nonzero(x, axis=None):
     """Number of non-zero elements over `axis`, as int32.
 
@@ -174,6 +189,7 @@ def count_nonzero(x, axis=None):
     return jnp.count_nonzero(tensor(x), axis=_axis(axis)).astype("int32")
 
 
+@symbolic_op
 def argmax(x, axis=None, keepdims=False):
     """Index of the maximum over `axis` (of the flattened array when None).
 
@@ -184,6 +200,7 @@ def argmax(x, axis=None, keepdims=False):
     return jnp.argmax(tensor(x), axis=axis, keepdims=keepdims)
 
 
+@symbolic_op
 def argmin(x, axis=None, keepdims=False):
     """Index of the minimum over `axis` (of the flattened array when None).
 
@@ -194,6 +211,7 @@ def argmin(x, axis=None, keepdims=False):
     return jnp.argmin(tensor(x), axis=axis, keepdims=keepdims)
 
 
+@symbolic_op
 def median(x, axis=None, keepdims=False):
     """Median over `axis`.
 
@@ -204,6 +222,7 @@ def median(x, axis=None, keepdims=False):
     return jnp.median(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1]) over `axis`.
 
@@ -215,6 +234,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
                         keepdims=keepdims)
 
 
+@symbolic_op
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles (`q` in [0, 100]) over `axis`.
 
@@ -226,6 +246,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
                           keepdims=keepdims)
 
 
+@symbolic_op
 def cumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis` (of the flattened array when None).
 
@@ -236,6 +257,7 @@ def cumsum(x, axis=None, dtype=None):
     return jnp.cumsum(tensor(x), axis=axis, dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def cumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis` (of the flattened array when None).
 
@@ -249,6 +271,7 @@ def cumprod(x, axis=None, dtype=None):
 # ------------------------------------------------------------------------------- NaN-ignoring
 
 
+@symbolic_op
 def nansum(x, axis=None, keepdims=False):
     """Sum over `axis`, treating NaN as zero.
 
@@ -259,6 +282,7 @@ def nansum(x, axis=None, keepdims=False):
     return jnp.nansum(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanprod(x, axis=None, keepdims=False):
     """Product over `axis`, treating NaN as one.
 
@@ -269,6 +293,7 @@ def nanprod(x, axis=None, keepdims=False):
     return jnp.nanprod(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanmean(x, axis=None, keepdims=False):
     """Mean over `axis`, ignoring NaN.
 
@@ -279,6 +304,7 @@ def nanmean(x, axis=None, keepdims=False):
     return jnp.nanmean(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanvar(x, axis=None, keepdims=False):
     """Variance over `axis`, ignoring NaN.
 
@@ -289,6 +315,7 @@ def nanvar(x, axis=None, keepdims=False):
     return jnp.nanvar(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanstd(x, axis=None, keepdims=False):
     """Standard deviation over `axis`, ignoring NaN.
 
@@ -299,6 +326,7 @@ def nanstd(x, axis=None, keepdims=False):
     return jnp.nanstd(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanmax(x, axis=None, keepdims=False):
     """Maximum over `axis`, ignoring NaN.
 
@@ -309,6 +337,7 @@ def nanmax(x, axis=None, keepdims=False):
     return jnp.nanmax(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanmin(x, axis=None, keepdims=False):
     """Minimum over `axis`, ignoring NaN.
 
@@ -319,6 +348,7 @@ def nanmin(x, axis=None, keepdims=False):
     return jnp.nanmin(tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanargmax(x, axis=None, keepdims=False):
     """Index of the maximum over `axis`, ignoring NaN.
 
@@ -329,6 +359,7 @@ def nanargmax(x, axis=None, keepdims=False):
     return jnp.nanargmax(tensor(x), axis=axis, keepdims=keepdims)
 
 
+@symbolic_op
 def nanargmin(x, axis=None, keepdims=False):
     """Index of the minimum over `axis`, ignoring NaN.
 
@@ -339,6 +370,7 @@ def nanargmin(x, axis=None, keepdims=False):
     return jnp.nanargmin(tensor(x), axis=axis, keepdims=keepdims)
 
 
+@symbolic_op
 def nanmedian(x, axis=None, keepdims=False):
     """Median over `axis`, ignoring NaN.
 
@@ -349,6 +381,7 @@ def nanmedian(x, axis=None, keepdims=False):
     return jnp.nanmedian(float_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
+@symbolic_op
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """Quantiles over `axis`, ignoring NaN.
 
@@ -360,6 +393,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
                            keepdims=keepdims)
 
 
+@symbolic_op
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """Percentiles over `axis`, ignoring NaN.
 
@@ -371,6 +405,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
                              keepdims=keepdims)
 
 
+@symbolic_op
 def nancumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis`, treating NaN as zero.
 
@@ -381,6 +416,7 @@ def nancumsum(x, axis=None, dtype=None):
     return jnp.nancumsum(tensor(x), axis=axis, dtype=optional_dtype(dtype))
 
 
+@symbolic_op
 def nancumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis`, treating NaN as one.
 
@@ -394,6 +430,7 @@ def nancumprod(x, axis=None, dtype=None):
 # ------------------------------------------------------------------------------- ordering
 
 
+@symbolic_op
 def sort(x, axis=-1):
     """Sorts along `axis`, ascending.
 
@@ -404,6 +441,7 @@ def sort(x, axis=-1):
     return jnp.sort(tensor(x), axis=axis)
 
 
+@symbolic_op
 def argsort(x, axis=-1):
     """Indices that sort `x` along `axis`, ascending.
 
@@ -415,6 +453,7 @@ def argsort(x, axis=-1):
     return jnp.argsort(x, axis=None if x.ndim == 0 else axis)
 
 
+@symbolic_op
 def argpartition(x, kth, axis=-1):
     """Indices that partition `x` so that the `kth` element is in its sorted place.
 
@@ -431,6 +470,7 @@ def argpartition(x, kth, axis=-1):
 # ------------------------------------------------------------------------------- counting
 
 
+@symbolic_op
 def bincount(x, weights=None, minlength=0, sparse=False):
     """Counts occurrences of each non-negative integer (per row for 2D input).
 
@@ -456,6 +496,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     return jnp.bincount(x, weights, minlength=minlength)
 
 
+@symbolic_op
 def histogram(x, bins=10, range=None):
     """Counts of `x` in `bins` equal-width bins; returns `(counts, bin_edges)`.
 
@@ -468,6 +509,7 @@ def histogram(x, bins=10, range=None):
     return jnp.histogram(x, bins=bins, range=range)
 
 
+@symbolic_op
 def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False,
            axis=None, size=None, fill_value=None):
     """The unique elements of `x` (sorted). Under `jit`, pass `size` to fix the output length.
@@ -481,6 +523,7 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
                       fill_value=fill_value)
 
 
+@symbolic_op
 def corrcoef(x):
     """Pearson correlation coefficients of the rows of `x`.
 
@@ -492,6 +535,7 @@ def corrcoef(x):
     return jnp.corrcoef(float_tensor(x))
 
 
+@symbolic_op
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """Integrates `y` along `axis` by the trapezoidal rule.
 
@@ -503,6 +547,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     return jnp.trapezoid(y, None if x is None else tensor(x), dx=dx, axis=axis)
 
 
+@symbolic_op
 def diff(a, n=1, axis=-1):
     """The `n`-th discrete difference along `axis`.
 

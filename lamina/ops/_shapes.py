@@ -6,6 +6,7 @@ import jax.numpy as jnp
 
 from lamina._runtime.dtypes import standardize_dtype
 from lamina.ops._convert import tensor
+from lamina.ops._symbolic import symbolic_op
 
 
 def _tensors(xs, name):
@@ -22,6 +23,7 @@ def _shape_tuple(shape):
     return tuple(-1 if d is None else d for d in shape)
 
 
+@symbolic_op
 def reshape(x, newshape):
     """Gives `x` a new shape with the same number of elements; one entry may be -1.
 
@@ -46,6 +48,7 @@ def reshape(x, newshape):
     return jnp.reshape(x, newshape)
 
 
+@symbolic_op
 def transpose(x, axes=None):
     """Permutes the axes (reverses them when `axes` is None).
 
@@ -56,6 +59,7 @@ def transpose(x, axes=None):
     return jnp.transpose(tensor(x), axes=None if axes is None else tuple(axes))
 
 
+@symbolic_op
 def expand_dims(x, axis):
     """Inserts size-1 axes at `axis` (an int or a tuple).
 
@@ -66,6 +70,7 @@ def expand_dims(x, axis):
     return jnp.expand_dims(tensor(x), tuple(axis) if isinstance(axis, list) else axis)
 
 
+@symbolic_op
 def squeeze(x, axis=None):
     """Removes size-1 axes (all of them, or those in `axis`).
 
@@ -85,6 +90,7 @@ def squeeze(x, axis=None):
     return jnp.squeeze(x, axis=axis)
 
 
+@symbolic_op
 def ravel(x):
     """Flattens `x` to one dimension.
 
@@ -95,6 +101,7 @@ def ravel(x):
     return jnp.ravel(tensor(x))
 
 
+@symbolic_op
 def broadcast_to(x, shape):
     """Broadcasts `x` to `shape`.
 
@@ -106,6 +113,7 @@ def broadcast_to(x, shape):
     return jnp.broadcast_to(tensor(x), _shape_tuple(shape))
 
 
+@symbolic_op
 def moveaxis(x, source, destination):
     """Moves axes of `x` from `source` to `destination` positions.
 
@@ -116,6 +124,7 @@ def moveaxis(x, source, destination):
     return jnp.moveaxis(tensor(x), source, destination)
 
 
+@symbolic_op
 def swapaxes(x, axis1, axis2):
     """Interchanges two axes.
 
@@ -126,6 +135,7 @@ def swapaxes(x, axis1, axis2):
     return jnp.swapaxes(tensor(x), axis1, axis2)
 
 
+@symbolic_op
 def ndim(x):
     """The number of dimensions of `x`.
 
@@ -136,6 +146,7 @@ def ndim(x):
     return jnp.ndim(tensor(x))
 
 
+@symbolic_op
 def size(x):
     """The number of elements of `x`.
 
@@ -149,6 +160,7 @@ def size(x):
 # ------------------------------------------------------------------------------- joining
 
 
+@symbolic_op
 def concatenate(xs, axis=0):
     """Joins tensors along an existing axis.
 
@@ -166,6 +178,7 @@ def concatenate(xs, axis=0):
     return jnp.concatenate(xs, axis=axis)
 
 
+@symbolic_op
 def stack(x, axis=0):
     """Joins tensors of the same shape along a new axis.
 
@@ -183,6 +196,7 @@ def stack(x, axis=0):
     return jnp.stack(xs, axis=axis)
 
 
+@symbolic_op
 def hstack(xs):
     """Joins tensors column-wise (along axis 1, or 0 for 1D tensors).
 
@@ -193,6 +207,7 @@ def hstack(xs):
     return jnp.hstack(_tensors(xs, "hstack"))
 
 
+@symbolic_op
 def vstack(xs):
     """Joins tensors row-wise (along axis 0, treating 1D tensors as rows).
 
@@ -203,6 +218,7 @@ def vstack(xs):
     return jnp.vstack(_tensors(xs, "vstack"))
 
 
+@symbolic_op
 def dstack(xs):
     """Joins tensors depth-wise (along axis 2).
 
@@ -213,6 +229,7 @@ def dstack(xs):
     return jnp.dstack(_tensors(xs, "dstack"))
 
 
+@symbolic_op
 def append(x1, x2, axis=None):
     """Appends `x2` to `x1` along `axis` (flattening both when None).
 
@@ -232,6 +249,7 @@ def _sections(indices_or_sections):
     return indices_or_sections
 
 
+@symbolic_op
 def split(x, indices_or_sections, axis=0):
     """Splits `x` into equal sections, or at the given indices, along `axis`.
 
@@ -249,6 +267,7 @@ def split(x, indices_or_sections, axis=0):
     return jnp.split(x, sections, axis=axis)
 
 
+@symbolic_op
 def array_split(x, indices_or_sections, axis=0):
     """Like `split`, but allows sections of unequal size.
 
@@ -259,6 +278,7 @@ def array_split(x, indices_or_sections, axis=0):
     return jnp.array_split(tensor(x), _sections(indices_or_sections), axis=axis)
 
 
+@symbolic_op
 def hsplit(x, indices_or_sections):
     """Splits along axis 1 (axis 0 for 1D tensors).
 
@@ -269,6 +289,7 @@ def hsplit(x, indices_or_sections):
     return jnp.hsplit(tensor(x), _sections(indices_or_sections))
 
 
+@symbolic_op
 def vsplit(x, indices_or_sections):
     """Splits along axis 0.
 
@@ -279,6 +300,7 @@ def vsplit(x, indices_or_sections):
     return jnp.vsplit(tensor(x), _sections(indices_or_sections))
 
 
+@symbolic_op
 def dsplit(x, indices_or_sections):
     """Splits along axis 2.
 
@@ -292,6 +314,7 @@ def dsplit(x, indices_or_sections):
 # ------------------------------------------------------------------------------- repeating
 
 
+@symbolic_op
 def tile(x, repeats):
     """Repeats the whole of `x` `repeats` times along each axis.
 
@@ -302,6 +325,7 @@ def tile(x, repeats):
     return jnp.tile(tensor(x), repeats)
 
 
+@symbolic_op
 def repeat(x, repeats, axis=None):
     """Repeats each element of `x` `repeats` times (flattening when `axis` is None).
 
@@ -317,6 +341,7 @@ def repeat(x, repeats, axis=None):
 # ------------------------------------------------------------------------------- reordering
 
 
+@symbolic_op
 def flip(x, axis=None):
     """Reverses the order of elements along `axis` (all axes when None).
 
@@ -327,6 +352,7 @@ def flip(x, axis=None):
     return jnp.flip(tensor(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
+@symbolic_op
 def fliplr(x):
     """Reverses the order of columns (axis 1).
 
@@ -337,6 +363,7 @@ def fliplr(x):
     return jnp.fliplr(tensor(x))
 
 
+@symbolic_op
 def flipud(x):
     """Reverses the order of rows (axis 0).
 
@@ -348,6 +375,7 @@ def flipud(x):
     return jnp.flipud(tensor(x))
 
 
+@symbolic_op
 def roll(x, shift, axis=None):
     """Rolls elements along `axis`; those that fall off one end come back at the other.
 
@@ -358,6 +386,7 @@ def roll(x, shift, axis=None):
     return jnp.roll(tensor(x), shift, axis=axis)
 
 
+@symbolic_op
 def rot90(array, k=1, axes=(0, 1)):
     """Rotates by 90 degrees `k` times in the plane of `axes`.
 
@@ -376,6 +405,7 @@ def rot90(array, k=1, axes=(0, 1)):
     return jnp.rot90(array, k=k, axes=tuple(axes))
 
 
+@symbolic_op
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pads `x`; `pad_width` gives `(before, after)` per axis.
 
@@ -394,6 +424,7 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     return jnp.pad(x, pad_width, mode=mode)
 
 
+@symbolic_op
 def view(x, dtype=None):
     """Reinterprets the bits of `x` as `dtype`.
 

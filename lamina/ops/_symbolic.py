@@ -1,40 +1,51 @@
 """Lets `keras.ops` functions accept symbolic tensors (`keras.Input`) without importing layers.
 
-The layers package registers its `KerasTensor` class and a function that records a graph node;
-until it does, no symbolic tensor can exist and ops pay one truthiness check per call.
+Every public op is decorated with `symbolic_op` where it is defined. Called with a symbolic
+argument, it hands the call to that argument's type through the `__lamina_op__` protocol
+(the way NumPy hands calls to `__array_function__`): the layers package's `KerasTensor`
+implements it by recording a graph node of the functional model. So ops never import layers,
+and nothing is registered or rewritten when a module is imported.
 """
 
-_symbolic_types = ()
-_record_node = None
+import functools
+
+__all__ = ["symbolic_op"]
+
+PROTOCOL = "__lamina_op__"
 
 
-def register(tensor_type, record_node):
-    """Called by `lamina.layers.symbolic_ops`: `record_node(name, args, kwargs)` -> outputs."""
-    global _symbolic_types, _record_node
-    _symbolic_types = (tensor_type,)
-    _record_node = record_node
+def _handler(value):
+    return getattr(type(value), PROTOCOL, None)
 
 
-def _has_symbolic(args, kwargs):
-    types = _symbolic_types
-    for value in args:
-        if isinstance(value, types):
-            return True
-        if isinstance(value, (list, tuple)) and any(isinstance(v, types) for v in value):
-            return True
-    return any(isinstance(v, types) for v in kwargs.values())
+def _find_handler(args, kwargs):
+    """The `__lamina_op__` of the first symbolic argument (also inside a list or tuple)."""
+    for value in (*args, *kwargs.values()):
+        handler = _handler(value)
+        if handler is not None:
+            return handler
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                handler = _handler(item)
+                if handler is not None:
+                    return handler
+    return None
 
 
-def dispatching(name, function):
-    """`function`, recording a graph node instead when an argument is symbolic."""
+def symbolic_op(function):
+    """Decorates a public op: a symbolic argument makes it call the argument type's
+    `__lamina_op__(name, args, kwargs)` (a graph node) instead of computing.
+
+    `name` is the op's name in `lamina.ops`, where a saved graph finds it again, so the
+    decorated function must be exported there under its own `__name__`.
+    """
+    name = function.__name__
+
+    @functools.wraps(function)
     def op(*args, **kwargs):
-        if _symbolic_types and _has_symbolic(args, kwargs):
-            return _record_node(name, args, kwargs)
-        return function(*args, **kwargs)
+        handler = _find_handler(args, kwargs)
+        if handler is None:
+            return function(*args, **kwargs)
+        return handler(name, args, kwargs)
 
-    op.__name__ = getattr(function, "__name__", name)
-    op.__qualname__ = getattr(function, "__qualname__", name)
-    op.__doc__ = function.__doc__
-    op.__module__ = getattr(function, "__module__", "lamina.ops")
-    op.__wrapped__ = function
     return op

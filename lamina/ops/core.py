@@ -16,6 +16,7 @@ import numpy as np
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.variable import Variable
 from lamina.ops._convert import compiled, tensor, unwrap, unwrap_tree
+from lamina.ops._symbolic import symbolic_op
 
 __all__ = [
     "associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor",
@@ -28,6 +29,7 @@ __all__ = [
 # ------------------------------------------------------------------------------- conversion
 
 
+@symbolic_op
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     """Converts a NumPy array, nested list, number or Variable to a JAX array.
 
@@ -42,6 +44,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     return tensor(x, dtype)
 
 
+@symbolic_op
 def convert_to_numpy(x):
     """A NumPy copy of a tensor or Variable.
 
@@ -52,6 +55,7 @@ def convert_to_numpy(x):
     return np.array(unwrap(x))
 
 
+@symbolic_op
 def is_tensor(x):
     """Whether `x` is a JAX array (a Variable or NumPy array is not).
 
@@ -62,6 +66,7 @@ def is_tensor(x):
     return isinstance(x, jax.Array)
 
 
+@symbolic_op
 def shape(x):
     """The shape of `x`, as a tuple of ints.
 
@@ -73,6 +78,7 @@ def shape(x):
     return tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x))
 
 
+@symbolic_op
 def dtype(x):
     """The dtype of `x` as a Keras string such as `"float32"`.
 
@@ -84,6 +90,7 @@ def dtype(x):
     return standardize_dtype(x.dtype if hasattr(x, "dtype") else tensor(x).dtype)
 
 
+@symbolic_op
 def cast(x, dtype):
     """`x` converted to `dtype` (a name such as `"int32"` or a dtype object).
 
@@ -105,6 +112,7 @@ def _limits(dtype):
     return info.min, info.max
 
 
+@symbolic_op
 def saturate_cast(x, dtype):
     """Casts to `dtype`, clipping values to its range first (no wrap-around).
 
@@ -133,6 +141,7 @@ def _clip_and_cast(x, low, high, dtype):
     return jnp.clip(x, low, high).astype(dtype)
 
 
+@symbolic_op
 def stop_gradient(variable):
     """`variable` (a tensor or Variable) with no gradient flowing back through it.
 
@@ -146,6 +155,7 @@ def stop_gradient(variable):
 # ------------------------------------------------------------------------------- control flow
 
 
+@symbolic_op
 def cond(pred, true_fn, false_fn):
     """Calls `true_fn()` if `pred` is true, else `false_fn()`, as one compiled branch.
 
@@ -156,6 +166,7 @@ def cond(pred, true_fn, false_fn):
     return jax.lax.cond(tensor(pred), true_fn, false_fn)
 
 
+@symbolic_op
 def switch(index, branches, *operands):
     """Calls `branches[index](*operands)`; `index` is clamped to the valid range.
 
@@ -166,6 +177,7 @@ def switch(index, branches, *operands):
     return jax.lax.switch(tensor(index), branches, *unwrap_tree(operands))
 
 
+@symbolic_op
 def while_loop(cond, body, loop_vars, maximum_iterations=None):
     """Repeats `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` holds.
 
@@ -197,6 +209,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     return result if is_sequence else result[0]
 
 
+@symbolic_op
 def fori_loop(lower, upper, body_fun, init_val):
     """Runs `val = body_fun(i, val)` for `i` from `lower` to `upper - 1`; returns `val`.
 
@@ -207,6 +220,7 @@ def fori_loop(lower, upper, body_fun, init_val):
     return jax.lax.fori_loop(unwrap(lower), unwrap(upper), body_fun, unwrap_tree(init_val))
 
 
+@symbolic_op
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """Loops `carry, y = f(carry, x)` over the leading axis of `xs`; returns
     `(final_carry, stacked_ys)`.
@@ -223,6 +237,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
                         unroll=unroll)
 
 
+@symbolic_op
 def associative_scan(f, elems, reverse=False, axis=0):
     """Prefix scan with an associative binary `f` (computed in parallel).
 
@@ -233,6 +248,7 @@ def associative_scan(f, elems, reverse=False, axis=0):
     return jax.lax.associative_scan(f, unwrap_tree(elems), reverse=reverse, axis=axis)
 
 
+@symbolic_op
 def map(f, xs):
     """Applies `f` to each slice of `xs` along its leading axis, sequentially, and stacks.
 
@@ -243,6 +259,7 @@ def map(f, xs):
     return jax.lax.map(f, unwrap_tree(xs))
 
 
+@symbolic_op
 def vectorized_map(function, elements):
     """Applies `function` to each slice of `elements` along the leading axis, in parallel
     (`jax.vmap`).
@@ -257,6 +274,7 @@ def vectorized_map(function, elements):
 # ------------------------------------------------------------------------------- slicing
 
 
+@symbolic_op
 def unstack(x, num=None, axis=0):
     """Splits `x` along `axis` into a list of tensors of one rank less.
 
@@ -272,6 +290,7 @@ def unstack(x, num=None, axis=0):
     return [jax.lax.index_in_dim(x, i, axis, keepdims=False) for i in range(x.shape[axis])]
 
 
+@symbolic_op
 def slice(inputs, start_indices, shape):
     """The block of `shape` starting at `start_indices`; -1 in `shape` takes the rest.
 
@@ -290,6 +309,7 @@ def slice(inputs, start_indices, shape):
     return jax.lax.dynamic_slice(inputs, tuple(start_indices), sizes)
 
 
+@symbolic_op
 def slice_update(inputs, start_indices, updates):
     """`inputs` with the block at `start_indices` replaced by `updates`.
 
@@ -319,6 +339,7 @@ def _index_tuple(indices):
     return tuple(jnp.moveaxis(indices, -1, 0))
 
 
+@symbolic_op
 def scatter(indices, values, shape):
     """A zero tensor of `shape` with `values` added at `indices` (one index tuple per row).
 
@@ -339,6 +360,7 @@ def _scatter(indices, values, shape):
 _SCATTER_REDUCTIONS = ("add", "max", "min", "mul")
 
 
+@symbolic_op
 def scatter_update(inputs, indices, updates, reduction=None):
     """`inputs` with `updates` written at `indices`, or combined by `reduction`
     ("add", "max", "min" or "mul").
@@ -376,6 +398,7 @@ def _is_differentiable(x):
     return jnp.issubdtype(jnp.result_type(x), jnp.inexact)
 
 
+@symbolic_op
 def custom_gradient(f):
     """Decorates `f(*args) -> (output, grad_fn)` so that its gradient is `grad_fn(upstream)`.
 

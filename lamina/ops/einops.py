@@ -5,6 +5,7 @@ import re
 import jax.numpy as jnp
 
 from lamina.ops._convert import tensor as _tensor
+from lamina.ops._symbolic import symbolic_op
 
 __all__ = ["rearrange"]
 
@@ -24,6 +25,7 @@ def _parse(side, pattern):
     return groups
 
 
+@symbolic_op
 def rearrange(tensor, pattern, **axes_lengths):
     """Reorders, merges and splits axes as described by an einops pattern.
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsp_linalg
 
 from lamina.ops._convert import compiled, float_tensor, floats, unwrap_tree
+from lamina.ops._symbolic import symbolic_op
 
 __all__ = [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq", "lu_factor",
@@ -29,6 +30,7 @@ def _matrix(x, name, square=False):
     return x
 
 
+@symbolic_op
 def cholesky(x, upper=False):
     """The Cholesky factor `L` (or `U` with `upper=True`) of positive-definite matrices.
 
@@ -47,6 +49,7 @@ def cholesky(x, upper=False):
     return factor
 
 
+@symbolic_op
 def cholesky_inverse(x, upper=False):
     """The inverse of `A` given its Cholesky factor `x` (lower, or upper with `upper=True`).
 
@@ -67,6 +70,7 @@ def _cholesky_inverse(x, upper):
     return jnp.swapaxes(inverse_factor, -1, -2) @ inverse_factor
 
 
+@symbolic_op
 def det(x):
     """Determinant of square matrices.
 
@@ -77,6 +81,7 @@ def det(x):
     return jnp.linalg.det(_matrix(x, "det", square=True))
 
 
+@symbolic_op
 def eig(x):
     """Eigenvalues and right eigenvectors of general square matrices (complex results; CPU only
     in JAX).
@@ -89,6 +94,7 @@ def eig(x):
     return jnp.linalg.eig(_matrix(x, "eig", square=True))
 
 
+@symbolic_op
 def eigh(x):
     """Eigenvalues (ascending) and eigenvectors of symmetric/Hermitian matrices.
 
@@ -100,6 +106,7 @@ def eigh(x):
     return jnp.linalg.eigh(_matrix(x, "eigh", square=True))
 
 
+@symbolic_op
 def inv(x):
     """Inverse of square matrices.
 
@@ -111,6 +118,7 @@ def inv(x):
     return jnp.linalg.inv(_matrix(x, "inv", square=True))
 
 
+@symbolic_op
 def lu_factor(x):
     """Pivoted LU decomposition: `(lu, pivots)` as in `scipy.linalg.lu_factor`, batched.
 
@@ -130,6 +138,7 @@ def _lu_factor(x):
     return factor(x)
 
 
+@symbolic_op
 def solve(a, b):
     """Solves `a @ x = b` for `x`.
 
@@ -141,6 +150,7 @@ def solve(a, b):
     return jnp.linalg.solve(_matrix(a, "solve", square=True), b)
 
 
+@symbolic_op
 def solve_triangular(a, b, lower=False):
     """Solves `a @ x = b` for triangular `a` (upper unless `lower=True`).
 
@@ -153,6 +163,7 @@ def solve_triangular(a, b, lower=False):
                                        lower=lower)
 
 
+@symbolic_op
 def lstsq(a, b, rcond=None):
     """The least-squares solution `x` of `a @ x = b`.
 
@@ -164,6 +175,7 @@ def lstsq(a, b, rcond=None):
     return jnp.linalg.lstsq(_matrix(a, "lstsq"), b, rcond=rcond)[0]
 
 
+@symbolic_op
 def matrix_rank(x, tol=None):
     """The rank of matrices, by counting singular values above `tol`.
 
@@ -174,6 +186,7 @@ def matrix_rank(x, tol=None):
     return jnp.linalg.matrix_rank(_matrix(x, "matrix_rank"), tol=tol).astype("int32")
 
 
+@symbolic_op
 def pinv(x, rcond=None):
     """The Moore-Penrose pseudo-inverse.
 
@@ -186,6 +199,7 @@ def pinv(x, rcond=None):
     return jnp.linalg.pinv(x) if rcond is None else jnp.linalg.pinv(x, rtol=rcond)
 
 
+@symbolic_op
 def qr(x, mode="reduced"):
     """QR decomposition `(q, r)`; `mode` is "reduced" or "complete".
 
@@ -199,6 +213,7 @@ def qr(x, mode="reduced"):
     return jnp.linalg.qr(_matrix(x, "qr"), mode=mode)
 
 
+@symbolic_op
 def svd(x, full_matrices=True, compute_uv=True):
     """Singular value decomposition `(u, s, vh)`, or only `s` with `compute_uv=False`.
 
@@ -209,6 +224,7 @@ def svd(x, full_matrices=True, compute_uv=True):
     return jnp.linalg.svd(_matrix(x, "svd"), full_matrices=full_matrices, compute_uv=compute_uv)
 
 
+@symbolic_op
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector or matrix norm (as `numpy.linalg.norm`).
 
@@ -220,6 +236,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return jnp.linalg.norm(float_tensor(x), ord=ord, axis=axis, keepdims=keepdims)
 
 
+@symbolic_op
 def jvp(fun, primals, tangents, has_aux=False):
     """Jacobian-vector product: `(fun(*primals), J @ tangents)` (plus aux with `has_aux`).
 

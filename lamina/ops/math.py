@@ -12,6 +12,7 @@ import jax.scipy.special as jsp_special
 
 from lamina.ops._convert import compiled, float_tensor, tensor
 from lamina.ops._products import slogdet
+from lamina.ops._symbolic import symbolic_op
 
 __all__ = [
     "cdist", "erf", "erfc", "erfinv", "extract_sequences", "fft", "fft2", "ifft2", "in_top_k",
@@ -23,6 +24,7 @@ __all__ = [
 # ------------------------------------------------------------------------------- special functions
 
 
+@symbolic_op
 def erf(x):
     """The error function, element-wise.
 
@@ -33,6 +35,7 @@ def erf(x):
     return jsp_special.erf(float_tensor(x))
 
 
+@symbolic_op
 def erfc(x):
     """The complementary error function `1 - erf(x)`, element-wise.
 
@@ -43,6 +46,7 @@ def erfc(x):
     return jsp_special.erfc(float_tensor(x))
 
 
+@symbolic_op
 def erfinv(x):
     """The inverse error function, element-wise.
 
@@ -53,6 +57,7 @@ def erfinv(x):
     return jsp_special.erfinv(float_tensor(x))
 
 
+@symbolic_op
 def rsqrt(x):
     """`1 / sqrt(x)`, element-wise.
 
@@ -63,6 +68,7 @@ def rsqrt(x):
     return jax.lax.rsqrt(float_tensor(x))
 
 
+@symbolic_op
 def logsumexp(x, axis=None, keepdims=False):
     """`log(sum(exp(x)))` over `axis`, computed without overflow.
 
@@ -74,6 +80,7 @@ def logsumexp(x, axis=None, keepdims=False):
     return jsp_special.logsumexp(float_tensor(x), axis=axis, keepdims=keepdims)
 
 
+@symbolic_op
 def logdet(x):
     """Log-determinant of (batches of) Hermitian positive-definite matrices.
 
@@ -84,6 +91,7 @@ def logdet(x):
     return slogdet(x)[1]
 
 
+@symbolic_op
 def cdist(x, y):
     """Euclidean distances between each row vector of `x` and of `y` (batched).
 
@@ -130,6 +138,7 @@ def _segment_arguments(data, segment_ids, num_segments, name):
     return data, segment_ids, num_segments
 
 
+@symbolic_op
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     """Sums the rows of `data` that share a segment id.
 
@@ -142,6 +151,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     return jax.ops.segment_sum(data, segment_ids, num_segments, indices_are_sorted=sorted)
 
 
+@symbolic_op
 def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """Maximum of the rows of `data` that share a segment id.
 
@@ -154,6 +164,7 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
     return jax.ops.segment_max(data, segment_ids, num_segments, indices_are_sorted=sorted)
 
 
+@symbolic_op
 def segment_min(data, segment_ids, num_segments=None, sorted=False):
     """Minimum of the rows of `data` that share a segment id.
 
@@ -166,6 +177,7 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):
     return jax.ops.segment_min(data, segment_ids, num_segments, indices_are_sorted=sorted)
 
 
+@symbolic_op
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     """Product of the rows of `data` that share a segment id.
 
@@ -181,6 +193,7 @@ def segment_prod(data, segment_ids, num_segments=None, sorted=False):
 # ------------------------------------------------------------------------------- top-k
 
 
+@symbolic_op
 def top_k(x, k, sorted=True):
     """The `k` largest entries along the last axis and their indices: `(values, indices)`.
 
@@ -199,6 +212,7 @@ def top_k(x, k, sorted=True):
     return jax.lax.top_k(x, k)
 
 
+@symbolic_op
 def in_top_k(targets, predictions, k):
     """Whether each target class is among the `k` highest predictions (ties count as in).
 
@@ -243,6 +257,7 @@ def _pair(z):
     return jnp.real(z), jnp.imag(z)
 
 
+@symbolic_op
 def view_as_complex(x):
     """A complex tensor from a real tensor whose last axis (of size 2) holds (real, imag).
 
@@ -258,6 +273,7 @@ def view_as_complex(x):
     return jax.lax.complex(x[..., 0], x[..., 1])
 
 
+@symbolic_op
 def view_as_real(x):
     """A real tensor with a new last axis of size 2 holding (real, imag) of complex `x`.
 
@@ -269,6 +285,7 @@ def view_as_real(x):
     return jnp.stack([jnp.real(x), jnp.imag(x)], axis=-1)
 
 
+@symbolic_op
 def fft(x):
     """FFT over the last axis of a complex signal given as `(real, imag)`.
 
@@ -280,6 +297,7 @@ def fft(x):
     return _pair(jnp.fft.fft(_complex(x, "fft")))
 
 
+@symbolic_op
 def fft2(x):
     """2D FFT over the last two axes of a complex signal given as `(real, imag)`.
 
@@ -291,6 +309,7 @@ def fft2(x):
     return _pair(jnp.fft.fft2(_complex(x, "fft2")))
 
 
+@symbolic_op
 def ifft2(x):
     """Inverse 2D FFT over the last two axes of `(real, imag)`.
 
@@ -302,6 +321,7 @@ def ifft2(x):
     return _pair(jnp.fft.ifft2(_complex(x, "ifft2")))
 
 
+@symbolic_op
 def rfft(x, fft_length=None):
     """FFT of a real signal over its last axis: `(real, imag)` of the non-negative bins.
 
@@ -313,6 +333,7 @@ def rfft(x, fft_length=None):
     return _pair(jnp.fft.rfft(float_tensor(x), n=fft_length, axis=-1))
 
 
+@symbolic_op
 def irfft(x, fft_length=None):
     """Inverse of `rfft`: a real signal from the `(real, imag)` non-negative bins.
 
@@ -330,6 +351,7 @@ def _frame_indices(num_frames, frame_length, stride):
     return (jnp.arange(num_frames)[:, None] * stride + jnp.arange(frame_length)[None, :])
 
 
+@symbolic_op
 def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of `sequence_length` samples, `sequence_stride` apart, over the last axis.
 
@@ -385,6 +407,7 @@ def _window(name, values, sequence_length, fft_length, dtype):
     return jnp.pad(win, (left, fft_length - sequence_length - left))
 
 
+@symbolic_op
 def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
     """Short-time Fourier transform over the last axis: `(real, imag)` of shape
     `(..., num_frames, fft_length // 2 + 1)`.
@@ -423,6 +446,7 @@ def _stft(x, values, sequence_length, sequence_stride, fft_length, name, center)
     return _pair(jnp.fft.rfft(frames, n=fft_length, axis=-1))
 
 
+@symbolic_op
 def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
           center=True):
     """Inverse of `stft` by windowed overlap-add: a real signal from `(real, imag)` frames.
