@@ -11,11 +11,10 @@ Examples:
     True
 """
 
-import inspect
-
 import jax
 import jax.numpy as jnp
 
+from lamina import _identifiers
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
 
@@ -423,6 +422,9 @@ _BUILTINS = {
     )
 }
 ALL_OBJECTS_DICT = {**_BUILTINS, "swish": silu, "hard_swish": hard_silu}
+_LOOKUP = _identifiers.Lookup(
+    "activation", ALL_OBJECTS_DICT, "None, a name such as 'relu', a config dict, or a callable",
+    default=linear, instantiate=False)
 
 
 def serialize(activation):
@@ -442,7 +444,7 @@ def serialize(activation):
         raise ValueError(
             f"Cannot serialize the activation {activation!r}: expected a function, a callable "
             "object with get_config(), or a built-in activation name. Use a named function "
-            "(not a lambda), or a layer. Received config: {config!r}")
+            f"(not a lambda), or a layer. Received config: {config!r}")
     name = config["config"]
     if (config.get("class_name") == "function" and isinstance(name, str)
             and _BUILTINS.get(name) is activation):
@@ -457,13 +459,13 @@ def deserialize(config, custom_objects=None):
         >>> lamina.activations.deserialize("swish") is lamina.activations.silu
         True
     """
-    return serialization.deserialize_keras_object(
-        config, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT,
-        printable_module_name="activation")
+    return _LOOKUP.deserialize(config, custom_objects)
 
 
 def get(identifier):
     """Returns an activation function from a name, a config, a callable, or None (linear).
+
+    A class (an activation layer class, such as `keras.layers.ReLU`) gives an instance.
 
     Examples:
         >>> lamina.activations.get("relu") is lamina.activations.relu
@@ -471,19 +473,4 @@ def get(identifier):
         >>> lamina.activations.get(None) is lamina.activations.linear
         True
     """
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        return serialization.resolve_name(identifier, ALL_OBJECTS_DICT, "activation")
-    if isinstance(identifier, dict):
-        found = deserialize(identifier)
-    else:
-        found = identifier
-    if callable(found) and not inspect.isclass(found):
-        return found
-    if inspect.isclass(found):
-        return found()  # an activation layer class, such as keras.layers.ReLU
-    raise ValueError(
-        "Could not interpret the activation identifier "
-        f"{identifier!r} of type {type(identifier).__name__}: expected None, a name such as "
-        "'relu', a config dict, or a callable.")
+    return _LOOKUP.get(identifier)

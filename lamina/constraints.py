@@ -10,12 +10,10 @@ Examples:
     [0.0, 2.0]
 """
 
-import inspect
-
 import jax.numpy as jnp
 
+from lamina import _identifiers
 from lamina._runtime import config as _config
-from lamina._runtime.naming import to_snake_case
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
 
@@ -159,9 +157,11 @@ class MinMaxNorm(Constraint):
 # Lowercase aliases, as Keras 3 exports them (the classes themselves).
 max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
 
-_CLASSES = (Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm)
-ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
+ALL_OBJECTS_DICT = _identifiers.by_name((Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm))
+_LOOKUP = _identifiers.Lookup(
+    "constraint", ALL_OBJECTS_DICT,
+    "a name such as 'non_neg', a config dict, a Constraint, or a function(weights) returning "
+    "projected weights")
 
 
 def serialize(constraint):
@@ -182,10 +182,7 @@ def deserialize(config, custom_objects=None):
         >>> lamina.constraints.deserialize("max_norm").get_config()
         {'max_value': 2, 'axis': 0}
     """
-    found = serialization.deserialize_keras_object(
-        config, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT,
-        printable_module_name="constraint")
-    return found() if inspect.isclass(found) else found
+    return _LOOKUP.deserialize(config, custom_objects)
 
 
 def get(identifier):
@@ -195,19 +192,4 @@ def get(identifier):
         >>> lamina.constraints.get("non_neg")
         <lamina.constraints.NonNeg object at ...>
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        found = serialization.resolve_name(identifier, ALL_OBJECTS_DICT, "constraint")
-    elif isinstance(identifier, dict):
-        found = deserialize(identifier)
-    else:
-        found = identifier
-    if inspect.isclass(found):
-        found = found()
-    if callable(found):
-        return found
-    raise ValueError(
-        f"Could not interpret the constraint identifier {identifier!r} of type "
-        f"{type(identifier).__name__}: expected a name such as 'non_neg', a config dict, a "
-        "Constraint, or a function(weights) returning projected weights.")
+    return _LOOKUP.get(identifier)

@@ -16,17 +16,16 @@ Examples:
     Pass a `keras.random.SeedGenerator` to get new values at each call.
 """
 
-import inspect
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _identifiers
 from lamina import random as _random
 from lamina._runtime import variable as _variable
 from lamina._runtime.dtypes import standardize_dtype
-from lamina._runtime.naming import to_snake_case
 from lamina._runtime.rng import SeedGenerator, make_default_seed
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
@@ -480,15 +479,37 @@ random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal,
 variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
 he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
 
-_CLASSES = (Initializer, Zeros, Ones, Constant, Identity, RandomNormal, TruncatedNormal,
-            RandomUniform, VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform,
-            LecunNormal, LecunUniform, Orthogonal)
-ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
-ALL_OBJECTS_DICT.update({
-    "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
-    "normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
-})
+ALL_OBJECTS_DICT = _identifiers.by_name(
+    (Initializer, Zeros, Ones, Constant, Identity, RandomNormal, TruncatedNormal, RandomUniform,
+     VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
+     LecunUniform, Orthogonal),
+    IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal, normal=RandomNormal,
+    uniform=RandomUniform, one=Ones, zero=Zeros)
+
+
+def _from_array(identifier):
+    """An initializer that returns `identifier` (for its own shape only) when it is an array;
+    anything else unchanged. `get` calls it on what is neither a name nor a config."""
+    if not (isinstance(identifier, (np.ndarray, np.generic, _variable.Variable)) or (
+            hasattr(identifier, "shape") and hasattr(identifier, "dtype")
+            and not callable(identifier))):
+        return identifier
+    value = jnp.asarray(identifier)
+
+    def initialize_fn(shape, dtype=None):
+        if _shape(shape) != tuple(value.shape):
+            raise ValueError(
+                f"This initializer holds a fixed array of shape {tuple(value.shape)}, so it "
+                f"cannot fill shape={_shape(shape)}.")
+        return value.astype(standardize_dtype(dtype))
+
+    return initialize_fn
+
+
+_LOOKUP = _identifiers.Lookup(
+    "initializer", ALL_OBJECTS_DICT,
+    "a name such as 'glorot_uniform', a config dict, an Initializer, an array, or a "
+    "function(shape, dtype=None)", convert=_from_array)
 
 
 def serialize(initializer):
@@ -509,10 +530,7 @@ def deserialize(config, custom_objects=None):
         >>> lamina.initializers.deserialize("he_normal")
         <lamina.initializers.HeNormal object at ...>
     """
-    found = serialization.deserialize_keras_object(
-        config, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT,
-        printable_module_name="initializer")
-    return found() if inspect.isclass(found) else found
+    return _LOOKUP.deserialize(config, custom_objects)
 
 
 def get(identifier):
@@ -524,36 +542,4 @@ def get(identifier):
         >>> lamina.initializers.get("glorot_uniform")
         <lamina.initializers.GlorotUniform object at ...>
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        found = serialization.resolve_name(identifier, ALL_OBJECTS_DICT, "initializer")
-    elif isinstance(identifier, dict):
-        found = deserialize(identifier)
-    elif isinstance(identifier, (np.ndarray, np.generic, _variable.Variable)) or (
-            hasattr(identifier, "shape") and hasattr(identifier, "dtype")
-            and not callable(identifier)):
-        found = _from_array(identifier)
-    else:
-        found = identifier
-    if inspect.isclass(found):
-        found = found()
-    if callable(found):
-        return found
-    raise ValueError(
-        f"Could not interpret the initializer identifier {identifier!r} of type "
-        f"{type(identifier).__name__}: expected a name such as 'glorot_uniform', a config "
-        "dict, an Initializer, an array, or a function(shape, dtype=None).")
-
-
-def _from_array(array):
-    value = jnp.asarray(array)
-
-    def initialize_fn(shape, dtype=None):
-        if _shape(shape) != tuple(value.shape):
-            raise ValueError(
-                f"This initializer holds a fixed array of shape {tuple(value.shape)}, so it "
-                f"cannot fill shape={_shape(shape)}.")
-        return value.astype(standardize_dtype(dtype))
-
-    return initialize_fn
+    return _LOOKUP.get(identifier)

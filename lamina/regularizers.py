@@ -15,14 +15,13 @@ Examples:
     1.5
 """
 
-import inspect
 import math
 
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _identifiers
 from lamina._runtime import config as _config
-from lamina._runtime.naming import to_snake_case
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
 
@@ -192,10 +191,13 @@ class OrthogonalRegularizer(Regularizer):
 # Lowercase aliases, as Keras 3 exports them (the classes themselves).
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 
-_CLASSES = (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)
-ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
-ALL_OBJECTS_DICT["l1_l2"] = L1L2  # Keras 3's exported alias; its snake case is only "l1l2"
+ALL_OBJECTS_DICT = _identifiers.by_name(
+    (Regularizer, L1, L2, L1L2, OrthogonalRegularizer),
+    l1_l2=L1L2)  # Keras 3's exported alias; its snake case is only "l1l2"
+_LOOKUP = _identifiers.Lookup(
+    "regularizer", ALL_OBJECTS_DICT,
+    "a name such as 'l2', a config dict, a Regularizer, or a function(weights) returning a "
+    "scalar")
 
 
 def serialize(regularizer):
@@ -216,10 +218,7 @@ def deserialize(config, custom_objects=None):
         >>> lamina.regularizers.deserialize("l2").get_config()
         {'l2': 0.01}
     """
-    found = serialization.deserialize_keras_object(
-        config, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT,
-        printable_module_name="regularizer")
-    return found() if inspect.isclass(found) else found
+    return _LOOKUP.deserialize(config, custom_objects)
 
 
 def get(identifier):
@@ -229,19 +228,4 @@ def get(identifier):
         >>> lamina.regularizers.get("l1").get_config()
         {'l1': 0.009999999776482582}
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        found = serialization.resolve_name(identifier, ALL_OBJECTS_DICT, "regularizer")
-    elif isinstance(identifier, dict):
-        found = deserialize(identifier)
-    else:
-        found = identifier
-    if inspect.isclass(found):
-        found = found()
-    if callable(found):
-        return found
-    raise ValueError(
-        f"Could not interpret the regularizer identifier {identifier!r} of type "
-        f"{type(identifier).__name__}: expected a name such as 'l2', a config dict, a "
-        "Regularizer, or a function(weights) returning a scalar.")
+    return _LOOKUP.get(identifier)

@@ -17,8 +17,7 @@ Examples:
     [14.0]
 """
 
-import inspect
-
+from lamina import _identifiers
 from lamina.losses.base import Loss as Loss
 from lamina.losses.base import LossFunctionWrapper as LossFunctionWrapper
 from lamina.losses.classes import CTC as CTC
@@ -111,6 +110,10 @@ ALL_OBJECTS_DICT.update({
     "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
     "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error,
 })
+_LOOKUP = _identifiers.Lookup(
+    "loss", ALL_OBJECTS_DICT,
+    "a name such as 'mse', a config dict, a Loss instance or class, or a "
+    "function(y_true, y_pred)", instantiate=False)
 
 
 @keras_export("keras.losses.serialize")
@@ -134,9 +137,7 @@ def deserialize(name, custom_objects=None):
         >>> lamina.losses.deserialize("mse") is lamina.losses.mean_squared_error
         True
     """
-    return serialization.deserialize_keras_object(
-        name, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT,
-        printable_module_name="loss")
+    return _LOOKUP.deserialize(name, custom_objects)
 
 
 @keras_export("keras.losses.get")
@@ -152,19 +153,7 @@ def get(identifier):
         >>> type(lamina.losses.get("Huber")).__name__
         'Huber'
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        found = deserialize(identifier)
-    elif isinstance(identifier, str):
-        found = serialization.resolve_name(identifier, ALL_OBJECTS_DICT, "loss")
-    else:
-        found = identifier
-    if callable(found):
-        return found() if inspect.isclass(found) else found
-    raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}. Expected a name such as 'mse', "
-        "a config dict, a Loss instance or class, or a function(y_true, y_pred).")
+    return _LOOKUP.get(identifier)
 
 
 def is_binary_or_sparse_categorical(y_true, y_pred):

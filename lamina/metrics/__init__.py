@@ -14,9 +14,7 @@ Examples:
     >>> precision.reset_states()
 """
 
-import inspect
-
-from lamina._runtime.naming import to_snake_case
+from lamina import _identifiers
 from lamina.metrics.accuracy import Accuracy as Accuracy
 from lamina.metrics.accuracy import BinaryAccuracy as BinaryAccuracy
 from lamina.metrics.accuracy import CategoricalAccuracy as CategoricalAccuracy
@@ -127,19 +125,20 @@ _CLASSES = (
     MeanSquaredError, MeanSquaredLogarithmicError, PearsonCorrelation, R2Score,
     RootMeanSquaredError,
 )
-ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
-ALL_OBJECTS_DICT.update({
-    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
-    "mse": MeanSquaredError, "MSE": MeanSquaredError,
-    "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
-    "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
-    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
-})
-# Functions saved by name (a MeanMetricWrapper's `fn`) resolve too.
-_FUNCTIONS = {name: globals()[name] for name in __all__
-              if name[0].islower() and name not in ("deserialize", "get", "serialize",
-                                                    "resolve_metric")}
+ALL_OBJECTS_DICT = _identifiers.by_name(
+    _CLASSES,
+    bce=BinaryCrossentropy, BCE=BinaryCrossentropy, mse=MeanSquaredError, MSE=MeanSquaredError,
+    mae=MeanAbsoluteError, MAE=MeanAbsoluteError, mape=MeanAbsolutePercentageError,
+    MAPE=MeanAbsolutePercentageError, msle=MeanSquaredLogarithmicError,
+    MSLE=MeanSquaredLogarithmicError)
+_LOOKUP = _identifiers.Lookup(
+    "metric", ALL_OBJECTS_DICT,
+    "a name such as 'mse', a config dict, a Metric instance or class, or a "
+    "function(y_true, y_pred)",
+    # Functions saved by name (a MeanMetricWrapper's `fn`) resolve too.
+    saved_objects={name: globals()[name] for name in __all__
+                   if name[0].islower() and name not in ("deserialize", "get", "serialize",
+                                                         "resolve_metric")})
 
 
 @keras_export("keras.metrics.serialize")
@@ -162,10 +161,7 @@ def deserialize(config, custom_objects=None):
         >>> type(lamina.metrics.deserialize("mse")).__name__
         'MeanSquaredError'
     """
-    found = serialization.deserialize_keras_object(
-        config, custom_objects=custom_objects, module_objects={**_FUNCTIONS, **ALL_OBJECTS_DICT},
-        printable_module_name="metric")
-    return found() if inspect.isclass(found) else found
+    return _LOOKUP.deserialize(config, custom_objects)
 
 
 @keras_export("keras.metrics.get")
@@ -179,16 +175,4 @@ def get(identifier):
         >>> lamina.metrics.get("mse").name
         'mean_squared_error'
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        found = deserialize(identifier)
-    elif isinstance(identifier, str):
-        found = serialization.resolve_name(identifier, ALL_OBJECTS_DICT, "metric")
-    else:
-        found = identifier
-    if callable(found):
-        return found() if inspect.isclass(found) else found
-    raise ValueError(
-        f"Could not interpret metric identifier: {identifier!r}. Expected a name such as "
-        "'mse', a config dict, a Metric instance or class, or a function(y_true, y_pred).")
+    return _LOOKUP.get(identifier)
