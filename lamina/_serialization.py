@@ -291,10 +291,13 @@ def _check_constructor_arguments(cls, config):
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
     except (TypeError, ValueError):
         return
+    # A class whose from_config rebuilds some arguments from the config (a functional model
+    # subclass gets `inputs` and `outputs` from its graph) names them in this hook.
+    supplied = getattr(cls, "_arguments_rebuilt_from_config", lambda config: ())(config)
     missing = [p.name for p in parameters
                if p.default is inspect.Parameter.empty
                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-               and p.name not in config]
+               and p.name not in config and p.name not in supplied]
     if missing:
         raise ValueError(
             f"{cls.__name__}.get_config() does not include the constructor argument(s) "

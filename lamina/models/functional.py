@@ -9,8 +9,9 @@ with its `inbound_nodes`, plus `input_layers` and `output_layers`.
 import jax
 
 from lamina.layers.core import InputLayer
+from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor, is_symbolic
-from lamina.models.model import Model
+from lamina.models.model import Model, _functional_like_constructor
 from lamina._registry import keras_export
 
 
@@ -238,13 +239,23 @@ class Functional(Model):
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):
+        """The graph's config; for a subclass with its own constructor arguments (built
+        functionally inside its `__init__`), those arguments instead, as for any layer.
+
+        `Model.from_config` reads either kind back.
+        """
         from lamina.models.functional_config import functional_config
 
-        return functional_config(self)
+        if _functional_like_constructor(type(self)):
+            return functional_config(self)
+        config = Layer.get_config(self)
+        # Layer.get_config adds the recorded constructor arguments only when no class
+        # overrides get_config; this one does, so they are added here unless a subclass
+        # below Functional writes its own get_config (and calls this one for the base keys).
+        mro = type(self).__mro__
+        overridden = any("get_config" in vars(klass) for klass in mro[:mro.index(Functional)])
+        if not overridden and self._init_arguments is not None:
+            config.update(self._init_arguments)
+        return config
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from lamina.models.functional_config import functional_from_config
-
-        return functional_from_config(cls, config, custom_objects)
 

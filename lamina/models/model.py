@@ -14,6 +14,52 @@ def _is_functional_call(args, kwargs):
         len(args) >= 2) or ("outputs" in kwargs and len(args) == 1)
 
 
+def _inherit_from_functional(cls):
+    """Makes the user's Model subclass `cls` a subclass of Functional, in place.
+
+    Every `Model` among the bases of `cls` (directly or through the user's intermediate
+    classes) is replaced by `Functional`, so the class keeps its identity (`type(model) is
+    CustomModel`, its registration and saved name) while gaining the graph methods, with its
+    own methods still first in the lookup order. This is how Keras 3 treats the same call.
+    """
+    from lamina.models.functional import Functional
+
+    if cls is Model:
+        return Functional
+    if not issubclass(cls, Model) or issubclass(cls, Functional):
+        return cls
+    if cls.__module__.startswith("lamina."):
+        raise TypeError(
+            f"{cls.__name__} was given inputs and outputs, but it is a lamina model class "
+            "that is not functional. Use keras.Model(inputs=..., outputs=...) for a "
+            "functional model.")
+    cls.__bases__ = tuple(_inherit_from_functional(base) for base in cls.__bases__)
+    return cls
+
+
+def _functional_like_constructor(cls):
+    """True when `cls(inputs=..., outputs=..., name=...)` builds the model, so that it can be
+    saved as a graph and rebuilt from one: its constructor is Functional's (same positional
+    parameters) or forwards `*args, **kwargs`."""
+    import inspect
+
+    from lamina.models.functional import Functional
+
+    def positional(function):
+        return [p.name for p in list(inspect.signature(function).parameters.values())[1:]
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    kinds = {p.kind for p in parameters}
+    if inspect.Parameter.VAR_POSITIONAL in kinds and inspect.Parameter.VAR_KEYWORD in kinds:
+        return True
+    return positional(cls.__init__) == positional(Functional.__init__)
+
+
+def _is_functional_config(config):
+    return all(key in config for key in ("name", "layers", "input_layers", "output_layers"))
+
+
 class Model(Trainer, Layer):
     """A model: layers grouped with training and saving features.
 
@@ -45,11 +91,15 @@ class Model(Trainer, Layer):
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
-        if _is_functional_call(args, kwargs) and type(self) is not Model:
-            raise TypeError(
-                f"{type(self).__name__} was given inputs and outputs, but it is a subclass of "
-                "Model: subclassed models define their forward pass in call(). Use "
-                "keras.Model(inputs=..., outputs=...) for a functional model.")
+        if _is_functional_call(args, kwargs):
+            # A subclass given inputs and outputs (`CustomModel(inputs, outputs)`, or a
+            # `super().__init__(inputs, outputs)` in its constructor) becomes a functional model
+            # that keeps its own methods (train_step, metrics, ...).
+            from lamina.models.functional import Functional
+
+            _inherit_from_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args:
             raise TypeError(
                 f"Model takes keyword arguments only (name=, trainable=, dtype=). Received "
@@ -112,15 +162,29 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """A model from its config; a functional config (with `input_layers` and
-        `output_layers`) rebuilds the graph, anything else calls the constructor."""
-        if "input_layers" in config and "output_layers" in config:
+        """A model from its config.
+
+        A functional config (`layers`, `input_layers`, `output_layers`) rebuilds the graph and
+        passes it to `cls(inputs=..., outputs=..., name=...)`, for `Model`, `Functional` and
+        subclasses whose constructor takes those (or `*args, **kwargs`); anything else calls
+        the constructor with the config.
+        """
+        if _is_functional_config(config) and (cls is Model or
+                                              _functional_like_constructor(cls)):
             from lamina.models.functional import Functional
             from lamina.models.functional_config import functional_from_config
 
             return functional_from_config(Functional if cls is Model else cls, config,
                                           custom_objects)
         return super().from_config(config)
+
+    @classmethod
+    def _arguments_rebuilt_from_config(cls, config):
+        """The constructor arguments `from_config` makes itself rather than reading them from
+        `config` (asked by serialization's save-time check of configs)."""
+        if _is_functional_config(config) and _functional_like_constructor(cls):
+            return ("inputs", "outputs")
+        return ()
 
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (Keras 3's format; no weights)."""

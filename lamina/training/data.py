@@ -21,7 +21,14 @@ import numpy as np
 
 
 def unpack_x_y_sample_weight(data):
-    """`(x,)`, `(x, y)` or `(x, y, sample_weight)` -> `(x, y, sample_weight)`."""
+    """`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> `(x, y, sample_weight)`, with `None`
+    for what is missing: how a custom `train_step` reads its batch (`keras.utils`).
+
+    Examples:
+        >>> x, y, sample_weight = lamina.utils.unpack_x_y_sample_weight((np.ones(2), np.zeros(2)))
+        >>> y.tolist(), sample_weight
+        ([0.0, 0.0], None)
+    """
     if isinstance(data, list):
         data = tuple(data)
     if not isinstance(data, tuple):

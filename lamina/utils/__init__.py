@@ -2,17 +2,22 @@
 
 from lamina._runtime.rng import set_random_seed as set_random_seed
 from lamina.utils.file_utils import get_file as get_file
+from lamina.utils.numerical_utils import to_categorical as to_categorical
+
+# Names defined with the trainer's data handling, loaded on first use, so that
+# `keras.utils.set_random_seed` does not import the trainer.
+_FROM_TRAINING_DATA = ("PyDataset", "unpack_x_y_sample_weight")
 
 
 def __getattr__(name):
-    # Loaded on first use, so that `keras.utils.set_random_seed` does not import the trainer.
-    if name == "PyDataset":
-        from lamina.training.data import PyDataset
+    if name in _FROM_TRAINING_DATA:
+        from lamina.training import data
 
-        globals()[name] = PyDataset
-        return PyDataset
+        value = getattr(data, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'lamina.utils' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"PyDataset"})
+    return sorted(set(globals()) | set(_FROM_TRAINING_DATA))

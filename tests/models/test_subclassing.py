@@ -96,12 +96,11 @@ def test_summary_for_subclassed_model_and_print_fn():
     assert "(None, 30)" in text and "Total params: 4,021" in text
 
 
-def test_model_rejects_positional_arguments_and_functional_args_in_subclass():
+def test_model_rejects_positional_arguments():
+    # (inputs and outputs make a functional subclass: tests/models/test_functional_subclass.py)
     class Plain(keras.Model):
         def call(self, x):
             return x
 
-    with pytest.raises(TypeError, match="subclass of Model"):
-        Plain(inputs=keras.Input((2,)), outputs=keras.Input((2,)))
     with pytest.raises(TypeError, match="keyword arguments only"):
         Plain("name")
