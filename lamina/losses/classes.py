@@ -6,8 +6,10 @@ SparseCategoricalCrossentropy's `axis`), lamina writes it only when it differs f
 so default configs are identical to Keras's and non-default ones survive a save and load.
 """
 
+import inspect
+
 from lamina.losses import functions
-from lamina.losses.base import Loss, LossFunctionWrapper
+from lamina.losses.base import LossFunctionWrapper
 from lamina._registry import keras_export
 
 __all__ = [
@@ -22,35 +24,39 @@ __all__ = [
 _DEFAULT = "sum_over_batch_size"
 
 
-class _Simple(LossFunctionWrapper):
-    """A wrapper whose config is only `{"name", "reduction"}`."""
+class _Builtin(LossFunctionWrapper):
+    """A built-in loss class: a loss function and the keyword arguments it is called with,
+    which are the class's hyperparameters. They are recorded once, at construction, and are
+    both the config (beside `name` and `reduction`) and attributes (`loss.from_logits`); so
+    a subclass states only its constructor.
 
-    _fn = None
-    _default_name = None
+    A subclass names in `_written_unless_default` the hyperparameters Keras 3 leaves out of
+    its config: they are written only when they differ from the constructor's default.
+    """
 
-    def __init__(self, reduction=_DEFAULT, name=None, dtype=None):
-        super().__init__(type(self)._fn, name=name or self._default_name, reduction=reduction,
-                         dtype=dtype)
+    _written_unless_default = ()
+
+    def __init__(self, fn, reduction, name, dtype, **hyperparameters):
+        super().__init__(fn, reduction=reduction, name=name, dtype=dtype, **hyperparameters)
+        vars(self).update(hyperparameters)
 
     def get_config(self):
-        return Loss.get_config(self)
+        config = super().get_config()
+        del config["fn"]  # the class stands for its function
+        parameters = inspect.signature(type(self).__init__).parameters
+        return {key: value for key, value in config.items()
+                if key not in self._written_unless_default or value != parameters[key].default}
 
 
 def _simple(class_name, fn, default_name, doc):
-    cls = type(class_name, (_Simple,), {
-        "_fn": staticmethod(fn), "_default_name": default_name, "__doc__": doc,
-        "__module__": __name__,
-    })
-    cls.__init__ = _simple_init(default_name)
-    return cls
+    """A built-in loss class without hyperparameters: Keras's `(reduction, name, dtype)`
+    constructor (with the Keras default name, for introspection) around `fn`."""
 
-
-def _simple_init(default_name):
-    # A real signature (with the Keras default name) for each class, for introspection.
     def __init__(self, reduction=_DEFAULT, name=default_name, dtype=None):
-        _Simple.__init__(self, reduction=reduction, name=name, dtype=dtype)
+        _Builtin.__init__(self, fn, reduction, name or default_name, dtype)
 
-    return __init__
+    return type(class_name, (_Builtin,), {"__init__": __init__, "__doc__": doc,
+                                          "__module__": __name__})
 
 
 MeanSquaredError = keras_export("keras.losses.MeanSquaredError")(_simple(
@@ -147,7 +153,7 @@ CTC = keras_export("keras.losses.CTC")(_simple(
 
 
 @keras_export("keras.losses.CosineSimilarity")
-class CosineSimilarity(LossFunctionWrapper):
+class CosineSimilarity(_Builtin):
     """Minus the cosine similarity between labels and predictions along `axis`.
 
     Examples:
@@ -155,20 +161,14 @@ class CosineSimilarity(LossFunctionWrapper):
         -1.0
     """
 
-    def __init__(self, axis=-1, reduction=_DEFAULT, name="cosine_similarity", dtype=None):
-        super().__init__(functions.cosine_similarity, name=name, reduction=reduction,
-                         dtype=dtype, axis=axis)
-        self.axis = axis
+    _written_unless_default = ("axis",)
 
-    def get_config(self):
-        config = Loss.get_config(self)
-        if self.axis != -1:
-            config["axis"] = self.axis
-        return config
+    def __init__(self, axis=-1, reduction=_DEFAULT, name="cosine_similarity", dtype=None):
+        super().__init__(functions.cosine_similarity, reduction, name, dtype, axis=axis)
 
 
 @keras_export("keras.losses.Huber")
-class Huber(LossFunctionWrapper):
+class Huber(_Builtin):
     """Huber loss: quadratic for errors up to `delta`, linear beyond.
 
     Examples:
@@ -176,20 +176,14 @@ class Huber(LossFunctionWrapper):
         1.3125
     """
 
-    def __init__(self, delta=1.0, reduction=_DEFAULT, name="huber_loss", dtype=None):
-        super().__init__(functions.huber, name=name, reduction=reduction, dtype=dtype,
-                         delta=delta)
-        self.delta = delta
+    _written_unless_default = ("delta",)
 
-    def get_config(self):
-        config = Loss.get_config(self)
-        if self.delta != 1.0:
-            config["delta"] = self.delta
-        return config
+    def __init__(self, delta=1.0, reduction=_DEFAULT, name="huber_loss", dtype=None):
+        super().__init__(functions.huber, reduction, name, dtype, delta=delta)
 
 
 @keras_export("keras.losses.BinaryCrossentropy")
-class BinaryCrossentropy(LossFunctionWrapper):
+class BinaryCrossentropy(_Builtin):
     """Binary cross-entropy for 0/1 labels and probabilities (or logits, `from_logits=True`).
 
     Examples:
@@ -199,20 +193,12 @@ class BinaryCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=_DEFAULT,
                  name="binary_crossentropy", dtype=None):
-        super().__init__(functions.binary_crossentropy, name=name, reduction=reduction,
-                         dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing,
-                         axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(functions.binary_crossentropy, reduction, name, dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
 @keras_export("keras.losses.BinaryFocalCrossentropy")
-class BinaryFocalCrossentropy(LossFunctionWrapper):
+class BinaryFocalCrossentropy(_Builtin):
     """Binary focal cross-entropy (Lin et al., 2017): down-weights easy examples.
 
     Examples:
@@ -223,26 +209,13 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
     def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
                  label_smoothing=0.0, axis=-1, reduction=_DEFAULT,
                  name="binary_focal_crossentropy", dtype=None):
-        super().__init__(functions.binary_focal_crossentropy, name=name, reduction=reduction,
-                         dtype=dtype, apply_class_balancing=apply_class_balancing, alpha=alpha,
-                         gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing,
-                         axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-        self.apply_class_balancing = apply_class_balancing
-        self.alpha = alpha
-        self.gamma = gamma
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis,
-                "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
-                "gamma": self.gamma}
+        super().__init__(functions.binary_focal_crossentropy, reduction, name, dtype,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
 @keras_export("keras.losses.CategoricalCrossentropy")
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_Builtin):
     """Cross-entropy for one-hot labels and class probabilities (or logits).
 
     Examples:
@@ -252,20 +225,12 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=_DEFAULT,
                  name="categorical_crossentropy", dtype=None):
-        super().__init__(functions.categorical_crossentropy, name=name, reduction=reduction,
-                         dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing,
-                         axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(functions.categorical_crossentropy, reduction, name, dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
 @keras_export("keras.losses.CategoricalFocalCrossentropy")
-class CategoricalFocalCrossentropy(LossFunctionWrapper):
+class CategoricalFocalCrossentropy(_Builtin):
     """Categorical focal cross-entropy (Lin et al., 2017) for one-hot labels.
 
     Examples:
@@ -276,23 +241,13 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction=_DEFAULT, name="categorical_focal_crossentropy", dtype=None):
-        super().__init__(functions.categorical_focal_crossentropy, name=name,
-                         reduction=reduction, dtype=dtype, alpha=alpha, gamma=gamma,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-        self.alpha = alpha
-        self.gamma = gamma
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis,
-                "alpha": self.alpha, "gamma": self.gamma}
+        super().__init__(functions.categorical_focal_crossentropy, reduction, name, dtype,
+                         alpha=alpha, gamma=gamma, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
 
 
 @keras_export("keras.losses.SparseCategoricalCrossentropy")
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
+class SparseCategoricalCrossentropy(_Builtin):
     """Cross-entropy for integer labels and class probabilities (or logits).
 
     Entries whose label equals `ignore_class` count for nothing: the average is over the
@@ -305,25 +260,16 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         1.177
     """
 
+    _written_unless_default = ("axis",)
+
     def __init__(self, from_logits=False, ignore_class=None, reduction=_DEFAULT, axis=-1,
                  name="sparse_categorical_crossentropy", dtype=None):
-        super().__init__(functions.sparse_categorical_crossentropy, name=name,
-                         reduction=reduction, dtype=dtype, from_logits=from_logits,
-                         ignore_class=ignore_class, axis=axis)
-        self.from_logits = from_logits
-        self.ignore_class = ignore_class
-        self.axis = axis
-
-    def get_config(self):
-        config = {**Loss.get_config(self), "from_logits": self.from_logits,
-                  "ignore_class": self.ignore_class}
-        if self.axis != -1:
-            config["axis"] = self.axis
-        return config
+        super().__init__(functions.sparse_categorical_crossentropy, reduction, name, dtype,
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
 
 
 @keras_export("keras.losses.Dice")
-class Dice(LossFunctionWrapper):
+class Dice(_Builtin):
     """Dice loss over `axis` (all axes by default), for segmentation masks.
 
     Examples:
@@ -332,15 +278,11 @@ class Dice(LossFunctionWrapper):
     """
 
     def __init__(self, reduction=_DEFAULT, name="dice", axis=None, dtype=None):
-        super().__init__(functions.dice, name=name, reduction=reduction, dtype=dtype, axis=axis)
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "axis": self.axis}
+        super().__init__(functions.dice, reduction, name, dtype, axis=axis)
 
 
 @keras_export("keras.losses.Tversky")
-class Tversky(LossFunctionWrapper):
+class Tversky(_Builtin):
     """Tversky loss: Dice with false positives weighted by `alpha`, false negatives by `beta`.
 
     Examples:
@@ -350,19 +292,12 @@ class Tversky(LossFunctionWrapper):
 
     def __init__(self, alpha=0.5, beta=0.5, reduction=_DEFAULT, name="tversky", axis=None,
                  dtype=None):
-        super().__init__(functions.tversky, name=name, reduction=reduction, dtype=dtype,
-                         alpha=alpha, beta=beta, axis=axis)
-        self.alpha = alpha
-        self.beta = beta
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "alpha": self.alpha, "beta": self.beta,
-                "axis": self.axis}
+        super().__init__(functions.tversky, reduction, name, dtype, alpha=alpha, beta=beta,
+                         axis=axis)
 
 
 @keras_export("keras.losses.Circle")
-class Circle(LossFunctionWrapper):
+class Circle(_Builtin):
     """Circle loss for metric learning on unit-norm embeddings (labels are integer ids).
 
     Samples whose loss is 0 do not count in the average.
@@ -375,19 +310,12 @@ class Circle(LossFunctionWrapper):
 
     def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True, reduction=_DEFAULT,
                  name="circle", dtype=None):
-        super().__init__(functions.circle, name=name, reduction=reduction, dtype=dtype,
-                         gamma=gamma, margin=margin, remove_diagonal=remove_diagonal)
-        self.gamma = gamma
-        self.margin = margin
-        self.remove_diagonal = remove_diagonal
-
-    def get_config(self):
-        return {**Loss.get_config(self), "gamma": self.gamma, "margin": self.margin,
-                "remove_diagonal": self.remove_diagonal}
+        super().__init__(functions.circle, reduction, name, dtype, gamma=gamma, margin=margin,
+                         remove_diagonal=remove_diagonal)
 
 
 @keras_export("keras.losses.CategoricalGeneralizedCrossEntropy")
-class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+class CategoricalGeneralizedCrossEntropy(_Builtin):
     """Generalized cross-entropy `(1 - p**q) / q` for integer labels, robust to label noise.
 
     Examples:
@@ -400,9 +328,5 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
                  dtype=None):
         if not 0 < q < 1:
             raise ValueError(f"q must be in the interval (0, 1). Received: q={q!r}")
-        super().__init__(functions.categorical_generalized_cross_entropy, name=name,
-                         reduction=reduction, dtype=dtype, q=q)
-        self.q = q
-
-    def get_config(self):
-        return {**Loss.get_config(self), "q": self.q}
+        super().__init__(functions.categorical_generalized_cross_entropy, reduction, name, dtype,
+                         q=q)
