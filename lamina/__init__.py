@@ -15,8 +15,7 @@ from lamina._runtime import function as function
 from lamina._runtime import grad as grad
 from lamina._runtime import name_scope as name_scope
 from lamina._runtime import value_and_grad as value_and_grad
-
-__version__ = "0.1.0"
+from lamina._version import __version__ as __version__
 
 _SUBMODULES = frozenset({
     "callbacks", "datasets", "layers", "dtype_policies", "models",

@@ -5,9 +5,10 @@ import re
 import jax.numpy as jnp
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina._runtime.dtypes import standardize_dtype
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.symbolic import KerasTensor
+from lamina.layers.symbolic import KerasTensor, Node
 
 
 class InputLayer(Layer):
@@ -67,13 +68,9 @@ class InputLayer(Layer):
         self.ragged = False
         self.optional = optional
         self._input_dtype = dtype if dtype is not None else self.dtype_policy.compute_dtype
-        from lamina._runtime.dtypes import standardize_dtype
-
         self._input_dtype = standardize_dtype(self._input_dtype)
         if input_tensor is None:
             input_tensor = KerasTensor(self._batch_shape, dtype=self._input_dtype, name=self.name)
-        from lamina.layers.symbolic import Node
-
         Node(self, (), {}, input_tensor)
         self._input_tensor = input_tensor
         self.built = True

@@ -9,9 +9,11 @@ with `safe_mode=False`.
 import inspect
 import types
 
-from lamina.layers.layer import Layer
-from lamina.layers.symbolic import as_shape_tuple
+import jax
+
 from lamina import _serialization as serialization
+from lamina.layers.layer import Layer
+from lamina.layers.symbolic import KerasTensor, as_shape_tuple
 
 
 def _is_anonymous(fn):
@@ -133,10 +135,6 @@ class Lambda(Layer):
 
 
 def _spec_from_shape(layer, inputs):
-    from lamina.layers.symbolic import KerasTensor
-
-    import jax
-
     shapes = jax.tree_util.tree_map(lambda x: x.shape, inputs,
                                     is_leaf=lambda x: isinstance(x, KerasTensor))
     output_shape = layer.compute_output_shape(shapes)

@@ -16,9 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import dtype_policies
+from lamina import constraints, dtype_policies, initializers, regularizers
 from lamina._runtime import naming
 from lamina._runtime.arrays import host_copy, to_device
+from lamina._runtime.dtypes import is_float, standardize_dtype
 from lamina._runtime.function import Function
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.variable import Variable
@@ -322,12 +323,8 @@ class Layer:
                 f"add_weight() on layer '{self.name}' got unexpected arguments "
                 f"{sorted(kwargs)}. It accepts shape, initializer, dtype, trainable, autocast, "
                 "regularizer, constraint, aggregation and name.")
-        from lamina import constraints, initializers
-
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = self._dtype_policy.variable_dtype if dtype is None else dtype
-        from lamina._runtime.dtypes import is_float, standardize_dtype
-
         dtype = standardize_dtype(dtype)
         if initializer is None:
             initializer = "glorot_uniform" if is_float(dtype) else "zeros"
@@ -654,8 +651,6 @@ class Layer:
             "dtype": dtype_policies.serialize(self._dtype_policy),
         }
         if self.activity_regularizer is not None:
-            from lamina import regularizers
-
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None and type(self).__name__ != "InputLayer":
             config["batch_input_shape"] = self._batch_input_shape
@@ -800,8 +795,6 @@ def _overrides(cls, method):
 def _get_regularizer(identifier):
     if identifier is None:
         return None
-    from lamina import regularizers
-
     return regularizers.get(identifier)
 
 

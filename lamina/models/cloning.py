@@ -2,6 +2,11 @@
 
 import json
 
+from lamina._serialization import deserialize_keras_object, serialize_keras_object
+from lamina.models.functional import Functional
+from lamina.models.functional_config import functional_config, functional_from_config
+from lamina.models.sequential import Sequential
+
 
 def model_from_json(json_string, custom_objects=None):
     """A model (with fresh weights) from the JSON that `model.to_json()` wrote.
@@ -12,8 +17,6 @@ def model_from_json(json_string, custom_objects=None):
         >>> [layer.name for layer in copy.layers], copy.count_params()
         (['out'], 8)
     """
-    from lamina.saving import deserialize_keras_object
-
     try:
         config = json.loads(json_string)
     except json.JSONDecodeError as error:
@@ -33,10 +36,6 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         >>> clone.count_params() == model.count_params(), clone.layers[0] is model.layers[0]
         (True, False)
     """
-    from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
-    from lamina.saving import deserialize_keras_object, serialize_keras_object
-
     if input_tensors is not None or call_function is not None or kwargs:
         raise NotImplementedError(
             "clone_model in lamina supports clone_function only (not input_tensors or "
@@ -49,8 +48,6 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         return Sequential([clone_function(layer) for layer in model._layers],
                           name=model.name)
     if isinstance(model, Functional):
-        from lamina.models.functional_config import functional_config, functional_from_config
-
         config = functional_config(model)
         clones = {layer.name: clone_function(layer) for layer in model.layers}
         return functional_from_config(Functional, config, custom_objects=None,

@@ -103,6 +103,9 @@ class Functional(Model):
         (4, 2)
     """
 
+    # How weights files lay it out (its layers first): read by lamina.saving.object_graph.
+    _object_graph_kind = "Functional"
+
     def __init__(self, inputs, outputs, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         if isinstance(inputs, tuple):

@@ -5,7 +5,13 @@ forward pass by hand. Eager calls on a built model (`model(x)`) go through a com
 pass cached per input signature, so a notebook user does not pay Python overhead per layer.
 """
 
+import json
+
+from lamina._serialization import serialize_keras_object
 from lamina.layers.layer import Layer
+from lamina.models.summary import print_summary
+from lamina.saving.archive import load_weights, save_model
+from lamina.saving.weights_file import save_weights
 from lamina.training.trainer import Trainer
 
 
@@ -135,8 +141,6 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Prints a table of the layers, their output shapes and parameter counts."""
-        from lamina.models.summary import print_summary
-
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       layer_range=layer_range)
@@ -144,20 +148,14 @@ class Model(Trainer, Layer):
     # ----------------------------------------------------------------------------- saving
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Saves the model (architecture, weights, optimizer state) to a `.keras` archive."""
-        from lamina.saving.archive import save_model
-
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
         """Saves the weights (and optimizer state) to a `.weights.h5` file, Keras 3's layout."""
-        from lamina.saving.weights_file import save_weights
-
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Loads weights from a `.weights.h5` file or a `.keras` archive, all or nothing."""
-        from lamina.saving.weights_file import load_weights
-
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     @classmethod
@@ -188,10 +186,6 @@ class Model(Trainer, Layer):
 
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (Keras 3's format; no weights)."""
-        import json
-
-        from lamina.saving import serialize_keras_object
-
         return json.dumps(serialize_keras_object(self), default=_json_default, **kwargs)
 
 

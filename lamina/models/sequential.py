@@ -5,6 +5,8 @@ layer), the stack is wired into a functional graph right away, so shapes show in
 Otherwise it builds on the first call (or the first `fit`).
 """
 
+from lamina import dtype_policies
+from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.layers import tracking
 from lamina.layers.core import InputLayer
 from lamina.layers.layer import Layer
@@ -21,6 +23,9 @@ class Sequential(Model):
         >>> model(jnp.ones((4, 3))).shape
         (4, 2)
     """
+
+    # How weights files lay it out (its layers first): read by lamina.saving.object_graph.
+    _object_graph_kind = "Sequential"
 
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name, **kwargs)
@@ -164,9 +169,6 @@ class Sequential(Model):
         return self._functional.output_shape
 
     def get_config(self):
-        from lamina import dtype_policies
-        from lamina.saving import serialize_keras_object
-
         config = {
             "name": self.name,
             "trainable": self.trainable,
@@ -179,8 +181,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.saving import deserialize_keras_object
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config.get("layers", []):
             layer = deserialize_keras_object(layer_config, custom_objects=custom_objects)

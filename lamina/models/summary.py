@@ -46,15 +46,15 @@ def _free_batch(shape):
 
 def _rows(model):
     """(name and type, output shape, params, connections) for each row of the table."""
-    from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
-
-    graph = model if isinstance(model, Functional) else getattr(model, "_functional", None)
-    show_connections = isinstance(model, Functional) and (
+    # A functional model is its own graph, a Sequential one wraps one (once built), a
+    # subclassed model has none. The model classes call this module, so they are told apart
+    # by the kind they declare rather than imported.
+    functional = getattr(model, "_object_graph_kind", None) == "Functional"
+    graph = model if functional else getattr(model, "_functional", None)
+    show_connections = functional and (
         len(model.inputs) > 1 or any(len(n.input_tensors) > 1 for n in model._nodes))
     rows = []
-    layers = model.layers if not isinstance(model, Sequential) else model.layers
-    for layer in layers:
+    for layer in model.layers:
         shape = None
         connections = []
         if graph is not None:

@@ -16,8 +16,10 @@ import zipfile
 import numpy as np
 
 from lamina import _serialization as serialization
-from lamina.saving.atomic import atomic_output
 from lamina._registry import custom_object_scope
+from lamina._version import __version__
+from lamina.saving import weights_file
+from lamina.saving.atomic import atomic_output
 from lamina.saving.weights_file import _h5py, read_weights, write_weights
 
 CONFIG = "config.json"
@@ -47,8 +49,6 @@ def save_model(model, filepath, overwrite=True, zipped=True, **kwargs):
             "save_weights('...weights.h5') for weights only).")
     if kwargs:
         raise TypeError(f"save() got unexpected arguments {sorted(kwargs)}.")
-    from lamina import __version__
-
     config = serialization.serialize_keras_object(model)  # fails before anything is written
     config_json = json.dumps(config, default=_json_default)
     metadata = json.dumps({
@@ -165,6 +165,11 @@ def _load_weights_entry(model, archive, filepath, skip_mismatch):
                      what=f"weights in {os.path.basename(filepath)}")
 
 
-def load_weights_from_archive(model, filepath, skip_mismatch=False):
+def load_weights(model, filepath, skip_mismatch=False):
+    """`model.load_weights(...)`: from a `.keras` archive's weights entry, or from a
+    `.weights.h5` file (all or nothing, either way)."""
+    filepath = str(filepath)
+    if not filepath.endswith(".keras"):
+        return weights_file.load_weights(model, filepath, skip_mismatch=skip_mismatch)
     with _open_archive(filepath) as archive:
         _load_weights_entry(model, archive, filepath, skip_mismatch)

@@ -14,28 +14,23 @@ Following the same walk makes files written by lamina load in Keras 3 and the re
 import functools
 
 from lamina._runtime.naming import to_snake_case
+from lamina.layers.layer import Layer
+from lamina.losses import Loss
+from lamina.metrics import Metric
+from lamina.optimizers import SGD, Optimizer
 
 
 def _kind(obj):
-    """Keras's object type for saveable objects (None for anything else)."""
-    from lamina.layers.layer import Layer
+    """Keras's object type for saveable objects (None for anything else).
 
+    Models sit above this package, so `Sequential` and `Functional` are not imported here:
+    they name their kind in the class attribute `_object_graph_kind` (any other layer,
+    subclassed models included, is a "Layer").
+    """
     if isinstance(obj, Layer):
-        from lamina.models.functional import Functional
-        from lamina.models.sequential import Sequential
-
-        if isinstance(obj, Sequential):
-            return "Sequential"
-        if isinstance(obj, Functional):
-            return "Functional"
-        return "Layer"
-    for module, class_name, kind in (("lamina.optimizers", "Optimizer", "Optimizer"),
-                                     ("lamina.metrics", "Metric", "Metric"),
-                                     ("lamina.losses", "Loss", "Loss")):
-        import sys
-
-        loaded = sys.modules.get(module)
-        if loaded is not None and isinstance(obj, getattr(loaded, class_name, ())):
+        return getattr(obj, "_object_graph_kind", "Layer")
+    for cls, kind in ((Optimizer, "Optimizer"), (Metric, "Metric"), (Loss, "Loss")):
+        if isinstance(obj, cls):
             return kind
     return None
 
@@ -51,24 +46,16 @@ _INTERNAL = frozenset({
 
 @functools.lru_cache(maxsize=None)
 def _skipset(kind):
-    from lamina.layers.layer import Layer
-
     skip = set(_INTERNAL)
     if kind in ("Layer", "Functional", "Sequential"):
         skip.update(dir(Layer(name="lamina_reference_layer")))
         skip.update(("operations", "_operations"))
     elif kind == "Optimizer":
-        from lamina.optimizers import SGD
-
         skip.update(dir(SGD(1.0, name="lamina_reference_optimizer")))
         skip.discard("variables")
     elif kind == "Metric":
-        from lamina.metrics import Metric
-
         skip.update(dir(Metric))
     elif kind == "Loss":
-        from lamina.losses import Loss
-
         skip.update(dir(Loss))
     return frozenset(skip)
 

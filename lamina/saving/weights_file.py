@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from lamina.saving.atomic import atomic_output
 from lamina.saving.object_graph import own_variables, walk
 
 
@@ -103,8 +104,6 @@ def read_weights(model, h5_file, skip_mismatch=False, what="weights file"):
 
 def save_weights(model, filepath, overwrite=True):
     """`model.save_weights("x.weights.h5")`: atomic (a crash never leaves a half file)."""
-    from lamina.saving.atomic import atomic_output
-
     filepath = str(filepath)
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
@@ -116,11 +115,8 @@ def save_weights(model, filepath, overwrite=True):
 
 
 def load_weights(model, filepath, skip_mismatch=False):
+    """Loads a `.weights.h5` file (`archive.load_weights` also reads `.keras` archives)."""
     filepath = str(filepath)
-    if filepath.endswith(".keras"):
-        from lamina.saving.archive import load_weights_from_archive
-
-        return load_weights_from_archive(model, filepath, skip_mismatch=skip_mismatch)
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
             "load_weights takes a `.weights.h5` file (or a `.keras` archive). Received: "
