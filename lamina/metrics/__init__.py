@@ -28,7 +28,6 @@ from lamina.metrics.accuracy import \
     sparse_top_k_categorical_accuracy as sparse_top_k_categorical_accuracy
 from lamina.metrics.accuracy import top_k_categorical_accuracy as top_k_categorical_accuracy
 from lamina.metrics.base import Metric as Metric
-from lamina.metrics.compile_utils import resolve_metric as resolve_metric
 from lamina.metrics.confusion import AUC as AUC
 from lamina.metrics.confusion import FalseNegatives as FalseNegatives
 from lamina.metrics.confusion import FalsePositives as FalsePositives
@@ -107,8 +106,8 @@ __all__ = [
     "categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge",
     "concordance_correlation", "deserialize", "get", "hinge", "huber", "kl_divergence",
     "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
-    "mean_squared_logarithmic_error", "pearson_correlation", "poisson", "resolve_metric",
-    "serialize", "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
+    "mean_squared_logarithmic_error", "pearson_correlation", "poisson", "serialize",
+    "sparse_categorical_accuracy", "sparse_categorical_crossentropy",
     "sparse_top_k_categorical_accuracy", "squared_hinge", "top_k_categorical_accuracy",
 ]
 
@@ -137,8 +136,7 @@ _LOOKUP = _identifiers.Lookup(
     "function(y_true, y_pred)",
     # Functions saved by name (a MeanMetricWrapper's `fn`) resolve too.
     saved_objects={name: globals()[name] for name in __all__
-                   if name[0].islower() and name not in ("deserialize", "get", "serialize",
-                                                         "resolve_metric")})
+                   if name[0].islower() and name not in ("deserialize", "get", "serialize")})
 
 
 @keras_export("keras.metrics.serialize")

@@ -1,9 +1,13 @@
-"""Resolving the metric identifiers given to `compile(metrics=...)`, as Keras 3 does."""
+"""Resolving the metric identifiers given to `compile(metrics=...)`, as Keras 3 does.
+
+It builds on `lamina.metrics` (names go through `metrics.get`), so that package does not
+import this module: the trainer does.
+"""
 
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import losses
+from lamina import losses, metrics
 from lamina.losses.base import Loss
 from lamina.metrics import accuracy as accuracy_metrics
 from lamina.metrics import probabilistic
@@ -90,8 +94,6 @@ def resolve_metric(identifier, y_true=None, y_pred=None, loss=None):
                "categorical": probabilistic.CategoricalCrossentropy}[kind]
         found = cls(name=identifier)
     else:
-        from lamina import metrics
-
         found = metrics.get(identifier)
     if isinstance(identifier, str):
         name = identifier
