@@ -12,7 +12,7 @@ import pytest
 import lamina
 from _docexamples import run_docstring_examples
 
-RUN_ELSEWHERE = {"lamina.training.trainer", "lamina.training.data"}
+RUN_ELSEWHERE = {"lamina.training.trainer"}
 MODULES = ["lamina"] + sorted(
     info.name for info in pkgutil.walk_packages(lamina.__path__, "lamina.")
     if info.name not in RUN_ELSEWHERE)

@@ -1,4 +1,3 @@
 """Training: `compile/fit/evaluate/predict` (the `Trainer` mixed into `Model`) and data."""
 
-from lamina.training.data import PyDataset as PyDataset
 from lamina.training.trainer import Trainer as Trainer

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina.training import data, trainer
+from lamina.training import trainer
 
 
-@pytest.mark.parametrize("module", [trainer, data], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [trainer], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     results = doctest.testmod(module, extraglobs={"lamina": lamina, "np": np},
                               optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
