@@ -348,15 +348,28 @@ class Recall(_PrecisionRecall):
 
 
 class SensitivitySpecificityBase(Metric):
-    """Shared state of the "X at Y" metrics: TP, FP, TN and FN at `num_thresholds` evenly
-    spaced thresholds on [0, 1]."""
+    """The "X at Y" metrics: the best rate `X` among the thresholds whose rate `Y` is at
+    least `value`, from TP, FP, TN and FN at `num_thresholds` evenly spaced thresholds on
+    [0, 1].
+
+    A subclass names the two rates (`_constrained` is `Y`, also the name of its first
+    constructor argument and config key; `_maximized` is `X`) and passes its arguments on.
+    """
+
+    _constrained = None  # "sensitivity", "specificity", "precision" or "recall"
+    _maximized = None
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if value < 0 or value > 1:
+            raise ValueError(f"Argument `{self._constrained}` must be in the range [0, 1]. "
+                             f"Received: {self._constrained}={value}")
         super().__init__(name=name, dtype=dtype)
         if num_thresholds <= 0:
             raise ValueError("Argument `num_thresholds` must be an integer > 0. "
                              f"Received: num_thresholds={num_thresholds}")
         self.value = value
+        setattr(self, self._constrained, value)
+        self.num_thresholds = num_thresholds
         self.class_id = class_id
         if num_thresholds == 1:
             self.thresholds = [0.5]
@@ -388,24 +401,18 @@ class SensitivitySpecificityBase(Metric):
                         self.false_negatives))
 
     def get_config(self):
-        return {**super().get_config(), "class_id": self.class_id}
+        return {**super().get_config(), "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._constrained: self.value}
 
-    def _rates(self):
+    def result(self):
         tp, fp = self.true_positives.value, self.false_positives.value
         tn, fn = self.true_negatives.value, self.false_negatives.value
-        return {"sensitivity": _divide_no_nan(tp, tp + fn),
-                "specificity": _divide_no_nan(tn, tn + fp),
-                "precision": _divide_no_nan(tp, tp + fp)}
-
-    def _find_max_under_constraint(self, constrained, dependent):
-        feasible = constrained >= self.value
-        return jnp.max(jnp.where(feasible, dependent, 0), initial=0)
-
-
-def _check_unit(name, value):
-    if value < 0 or value > 1:
-        raise ValueError(f"Argument `{name}` must be in the range [0, 1]. "
-                         f"Received: {name}={value}")
+        recall = _divide_no_nan(tp, tp + fn)
+        rates = {"sensitivity": recall, "recall": recall,
+                 "specificity": _divide_no_nan(tn, tn + fp),
+                 "precision": _divide_no_nan(tp, tp + fp)}
+        feasible = rates[self._constrained] >= self.value
+        return jnp.max(jnp.where(feasible, rates[self._maximized], 0), initial=0)
 
 
 @keras_export("keras.metrics.SensitivityAtSpecificity")
@@ -418,20 +425,10 @@ class SensitivityAtSpecificity(SensitivitySpecificityBase):
         0.5
     """
 
+    _constrained, _maximized = "specificity", "sensitivity"
+
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
-        _check_unit("specificity", specificity)
-        self.specificity = specificity
-        self.num_thresholds = num_thresholds
-        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id,
-                         name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._find_max_under_constraint(rates["specificity"], rates["sensitivity"])
-
-    def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds,
-                "specificity": self.specificity}
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
 
 
 @keras_export("keras.metrics.SpecificityAtSensitivity")
@@ -444,20 +441,10 @@ class SpecificityAtSensitivity(SensitivitySpecificityBase):
         0.666...
     """
 
+    _constrained, _maximized = "sensitivity", "specificity"
+
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
-        _check_unit("sensitivity", sensitivity)
-        self.sensitivity = sensitivity
-        self.num_thresholds = num_thresholds
-        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id,
-                         name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._find_max_under_constraint(rates["sensitivity"], rates["specificity"])
-
-    def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds,
-                "sensitivity": self.sensitivity}
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
 
 
 @keras_export("keras.metrics.PrecisionAtRecall")
@@ -470,20 +457,10 @@ class PrecisionAtRecall(SensitivitySpecificityBase):
         0.5
     """
 
+    _constrained, _maximized = "recall", "precision"
+
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
-        _check_unit("recall", recall)
-        self.recall = recall
-        self.num_thresholds = num_thresholds
-        super().__init__(value=recall, num_thresholds=num_thresholds, class_id=class_id,
-                         name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._find_max_under_constraint(rates["sensitivity"], rates["precision"])
-
-    def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds,
-                "recall": self.recall}
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
 
 
 @keras_export("keras.metrics.RecallAtPrecision")
@@ -496,20 +473,10 @@ class RecallAtPrecision(SensitivitySpecificityBase):
         0.5
     """
 
+    _constrained, _maximized = "precision", "recall"
+
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
-        _check_unit("precision", precision)
-        self.precision = precision
-        self.num_thresholds = num_thresholds
-        super().__init__(value=precision, num_thresholds=num_thresholds, class_id=class_id,
-                         name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._find_max_under_constraint(rates["precision"], rates["sensitivity"])
-
-    def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds,
-                "precision": self.precision}
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
 
 
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
