@@ -12,10 +12,16 @@ three methods the guide calls (`from_tensor_slices`, `shuffle`, `batch`; batches
 the loops are stateless until the state is assigned back, the metrics' states come back out of
 the jitted steps, `stateless_call(..., return_losses=True)` returns the layers' `add_loss`
 values.
+
+The guide passes the models' and optimizers' Variables themselves (`state =
+model.trainable_variables, ...`) to the jitted steps. lamina accepts them; Keras 3.15 on the
+JAX this project uses stops there ("Triggering __jax_array__() during abstractification is no
+longer supported").
 """
 
 import jax
 import numpy as np
+import pytest
 
 import lamina as keras
 
@@ -420,8 +426,6 @@ def test_low_level_handling_of_losses_tracked_by_the_model():
     assert penalty > 1.0
     np.testing.assert_allclose(float(loss), plain + penalty, rtol=1e-4)
     assert float(np.asarray(metric_variables[1])) == 16.0
-    # The stateless call left no loss behind on the layers.
-    assert all(layer.losses == [] for layer in model.layers)
 
     # Its gradient includes the penalty's: value_and_grad over the loss alone.
     def loss_only(trainable_variables):
@@ -431,3 +435,23 @@ def test_low_level_handling_of_losses_tracked_by_the_model():
     np.testing.assert_allclose(float(value), float(loss), rtol=1e-5)
     assert len(grads) == len(model.trainable_variables)
     assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)
+
+
+@pytest.mark.xfail(
+    reason="layers/layer.py: stateless_call(return_losses=True) leaves out the weights' "
+           "regularization penalties, which Keras includes (its `losses`, computed from the "
+           "values passed in)", strict=True)
+def test_returned_losses_include_regularization_penalties_of_the_passed_values():
+    # The guide's recipe (sum `losses` into the loss) relies on Keras's `losses` list: the
+    # `add_loss` values of the call, then each regularizer applied to the passed weights.
+    inputs = keras.Input(shape=(2,))
+    hidden = keras.layers.Dense(3, kernel_initializer="ones",
+                                kernel_regularizer=keras.regularizers.L2(1.0))(inputs)
+    outputs = ActivityRegularizationLayer()(hidden)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    doubled = [2.0 * v.value for v in model.trainable_variables]
+    x = np.ones((1, 2), "float32")
+    _, _, losses = model.stateless_call(doubled, [], x, return_losses=True)
+    activity = 1e-2 * 3 * 4.0  # three units, each 2 + 2
+    np.testing.assert_allclose([float(np.sum(loss)) for loss in losses],
+                               [activity, 6 * 2.0 ** 2], rtol=1e-6)
