@@ -8,11 +8,12 @@ with its `inbound_nodes`, plus `input_layers` and `output_layers`.
 
 import jax
 
+from lamina._registry import keras_export
 from lamina.layers.core import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor, is_symbolic
+from lamina.models.functional_config import functional_config
 from lamina.models.model import Model, _functional_like_constructor
-from lamina._registry import keras_export
 
 
 def _flatten(structure):
@@ -89,7 +90,7 @@ def _layers_by_depth(nodes):
 
 
 @keras_export("keras.src.models.functional.Functional")
-class Functional(Model):
+class Functional(Model, graph=True):
     """A model defined by its inputs and outputs: `Model(inputs=x, outputs=y)`.
 
     Inputs and outputs may be a tensor, a list, or a dict of tensors. Layers may be shared
@@ -247,8 +248,6 @@ class Functional(Model):
 
         `Model.from_config` reads either kind back.
         """
-        from lamina.models.functional_config import functional_config
-
         if _functional_like_constructor(type(self)):
             return functional_config(self)
         config = Layer.get_config(self)

@@ -5,10 +5,12 @@ forward pass by hand. Eager calls on a built model (`model(x)`) go through a com
 pass cached per input signature, so a notebook user does not pay Python overhead per layer.
 """
 
+import inspect
 import json
 
 from lamina._serialization import serialize_keras_object
 from lamina.layers.layer import Layer
+from lamina.models.functional_config import functional_from_config
 from lamina.models.summary import print_summary
 from lamina.saving.archive import load_weights, save_model
 from lamina.saving.weights_file import save_weights
@@ -28,8 +30,7 @@ def _inherit_from_functional(cls):
     CustomModel`, its registration and saved name) while gaining the graph methods, with its
     own methods still first in the lookup order. This is how Keras 3 treats the same call.
     """
-    from lamina.models.functional import Functional
-
+    Functional = Model._graph_class
     if cls is Model:
         return Functional
     if not issubclass(cls, Model) or issubclass(cls, Functional):
@@ -47,10 +48,6 @@ def _functional_like_constructor(cls):
     """True when `cls(inputs=..., outputs=..., name=...)` builds the model, so that it can be
     saved as a graph and rebuilt from one: its constructor is Functional's (same positional
     parameters) or forwards `*args, **kwargs`."""
-    import inspect
-
-    from lamina.models.functional import Functional
-
     def positional(function):
         return [p.name for p in list(inspect.signature(function).parameters.values())[1:]
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -59,7 +56,7 @@ def _functional_like_constructor(cls):
     kinds = {p.kind for p in parameters}
     if inspect.Parameter.VAR_POSITIONAL in kinds and inspect.Parameter.VAR_KEYWORD in kinds:
         return True
-    return positional(cls.__init__) == positional(Functional.__init__)
+    return positional(cls.__init__) == positional(Model._graph_class.__init__)
 
 
 def _is_functional_config(config):
@@ -88,12 +85,19 @@ class Model(Trainer, Layer):
     """
 
     _compile_eager_calls = True
+    # The class that `Model(inputs=..., outputs=...)` builds: `Functional`. It subclasses Model,
+    # so this module cannot import it; it records itself here when it is defined, through
+    # `class Functional(Model, graph=True)` and `__init_subclass__`.
+    _graph_class = None
+
+    def __init_subclass__(cls, graph=False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if graph:
+            Model._graph_class = cls
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and _is_functional_call(args, kwargs):
-            from lamina.models.functional import Functional
-
-            return Functional.__new__(Functional, *args, **kwargs)
+            return Model._graph_class.__new__(Model._graph_class, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
@@ -101,10 +105,8 @@ class Model(Trainer, Layer):
             # A subclass given inputs and outputs (`CustomModel(inputs, outputs)`, or a
             # `super().__init__(inputs, outputs)` in its constructor) becomes a functional model
             # that keeps its own methods (train_step, metrics, ...).
-            from lamina.models.functional import Functional
-
             _inherit_from_functional(type(self))
-            Functional.__init__(self, *args, **kwargs)
+            Model._graph_class.__init__(self, *args, **kwargs)
             return
         if args:
             raise TypeError(
@@ -169,10 +171,7 @@ class Model(Trainer, Layer):
         """
         if _is_functional_config(config) and (cls is Model or
                                               _functional_like_constructor(cls)):
-            from lamina.models.functional import Functional
-            from lamina.models.functional_config import functional_from_config
-
-            return functional_from_config(Functional if cls is Model else cls, config,
+            return functional_from_config(Model._graph_class if cls is Model else cls, config,
                                           custom_objects)
         return super().from_config(config)
 
