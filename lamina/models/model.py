@@ -72,6 +72,10 @@ class Model(Trainer, Layer):
     * subclassing: `class MyModel(Model)` with layers created in `__init__` and a `call`;
     * `Sequential([...])` for a plain stack.
 
+    A subclass given inputs and outputs, `CustomModel(inputs, outputs)`, is a functional
+    model that keeps the subclass's methods (a custom `train_step`, extra metrics): its class
+    gains `Functional` as a base, as in Keras 3.
+
     Examples:
         >>> class TwoLayers(Model):
         ...     def __init__(self, **kwargs):
