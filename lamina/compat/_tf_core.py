@@ -1,9 +1,10 @@
 """Argument conversion shared by the `lamina.compat.tf` modules.
 
-Every public function turns its tensor arguments into JAX arrays with `as_array`: a lamina
-Variable becomes its current value (which `jax.lax` needs; `jax.numpy` would accept the
-Variable itself), and lists, numbers and NumPy arrays become arrays. Shapes, axes and sizes must
-be static under `jax.jit`; `static_shape` and friends give a clear error when they are not.
+Every public function turns its tensor arguments into JAX arrays with `as_array`, which is
+`lamina.ops`' conversion (a Variable gives its current value, which `jax.lax` needs; lists,
+numbers and NumPy arrays become arrays) with TF's dtype rules on top. Shapes, axes and sizes
+must be static under `jax.jit`; `static_shape` and friends give a clear error when they are
+not.
 """
 
 import jax
@@ -12,31 +13,24 @@ import numpy as np
 
 from lamina._runtime.variable import Variable
 from lamina.compat._tf_dtypes import jax_dtype
+from lamina.ops._convert import tensor, unwrap
 
-
-def unwrap(x):
-    """A Variable's current value; anything else unchanged."""
-    return x.value if isinstance(x, Variable) else x
+# TF's dtypes for Python numbers: 32 bits, whatever JAX's x64 mode says.
+PYTHON_DEFAULTS = {"f": np.float32, "i": np.int32, "c": np.complex64}
 
 
 def as_array(x, dtype=None):
-    """`x` as a JAX array (optionally cast to a TF-style `dtype`)."""
+    """`x` as a JAX array (of a TF-style `dtype` when given), converted by `lamina.ops`.
+
+    A list of Python numbers gets TF's 32-bit dtype (float32, int32, complex64) rather than
+    JAX's, which is 64-bit in x64 mode.
+    """
     dtype = jax_dtype(dtype)
-    if isinstance(x, (list, tuple)):
+    if dtype is None and isinstance(x, (list, tuple)):
         leaves = jax.tree_util.tree_leaves(x, is_leaf=lambda item: isinstance(item, Variable))
-        if dtype is None and all(isinstance(leaf, (int, float, complex)) for leaf in leaves):
-            # A list of Python numbers gets TF's 32-bit defaults, even in JAX's x64 mode.
-            array = np.asarray(x)
-            return jnp.asarray(array, dtype=PYTHON_DEFAULTS.get(array.dtype.kind))
-        x = jax.tree_util.tree_map(unwrap, x, is_leaf=lambda item: isinstance(item, Variable))
-    else:
-        x = unwrap(x)
-    if isinstance(x, jax.Array) and (dtype is None or x.dtype == dtype):
-        return x
-    return jnp.asarray(x, dtype=dtype)
-
-
-PYTHON_DEFAULTS = {"f": np.float32, "i": np.int32, "c": np.complex64}
+        if all(isinstance(leaf, (int, float, complex)) for leaf in leaves):
+            dtype = PYTHON_DEFAULTS.get(np.asarray(x).dtype.kind)
+    return tensor(x, dtype)
 
 
 def as_float(x):

@@ -1,18 +1,18 @@
-"""TF names over lamina's runtime: `Variable`, `function`, `custom_gradient`, `print`, and a
-`GradientTape` that explains how to port tape code to `keras.value_and_grad`."""
+"""TF names over lamina's runtime and ops: `Variable`, `function`, `custom_gradient`, `print`,
+and a `GradientTape` that explains how to port tape code to `keras.value_and_grad`."""
 
 import functools
 import inspect
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lamina._runtime.function import function as _function
 from lamina._runtime.variable import Variable as _Variable
 from lamina.compat._tf_core import as_array, is_traced, unwrap
 from lamina.compat._tf_shape import TensorSpec
+from lamina.ops import custom_gradient as _ops_custom_gradient
 
 __all__ = [
     "GradientTape", "Variable", "VariableAggregation", "VariableSynchronization",
@@ -130,10 +130,11 @@ def custom_gradient(f=None):
     """`tf.custom_gradient`: `f(*x)` returns `(y, grad_fn)`, and `grad_fn(dy)` returns the
     gradients for `x` (one per input, None for zero).
 
-    Built on `jax.custom_vjp`, so it works under `jax.jit`, `jax.grad`, `keras.function` and
-    `keras.value_and_grad`. The backward pass calls `f` again to get `grad_fn` (JAX cannot keep
-    a Python closure between the two passes), recomputing what `grad_fn` needs, as
-    rematerialization does; XLA drops the rest.
+    It is `lamina.ops.custom_gradient` with TF's conventions: inputs and outputs become
+    tensors, and `grad_fn` takes one upstream gradient per output (`grad_fn(d1, d2)` for
+    `y = (y1, y2)`). Built on `jax.custom_vjp`, so it works under `jax.jit`, `jax.grad`,
+    `keras.function` and `keras.value_and_grad`; the backward pass calls `f` again to get
+    `grad_fn`, recomputing what `grad_fn` needs, as rematerialization does.
 
     Examples:
         >>> @tf.custom_gradient
@@ -145,54 +146,22 @@ def custom_gradient(f=None):
     _reject_variables_argument(f)
 
     @functools.wraps(f)
+    def with_tf_conventions(*args, **kwargs):
+        result = f(*args, **kwargs)
+        if not (isinstance(result, (tuple, list)) and len(result) == 2 and callable(result[1])):
+            return result  # ops.custom_gradient explains what it must return
+        output, grad_fn = result
+        if isinstance(output, (tuple, list)):
+            return type(output)(as_array(o) for o in output), lambda dys: grad_fn(*dys)
+        return as_array(output), grad_fn
+
+    differentiable = _ops_custom_gradient(with_tf_conventions)
+
+    @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        inputs = tuple(as_array(arg) for arg in args)
-
-        @jax.custom_vjp
-        def call(*xs):
-            return _outputs(f(*xs, **kwargs), f)
-
-        def forward(*xs):
-            return _outputs(f(*xs, **kwargs), f), xs
-
-        def backward(xs, upstream):
-            xs = tuple(jnp.asarray(x) for x in xs)  # residuals may come back as JAX literals
-            grad_fn = f(*xs, **kwargs)[1]
-            upstream = tuple(upstream) if isinstance(upstream, (tuple, list)) else (upstream,)
-            grads = grad_fn(*upstream)
-            if not isinstance(grads, (tuple, list)):
-                grads = (grads,)
-            if len(grads) != len(xs):
-                raise ValueError(
-                    f"tf.custom_gradient: the gradient function of '{f.__name__}' returned "
-                    f"{len(grads)} gradient(s) for {len(xs)} input(s). Return one gradient per "
-                    "positional input (None for no gradient).")
-            return tuple(_cotangent(g, x) for g, x in zip(grads, xs))
-
-        call.defvjp(forward, backward)
-        return call(*inputs)
+        return differentiable(*(as_array(arg) for arg in args), **kwargs)
 
     return wrapper
-
-
-def _outputs(result, f):
-    if not (isinstance(result, (tuple, list)) and len(result) == 2 and callable(result[1])):
-        raise TypeError(
-            f"tf.custom_gradient: '{f.__name__}' must return (output, grad_fn), where "
-            "grad_fn(upstream) returns the input gradients. Received a "
-            f"{type(result).__name__}.")
-    output = result[0]
-    if isinstance(output, (tuple, list)):
-        return type(output)(as_array(o) for o in output)
-    return as_array(output)
-
-
-def _cotangent(grad, x):
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        return np.zeros(x.shape, dtype=jax.dtypes.float0)
-    if grad is None:
-        return jnp.zeros_like(x)
-    return jnp.broadcast_to(as_array(grad), x.shape).astype(x.dtype)
 
 
 def _reject_variables_argument(f):

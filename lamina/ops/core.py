@@ -402,10 +402,13 @@ def _is_differentiable(x):
 def custom_gradient(f):
     """Decorates `f(*args) -> (output, grad_fn)` so that its gradient is `grad_fn(upstream)`.
 
-    `grad_fn` receives the gradient of the loss with respect to `output` and returns the
-    gradients with respect to each positional argument (a single tensor for one argument).
-    Keyword arguments are treated as constants. `f` runs a second time when the gradient is
-    taken (that is how `grad_fn` is recovered), so it should not have side effects.
+    `grad_fn` receives the gradient of the loss with respect to `output` (with the structure
+    of `output`) and returns the gradients with respect to each positional argument (a single
+    tensor for one argument; None for one that needs none). Keyword arguments are treated as
+    constants. `f` runs a second time when the gradient is taken (that is how `grad_fn` is
+    recovered: JAX cannot keep a Python closure between the two passes), so it should not have
+    side effects. `lamina.compat.tf.custom_gradient` is this function with TF's calling
+    convention.
 
     Examples:
         >>> @ops.custom_gradient
@@ -417,6 +420,16 @@ def custom_gradient(f):
         >>> float(jax.grad(softplus)(100.))
         1.0
     """
+    name = getattr(f, "__name__", repr(f))
+
+    def output_and_grad_fn(primals, kwargs):
+        result = f(*primals, **kwargs)
+        if not (isinstance(result, (tuple, list)) and len(result) == 2 and callable(result[1])):
+            raise TypeError(
+                f"custom_gradient: '{name}' must return (output, grad_fn), where "
+                "grad_fn(upstream) returns the gradients of the inputs. Received a "
+                f"{type(result).__name__}.")
+        return result
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -425,26 +438,25 @@ def custom_gradient(f):
 
         @jax.custom_vjp
         def forward(*primals):
-            return f(*primals, **kwargs)[0]
+            return output_and_grad_fn(primals, kwargs)[0]
 
         def forward_with_residuals(*primals):
-            output, _ = f(*primals, **kwargs)
+            output, _ = output_and_grad_fn(primals, kwargs)
             return output, primals
 
         def backward(primals, upstream):
-            # grad_fn is a Python closure, which cannot be a residual; calling f again gives
-            # it back. Under jit, XLA's common-subexpression pass can merge the repeated
-            # forward computation with the first.
-            _, grad_fn = f(*primals, **kwargs)
+            # Under jit, XLA's common-subexpression pass can merge the repeated forward
+            # computation with the first.
+            _, grad_fn = output_and_grad_fn(primals, kwargs)
             grads = grad_fn(upstream)
             if not isinstance(grads, (tuple, list)):
                 grads = (grads,)
             grads = tuple(grads)
             if len(grads) != len(primals):
                 raise ValueError(
-                    f"The gradient function of '{getattr(f, '__name__', f)}' returned "
-                    f"{len(grads)} gradients for {len(primals)} inputs. Return one gradient "
-                    "per positional argument (None for one that needs none).")
+                    f"custom_gradient: the gradient function of '{name}' returned "
+                    f"{len(grads)} gradient(s) for {len(primals)} input(s). Return one "
+                    "gradient per positional argument (None for one that needs none).")
             return tuple(_match_primal(g, p) for g, p in zip(grads, primals))
 
         forward.defvjp(forward_with_residuals, backward)
