@@ -1,15 +1,14 @@
 """`function`: compile a stateful Python function, as `tf.function` does, on top of `jax.jit`.
 
-The user's function reads and assigns Variables it closes over. Compiled, it becomes the pure
-function `(carried_values, argument_values) -> (outputs, assigned_values)`: a trace opens an
-opaque `StateScope` binding each carried Variable to its traced input, runs the user's code and
-returns what was assigned; the call writes those values back.
+The user's function reads and assigns Variables it closes over. For each input signature it is
+traced once by `tracing.trace_stateful`, which finds the Variables it touches and turns it into
+the pure function `(carried values, arguments) -> (assigned values, outputs)`; that is compiled
+with `jax.jit`, and each call reads the carried values in and commits the assigned ones back.
 
-Which Variables to carry is found by tracing. A trace that touches a Variable it does not carry
-(a model's weights the first time, an optimizer slot created during the call) ends by raising
-`_RetraceNeeded`; the function adds the Variables to what it carries and traces again. So the
-first call may trace twice, as `tf.function` does when a call creates variables, and later
-calls retrace only for a new input signature.
+The Variables to carry are found by tracing: a first trace that touches Variables nobody told
+it about (a model's weights, an optimizer slot created during the call) traces again with them
+carried, as `tf.function` traces twice when a call creates variables. Later signatures start
+from everything found so far, so they trace once.
 """
 
 import functools
@@ -17,31 +16,28 @@ import functools
 import jax
 import numpy as np
 
-from lamina._runtime.scope import StateScope, _current_scope
+from lamina._runtime.state import commit, current_values, run_and_commit, unwrap
+from lamina._runtime.tracing import spec_of, trace_stateful
 from lamina._runtime.variable import Variable, is_variable
 
 
 _ARRAY_TYPES = (jax.Array, np.ndarray)  # always traced arguments
-
-
-class _RetraceNeeded(Exception):
-    """Raised at the end of a trace that found Variables its function does not carry yet."""
-
-    def __init__(self, function):
-        super().__init__("internal: retrace with more carried variables")
-        self.function = function
+_DYNAMIC = object()  # marks where a traced (array or number) argument goes
 
 
 class _VariableSlot:
-    """Stands in a flattened argument list where the caller passed a Variable."""
+    """Stands in a signature where the caller passed a Variable (the `index`-th one)."""
 
     __slots__ = ("index",)
 
     def __init__(self, index):
         self.index = index
 
+    def __hash__(self):
+        return hash(("lamina-variable-slot", self.index))
 
-_DYNAMIC = object()  # marks where a traced (array or number) argument goes
+    def __eq__(self, other):
+        return isinstance(other, _VariableSlot) and other.index == self.index
 
 
 class _Signature:
@@ -65,27 +61,29 @@ class _Signature:
         # cannot be reused by another object while this entry exists.
         return self._key == other._key
 
+    def rebuild(self, dynamic):
+        """The call's `(args, kwargs)` with `dynamic` in the places of the traced arguments."""
+        dynamic = iter(dynamic)
+        leaves = []
+        for item in self.static:
+            if item is _DYNAMIC:
+                leaves.append(next(dynamic))
+            elif isinstance(item, _VariableSlot):
+                leaves.append(self.variables[item.index])
+            else:
+                leaves.append(item)
+        return jax.tree_util.tree_unflatten(self.treedef, leaves)
 
-class _Trace:
-    """Bookkeeping for one trace, consulted when user code creates a Variable mid-trace."""
 
-    __slots__ = ("function", "created")
+class _Program:
+    """One traced and compiled form of the function, for one signature and input layout."""
 
-    def __init__(self, function):
-        self.function = function
-        self.created = []
+    __slots__ = ("trace", "assigned_variables", "run")
 
-    def on_variable_created(self, variable):
-        function = self.function
-        if function._creation_closed:
-            raise ValueError(
-                f"keras.function '{function.__name__}' created variable '{variable.path}' on a "
-                "trace after its first one. A compiled function may create Variables only "
-                "while it is first traced (a layer built lazily, an optimizer's slots, a "
-                "metric), as with tf.function. Create the variable outside the function, or "
-                "guard its creation so that it runs once (`if self.v is None: ...`); if a new "
-                "input shape makes a layer build again, build it for that shape beforehand.")
-        self.created.append(variable)
+    def __init__(self, trace):
+        self.trace = trace
+        self.assigned_variables = tuple(trace.variables[i] for i in trace.assigned)
+        self.run = jax.jit(trace.call_assigned)
 
 
 def _leaf_kind(leaf):
@@ -104,17 +102,15 @@ def _leaf_kind(leaf):
     return "static"
 
 
-def _describe_argument(args, kwargs, leaf_index, leaf):
+def _describe_argument(args, kwargs, leaf_index):
     paths = jax.tree_util.tree_flatten_with_path((args, kwargs), is_leaf=is_variable)[0]
     path, _ = paths[leaf_index]
     where, *rest = path
     if where.idx == 0:
         name = f"argument {rest[0].idx}" if rest else "arguments"
-        rest = rest[1:]
     else:
         name = f"argument '{rest[0].key}'" if rest else "keyword arguments"
-        rest = rest[1:]
-    return f"{name}{jax.tree_util.keystr(tuple(rest))}"
+    return f"{name}{jax.tree_util.keystr(tuple(rest[1:]))}"
 
 
 class Function:
@@ -146,10 +142,9 @@ class Function:
         self.jit_compile = jit_compile
         self._static_argnames = frozenset(
             (static_argnames,) if isinstance(static_argnames, str) else static_argnames)
-        self._carried = ()
-        self._carried_ids = frozenset()
-        self._compiled = {}
-        self._creation_closed = False
+        self._carried = []  # every Variable a trace has found, in the order found
+        self._programs = {}  # (signature, input layout) -> _Program
+        self._fast_signatures = {}  # number of positional arrays -> their _Signature
         self._trace_count = 0
 
     def __get__(self, instance, owner):
@@ -176,7 +171,7 @@ class Function:
 
     @property
     def carried_variables(self):
-        """The Variables the compiled program reads or writes, in the order it carries them."""
+        """The Variables the compiled programs read or write, in the order they were found."""
         return list(self._carried)
 
     def __repr__(self):
@@ -185,67 +180,57 @@ class Function:
     # ----------------------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
         if not self.jit_compile:
-            return self._call_eagerly(args, kwargs)
+            return run_and_commit(self._fn, *args, **kwargs)
         if not kwargs and all(isinstance(a, _ARRAY_TYPES) for a in args):
             # The common case (arrays only, positionally): no pytree walk per call.
             dynamic = args
-            entry = self._compiled.get(len(args))
-            if entry is None:
-                signature = self._split_arguments(args, kwargs)[1]
-                entry = self._compiled[len(args)] = (
-                    signature, jax.jit(functools.partial(self._pure, signature)))
+            signature = self._fast_signatures.get(len(args))
+            if signature is None:
+                signature = self._fast_signatures[len(args)] = self._split_arguments(
+                    args, kwargs)[1]
         else:
             dynamic, signature = self._split_arguments(args, kwargs)
-            entry = self._compiled.get(signature)
-            if entry is None:
-                entry = self._compiled[signature] = (
-                    signature, jax.jit(functools.partial(self._pure, signature)))
-        signature, compiled = entry
-        scope = _current_scope.get()
-        while True:
-            if scope is None:
-                carried_values = tuple(v._value for v in self._carried)
-                argument_values = tuple(v._value for v in signature.variables)
-            else:
-                carried_values = tuple(scope.read(v) for v in self._carried)
-                argument_values = tuple(scope.read(v) for v in signature.variables)
-            try:
-                outputs, carried_updates, argument_updates = compiled(
-                    carried_values, argument_values, dynamic)
-            except _RetraceNeeded as retrace:
-                if retrace.function is not self:
-                    raise
-                continue
-            break
-        self._write_back(scope, self._carried, carried_updates)
-        self._write_back(scope, signature.variables, argument_updates)
+        layout = tuple(spec_of(x) for x in dynamic)
+        program = self._programs.get((signature, layout))
+        if program is None:
+            program = self._programs[(signature, layout)] = self._trace(signature, layout)
+        assigned, outputs = program.run(current_values(program.trace.variables), dynamic)
+        commit(zip(program.assigned_variables, assigned))
         return outputs
 
-    @staticmethod
-    def _write_back(scope, variables, updates):
-        if scope is None:
-            for index, value in updates.items():
-                variables[index]._value = value
-        else:
-            for index, value in updates.items():
-                variables[index].assign(value)
+    def _trace(self, signature, layout):
+        """Traces the function for a signature and input layout into a compiled `_Program`."""
+        def run(*dynamic):
+            self._trace_count += 1
+            args, kwargs = signature.rebuild(dynamic)
+            outputs = unwrap(self._fn(*args, **kwargs))
+            _check_outputs(self.__name__, outputs)
+            return outputs
 
-    def _call_eagerly(self, args, kwargs):
-        # Assignments are buffered and committed only if the function returns, so an error
-        # leaves every Variable as it was, exactly as in compiled mode.
-        with StateScope() as scope:
-            outputs = self._fn(*args, **kwargs)
-            outputs = _resolve_variables(outputs)
-        for variable, value in scope.assigned():
-            variable.assign(value)
-        return outputs
+        run.__name__ = self.__name__
+        trace = trace_stateful(run, *layout, hint=list(signature.variables) + self._carried,
+                               allow_creation=not self._programs,
+                               forbid_creation=self._forbid_creation)
+        carried = {id(v) for v in self._carried}
+        self._carried += [v for v in trace.variables
+                          if id(v) not in carried and not any(v is a for a in signature.variables)]
+        return _Program(trace)
+
+    def _forbid_creation(self, variable):
+        raise ValueError(
+            f"keras.function '{self.__name__}' created variable '{variable.path}' on a trace "
+            "after its first one. A compiled function may create Variables only while it is "
+            "first traced (a layer built lazily, an optimizer's slots, a metric), as with "
+            "tf.function. Create the variable outside the function, or guard its creation so "
+            "that it runs once (`if self.v is None: ...`); if a new input shape makes a layer "
+            "build again, build it for that shape beforehand.")
 
     def _split_arguments(self, args, kwargs):
         leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=is_variable)
         dynamic = []
         static = []
         variables = []
-        static_leaf_ids = self._static_leaf_indices(args, kwargs, treedef)
+        static_leaf_ids = self._static_leaf_indices(args, kwargs)
         for index, leaf in enumerate(leaves):
             kind = "static" if index in static_leaf_ids else _leaf_kind(leaf)
             if kind == "dynamic":
@@ -259,15 +244,14 @@ class Function:
             else:
                 raise TypeError(
                     f"keras.function '{self.__name__}' cannot take "
-                    f"{_describe_argument(args, kwargs, index, leaf)} of type "
+                    f"{_describe_argument(args, kwargs, index)} of type "
                     f"{type(leaf).__name__}: it is neither an array nor a hashable Python "
                     "value. Pass arrays, numbers, Variables, strings, bools or None (or "
                     "lists, tuples and dicts of them); convert the value to an array, or to a "
                     "hashable type (e.g. a tuple instead of a set).")
-        static = tuple(_SlotKey(s) if isinstance(s, _VariableSlot) else s for s in static)
-        return dynamic, _Signature(treedef, static, tuple(variables))
+        return dynamic, _Signature(treedef, tuple(static), tuple(variables))
 
-    def _static_leaf_indices(self, args, kwargs, treedef):
+    def _static_leaf_indices(self, args, kwargs):
         if not self._static_argnames or self._static_argnames.isdisjoint(kwargs):
             return ()
         leaves_with_path = jax.tree_util.tree_flatten_with_path(
@@ -275,71 +259,6 @@ class Function:
         return {
             index for index, (path, _) in enumerate(leaves_with_path)
             if path[0].idx == 1 and path[1].key in self._static_argnames}
-
-    # ----------------------------------------------------------------------------- tracing
-    def _pure(self, signature, carried_values, argument_values, dynamic):
-        self._trace_count += 1
-        trace = _Trace(self)
-        dynamic_iter = iter(dynamic)
-        leaves = []
-        for item in signature.static:
-            if item is _DYNAMIC:
-                leaves.append(next(dynamic_iter))
-            elif isinstance(item, _SlotKey):
-                leaves.append(signature.variables[item.index])
-            else:
-                leaves.append(item)
-        args, kwargs = jax.tree_util.tree_unflatten(signature.treedef, leaves)
-
-        carried = self._carried
-        bindings = list(zip(carried, carried_values))
-        bindings += zip(signature.variables, argument_values)
-        scope = StateScope(bindings, opaque=True, trace=trace)
-        with scope:
-            outputs = self._fn(*args, **kwargs)
-            outputs = _resolve_variables(outputs)
-        self._creation_closed = True
-
-        if scope.missing:
-            new = [v for key, v in scope.missing.items() if key not in self._carried_ids]
-            if new:
-                self._carried = carried + tuple(new)
-                self._carried_ids = frozenset(id(v) for v in self._carried)
-                raise _RetraceNeeded(self)
-        _check_outputs(self.__name__, outputs)
-        carried_updates = {
-            index: scope.get_current_value(variable)
-            for index, variable in enumerate(carried) if _was_assigned(scope, variable)}
-        argument_updates = {
-            index: scope.get_current_value(variable)
-            for index, variable in enumerate(signature.variables)
-            if _was_assigned(scope, variable)}
-        return outputs, carried_updates, argument_updates
-
-
-class _SlotKey:
-    """Hashable form of a `_VariableSlot` inside a `_Signature`."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, slot):
-        self.index = slot.index
-
-    def __hash__(self):
-        return hash(("lamina-variable-slot", self.index))
-
-    def __eq__(self, other):
-        return isinstance(other, _SlotKey) and other.index == self.index
-
-
-def _was_assigned(scope, variable):
-    return id(variable) in scope._assigned
-
-
-def _resolve_variables(tree):
-    """Replaces Variables in a returned structure by their current values."""
-    return jax.tree_util.tree_map(
-        lambda x: x.value if isinstance(x, Variable) else x, tree, is_leaf=is_variable)
 
 
 def _check_outputs(name, outputs):

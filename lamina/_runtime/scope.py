@@ -106,6 +106,10 @@ class StateScope:
         """Keras 3's spelling: the value bound or assigned in this scope, or None."""
         return self._values.get(id(variable))
 
+    def was_assigned(self, variable):
+        """Whether `variable` was assigned inside this scope (not its parents)."""
+        return id(variable) in self._assigned
+
     def assigned(self):
         """The `(variable, value)` pairs assigned inside this scope, in first-assignment order."""
         return [(variable, self._values[key]) for key, variable in self._assigned.items()]

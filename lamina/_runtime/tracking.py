@@ -1,26 +1,18 @@
-"""Automatic tracking of what a layer owns: Variables, sublayers, metrics, seed generators.
+"""Automatic tracking of what a stateful object owns: Variables, sublayers, metrics, seeds.
 
-Assigning to an attribute of a layer (`self.dense = Dense(3)`, `self.blocks = [Block(), ...]`,
-`self.heads = {"a": Dense(1)}`) records the objects in the layer's collections, in assignment
-order, so `weights`, `variables` and `layers` need no registration calls. Lists and dicts are
-wrapped so that later `append`s and item assignments are tracked too.
+Assigning to an attribute of a layer, metric or optimizer (`self.dense = Dense(3)`,
+`self.blocks = [Block(), ...]`, `self.heads = {"a": Dense(1)}`, `self.total = Variable(0.0)`)
+records the objects in the owner's collections, in assignment order, so `weights`,
+`variables` and `layers` need no registration calls. Lists and dicts are wrapped so that later
+`append`s and item assignments are tracked too.
 
-What collection an object joins is declared by its class (`_lamina_tracked_as = "layers"`), so
-this module needs no imports from the layers, metrics or runtime packages that define them.
+Which collection an object joins is declared by its class (`_lamina_tracked_as = "layers"`),
+so this module imports nothing from the packages that define those classes. Every change to a
+collection is reported to the owner (`on_change`), which is how a stateful object knows that
+programs compiled for its old structure are stale.
 """
 
-# Bumped whenever anything tracked changes anywhere; caches of derived lists (a model's
-# variables, a compiled forward) compare against it.
-_version = 0
-
-
-def bump_version():
-    global _version
-    _version += 1
-
-
-def version():
-    return _version
+_VARIABLE_COLLECTIONS = ("trainable_variables", "non_trainable_variables", "variables")
 
 
 def collection_of(value):
@@ -28,69 +20,100 @@ def collection_of(value):
     return getattr(type(value), "_lamina_tracked_as", None)
 
 
+def contains_trackable(value):
+    """Whether `value` is, or (in lists, tuples and dicts) holds, a tracked object."""
+    if collection_of(value) is not None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(contains_trackable(item) for item in value)
+    if isinstance(value, dict):
+        return any(contains_trackable(item) for item in value.values())
+    return False
+
+
 class Tracker:
-    """The collections of one owner: `{"variables": [...], "layers": [...], ...}`."""
+    """The collections of one owner, e.g. `{"layers": [...], "trainable_variables": [...]}`.
 
-    __slots__ = ("collections",)
+    Variables go to `trainable_variables`/`non_trainable_variables` when the owner keeps them
+    apart (layers do), else to `variables`. Objects of a kind the owner has no collection for
+    are ignored. `on_change(value, added)` is called after each addition and removal.
+    """
 
-    def __init__(self, collections):
-        self.collections = collections  # {"layers": [...], "trainable_variables": [...], ...}
+    __slots__ = ("collections", "on_change")
 
-    def track(self, value, owner):
-        """Records the trackable objects in `value`; returns the value to store (containers
-        are wrapped so that they keep tracking)."""
+    def __init__(self, collections, on_change=None):
+        self.collections = collections
+        self.on_change = on_change
+
+    def track(self, value):
+        """Records the tracked objects in `value`; returns the value to store (lists and dicts
+        holding tracked objects are wrapped so that they keep tracking)."""
         kind = collection_of(value)
         if kind is not None:
             self.add(kind, value)
             return value
-        if isinstance(value, TrackedList) or isinstance(value, TrackedDict):
+        if isinstance(value, (TrackedList, TrackedDict)):
             for item in value._tracked_items():
-                self.track(item, owner)
+                self.track(item)
             value._owners.append(self)
             return value
-        if isinstance(value, list) and not isinstance(value, TrackedList):
-            if any(_contains_trackable(item) for item in value):
+        if isinstance(value, list):
+            if any(contains_trackable(item) for item in value):
                 wrapped = TrackedList(value, tracker=self)
                 for item in wrapped:
-                    self.track(item, owner)
+                    self.track(item)
                 return wrapped
             return value
-        if isinstance(value, dict) and not isinstance(value, TrackedDict):
-            if any(_contains_trackable(item) for item in value.values()):
+        if isinstance(value, dict):
+            if any(contains_trackable(item) for item in value.values()):
                 wrapped = TrackedDict(value, tracker=self)
                 for item in wrapped.values():
-                    self.track(item, owner)
+                    self.track(item)
                 return wrapped
             return value
         if isinstance(value, tuple):
             for item in value:
-                self.track(item, owner)
+                self.track(item)
         return value
 
-    def add(self, kind, value):
+    def _variable_collection(self, variable):
+        if "trainable_variables" in self.collections:
+            return "trainable_variables" if variable.trainable else "non_trainable_variables"
+        return "variables"
+
+    def holds(self, value):
+        """Whether `value` is in one of the collections."""
+        return any(item is value for items in self.collections.values() for item in items)
+
+    def add(self, kind, value, index=None):
+        """Adds `value` to the collection for `kind` (at `index` if given), once."""
         if kind == "variables":
-            kind = "trainable_variables" if value.trainable else "non_trainable_variables"
-            if any(item is value for item in self.collections["trainable_variables"]) or any(
-                    item is value for item in self.collections["non_trainable_variables"]):
+            if any(item is value for name in _VARIABLE_COLLECTIONS
+                   for item in self.collections.get(name, ())):
                 return
+            kind = self._variable_collection(value)
         items = self.collections.get(kind)
-        if items is None:
+        if items is None or any(item is value for item in items):
             return
-        if not any(item is value for item in items):
+        if index is None:
             items.append(value)
-            bump_version()
+        else:
+            items.insert(index, value)
+        if self.on_change is not None:
+            self.on_change(value, True)
 
     def untrack(self, value):
+        """Removes `value` (or the tracked objects it holds) from the collections."""
         kind = collection_of(value)
         if kind is not None:
-            kinds = (("trainable_variables", "non_trainable_variables") if kind == "variables"
-                     else (kind,))
-            for name in kinds:
+            names = _VARIABLE_COLLECTIONS if kind == "variables" else (kind,)
+            for name in names:
                 items = self.collections.get(name) or []
                 for index, item in enumerate(items):
                     if item is value:
                         del items[index]
-                        bump_version()
+                        if self.on_change is not None:
+                            self.on_change(value, False)
                         break
         elif isinstance(value, (list, tuple)):
             for item in value:
@@ -100,18 +123,8 @@ class Tracker:
                 self.untrack(item)
 
 
-def _contains_trackable(value):
-    if collection_of(value) is not None:
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_contains_trackable(item) for item in value)
-    if isinstance(value, dict):
-        return any(_contains_trackable(item) for item in value.values())
-    return False
-
-
 class TrackedList(list):
-    """A list that tells its owning layer about layers and Variables added later."""
+    """A list that tells its owners about tracked objects added or removed later."""
 
     def __init__(self, values=(), tracker=None):
         super().__init__(values)
@@ -122,7 +135,7 @@ class TrackedList(list):
 
     def _track(self, value):
         for tracker in self._owners:
-            tracker.track(value, None)
+            tracker.track(value)
 
     def _untrack(self, value):
         for tracker in self._owners:
@@ -176,7 +189,7 @@ class TrackedList(list):
 
 
 class TrackedDict(dict):
-    """A dict that tells its owning layer about layers and Variables added later."""
+    """A dict that tells its owners about tracked objects added or removed later."""
 
     def __init__(self, values=(), tracker=None):
         super().__init__(values)
@@ -190,7 +203,7 @@ class TrackedDict(dict):
             for tracker in self._owners:
                 tracker.untrack(self[key])
         for tracker in self._owners:
-            tracker.track(value, None)
+            tracker.track(value)
         super().__setitem__(key, value)
 
     def __delitem__(self, key):

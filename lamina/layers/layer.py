@@ -20,20 +20,15 @@ from lamina import constraints, dtype_policies, initializers, regularizers
 from lamina._runtime import naming
 from lamina._runtime.arrays import host_copy, to_device
 from lamina._runtime.dtypes import is_float, standardize_dtype
-from lamina._runtime.function import Function
 from lamina._runtime.scope import current_scope, run_pure
+from lamina._runtime.stateful import Stateful
 from lamina._runtime.variable import Variable
-from lamina.layers import symbolic, tracking
+from lamina.layers import symbolic
 from lamina.layers.input_spec import assert_input_compatibility
 
 _call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
 
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
-_MISSING = object()
-_INTERNAL_ATTRIBUTES = frozenset({
-    "_tracker", "_layers", "_trainable_variables", "_non_trainable_variables", "_metrics",
-    "_seed_generators", "_losses", "_inbound_nodes", "_eager_forward", "_init_arguments",
-})
 
 
 class _CallContext:
@@ -73,7 +68,7 @@ def _capture_init_arguments(cls, args, kwargs):
     return arguments if all(is_plain(v) for v in arguments.values()) else None
 
 
-class Layer:
+class Layer(Stateful):
     """The base class of layers (and of models, which are layers with more to them).
 
     Subclass it, create weights in `build(input_shape)` with `add_weight`, and compute in
@@ -101,6 +96,7 @@ class Layer:
     _lamina_tracked_as = "layers"
     # Models answer eager calls through a compiled forward pass; plain layers run op by op.
     _compile_eager_calls = False
+    _untracked_attributes = frozenset({"_losses", "_inbound_nodes", "_init_arguments"})
 
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
@@ -115,22 +111,14 @@ class Layer:
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                 f"{ {k: kwargs[k] for k in sorted(unknown)} }. Check the spelling; a layer's "
                 "own arguments are listed in its docstring.")
+        collections = {"layers": [], "trainable_variables": [], "non_trainable_variables": [],
+                       "metrics": [], "seed_generators": []}
+        Stateful.__init__(self, collections)
         own = object.__setattr__
-        own(self, "_layers", [])
-        own(self, "_trainable_variables", [])
-        own(self, "_non_trainable_variables", [])
-        own(self, "_metrics", [])
-        own(self, "_seed_generators", [])
+        for kind, items in collections.items():
+            own(self, f"_{kind}", items)  # the tracker's lists, under short names
         own(self, "_losses", [])
         own(self, "_inbound_nodes", [])
-        own(self, "_eager_forward", None)
-        own(self, "_tracker", tracking.Tracker({
-            "layers": self._layers,
-            "trainable_variables": self._trainable_variables,
-            "non_trainable_variables": self._non_trainable_variables,
-            "metrics": self._metrics,
-            "seed_generators": self._seed_generators,
-        }))
         if name is None:
             name = naming.unique_name(naming.to_snake_case(type(self).__name__))
         elif not isinstance(name, str) or not name or "/" in name:
@@ -163,34 +151,11 @@ class Layer:
         self._initial_weights = kwargs.pop("weights", None)
 
     # ----------------------------------------------------------------------------- tracking
-    def __setattr__(self, name, value):
-        tracker = self.__dict__.get("_tracker")
-        if tracker is None:
-            if tracking.collection_of(value) is not None and name not in _INTERNAL_ATTRIBUTES:
-                raise RuntimeError(
-                    f"{type(self).__name__} sets attribute '{name}' before calling "
-                    "super().__init__(). Call super().__init__(**kwargs) first in your "
-                    "__init__, so the layer can track its weights and sublayers.")
-            object.__setattr__(self, name, value)
-            return
-        if name not in _INTERNAL_ATTRIBUTES and not name.startswith("__"):
-            old = self.__dict__.get(name, _MISSING)
-            if old is not _MISSING and old is not value:
-                tracker.untrack(old)
-            value = tracker.track(value, self)
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name):
-        tracker = self.__dict__.get("_tracker")
-        if tracker is not None and name in self.__dict__:
-            tracker.untrack(self.__dict__[name])
-        object.__delattr__(self, name)
-
     def _flatten_layers(self, include_self=True, recursive=True):
         """This layer and its sublayers, depth first, each once."""
         if include_self and recursive:
             cached = self.__dict__.get("_flat_layers_cache")
-            if cached is not None and cached[0] == tracking.version():
+            if cached is not None and cached[0] == self._version:
                 return cached[1]
         result = [self] if include_self else []
         seen = {id(self)}
@@ -204,7 +169,7 @@ class Layer:
             if recursive:
                 stack.extend(reversed(layer._layers))
         if include_self and recursive:
-            object.__setattr__(self, "_flat_layers_cache", (tracking.version(), result))
+            object.__setattr__(self, "_flat_layers_cache", (self._version, result))
         return result
 
     @property
@@ -219,7 +184,7 @@ class Layer:
             variable.trainable = value
         for layer in self._layers:
             layer.trainable = value
-        tracking.bump_version()
+        self._mark_changed(structural=True)
 
     def _own_variables(self):
         return self._trainable_variables + self._non_trainable_variables
@@ -345,10 +310,6 @@ class Layer:
         return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
                                trainable=trainable, autocast=autocast, regularizer=regularizer,
                                constraint=constraint, name=name)
-
-    def _name_scope(self):
-        """Opens this layer's name scope, unless the innermost scope is already this layer's."""
-        return _null_scope() if _in_own_scope(self) else naming.name_scope(self.name)
 
     # ----------------------------------------------------------------------------- dtypes
     @property
@@ -542,12 +503,7 @@ class Layer:
             convert, list(args), is_leaf=lambda x: isinstance(x, Variable) or _is_number_list(x)))
 
     def _compiled_eager_call(self, args, kwargs):
-        forward = self._eager_forward
-        if forward is None or forward[0] != tracking.version():
-            compiled = Function(self._forward_with_losses)
-            forward = (tracking.version(), compiled)
-            object.__setattr__(self, "_eager_forward", forward)
-        outputs, losses = forward[1](*args, **kwargs)
+        outputs, losses = self._call_compiled("call", self._forward_with_losses, *args, **kwargs)
         for layer in self._flatten_layers():
             layer._losses.clear()
         self._losses.extend((loss, None) for loss in losses)
@@ -699,19 +655,6 @@ class Layer:
                 f"Layer '{self.name}' has never been called on a symbolic input, so it has no "
                 "`output`. Call it on keras.Input(...) first.")
         return self._inbound_nodes[0].outputs
-
-
-class _null_scope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _in_own_scope(layer):
-    path = naming.current_path()
-    return bool(path) and path[-1] == layer.name
 
 
 def _scope_is_live(scope):

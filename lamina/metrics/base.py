@@ -27,20 +27,13 @@ import numpy as np
 from lamina import dtype_policies, initializers
 from lamina._registry import keras_export
 from lamina._runtime import config, naming
-from lamina._runtime.function import Function
 from lamina._runtime.scope import StateScope, current_scope, run_pure
+from lamina._runtime.state import unwrap
 from lamina._runtime.variable import Variable
+from lamina._runtime.stateful import Stateful
 from lamina.losses.base import is_number_list
 
 __all__ = ["Metric", "ensure_built"]
-
-# Errors meaning "this Python code needs concrete values": the eager path then runs it op by op.
-_NEEDS_CONCRETE_VALUES = (
-    jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-    jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError,
-    jax.errors.NonConcreteBooleanIndexError,
-)
-
 
 def _prepare(value):
     # A list of numbers becomes one array (one compiled argument instead of one per number).
@@ -59,18 +52,12 @@ def _has_tracer(value):
     return False
 
 
-def _resolve(tree):
-    return jax.tree_util.tree_map(
-        lambda x: x.value if isinstance(x, Variable) else x, tree,
-        is_leaf=lambda x: isinstance(x, Variable))
-
-
 def _dispatching(name, method):
     """Wraps a subclass's `update_state`/`result`: eager calls take the compiled path."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        if current_scope() is not None or not self._compile_eagerly:
+        if current_scope() is not None:
             return method(self, *args, **kwargs)
         return self._run_eagerly(name, method, args, kwargs)
 
@@ -79,7 +66,7 @@ def _dispatching(name, method):
 
 
 @keras_export("keras.metrics.Metric", "keras.Metric")
-class Metric:
+class Metric(Stateful):
     """Base class of streaming metrics.
 
     Args:
@@ -91,7 +78,7 @@ class Metric:
     The default `reset_state()` sets every state Variable to zeros; `reset_states()` is the
     older name. Calling the metric updates it, then returns the result.
 
-    Set the class attribute `_compile_eagerly = False` to run eager calls op by op (for
+    Set the class attribute `_compile_eager_calls = False` to run eager calls op by op (for
     debugging with print or pdb).
 
     Examples:
@@ -119,7 +106,6 @@ class Metric:
     """
 
     _lamina_tracked_as = "metrics"  # layers track metrics assigned to their attributes
-    _compile_eagerly = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -129,43 +115,13 @@ class Metric:
                 setattr(cls, name, _dispatching(name, method))
 
     def __init__(self, dtype=None, name=None):
-        own = object.__setattr__
-        own(self, "_variables", [])
-        own(self, "_metrics", [])
-        own(self, "_eager_functions", {})
-        own(self, "_run_op_by_op", set())
-        own(self, "_state_version", 0)
+        collections = {"variables": [], "metrics": []}
+        Stateful.__init__(self, collections)
+        object.__setattr__(self, "_variables", collections["variables"])
+        object.__setattr__(self, "_metrics", collections["metrics"])
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._dtype_policy = dtype_policies.get(dtype or config.floatx())
         self._dtype = self._dtype_policy.compute_dtype
-
-    # ----------------------------------------------------------------------------- tracking
-    def __setattr__(self, name, value):
-        if "_variables" in self.__dict__:
-            self._track(value)
-            if current_scope() is None:
-                # Compiled eager programs bake in Python attributes: a change outside any
-                # trace (metric.threshold = 0.7) makes them compile again.
-                object.__setattr__(self, "_state_version", self._state_version + 1)
-        object.__setattr__(self, name, value)
-
-    def _track(self, value):
-        if isinstance(value, Variable):
-            if not any(v is value for v in self._variables):
-                self._variables.append(value)
-        elif isinstance(value, Metric):
-            if value is not self and not any(m is value for m in self._metrics):
-                self._metrics.append(value)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                if isinstance(item, (Variable, Metric, list, tuple)):
-                    self._track(item)
-
-    def _check_super_called(self):
-        if "_variables" not in self.__dict__:
-            raise RuntimeError(
-                f"{type(self).__name__} is used before Metric.__init__ ran. You forgot to call "
-                "`super().__init__(**kwargs)` in the `__init__()` method. Go add it!")
 
     @property
     def dtype(self):
@@ -195,12 +151,11 @@ class Metric:
         """
         self._check_super_called()
         initializer = initializers.get("zeros" if initializer is None else initializer)
-        with naming.name_scope(self.name.replace("/", ">")):
+        with self._name_scope():
             variable = Variable(initializer, shape=tuple(shape), dtype=dtype, trainable=False,
                                 aggregation=aggregation, synchronization="on_read",
                                 name=name or naming.unique_name("variable"))
-        self._variables.append(variable)
-        object.__setattr__(self, "_state_version", self._state_version + 1)
+        self._tracker.add("variables", variable)
         return variable
 
     def add_weight(self, shape=(), initializer=None, dtype=None, name=None, aggregation="sum"):
@@ -239,7 +194,7 @@ class Metric:
     def __call__(self, *args, **kwargs):
         """Updates the state with one batch, then returns `result()`."""
         self._check_super_called()
-        if current_scope() is None and self._compile_eagerly:
+        if current_scope() is None:
             return self._run_eagerly("__call__", Metric._update_then_result, args, kwargs)
         return Metric._update_then_result(self, *args, **kwargs)
 
@@ -268,7 +223,7 @@ class Metric:
     def stateless_result(self, metric_variables):
         """`result()` computed from the given state values."""
         variables = self._check_values(metric_variables, "stateless_result")
-        output, _ = run_pure(variables, metric_variables, lambda: _resolve(self.result()))
+        output, _ = run_pure(variables, metric_variables, lambda: unwrap(self.result()))
         return output
 
     def stateless_reset_state(self):
@@ -294,25 +249,7 @@ class Metric:
             return method(self, *args, **kwargs)
         if name != "result":
             self._check_eager_inputs(*args, **kwargs)
-        if name in self._run_op_by_op:
-            return self._run_buffered(method, args, kwargs)
-        key = (name, method)
-        entry = self._eager_functions.get(key)
-        if entry is None or entry[0] != self._state_version:
-            compiled = Function(self._pure_callable(name, method))
-        else:
-            compiled = entry[1]
-        try:
-            outputs = compiled(*args, **kwargs)
-        except _NEEDS_CONCRETE_VALUES:
-            # The code needs concrete values (Python `if` on an array, NumPy calls): run it
-            # op by op from now on, as Keras does eagerly.
-            self._run_op_by_op.add(name)
-            return self._run_buffered(method, args, kwargs)
-        # Stored with the version after the call, so a lazily built metric keeps the program
-        # that built it; programs compiled before the build are replaced.
-        self._eager_functions[key] = (self._state_version, compiled)
-        return outputs
+        return self._call_compiled(name, self._pure_callable(name, method), *args, **kwargs)
 
     def _pure_callable(self, name, method):
         if name == "update_state":
@@ -320,18 +257,9 @@ class Metric:
                 method(self, *args, **kwargs)  # return values of update_state are not used
         else:
             def run(*args, **kwargs):
-                return _resolve(method(self, *args, **kwargs))
+                return unwrap(method(self, *args, **kwargs))
         run.__name__ = run.__qualname__ = f"{self.name}.{name}"
         return run
-
-    def _run_buffered(self, method, args, kwargs):
-        # Assignments are collected and committed only if the method returns, so an error
-        # leaves the state as it was, as on the compiled path.
-        with StateScope() as scope:
-            outputs = _resolve(method(self, *args, **kwargs))
-        for variable, value in scope.assigned():
-            variable.assign(value)
-        return None if method.__name__ == "update_state" else outputs
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):

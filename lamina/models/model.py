@@ -93,6 +93,7 @@ class Model(Trainer, Layer):
     # so this module cannot import it; it records itself here when it is defined, through
     # `class Functional(Model, graph=True)` and `__init_subclass__`.
     _graph_class = None
+    _untracked_attributes = Layer._untracked_attributes | Trainer._training_bookkeeping
 
     def __init_subclass__(cls, graph=False, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -7,7 +7,6 @@ Otherwise it builds on the first call (or the first `fit`).
 
 from lamina import dtype_policies
 from lamina._serialization import deserialize_keras_object, serialize_keras_object
-from lamina.layers import tracking
 from lamina.layers.core import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
@@ -115,8 +114,7 @@ class Sequential(Model):
                     f"several shapes: {input_shape}. Use the functional API for several "
                     "inputs.")
             input_layer = InputLayer(batch_shape=tuple(input_shape))
-            self._layers.insert(0, input_layer)
-            tracking.bump_version()
+            self._tracker.add("layers", input_layer, index=0)
         x = input_layer.output
         with self._name_scope():
             for layer in self._layers[1:]:

@@ -19,9 +19,7 @@ runs stateful code:
   set, so a plain Python training loop does not pay for op-by-op dispatch.
 """
 
-import collections
 import contextlib
-import numbers
 import re
 import warnings
 
@@ -33,56 +31,20 @@ from lamina import initializers
 from lamina._registry import keras_export
 from lamina._runtime import config as _config
 from lamina._runtime import naming
-from lamina._runtime.function import Function
-from lamina._runtime.scope import StateScope, current_scope, run_pure
+from lamina._runtime.scope import current_scope, run_pure
+from lamina._runtime.stateful import Stateful
 from lamina._runtime.variable import Variable
 from lamina.optimizers import _arguments, _gradients
 from lamina.optimizers.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer"]
 
-# Internal attributes that __setattr__ leaves alone: bookkeeping, and the model's Variables.
-_UNTRACKED = frozenset({"_variables", "_variable_ids", "_trainable_variables",
-                        "_trainable_variables_indices", "_eager_updates",
-                        "_learning_rate_override"})
-_MAX_EAGER_UPDATES = 8  # compiled eager updates kept per optimizer (one per hyperparameter set)
-
-
-def _variables_in(value):
-    if isinstance(value, Variable):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for item in value for v in _variables_in(item)]
-    if isinstance(value, dict):
-        return [v for item in value.values() for v in _variables_in(item)]
-    return []
-
-
-def _fingerprint(value):
-    """A hashable stand-in for a plain hyperparameter value, or None for anything else."""
-    if value is None or isinstance(value, (bool, str, numbers.Number)):
-        return (type(value).__name__, value)
-    if isinstance(value, (list, tuple)):
-        parts = tuple(_fingerprint(v) for v in value)
-        return parts if all(p is not None for p in parts) else None
-    return None
-
-
-def _plain_attributes(obj):
-    items = []
-    for key, value in vars(obj).items():
-        fingerprint = _fingerprint(value)
-        if fingerprint is not None:
-            items.append((key, fingerprint))
-    return tuple(items)
-
-
 def _value(x):
     return x.value if isinstance(x, Variable) else x
 
 
 @keras_export("keras.optimizers.Optimizer", "keras.Optimizer")
-class Optimizer:
+class Optimizer(Stateful):
     """The base class of optimizers. Subclass it and implement `build` and `update_step`.
 
     Args:
@@ -133,9 +95,12 @@ class Optimizer:
         [0.8999999761581421, 1.899999976158142]
     """
 
-    # Eager `apply_gradients` runs a cached compiled update. Set this to False on a class or an
-    # instance to run updates op by op instead (to step through `update_step` in a debugger).
-    _compile_eager_updates = True
+    # Eager `apply_gradients` runs a cached compiled update. Set `_compile_eager_calls` to
+    # False on a class or an instance to run updates op by op instead (to step through
+    # `update_step` in a debugger).
+    # The variables the optimizer updates belong to the model, not to the optimizer.
+    _untracked_attributes = frozenset({"_trainable_variables", "_trainable_variables_indices",
+                                       "_learning_rate_override"})
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -155,15 +120,12 @@ class Optimizer:
                 f"An optimizer's name must be a non-empty string without '/'. Received: "
                 f"name={name!r}")
 
-        own = object.__setattr__
-        own(self, "_variables", [])
-        own(self, "_variable_ids", set())
-        own(self, "_variables_version", 0)
-        own(self, "_config_version", 0)
-        own(self, "_trainable_variables", [])
-        own(self, "_trainable_variables_indices", {})
-        own(self, "_eager_updates", collections.OrderedDict())
-        own(self, "_learning_rate_override", None)
+        collections = {"variables": []}
+        Stateful.__init__(self, collections)
+        object.__setattr__(self, "_variables", collections["variables"])
+        self._trainable_variables = []
+        self._trainable_variables_indices = {}
+        self._learning_rate_override = None
         self.name = name
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -186,47 +148,8 @@ class Optimizer:
                                          aggregation="only_first_replica")
         self._learning_rate = learning_rate
 
-    # ----------------------------------------------------------------------------- tracking
-    def __setattr__(self, name, value):
-        if "_variable_ids" not in self.__dict__:
-            if _variables_in(value):
-                raise RuntimeError(
-                    f"In optimizer '{type(self).__name__}', attribute '{name}' is set before "
-                    "super().__init__() was called. Call super().__init__(learning_rate=..., "
-                    "**kwargs) first in your __init__, so the optimizer can track its variables.")
-        elif name not in _UNTRACKED:
-            for variable in _variables_in(value):
-                self._track_variable(variable)
-            if not name.startswith("_") and not isinstance(getattr(type(self), name, None),
-                                                           property):
-                # A hyperparameter changed: compiled eager updates that baked it in are stale.
-                # (The learning rate is a Variable, read at run time: setting it is not one.)
-                object.__setattr__(self, "_config_version", self._config_version + 1)
-        object.__setattr__(self, name, value)
-
     def _track_variable(self, variable):
-        if id(variable) not in self._variable_ids:
-            self._variable_ids.add(id(variable))
-            self._variables.append(variable)
-            object.__setattr__(self, "_variables_version", self._variables_version + 1)
-
-    def _untrack_variable(self, variable):
-        if id(variable) in self._variable_ids:
-            self._variable_ids.discard(id(variable))
-            self._variables[:] = [v for v in self._variables if v is not variable]
-            object.__setattr__(self, "_variables_version", self._variables_version + 1)
-
-    def _check_super_called(self):
-        if "_variable_ids" not in self.__dict__:
-            raise RuntimeError(
-                f"In optimizer '{type(self).__name__}', super().__init__() was never called. "
-                "Call it first in your __init__.")
-
-    def _name_scope(self):
-        path = naming.current_path()
-        if path and path[-1] == self.name:
-            return contextlib.nullcontext()
-        return naming.name_scope(self.name)
+        self._tracker.add("variables", variable)
 
     @property
     def variables(self):
@@ -272,7 +195,8 @@ class Optimizer:
                 callable(learning_rate) and not isinstance(learning_rate, Variable)):
             object.__setattr__(self, "_learning_rate", learning_rate)
             if isinstance(old, Variable):
-                self._untrack_variable(old)
+                self._tracker.untrack(old)
+            self._mark_changed()  # programs compiled with the old rate are stale
             return
         if not isinstance(old, Variable):
             kind = ("a LearningRateSchedule" if isinstance(old, LearningRateSchedule)
@@ -325,7 +249,7 @@ class Optimizer:
             self.built = True
         except BaseException:
             for variable in self._variables[created:]:
-                self._untrack_variable(variable)
+                self._tracker.untrack(variable)
             self.built = False
             self._trainable_variables = []
             self._trainable_variables_indices = {}
@@ -510,14 +434,16 @@ class Optimizer:
                 "whole step with keras.function, or use the pure form "
                 "optimizer.stateless_apply(optimizer_values, grads, trainable_values).")
         self._build_once(all_variables)
-        if self._compile_eager_updates:
-            self._apply_compiled(grads, variables)
-        else:
-            # Buffered, so that an error half-way leaves every Variable as it was.
-            with StateScope() as scope:
-                self._apply_in_scope(grads, variables)
-            for variable, value in scope.assigned():
-                variable.assign(value)
+        override = None
+        rate = self._learning_rate
+        if callable(rate) and not isinstance(rate, (LearningRateSchedule, Variable)):
+            # Called here, not in the trace, so a callable returning a changing Python number
+            # is re-read on every eager step, as Keras does.
+            override = jnp.asarray(_value(rate()))
+        # Variables passed as arguments select a compiled program by identity (a new subset
+        # of variables traces anew); the optimizer's slots are found and carried by tracing.
+        self._call_compiled("apply_gradients", self._update_with_rate, tuple(grads),
+                            tuple(variables), override)
 
     def _apply_in_scope(self, grads, variables):
         """The update itself: Variable reads and assignments, traced or run in a scope."""
@@ -603,44 +529,13 @@ class Optimizer:
             return [jnp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
-    # ----------------------------------------------------------------------------- eager path
-    def _apply_compiled(self, grads, variables):
-        override = None
-        rate = self._learning_rate
-        if callable(rate) and not isinstance(rate, (LearningRateSchedule, Variable)):
-            # Called here, not in the trace, so a callable returning a changing Python number
-            # is re-read on every eager step, as Keras does.
-            override = jnp.asarray(_value(rate()))
-        key = self._eager_update_key()
-        update = self._eager_updates.get(key)
-        if update is None:
-            update = Function(self._compiled_update)
-            update.__name__ = f"{self.name}.apply_gradients"
-            self._eager_updates[key] = update
-            while len(self._eager_updates) > _MAX_EAGER_UPDATES:
-                self._eager_updates.popitem(last=False)
-        else:
-            self._eager_updates.move_to_end(key)
-        # Variables passed as arguments select a compiled program by identity (a new subset
-        # of variables traces anew); the optimizer's slots are found and carried by tracing.
-        update(tuple(grads), tuple(variables), override)
-
-    def _compiled_update(self, grads, variables, learning_rate):
+    def _update_with_rate(self, grads, variables, learning_rate):
+        """The eager update: `learning_rate` (if not None) stands in for a callable rate."""
         object.__setattr__(self, "_learning_rate_override", learning_rate)
         try:
             self._apply_in_scope(list(grads), list(variables))
         finally:
             object.__setattr__(self, "_learning_rate_override", None)
-
-    def _eager_update_key(self):
-        """What a compiled eager update bakes in besides the variables: the hyperparameters
-        (public attributes: any assignment to one counts as a change), the learning-rate
-        object and its settings, the state list and the variables' constraints. Changing
-        any of them selects another compiled update."""
-        rate = self._learning_rate
-        schedule = _plain_attributes(rate) if isinstance(rate, LearningRateSchedule) else None
-        return (self._variables_version, self._config_version, id(rate), schedule,
-                tuple(id(v.constraint) for v in self._trainable_variables))
 
     # ----------------------------------------------------------------------------- pure form
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):

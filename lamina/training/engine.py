@@ -2,7 +2,9 @@
 
 The model's `train_step` (and `test_step`, `predict_step`) is ordinary stateful Python: it calls
 the model, computes gradients, lets the optimizer assign, updates metrics. `StepPrograms`
-turns it into pure JAX over an explicit tuple of state values:
+turns it into pure JAX over a `TrainState`, the state values grouped by role (trainable and
+non-trainable weights, optimizer slots, metric totals, and the rest: seed state and whatever
+else a custom step touches):
 
 * the step is traced once per batch layout into a jaxpr over the state values
   (`trace_stateful`), which also finds the state Variables; every program evaluates that
@@ -30,18 +32,20 @@ and so do the remaining steps of its program; the logs are those of the bad step
 callback sees the NaN and stops training with the last good weights.
 
 State buffers are donated to each program, so weights and optimizer slots exist once. The
-Variables stay the source of truth: values are read from them before each program and written
-back after it, so callbacks always see current weights, and an error between programs leaves
-the state of the last completed step.
+Variables stay the source of truth: values are read from them before each program and
+committed back after it (`lamina._runtime.state`), so callbacks always see current weights,
+and an error between programs leaves the state of the last completed step.
 """
 
 import concurrent.futures
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lamina._runtime.discovery import trace_stateful
+from lamina._runtime.state import commit, current_values
+from lamina._runtime.tracing import trace_stateful
 
 # Threads that compile programs ahead of need (XLA releases the GIL while it compiles): two,
 # so that an epoch's loop program and its partial-batch program compile side by side.
@@ -52,6 +56,48 @@ _COMPILER = concurrent.futures.ThreadPoolExecutor(max_workers=2,
 # backend (LLVM) optimization level. The HLO is the same, so the results are too, up to the
 # rounding of differently fused floating-point code.
 _ONCE_PER_EPOCH_OPTIONS = {"xla_backend_optimization_level": 0}
+
+
+class TrainState(NamedTuple):
+    """What a compiled step carries, grouped by role; each field is a tuple.
+
+    The same type holds the Variables (`StepPrograms.state`) and, in a program, their values.
+    The first four groups are Keras's JAX training state, in Keras's orders (the model's
+    `trainable_variables` and `non_trainable_variables`, the optimizer's `variables`, the
+    metrics' variables in `model.metrics` order); `other_variables` holds the process's random
+    seed state and any Variable a custom step touches besides those.
+    """
+
+    trainable_variables: tuple = ()
+    non_trainable_variables: tuple = ()
+    optimizer_variables: tuple = ()
+    metrics_variables: tuple = ()
+    other_variables: tuple = ()
+
+    @classmethod
+    def of(cls, **groups):
+        """A state from lists of Variables; a Variable listed twice stays in its first group."""
+        seen = set()
+        fields = {}
+        for name in cls._fields:
+            kept = []
+            for variable in groups.get(name, ()):
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    kept.append(variable)
+            fields[name] = tuple(kept)
+        return cls(**fields)
+
+    def flat(self):
+        return tuple(v for group in self for v in group)
+
+    def unflatten(self, flat):
+        """`flat` (one item per Variable, in `flat()` order) grouped like this state."""
+        groups, start = [], 0
+        for group in self:
+            groups.append(tuple(flat[start:start + len(group)]))
+            start += len(group)
+        return type(self)(*groups)
 
 
 def _gather(arrays, indices):
@@ -68,20 +114,22 @@ class StepPrograms:
     Args:
         step_fn: `step_fn(batch) -> logs` (a dict of arrays), stateful.
         batch_spec: a pytree of `jax.ShapeDtypeStruct` describing one batch.
-        state_hint: Variables the step is expected to touch (the model's, the optimizer's,
-            the metrics'); with a complete hint, the first trace is the only one.
+        state: a `TrainState` of the Variables the step is expected to touch; Variables the
+            step touches besides are found by tracing and join `other_variables`. With a
+            complete state, the first trace is the only one.
         guard_loss: a key of the logs; when set, a step whose value under that key is not
             finite leaves the state unchanged, and so do the later steps of its program.
         collect_outputs: stack each step's logs (used by `predict`) instead of keeping the last.
     """
 
-    def __init__(self, step_fn, batch_spec, state_hint=(), guard_loss=None,
-                 collect_outputs=False):
+    def __init__(self, step_fn, batch_spec, state, guard_loss=None, collect_outputs=False):
         self.step_fn = step_fn
         self.guard_loss = guard_loss
         self.collect_outputs = collect_outputs
-        first = trace_stateful(self._logs_of, batch_spec, hint=state_hint)
-        self.variables = first.variables
+        first = trace_stateful(self._logs_of, batch_spec, hint=state.flat())
+        found = first.variables[len(state.flat()):]
+        self.state = state._replace(other_variables=state.other_variables + tuple(found))
+        self.variables = self.state.flat()
         self._traces = {_layout_key(batch_spec): first}  # batch layout -> StatefulTrace
         self._single = jax.jit(self._single_impl, donate_argnums=0)
         self._gather = jax.jit(self._gather_impl, donate_argnums=0)
@@ -104,7 +152,8 @@ class StepPrograms:
         key = _layout_key(batch)
         trace = self._traces.get(key)
         if trace is None:
-            trace = trace_stateful(self._logs_of, _spec(batch), hint=self.variables)
+            trace = trace_stateful(self._logs_of, _spec(batch), hint=self.variables,
+                                   allow_creation=False, forbid_creation=self._forbid_creation)
             if len(trace.variables) != len(self.variables):
                 names = sorted(v.path for v in trace.variables[len(self.variables):])
                 raise RuntimeError(
@@ -114,8 +163,16 @@ class StepPrograms:
             self._traces[key] = trace
         return trace
 
-    def _pure(self, values, batch):
-        return self._trace_for(batch)(values, batch)
+    @staticmethod
+    def _forbid_creation(variable):
+        raise RuntimeError(
+            f"The step created variable '{variable.path}' for a new batch layout (the last, "
+            "smaller batch, or a new input shape). Variables may be created only on the first "
+            "step; create them in build() or __init__, not conditionally during training.")
+
+    def _pure(self, state, batch):
+        new_values, logs = self._trace_for(batch)(state.flat(), batch)
+        return state.unflatten(new_values), logs
 
     def _empty_logs(self, batch_spec):
         """Zeros shaped like one step's logs on batches like `batch_spec` (a loop's carry)."""
@@ -129,7 +186,8 @@ class StepPrograms:
         if self.guard_loss is None or self.guard_loss not in new_logs:
             return new_values, new_logs, healthy
         ok = healthy & jnp.all(jnp.isfinite(new_logs[self.guard_loss]))
-        kept = tuple(jnp.where(ok, new, old) for new, old in zip(new_values, values))
+        kept = jax.tree_util.tree_map(lambda new, old: jnp.where(ok, new, old), new_values,
+                                      values)
         if logs is not None:
             new_logs = jax.tree_util.tree_map(
                 lambda new, old: jnp.where(healthy, new, old), new_logs, logs)
@@ -172,20 +230,11 @@ class StepPrograms:
 
     # ----------------------------------------------------------------------------- running
     def read_values(self):
-        values = [variable._value for variable in self.variables]
-        if len({id(value) for value in values}) != len(values):
-            # Two Variables holding one buffer (e.g. assigned the same array) cannot both be
-            # donated; give the later ones their own copy.
-            seen = set()
-            for index, value in enumerate(values):
-                if id(value) in seen:
-                    values[index] = jnp.array(value, copy=True)
-                seen.add(id(value))
-        return tuple(values)
+        """The state's current values, each its own buffer (every one is donated)."""
+        return self.state.unflatten(current_values(self.variables, distinct=True))
 
     def write_values(self, values):
-        for variable, value in zip(self.variables, values):
-            variable._value = value
+        commit(zip(self.variables, values.flat()))
 
     def run_single(self, batch):
         values, logs = self._single(self.read_values(), batch)

@@ -16,12 +16,11 @@ from lamina._runtime.rng import global_seed_generator
 from lamina._runtime.scope import StateScope, current_scope
 from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.callbacks import CallbackList, TerminateOnNaN
-from lamina.layers import tracking
 from lamina.metrics import Mean
 from lamina.training import data as data_lib
 from lamina.training import loops
 from lamina.training.compile_utils import CompileLoss, CompileMetrics, OutputLayout
-from lamina.training.engine import StepPrograms
+from lamina.training.engine import StepPrograms, TrainState
 from lamina.training.interrupts import deferred_interrupts
 
 
@@ -40,6 +39,10 @@ def _resolve_verbose(verbose):
 
 class Trainer:
     """The training half of `Model` (mixed into it)."""
+
+    # Set during training by the loops and callbacks; none changes what the model computes.
+    _training_bookkeeping = frozenset({
+        "stop_training", "stop_evaluating", "stop_predicting", "history", "_initial_epoch"})
 
     compiled = False
     optimizer = None
@@ -275,7 +278,7 @@ class Trainer:
         structure = jax.tree_util.tree_structure(batch_spec)
         shapes = tuple((tuple(s.shape[1:]), str(s.dtype))
                        for s in jax.tree_util.tree_leaves(batch_spec))
-        key = (kind, structure, shapes, guard_loss, tracking.version())
+        key = (kind, structure, shapes, guard_loss, self._compiled_state_version())
         cache = self.__dict__.get("_programs")
         if cache is None:  # predict on a model that was never compiled
             cache = {}
@@ -289,22 +292,34 @@ class Trainer:
                     return {"outputs": predict_step(batch)}
             else:
                 step = self.train_step if kind == "train" else self.test_step
-            programs = StepPrograms(step, batch_spec, state_hint=self._state_hint(kind),
+            programs = StepPrograms(step, batch_spec, self._train_state(kind),
                                     guard_loss=guard_loss, collect_outputs=kind == "predict")
-            # Programs traced before the model's layers or variables changed are stale.
+            # Programs traced before the model, optimizer or metrics changed are stale. The
+            # programs are stored under the version after tracing, which may have built more.
+            key = key[:-1] + (self._compiled_state_version(),)
             for stale in [k for k in cache if k[-1] != key[-1]]:
                 del cache[stale]
             cache[key] = programs
         return programs
 
-    def _state_hint(self, kind):
-        """The Variables a built-in step touches (weights, seeds, metrics, optimizer slots, the
-        global seed), so that it is traced once; whatever else a custom step or layer touches
-        is found by tracing."""
-        hint = self.variables + self.metrics_variables
-        if kind == "train" and self.optimizer is not None:
-            hint += self.optimizer.variables
-        return hint + [global_seed_generator().state]
+    def _compiled_state_version(self):
+        """Changes exactly when a compiled step may be stale: the model's structure or plain
+        attributes, the optimizer's hyperparameters or slots, a metric's settings (Variable
+        values are inputs of the programs, so they are not part of it)."""
+        optimizer = self.optimizer
+        return (self._version, getattr(optimizer, "_version", None),
+                tuple(metric._version for metric in self.metrics))
+
+    def _train_state(self, kind):
+        """The Variables a built-in step touches, by role, so that it is traced once; whatever
+        else a custom step or layer touches is found by tracing."""
+        optimizer = self.optimizer if kind == "train" else None
+        return TrainState.of(
+            trainable_variables=self.trainable_variables,
+            non_trainable_variables=self.non_trainable_variables,
+            optimizer_variables=optimizer.variables if optimizer is not None else (),
+            metrics_variables=self.metrics_variables,
+            other_variables=[global_seed_generator().state])
 
     def _chunk_for(self, kind, callbacks):
         """Steps per compiled program: `steps_per_execution` if set, one while a callback

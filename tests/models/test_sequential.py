@@ -69,9 +69,10 @@ def test_eager_calls_use_a_cached_compiled_forward():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     x = jnp.ones((1, 3))
     first = model(x)
-    compiled = model._eager_forward[1]
+    compiled = model._compiled_calls["call"][1]
     model(x)
-    assert model._eager_forward[1] is compiled and compiled.tracing_count == 2  # discover + run
+    assert model._compiled_calls["call"][1] is compiled
+    assert compiled.tracing_count == 2  # discover the weights, then carry them
     np.testing.assert_allclose(first, x @ model.layers[0].kernel.value + model.layers[0].bias.value,
                                rtol=1e-6)
     model.layers[0].kernel.assign(jnp.zeros((3, 2)))  # values are inputs, not constants

@@ -236,12 +236,12 @@ def test_eager_updates_are_compiled_once_and_match_op_by_op():
     for compiled in (True, False):
         w = _variable()
         optimizer = optimizers.Nadam(learning_rate=0.1, clipnorm=1.0, weight_decay=0.01)
-        optimizer._compile_eager_updates = compiled
+        optimizer._compile_eager_calls = compiled
         for g in grads:
             optimizer.apply_gradients([(g, w)])
         results.append(w.numpy())
         if compiled:
-            (update,) = optimizer._eager_updates.values()
+            update = optimizer._compiled_calls["apply_gradients"][1]
             assert update.tracing_count == 2  # once to find the slots, once carrying them
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
 
@@ -250,19 +250,20 @@ def test_eager_updates_follow_changing_variable_sets_and_hyperparameters():
     def run(compiled):
         a, b = _variable(name="a"), _variable(name="b")
         optimizer = optimizers.SGD(learning_rate=0.1, momentum=0.9)
-        optimizer._compile_eager_updates = compiled
+        optimizer._compile_eager_calls = compiled
         optimizer.apply_gradients([(G, a), (G, b)])
         optimizer.apply_gradients([(G, b)])  # a subset of the built variables
         optimizer.apply_gradients([(2 * G, a), (G, b)])
+        before = optimizer._compiled_calls.get("apply_gradients")
         optimizer.momentum = 0.5  # a hyperparameter changed between steps
         optimizer.apply_gradients([(G, b), (G, a)])  # another order
-        return a.numpy(), b.numpy(), optimizer
+        return a.numpy(), b.numpy(), before, optimizer._compiled_calls.get("apply_gradients")
 
-    *compiled, optimizer = run(True)
-    *eager, _ = run(False)
+    *compiled, before, after = run(True)
+    *eager, _, _ = run(False)
     for x, y in zip(compiled, eager):
         np.testing.assert_allclose(x, y, rtol=1e-6)
-    assert len(optimizer._eager_updates) == 2  # before and after the momentum change
+    assert before[1] is not after[1]  # the momentum change compiled a new update
 
 
 def test_apply_with_grads_only_uses_the_built_variables():
@@ -538,5 +539,5 @@ def test_setting_the_learning_rate_does_not_recompile():
     for rate in (0.1, 0.05, 0.01):
         optimizer.learning_rate = rate  # as a LearningRateScheduler callback does each epoch
         optimizer.apply_gradients([(G, w)])
-    (update,) = optimizer._eager_updates.values()
+    update = optimizer._compiled_calls["apply_gradients"][1]
     assert update.tracing_count == 2
