@@ -13,9 +13,9 @@ Examples:
 import jax.numpy as jnp
 
 from lamina import _identifiers
-from lamina._runtime import config as _config
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
+from lamina._runtime import config as _config
 
 __all__ = [
     "Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get",

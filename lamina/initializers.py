@@ -23,12 +23,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import _identifiers
+from lamina import _serialization as serialization
 from lamina import random as _random
+from lamina._registry import keras_export
 from lamina._runtime import variable as _variable
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.rng import SeedGenerator, make_default_seed
-from lamina import _serialization as serialization
-from lamina._registry import keras_export
 
 __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import _identifiers
-from lamina._runtime import config as _config
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
+from lamina._runtime import config as _config
 
 __all__ = [
     "L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1",

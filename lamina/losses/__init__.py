@@ -18,6 +18,8 @@ Examples:
 """
 
 from lamina import _identifiers
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 from lamina.losses.base import Loss as Loss
 from lamina.losses.base import LossFunctionWrapper as LossFunctionWrapper
 from lamina.losses.classes import CTC as CTC
@@ -70,8 +72,6 @@ from lamina.losses.functions import \
     sparse_categorical_crossentropy as sparse_categorical_crossentropy
 from lamina.losses.functions import squared_hinge as squared_hinge
 from lamina.losses.functions import tversky as tversky
-from lamina import _serialization as serialization
-from lamina._registry import keras_export
 
 __all__ = [
     "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy",

@@ -25,11 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _serialization as serialization
 from lamina import dtype_policies
+from lamina._registry import keras_export
 from lamina._runtime import config, naming
 from lamina._runtime.variable import Variable
-from lamina import _serialization as serialization
-from lamina._registry import keras_export
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "apply_mask", "reduce_weighted_values",

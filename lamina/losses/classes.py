@@ -8,9 +8,9 @@ so default configs are identical to Keras's and non-default ones survive a save 
 
 import inspect
 
+from lamina._registry import keras_export
 from lamina.losses import functions
 from lamina.losses.base import LossFunctionWrapper
-from lamina._registry import keras_export
 
 __all__ = [
     "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC", "CategoricalCrossentropy",

@@ -16,8 +16,8 @@ from lamina._runtime import config
 from lamina.losses.base import (MASK_FUNCTIONS, IncompatibleShapesError, InvalidLabelsError,
                                 check_broadcastable, convert, float_array,
                                 squeeze_or_expand_to_same_rank)
-from lamina.ops import _losses as loss_ops
 from lamina._registry import keras_export
+from lamina.ops import _losses as loss_ops
 
 __all__ = [
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",

@@ -15,6 +15,8 @@ Examples:
 """
 
 from lamina import _identifiers
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 from lamina.metrics.accuracy import Accuracy as Accuracy
 from lamina.metrics.accuracy import BinaryAccuracy as BinaryAccuracy
 from lamina.metrics.accuracy import CategoricalAccuracy as CategoricalAccuracy
@@ -87,8 +89,6 @@ from lamina.losses.functions import poisson as poisson
 from lamina.losses.functions import \
     sparse_categorical_crossentropy as sparse_categorical_crossentropy
 from lamina.losses.functions import squared_hinge as squared_hinge
-from lamina import _serialization as serialization
-from lamina._registry import keras_export
 
 __all__ = [
     "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",

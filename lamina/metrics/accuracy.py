@@ -6,10 +6,10 @@ Each function returns 1.0 per correct sample and 0.0 otherwise; each class is it
 
 import jax.numpy as jnp
 
+from lamina._registry import keras_export
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert, squeeze_or_expand_to_same_rank
 from lamina.metrics.reduction import MeanMetricWrapper
-from lamina._registry import keras_export
 
 __all__ = [
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",

@@ -10,11 +10,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _serialization as serialization
+from lamina._registry import keras_export
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert, squeeze_or_expand_to_same_rank
 from lamina.metrics.base import Metric, reset_to_zeros
-from lamina import _serialization as serialization
-from lamina._registry import keras_export
 
 __all__ = [
     "AUC", "FalseNegatives", "FalsePositives", "Precision", "PrecisionAtRecall", "Recall",

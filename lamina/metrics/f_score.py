@@ -2,10 +2,10 @@
 
 import jax.numpy as jnp
 
+from lamina._registry import keras_export
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert
 from lamina.metrics.base import Metric
-from lamina._registry import keras_export
 
 __all__ = ["F1Score", "FBetaScore"]
 

@@ -5,10 +5,10 @@ import warnings
 
 import jax.numpy as jnp
 
+from lamina._registry import keras_export
 from lamina._runtime import config
 from lamina.losses.base import IncompatibleShapesError, convert
 from lamina.metrics.base import Metric, reset_to_zeros
-from lamina._registry import keras_export
 
 __all__ = ["BinaryIoU", "IoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "confusion_matrix"]
 

@@ -4,8 +4,8 @@ hinge losses."""
 from lamina.losses.functions import (binary_crossentropy, categorical_crossentropy,
                                      categorical_hinge, hinge, kl_divergence, poisson,
                                      sparse_categorical_crossentropy, squared_hinge)
-from lamina.metrics.reduction import MeanMetricWrapper
 from lamina._registry import keras_export
+from lamina.metrics.reduction import MeanMetricWrapper
 
 __all__ = [
     "BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalHinge", "Hinge",

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 
 from lamina.losses.base import (INPUT_ERRORS, apply_mask, convert, loss_mask,
                                 squeeze_or_expand_to_same_rank)
-from lamina.losses.functions import VALUE_CHECKS
-from lamina.metrics.base import Metric, reset_to_zeros
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
+from lamina.losses.functions import VALUE_CHECKS
+from lamina.metrics.base import Metric, reset_to_zeros
 
 __all__ = ["Mean", "MeanMetricWrapper", "Sum", "reduce_to_samplewise_values"]
 

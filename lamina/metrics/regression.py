@@ -7,9 +7,9 @@ from lamina.losses.base import convert, squeeze_or_expand_to_same_rank
 from lamina.losses.functions import (_pair, l2_normalize, log_cosh, mean_absolute_error,
                                      mean_absolute_percentage_error, mean_squared_error,
                                      mean_squared_logarithmic_error)
+from lamina._registry import keras_export
 from lamina.metrics.base import Metric
 from lamina.metrics.reduction import Mean, MeanMetricWrapper
-from lamina._registry import keras_export
 
 __all__ = [
     "ConcordanceCorrelation", "CosineSimilarity", "LogCoshError", "MeanAbsoluteError",

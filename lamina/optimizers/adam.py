@@ -8,9 +8,9 @@ rounding and optimizer weights files line up.
 
 import jax.numpy as jnp
 
+from lamina._registry import keras_export
 from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
 
 __all__ = ["Adam", "AdamW", "Adamax", "Lamb", "Nadam"]
 

@@ -7,9 +7,9 @@ and slot order are Keras 3's.
 import jax.numpy as jnp
 
 from lamina import initializers
+from lamina._registry import keras_export
 from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
 
 __all__ = ["Adadelta", "Adafactor", "Adagrad", "RMSprop"]
 

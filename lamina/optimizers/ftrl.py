@@ -3,9 +3,9 @@
 import jax.numpy as jnp
 
 from lamina import initializers
+from lamina._registry import keras_export
 from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
 
 __all__ = ["Ftrl"]
 

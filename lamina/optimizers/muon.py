@@ -4,9 +4,9 @@ import re
 
 import jax.numpy as jnp
 
+from lamina._registry import keras_export
 from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
-from lamina._registry import keras_export
 
 __all__ = ["Muon"]
 

@@ -19,10 +19,10 @@ import math
 
 import jax.numpy as jnp
 
-from lamina._runtime import config as _config
-from lamina._runtime.variable import Variable
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
+from lamina._runtime import config as _config
+from lamina._runtime.variable import Variable
 
 __all__ = [
     "CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
