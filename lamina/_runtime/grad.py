@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina._runtime.scope import StateScope
-from lamina._runtime.variable import Variable, is_variable
+from lamina._runtime.state import commit, unwrap
+from lamina._runtime.variable import Variable
 
 
 def _check_variables(variables, api):
@@ -99,16 +100,14 @@ def value_and_grad(fn, variables, has_aux=False):
             else:
                 loss, aux = output, None
             loss = _scalar_loss(loss, api)
-            aux = jax.tree_util.tree_map(
-                lambda x: x.value if isinstance(x, Variable) else x, aux, is_leaf=is_variable)
+            aux = unwrap(aux)
             assigned = scope.assigned()
             assigned_variables[:] = [variable for variable, _ in assigned]
             return loss, (aux, [value for _, value in assigned])
 
         values = [variable.value for variable in variables]
         (loss, (aux, new_values)), grads = jax.value_and_grad(pure, has_aux=True)(values)
-        for variable, value in zip(assigned_variables, new_values):
-            variable.assign(value)
+        commit(zip(assigned_variables, new_values))
         grads = grads[0] if single else grads
         return ((loss, aux), grads) if has_aux else (loss, grads)
 

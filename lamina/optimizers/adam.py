@@ -9,19 +9,16 @@ rounding and optimizer weights files line up.
 import jax.numpy as jnp
 
 from lamina._registry import keras_export
+from lamina._runtime.state import unwrap
 from lamina.optimizers import _arguments
 from lamina.optimizers.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW", "Adamax", "Lamb", "Nadam"]
 
 
-def _value(x):
-    return getattr(x, "value", x)
-
-
 def _local_step(optimizer, dtype, offset=1):
     """`iterations + offset` as a float of `dtype` (bias correction counts steps from 1)."""
-    return (jnp.asarray(_value(optimizer.iterations)) + offset).astype(dtype)
+    return (jnp.asarray(unwrap(optimizer.iterations)) + offset).astype(dtype)
 
 
 def _cast(gradient, learning_rate, dtype):

@@ -32,16 +32,13 @@ from lamina._registry import keras_export
 from lamina._runtime import config as _config
 from lamina._runtime import naming
 from lamina._runtime.scope import current_scope, run_pure
+from lamina._runtime.state import unwrap
 from lamina._runtime.stateful import Stateful
 from lamina._runtime.variable import Variable
 from lamina.optimizers import _arguments, _gradients
 from lamina.optimizers.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer"]
-
-def _value(x):
-    return x.value if isinstance(x, Variable) else x
-
 
 @keras_export("keras.optimizers.Optimizer", "keras.Optimizer")
 class Optimizer(Stateful):
@@ -205,7 +202,7 @@ class Optimizer(Stateful):
                 f"Optimizer '{self.name}' was created with {kind} as its learning rate, so a "
                 "number cannot be assigned to it. Assign another schedule or callable, or "
                 "create the optimizer with a float learning_rate to make it settable.")
-        if not _gradients.is_traced(_value(learning_rate)):
+        if not _gradients.is_traced(unwrap(learning_rate)):
             _arguments.check_learning_rate(type(self).__name__, learning_rate)
         old.assign(learning_rate)
 
@@ -214,7 +211,7 @@ class Optimizer(Stateful):
 
     def _learning_rate_value(self):
         """The current learning rate as a scalar array (what `update_step` receives)."""
-        return jnp.asarray(_value(self.learning_rate))
+        return jnp.asarray(unwrap(self.learning_rate))
 
     # ----------------------------------------------------------------------------- building
     def build(self, var_list):
@@ -439,7 +436,7 @@ class Optimizer(Stateful):
         if callable(rate) and not isinstance(rate, (LearningRateSchedule, Variable)):
             # Called here, not in the trace, so a callable returning a changing Python number
             # is re-read on every eager step, as Keras does.
-            override = jnp.asarray(_value(rate()))
+            override = jnp.asarray(unwrap(rate()))
         # Variables passed as arguments select a compiled program by identity (a new subset
         # of variables traces anew); the optimizer's slots are found and carried by tracing.
         self._call_compiled("apply_gradients", self._update_with_rate, tuple(grads),
@@ -488,7 +485,7 @@ class Optimizer(Stateful):
         if self.use_ema:
             self._update_model_variables_moving_average(self._trainable_variables)
             if self.ema_overwrite_frequency is not None:
-                overwrite = (_value(self.iterations) + 1) % self.ema_overwrite_frequency == 0
+                overwrite = (unwrap(self.iterations) + 1) % self.ema_overwrite_frequency == 0
                 for variable, average in zip(self._trainable_variables,
                                              self._model_variables_moving_average):
                     if average is not None:
@@ -617,7 +614,7 @@ class Optimizer(Stateful):
 
     # ----------------------------------------------------------------------------- EMA
     def _update_model_variables_moving_average(self, trainable_variables):
-        first_step = _value(self.iterations) == 0
+        first_step = unwrap(self.iterations) == 0
         for variable, average in zip(trainable_variables, self._model_variables_moving_average):
             if average is None:
                 continue

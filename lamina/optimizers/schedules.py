@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
 from lamina._runtime import config as _config
+from lamina._runtime.state import unwrap
 from lamina._runtime.variable import Variable
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
 
 
 def _step(step):
-    return jnp.asarray(step.value if isinstance(step, Variable) else step)
+    return jnp.asarray(unwrap(step))
 
 
 def _rate(value):

@@ -21,6 +21,7 @@ import numpy as np
 
 from lamina._runtime.rng import draw_seed
 from lamina._runtime.scope import StateScope
+from lamina._runtime.state import commit
 from lamina.training import data as data_lib
 
 # Steps per compiled program while a progress bar is shown (it updates once per program).
@@ -197,8 +198,7 @@ class EpochRunner:
                 logs = jax.tree_util.tree_map(np.asarray, dict(logs))
             guard = self.guard_loss
             if guard is None or guard not in logs or np.all(np.isfinite(logs[guard])):
-                for variable, value in scope.assigned():
-                    variable.assign(value)
+                commit(scope.assigned())
             if self._after_program(step, logs):
                 break
         return logs
