@@ -550,8 +550,9 @@ class Layer(Stateful):
         """Calls the layer as a pure function of the given variable values.
 
         Returns `(outputs, non_trainable_variables)` with the updated non-trainable values
-        (and the added losses after them when `return_losses=True`), leaving the layer's
-        Variables untouched: safe inside `jax.jit` and `jax.grad`.
+        (and, when `return_losses=True`, the losses: those added by the call, as added, then
+        the weights' regularization penalties computed on the given values), leaving the
+        layer's Variables untouched: safe inside `jax.jit` and `jax.grad`.
         """
         variables = self.trainable_variables + self.non_trainable_variables
         values = list(trainable_variables) + list(non_trainable_variables)
@@ -564,7 +565,7 @@ class Layer(Stateful):
 
         def run():
             outputs = self._call(args, dict(kwargs))
-            return outputs, self._collect_added_losses()
+            return outputs, self._collect_added_losses() + self._regularization_losses()
 
         (outputs, losses), new_values = run_pure(variables, values, run)
         new_non_trainable = list(new_values[len(self.trainable_variables):])
@@ -592,11 +593,12 @@ class Layer(Stateful):
     @property
     def losses(self):
         """Losses added in the last call, then the regularization penalties of the weights."""
-        losses = [jnp.sum(loss) for loss in self._collect_added_losses()]
-        for variable in self.trainable_weights:
-            if variable.regularizer is not None:
-                losses.append(variable.regularizer(variable))
-        return losses
+        return ([jnp.sum(loss) for loss in self._collect_added_losses()]
+                + self._regularization_losses())
+
+    def _regularization_losses(self):
+        return [variable.regularizer(variable) for variable in self.trainable_weights
+                if variable.regularizer is not None]
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):

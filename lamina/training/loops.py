@@ -184,7 +184,7 @@ class EpochRunner:
     def _run_eagerly(self):
         """The same steps, op by op (`run_eagerly=True`): for print() and pdb in steps."""
         model, kind = self.model, self.kind
-        step_fn = {"train": model.train_step, "test": model.test_step}[kind]
+        step_fn = model._stateful_step(kind)
         logs = None
         for step, batch in enumerate(self._eager_batches()):
             describe = functools.partial(_batch_text, step, batch)

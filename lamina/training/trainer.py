@@ -13,12 +13,12 @@ import numpy as np
 from lamina import optimizers
 from lamina._runtime.grad import value_and_grad
 from lamina._runtime.rng import global_seed_generator
-from lamina._runtime.scope import StateScope, current_scope
+from lamina._runtime.scope import StateScope, current_scope, run_pure
 from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.callbacks import CallbackList, TerminateOnNaN
 from lamina.metrics import Mean
 from lamina.training import data as data_lib
-from lamina.training import loops
+from lamina.training import loops, state_steps
 from lamina.training.compile_utils import CompileLoss, CompileMetrics, OutputLayout
 from lamina.training.engine import StepPrograms, TrainState
 from lamina.training.interrupts import deferred_interrupts
@@ -164,6 +164,41 @@ class Trainer:
             total = total + jnp.sum(jnp.asarray(extra, dtype="float32"))
         return total
 
+    def _compute_loss(self, x, y, y_pred, sample_weight, training):
+        """Calls `compute_loss`, passing `training` only to an override that takes it (as
+        Keras does: older overrides have no such parameter)."""
+        if state_steps.accepts_training(self.compute_loss):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def stateless_compute_loss(self, trainable_variables, non_trainable_variables,
+                               metrics_variables, x=None, y=None, y_pred=None,
+                               sample_weight=None, training=True):
+        """`compute_loss` as a pure function of the given variable values (Keras 3's JAX API).
+
+        Returns `(loss, (trainable_variables, non_trainable_variables, metrics_variables))`:
+        the trainable values as given, the others as `compute_loss` left them. Regularization
+        penalties are computed on the given trainable values; no Variable changes.
+        """
+        groups = (self.trainable_variables, self.non_trainable_variables,
+                  self.metrics_variables)
+        given = (list(trainable_variables), list(non_trainable_variables),
+                 list(metrics_variables))
+        for name, variables, values in zip(
+                ("trainable_variables", "non_trainable_variables", "metrics_variables"),
+                groups, given):
+            if len(values) != len(variables):
+                raise ValueError(
+                    f"stateless_compute_loss on model '{self.name}': `{name}` must hold one "
+                    f"value per variable of model.{name}, in order. Received {len(values)} "
+                    f"values, expected {len(variables)}.")
+        loss, new_values = run_pure(
+            [v for group in groups for v in group], [v for values in given for v in values],
+            self._compute_loss, x, y, y_pred, sample_weight, training)
+        count, extra = len(given[0]), len(given[1])
+        return loss, (trainable_variables, list(new_values[count:count + extra]),
+                      list(new_values[count + extra:]))
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Updates the compiled metrics; returns every metric's result (the step's logs)."""
         del x
@@ -183,8 +218,7 @@ class Trainer:
                 raise ValueError(
                     "No loss to compute: compile() got no `loss` and the model adds no "
                     "losses. Pass loss=... to compile(), or call self.add_loss(...) in call().")
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
-                                     training=True)
+            loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
             # Gradients of the scaled loss (the optimizer unscales them); logs get the loss.
             scaled = self.optimizer.scale_loss(loss) if hasattr(
                 self.optimizer, "scale_loss") else loss
@@ -201,8 +235,7 @@ class Trainer:
         """One step of evaluation on a batch; returns the logs."""
         x, y, sample_weight = data_lib.unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
-        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
-                                 training=False)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss, sample_weight=_batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -285,13 +318,12 @@ class Trainer:
             object.__setattr__(self, "_programs", cache)
         programs = cache.get(key)
         if programs is None:
+            step = self._stateful_step(kind)
             if kind == "predict":
-                predict_step = self.predict_step
+                predict = step
 
                 def step(batch):
-                    return {"outputs": predict_step(batch)}
-            else:
-                step = self.train_step if kind == "train" else self.test_step
+                    return {"outputs": predict(batch)}
             programs = StepPrograms(step, batch_spec, self._train_state(kind),
                                     guard_loss=guard_loss, collect_outputs=kind == "predict")
             # Programs traced before the model, optimizer or metrics changed are stale. The
@@ -301,6 +333,16 @@ class Trainer:
                 del cache[stale]
             cache[key] = programs
         return programs
+
+    def _stateful_step(self, kind):
+        """The step of `kind` as a stateful `step(batch) -> logs` (outputs for "predict"):
+        the model's own, or an adapter around Keras's JAX form `step(state, data)`."""
+        method = getattr(self, f"{kind}_step")
+        if not state_steps.takes_state(method):
+            return method
+        if kind == "predict":
+            return lambda batch: state_steps.run_state_step(self, kind, batch)["outputs"]
+        return lambda batch: state_steps.run_state_step(self, kind, batch)
 
     def _compiled_state_version(self):
         """Changes exactly when a compiled step may be stale: the model's structure or plain
@@ -514,9 +556,10 @@ class Trainer:
         else:
             batches = data.epoch_batches()
         outputs = []
+        predict = self._stateful_step("predict")
         for batch in batches:
             with StateScope():  # op by op; nothing the step assigns is kept
-                outputs.append(jax.tree_util.tree_map(np.asarray, self.predict_step(batch)))
+                outputs.append(jax.tree_util.tree_map(np.asarray, predict(batch)))
         return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
     # ----------------------------------------------------------------------------- on_batch

@@ -10,11 +10,10 @@ y_pred)` inside the stateless step) and the rest of Keras 3's JAX training proto
 (`compute_loss` overrides without `training`, `predict_step(self, state, data)`) follow.
 
 The guide's steps have Keras's JAX signature, `train_step(self, state, data)` returning
-`(logs, state)`; `fit`/`evaluate`/`predict` must detect it and drive the state tuple. Until the
-trainer does, those tests are expected failures (strict, so they report when it lands). The
-same steps are also called by hand below, jitted, the way Keras's `fit` calls them: those
-tests check the stateless pieces the guide uses (`stateless_call`,
-`optimizer.stateless_apply`, `metric.stateless_*`, `stateless_compute_loss`) today.
+`(logs, state)`; `fit`/`evaluate`/`predict` detect it and drive the state tuple. The same steps
+are also called by hand below, jitted, the way Keras's `fit` calls them, which checks the
+stateless pieces the guide uses (`stateless_call`, `optimizer.stateless_apply`,
+`metric.stateless_*`, `stateless_compute_loss`) on their own.
 """
 
 import jax
@@ -23,8 +22,6 @@ import pytest
 
 import lamina as keras
 
-TRAINER_STATE_STEPS = pytest.mark.xfail(
-    reason="trainer: state-tuple train_step (issue 13 item 7)", strict=True)
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +153,6 @@ def test_a_model_subclass_called_with_inputs_and_outputs_is_a_functional_model()
     assert "Total params: 33" in text
 
 
-@TRAINER_STATE_STEPS
 def test_first_example_fit():
     model = first_example()
     before = model.get_weights()
@@ -216,7 +212,6 @@ def build_compiled_metrics(model, x, y):
     model.reset_metrics()
 
 
-@TRAINER_STATE_STEPS
 def test_first_example_train_step_called_as_keras_fit_calls_it():
     model = first_example()
     x, y = guide_data()
@@ -340,7 +335,6 @@ def test_lower_level_model_keeps_its_init_and_metrics():
     assert isinstance(model.loss_fn, keras.losses.MeanSquaredError)
 
 
-@TRAINER_STATE_STEPS
 def test_lower_level_fit():
     model = lower_level_example()
     before = model.get_weights()
@@ -448,7 +442,6 @@ def eval_example():
     return model
 
 
-@TRAINER_STATE_STEPS
 def test_custom_test_step_evaluate():
     model = eval_example()
     # Evaluate with our custom test_step
@@ -559,7 +552,6 @@ def test_earlier_guide_train_step_called_as_keras_fit_calls_it():
     assert mse(model, x, y) < 0.95 * mse_before
 
 
-@TRAINER_STATE_STEPS
 def test_earlier_guide_fit():
     inputs = keras.Input(shape=(32,))
     outputs = keras.layers.Dense(1)(inputs)
@@ -584,7 +576,6 @@ class LossWithoutTraining(keras.Model):
         return keras.ops.mean(squared) + 0.0 * keras.ops.sum(x)
 
 
-@TRAINER_STATE_STEPS
 def test_compute_loss_override_without_training_argument():
     inputs = keras.Input(shape=(32,))
     outputs = keras.layers.Dense(1)(inputs)
@@ -598,7 +589,6 @@ def test_compute_loss_override_without_training_argument():
                                rtol=1e-4)
 
 
-@TRAINER_STATE_STEPS
 def test_stateless_compute_loss_calls_an_override_without_training_argument():
     inputs = keras.Input(shape=(32,))
     outputs = keras.layers.Dense(1)(inputs)
@@ -628,7 +618,6 @@ class DoubledPredictions(keras.Model):
         return 2.0 * outputs, non_trainable_variables
 
 
-@TRAINER_STATE_STEPS
 def test_predict_step_with_state():
     inputs = keras.Input(shape=(32,))
     outputs = keras.layers.Dense(1)(inputs)

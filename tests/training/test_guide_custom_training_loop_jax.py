@@ -21,7 +21,6 @@ longer supported").
 
 import jax
 import numpy as np
-import pytest
 
 import lamina as keras
 
@@ -437,10 +436,6 @@ def test_low_level_handling_of_losses_tracked_by_the_model():
     assert all(np.all(np.isfinite(np.asarray(g))) for g in grads)
 
 
-@pytest.mark.xfail(
-    reason="layers/layer.py: stateless_call(return_losses=True) leaves out the weights' "
-           "regularization penalties, which Keras includes (its `losses`, computed from the "
-           "values passed in)", strict=True)
 def test_returned_losses_include_regularization_penalties_of_the_passed_values():
     # The guide's recipe (sum `losses` into the loss) relies on Keras's `losses` list: the
     # `add_loss` values of the call, then each regularizer applied to the passed weights.
