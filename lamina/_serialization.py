@@ -42,7 +42,6 @@ import numpy as np
 
 from lamina import _registry as registry
 from lamina._runtime.dtypes import standardize_dtype
-from lamina._runtime.rng import SeedGenerator
 from lamina._runtime.variable import Variable
 
 __all__ = [
@@ -52,10 +51,6 @@ __all__ = [
 ]
 
 PLAIN_TYPES = (str, int, float, bool)
-
-# The runtime's one public class is named here, where it is serialized (the seed of an
-# initializer or a dropout layer): the runtime itself declares no public names.
-registry.keras_export("keras.random.SeedGenerator")(SeedGenerator)
 
 
 class DeserializationError(TypeError, ValueError):

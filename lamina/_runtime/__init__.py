@@ -1,6 +1,8 @@
 """The runtime: Variables, state scopes, compiled functions, gradients and random state.
 
-Everything else in lamina stands on these modules; they import nothing from the rest of lamina.
+Everything else in lamina stands on these modules; below them is only the registry of public
+names (`lamina._registry`), which they use to declare their own and to find an initializer by
+name. `stateful.py` holds the base that layers, metrics and optimizers share.
 """
 
 from lamina._runtime.function import Function as Function

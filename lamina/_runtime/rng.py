@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina._registry import keras_export
 from lamina._runtime import naming
 from lamina._runtime.scope import outside_scopes
 from lamina._runtime.variable import Variable
@@ -25,6 +26,7 @@ def make_default_seed():
     return python_random.randint(1, _MAX_SEED)
 
 
+@keras_export("keras.random.SeedGenerator")
 class SeedGenerator:
     """Produces a new random key at each draw; its state is a Variable.
 
