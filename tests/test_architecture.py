@@ -1,4 +1,4 @@
-"""lamina's imports point down a fixed layering of its packages (see DESIGN.md, section 2).
+"""lamina's imports point down a fixed layering of its packages (docs/architecture.md draws it).
 
 * The layers contract in pyproject.toml (`[tool.importlinter]`) fails on an import of a higher
   layer or of a sibling in the same layer, and on any cycle between packages.
