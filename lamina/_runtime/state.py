@@ -57,6 +57,13 @@ def unwrap(tree):
     return tree
 
 
+def has_tracers(tree):
+    """Whether `tree` holds values traced by JAX (called from inside `jax.jit` or `jax.grad`
+    without a state scope: such code cannot run eagerly, nor as lamina's own program)."""
+    return any(isinstance(leaf, jax.core.Tracer)
+               for leaf in jax.tree_util.tree_leaves(tree, is_leaf=is_variable))
+
+
 def run_and_commit(fn, *args, **kwargs):
     """Runs `fn` eagerly with its assignments held in a scope, and commits them only if it
     returns: an error leaves every Variable as it was, as a compiled program would."""

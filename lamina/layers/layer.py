@@ -21,6 +21,7 @@ from lamina._runtime import naming
 from lamina._runtime.arrays import host_copy, to_device
 from lamina._runtime.dtypes import is_float, standardize_dtype
 from lamina._runtime.scope import current_scope, run_pure
+from lamina._runtime.state import has_tracers
 from lamina._runtime.stateful import Stateful
 from lamina._runtime.variable import Variable
 from lamina.layers import symbolic
@@ -420,7 +421,7 @@ class Layer(Stateful):
             return self._symbolic_call(args, kwargs)
         if (self._compile_eager_calls and self.built and not getattr(self, "run_eagerly", False)
                 and current_scope() is None and _call_context.get() is None
-                and not _has_tracers((args, kwargs))):
+                and not has_tracers((args, kwargs))):
             return self._compiled_eager_call(self._convert_inputs(args, on_host=True), kwargs)
         return self._call(self._convert_inputs(args), kwargs)
 
@@ -686,10 +687,6 @@ def _is_number_list(value):
         return False
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) or _is_number_list(v)
                for v in value)
-
-
-def _has_tracers(tree):
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
 
 
 def _is_single_shape(value):

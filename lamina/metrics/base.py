@@ -28,7 +28,7 @@ from lamina import dtype_policies, initializers
 from lamina._registry import keras_export
 from lamina._runtime import config, naming
 from lamina._runtime.scope import StateScope, current_scope, run_pure
-from lamina._runtime.state import unwrap
+from lamina._runtime.state import has_tracers, unwrap
 from lamina._runtime.variable import Variable
 from lamina._runtime.stateful import Stateful
 from lamina.losses.base import is_number_list
@@ -40,16 +40,6 @@ def _prepare(value):
     if isinstance(value, (list, tuple)) and is_number_list(value):
         return np.asarray(value)
     return value
-
-
-def _has_tracer(value):
-    if isinstance(value, jax.core.Tracer):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_tracer(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_tracer(v) for v in value.values())
-    return False
 
 
 def _dispatching(name, method):
@@ -243,7 +233,7 @@ class Metric(Stateful):
     def _run_eagerly(self, name, method, args, kwargs):
         args = tuple(_prepare(a) for a in args)
         kwargs = {key: _prepare(value) for key, value in kwargs.items()}
-        if _has_tracer(args) or _has_tracer(kwargs):
+        if has_tracers((args, kwargs)):
             # Called from a raw jax.jit without a state scope: run the code as it is (an
             # assignment then explains how to carry state through jit).
             return method(self, *args, **kwargs)
