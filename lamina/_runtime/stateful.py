@@ -109,6 +109,21 @@ class Stateful:
             self._mark_changed()
         object.__delattr__(self, name)
 
+    def __getstate__(self):
+        # Copies and pickles keep the owners (as a plain list: weak sets do not pickle) and
+        # drop the compiled calls, which belong to this process and are rebuilt on demand.
+        state = dict(self.__dict__)
+        if "_owners" in state:
+            state["_owners"] = list(state["_owners"])
+            state["_compiled_calls"] = {}
+            state["_op_by_op_calls"] = set()
+        return state
+
+    def __setstate__(self, state):
+        if "_owners" in state:
+            state = dict(state, _owners=weakref.WeakSet(state["_owners"]))
+        self.__dict__.update(state)
+
     def _on_tracked_change(self, value, added):
         if isinstance(value, Stateful):
             if added:

@@ -172,3 +172,21 @@ def test_every_stateful_kind_shares_the_base():
     assert issubclass(keras.metrics.Metric, Stateful)
     assert issubclass(keras.optimizers.Optimizer, Stateful)
     assert issubclass(keras.Model, Stateful)
+
+
+def test_pickled_and_copied_models_keep_their_owner_links_and_drop_compiled_calls():
+    import copy
+    import pickle
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x = np.ones((1, 3), "float32")
+    expected = model(x)
+    model(x)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert clone._compiled_calls == {}
+        dense = clone.layers[0]
+        assert clone in dense._owners and model not in dense._owners
+        before = clone._version
+        dense.some_setting = 1  # still reaches its new owner
+        assert clone._version > before
+        np.testing.assert_allclose(clone(x), expected)
