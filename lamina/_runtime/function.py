@@ -86,6 +86,16 @@ class _Program:
         self.run = jax.jit(trace.call_assigned)
 
 
+def _layout_key(value):
+    """What selects a program for a traced argument: shape, dtype and weak type of an array
+    (read directly: cheaper than building its abstract value on every call), or the type of
+    a Python number."""
+    try:
+        return value.shape, value.dtype, getattr(value, "weak_type", False)
+    except AttributeError:
+        return type(value)
+
+
 def _leaf_kind(leaf):
     if isinstance(leaf, Variable):
         return "variable"
@@ -190,16 +200,17 @@ class Function:
                     args, kwargs)[1]
         else:
             dynamic, signature = self._split_arguments(args, kwargs)
-        layout = tuple(spec_of(x) for x in dynamic)
+        layout = tuple(map(_layout_key, dynamic))
         program = self._programs.get((signature, layout))
         if program is None:
-            program = self._programs[(signature, layout)] = self._trace(signature, layout)
+            program = self._programs[(signature, layout)] = self._trace(
+                signature, [spec_of(x) for x in dynamic])
         assigned, outputs = program.run(current_values(program.trace.variables), dynamic)
         commit(zip(program.assigned_variables, assigned))
         return outputs
 
-    def _trace(self, signature, layout):
-        """Traces the function for a signature and input layout into a compiled `_Program`."""
+    def _trace(self, signature, specs):
+        """Traces the function for a signature and input specs into a compiled `_Program`."""
         def run(*dynamic):
             self._trace_count += 1
             args, kwargs = signature.rebuild(dynamic)
@@ -208,7 +219,7 @@ class Function:
             return outputs
 
         run.__name__ = self.__name__
-        trace = trace_stateful(run, *layout, hint=list(signature.variables) + self._carried,
+        trace = trace_stateful(run, *specs, hint=list(signature.variables) + self._carried,
                                allow_creation=not self._programs,
                                forbid_creation=self._forbid_creation)
         carried = {id(v) for v in self._carried}

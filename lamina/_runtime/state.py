@@ -60,8 +60,14 @@ def unwrap(tree):
 def has_tracers(tree):
     """Whether `tree` holds values traced by JAX (called from inside `jax.jit` or `jax.grad`
     without a state scope: such code cannot run eagerly, nor as lamina's own program)."""
-    return any(isinstance(leaf, jax.core.Tracer)
-               for leaf in jax.tree_util.tree_leaves(tree, is_leaf=is_variable))
+    # Walked by hand: eager calls ask on every call, and a pytree flatten costs more.
+    if isinstance(tree, jax.core.Tracer):
+        return True
+    if isinstance(tree, (list, tuple)):
+        return any(has_tracers(item) for item in tree)
+    if isinstance(tree, dict):
+        return any(has_tracers(item) for item in tree.values())
+    return False
 
 
 def run_and_commit(fn, *args, **kwargs):

@@ -176,17 +176,18 @@ class Stateful:
         that needs concrete values cannot be compiled: it then runs op by op, with a warning
         once, and its assignments commit only if it returns, as a program's would.
         """
-        if key in self._op_by_op_calls or not self._compile_eager_calls:
-            return run_and_commit(fn, *args, **kwargs)
         entry = self._compiled_calls.get(key)
         if entry is not None and entry[0] == self._version:
-            compiled = entry[1]
+            compiled = entry[1]  # the common case: nothing changed since the last call
+        elif key in self._op_by_op_calls or not self._compile_eager_calls:
+            return run_and_commit(fn, *args, **kwargs)
         else:
             compiled = Function(fn)
             compiled.__name__ = f"{type(self).__name__}.{key}"
         try:
             outputs = compiled(*args, **kwargs)
         except NEEDS_CONCRETE_VALUES as error:
+            self._compiled_calls.pop(key, None)
             self._op_by_op_calls.add(key)
             warnings.warn(
                 f"{type(self).__name__} '{getattr(self, 'name', '')}': {key} uses an array's "
@@ -196,7 +197,8 @@ class Stateful:
                 "ops.cond instead of a Python `if` on array values to make it compile.",
                 stacklevel=3)
             return run_and_commit(fn, *args, **kwargs)
-        self._compiled_calls[key] = (self._version, compiled)
+        if entry is None or entry[1] is not compiled or entry[0] != self._version:
+            self._compiled_calls[key] = (self._version, compiled)
         return outputs
 
 
