@@ -206,7 +206,8 @@ class Function:
             program = self._programs[(signature, layout)] = self._trace(
                 signature, [spec_of(x) for x in dynamic])
         assigned, outputs = program.run(current_values(program.trace.variables), dynamic)
-        commit(zip(program.assigned_variables, assigned))
+        if assigned:
+            commit(zip(program.assigned_variables, assigned))
         return outputs
 
     def _trace(self, signature, specs):
