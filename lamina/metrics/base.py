@@ -248,7 +248,6 @@ class Metric(Stateful):
         else:
             def run(*args, **kwargs):
                 return unwrap(method(self, *args, **kwargs))
-        run.__name__ = run.__qualname__ = f"{self.name}.{name}"
         return run
 
     # ----------------------------------------------------------------------------- configs
