@@ -260,4 +260,3 @@ class Functional(Model, graph=True):
             config.update(self._init_arguments)
         return config
 
-
