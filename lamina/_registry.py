@@ -49,10 +49,10 @@ def register_keras_serializable(package="Custom", name=None):
 
     Examples:
         >>> @lamina.saving.register_keras_serializable(package="my_pkg")
-        ... def my_softplus(z):
+        ... def shifted_softplus(z):
         ...     return jnp.log1p(jnp.exp(z))
-        >>> lamina.saving.get_registered_name(my_softplus)
-        'my_pkg>my_softplus'
+        >>> lamina.saving.get_registered_name(shifted_softplus)
+        'my_pkg>shifted_softplus'
     """
     if not isinstance(package, str) or ">" in package:
         raise ValueError(
@@ -232,19 +232,25 @@ def public_name(symbol):
         return None
     parts = module_name.split(".")
     for depth in range(1, len(parts) + 1):
-        if parts[depth - 1].startswith("_"):
-            break  # private packages (`lamina._runtime`) are not public homes
+        namespace = ".".join(["keras", *parts[1:depth]])
+        if namespace not in PUBLIC_NAMESPACES:
+            continue  # only the public namespaces are homes: what resolves is what is written
         module = sys.modules.get(".".join(parts[:depth]))
         if module is not None and module.__dict__.get(symbol.__name__) is symbol:
-            return ".".join(["keras", *parts[1:depth], symbol.__name__])
+            return f"{namespace}.{symbol.__name__}"
     return None
 
 
-def _lamina_module_for(keras_module):
-    """`"keras.layers"` -> `"lamina.layers"`; lamina module names map to themselves."""
-    if keras_module == "keras" or keras_module.startswith("keras."):
-        return "lamina" + keras_module[len("keras"):]
-    return keras_module
+# The Keras public namespaces lamina implements. A name resolves only inside one of them, so no
+# string can reach a private helper or a module that is not part of the public API.
+PUBLIC_NAMESPACES = frozenset({
+    "keras", "keras.activations", "keras.backend", "keras.callbacks", "keras.config",
+    "keras.constraints", "keras.datasets", "keras.dtype_policies", "keras.initializers",
+    "keras.layers", "keras.losses", "keras.metrics", "keras.models", "keras.ops",
+    "keras.ops.image", "keras.ops.linalg", "keras.ops.nn", "keras.ops.numpy",
+    "keras.optimizers", "keras.optimizers.schedules", "keras.random", "keras.regularizers",
+    "keras.saving", "keras.utils",
+})
 
 
 def _import_if_present(module_name):
@@ -269,21 +275,23 @@ BUILDING_BLOCK_MODULES = (
 def public_symbol(api_name):
     """The lamina object for a Keras public name (`"keras.layers.Dense"`), or None.
 
-    Only lamina's own modules are imported, so this is safe on untrusted input.
+    A name resolves when it was declared with `keras_export`, or when it is a public attribute
+    of one of the `PUBLIC_NAMESPACES` (`keras.layers.Dense` is `lamina.layers.Dense`). Nothing
+    else is imported or looked up: not a module outside lamina, not a submodule of a namespace
+    (`keras.utils.file_utils`), not a private name.
 
     Examples:
         >>> public_symbol("keras.activations.swish") is lamina.activations.silu
         True
+        >>> public_symbol("keras.utils.file_utils.get_file") is None
+        True
     """
     if api_name in _SYMBOL_BY_NAME:
         return _SYMBOL_BY_NAME[api_name]
-    module_name, _, attribute = api_name.rpartition(".")
-    if not module_name or not attribute or attribute.startswith("_"):
+    namespace, _, attribute = api_name.rpartition(".")
+    if namespace not in PUBLIC_NAMESPACES or not attribute or attribute.startswith("_"):
         return None
-    lamina_module = _lamina_module_for(module_name)
-    if not (lamina_module == "lamina" or lamina_module.startswith("lamina.")):
-        return None
-    module = _import_if_present(lamina_module)
+    module = _import_if_present("lamina" + namespace[len("keras"):])
     if api_name in _SYMBOL_BY_NAME:  # the import ran the module's keras_export declarations
         return _SYMBOL_BY_NAME[api_name]
     for building_block in BUILDING_BLOCK_MODULES:
@@ -292,8 +300,7 @@ def public_symbol(api_name):
         return _SYMBOL_BY_NAME[api_name]
     if module is None:
         return None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
+    exported = getattr(module, "__all__", None)
+    if exported is not None and attribute not in exported:
         return None
-
+    return getattr(module, attribute, None)

@@ -85,11 +85,23 @@ def in_safe_mode():
     return None
 
 
+def effective_safe_mode(safe_mode):
+    """Whether a load with this `safe_mode` argument is safe: an explicit True always is; else
+    an enclosing scope or the process-wide setting decides; else explicit False is unsafe and
+    None (no choice made) is safe."""
+    if safe_mode is True:
+        return True
+    scoped = in_safe_mode()
+    if scoped is not None:
+        return scoped
+    return safe_mode is not False
+
+
 class SafeModeScope:
     """Passes a loader's `safe_mode` down to nested `deserialize_keras_object` calls.
 
-    A layer's `from_config` that deserializes its sub-objects with the default
-    `safe_mode=True` still obeys the `safe_mode=False` the user gave `load_model`.
+    A layer's `from_config` that deserializes its sub-objects without choosing a safe mode
+    obeys the `safe_mode` the user gave `load_model`.
     """
 
     def __init__(self, safe_mode=True):
@@ -398,14 +410,17 @@ def _lambda_globals():
 
 
 # ------------------------------------------------------------------------------ deserialization
-def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwargs):
     """Rebuilds the object a Keras 3 config describes (the inverse of `serialize_keras_object`).
 
     Args:
         config: a config dict, a list of them, a name, or a plain value (returned as is).
         custom_objects: `{name: class_or_function}` for user objects the config names.
-        safe_mode: if True (the default), refuse lambdas and never import a module named in the
-            config unless it is lamina's; an enclosing `SafeModeScope` overrides it.
+        safe_mode: True refuses lambdas (stored bytecode), always. False allows them, unless an
+            enclosing `SafeModeScope(True)` says otherwise. None (the default) follows the
+            enclosing scope, then `keras.config.enable_unsafe_deserialization()`, and is safe
+            when neither says anything. In every mode a config can name only modeling objects
+            and registered or given custom objects, and no module it names is imported.
         module_objects: (keyword) `{name: object}` of built-ins a bare name or `class_name` may
             refer to; `keras.activations.deserialize` and friends pass theirs.
         printable_module_name: (keyword) what the objects are, for error messages.
@@ -422,8 +437,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         raise TypeError(
             f"deserialize_keras_object() got unexpected arguments: {sorted(kwargs)}. It accepts "
             "config, custom_objects, safe_mode, module_objects and printable_module_name.")
-    scoped = in_safe_mode()
-    safe_mode = bool(safe_mode) if scoped is None else scoped
+    safe_mode = effective_safe_mode(safe_mode)
     objects = _available_objects(custom_objects)
     return _Loader(objects, safe_mode, kind).load(config, module_objects)
 
@@ -437,18 +451,44 @@ def _available_objects(custom_objects):
 
 _NOT_FOUND = object()
 _KERAS_PACKAGES = ("keras", "lamina")
-_NON_MODELING_MODULES = ("keras.saving", "keras.config")
-_NON_MODELING_APIS = frozenset({
-    "keras.backend.clear_session", "keras.models.load_model", "keras.models.model_from_json",
-    "keras.models.save_model", "keras.utils.get_file", "keras.utils.load_img",
-    "keras.utils.save_img", "keras.utils.register_keras_serializable",
-    "keras.utils.serialize_keras_object", "keras.utils.deserialize_keras_object",
-    "keras.utils.clear_session",
+
+# What a config may name: safe loading is an allow list, never a deny list. A class resolves
+# from these namespaces when it is made to be saved (it has get_config or from_config); a
+# function only from the namespaces of the math a model is made of, and only if lamina defines
+# it. So nothing that touches files, the network, processes or loading settings
+# (keras.utils.get_file, keras.models.load_model, keras.config.enable_unsafe_deserialization)
+# is reachable from a file, in safe mode or not. User objects resolve only through
+# registration or `custom_objects`: no module named in a file is ever imported.
+_MODELING_NAMESPACES = frozenset({
+    "keras", "keras.activations", "keras.constraints", "keras.dtype_policies",
+    "keras.initializers", "keras.layers", "keras.losses", "keras.metrics", "keras.models",
+    "keras.ops", "keras.ops.image", "keras.ops.linalg", "keras.ops.nn", "keras.ops.numpy",
+    "keras.optimizers", "keras.optimizers.schedules", "keras.random", "keras.regularizers",
+})
+_FUNCTION_NAMESPACES = frozenset({
+    "keras.activations", "keras.losses", "keras.metrics", "keras.ops", "keras.ops.image",
+    "keras.ops.linalg", "keras.ops.nn", "keras.ops.numpy", "keras.random",
 })
 # Searched, in order, for a function saved only by name (`"module": "builtins"`).
 _FUNCTION_MODULES = ("activations", "losses", "metrics", "initializers", "regularizers",
                      "constraints", "optimizers")
 _NOT_MODELING_FUNCTIONS = frozenset({"get", "serialize", "deserialize"})
+
+
+def modeling_symbol(api_name):
+    """The built-in a Keras public name may stand for in a config, or None (see above)."""
+    namespace, _, name = api_name.rpartition(".")
+    if namespace not in _MODELING_NAMESPACES:
+        return None
+    symbol = registry.public_symbol(api_name)
+    if inspect.isclass(symbol):
+        saveable = hasattr(symbol, "get_config") or hasattr(symbol, "from_config")
+        return symbol if saveable else None
+    if (callable(symbol) and namespace in _FUNCTION_NAMESPACES
+            and name not in _NOT_MODELING_FUNCTIONS
+            and (getattr(symbol, "__module__", None) or "").startswith("lamina.")):
+        return symbol
+    return None
 
 
 def _is_library_module(module):
@@ -586,23 +626,23 @@ class _Loader:
         if found is not None:
             return found
         if _is_library_module(module):
-            found = self._public_symbol(f"{_keras_spelling(module)}.{name}", config)
-            if _is_modeling_function(found, name):
-                return found
+            api_name = f"{_keras_spelling(module)}.{name}"
+            for candidate in (api_name, *_public_homes(api_name)):
+                found = modeling_symbol(candidate)
+                if found is not None and not inspect.isclass(found):
+                    return found
+            if registry.public_symbol(api_name) is not None:
+                _refuse_non_modeling(api_name, config)
         if module in (None, "builtins") or _is_library_module(module):
             for home in _FUNCTION_MODULES:
-                found = registry.public_symbol(f"keras.{home}.{name}")
-                if _is_modeling_function(found, name):
+                found = modeling_symbol(f"keras.{home}.{name}")
+                if found is not None and not inspect.isclass(found):
                     return found
             # Keras <= 3.6 saved registered functions by bare name; accept "pkg>name".
             found = self._find_by_short_name(name, "function", config)
             if found is not None:
                 return found
-        else:
-            found = self._import_from_module(module, name, config, "function")
-            if found is not None and callable(found) and not inspect.isclass(found):
-                return found
-        raise _missing_object_error("function", name, name, module, config, self.safe_mode)
+        raise _missing_object_error("function", name, name, module, config)
 
     def _find_by_short_name(self, name, what, config):
         """The object registered as "<package>>name", when exactly one package registers it.
@@ -630,10 +670,11 @@ class _Loader:
         if _is_library_module(module):
             api_name = f"{_keras_spelling(module)}.{class_name}"
             for candidate in (api_name, *_public_homes(api_name)):
-                found = self._public_symbol(candidate, config)
-                if inspect.isclass(found) and (hasattr(found, "from_config")
-                                               or hasattr(found, "get_config")):
+                found = modeling_symbol(candidate)
+                if inspect.isclass(found):
                     return found
+            if registry.public_symbol(api_name) is not None:
+                _refuse_non_modeling(api_name, config)
             raise DeserializationError(
                 f"Cannot deserialize '{api_name}': lamina has no such built-in. If it is a "
                 f"custom class, pass custom_objects={{'{class_name}': {class_name}}} or "
@@ -643,33 +684,7 @@ class _Loader:
         found = self._find_by_short_name(registered_name or class_name, "class", config)
         if found is not None:
             return found
-        if module not in (None, "__main__", "builtins"):
-            found = self._import_from_module(module, class_name, config, "class")
-            # Even when trusted, only classes made to be saved are built from a config: this
-            # keeps a config from constructing arbitrary classes of arbitrary modules.
-            if inspect.isclass(found) and hasattr(found, "get_config"):
-                return found
-        raise _missing_object_error("class", class_name, registered_name, module, config,
-                                    self.safe_mode)
-
-    def _public_symbol(self, api_name, config):
-        module = api_name.rpartition(".")[0]
-        if module in _NON_MODELING_MODULES or api_name in _NON_MODELING_APIS:
-            raise DeserializationError(
-                f"Refusing to deserialize '{api_name}': it is not a modeling object (layer, "
-                "loss, metric, optimizer, initializer, ...), and configs may only name those. "
-                f"Config: {config!r}")
-        return registry.public_symbol(api_name)
-
-    def _import_from_module(self, module, name, config, what):
-        if self.safe_mode:
-            return None  # the missing-object error explains how to proceed
-        try:
-            return getattr(importlib.import_module(module), name, None)
-        except ImportError as error:
-            raise DeserializationError(
-                f"Could not import the module '{module}' that the config names for the {what} "
-                f"'{name}': {error}. Config: {config!r}") from error
+        raise _missing_object_error("class", class_name, registered_name, module, config)
 
     # ------------------------------------------------------------------------ instantiation
     def _instantiate(self, cls, inner, config):
@@ -726,17 +741,17 @@ _SPECIAL_NAMES = {
 }
 
 
-def _is_modeling_function(obj, name):
-    if obj is None or inspect.isclass(obj) or not callable(obj):
-        return False
-    if name in _NOT_MODELING_FUNCTIONS or name.startswith("_"):
-        return False
-    module = getattr(obj, "__module__", None) or ""
-    return module.split(".", 1)[0] == "lamina"
+def _refuse_non_modeling(api_name, config):
+    raise DeserializationError(
+        f"Refusing to deserialize '{api_name}': configs may name only modeling objects (layers, "
+        "losses, metrics, optimizers, initializers, activations and other array functions) "
+        "and objects you registered or pass in custom_objects; this name is not one of them. "
+        "This holds with safe_mode=False too: a file never chooses other functions to run. "
+        f"Config: {config!r}")
 
 
 # ------------------------------------------------------------------------------------ messages
-def _missing_object_error(what, name, registered_name, module, config, safe_mode):
+def _missing_object_error(what, name, registered_name, module, config):
     key = registered_name if registered_name and registered_name not in ("function", "type") \
         else name
     package, separator, short_name = key.partition(">")
@@ -752,22 +767,11 @@ def _missing_object_error(what, name, registered_name, module, config, safe_mode
         f"two ways: pass custom_objects={{'{key}': {python_name}}} to the loading function "
         "(or wrap the load in keras.saving.custom_object_scope), or decorate its definition "
         f"with {decorator} and import the module that defines it before loading.")
-    if module not in (None, "builtins") and not _is_library_module(module):
-        import sys
-
-        if module in sys.modules:
-            message += (f" The module '{module}' that the config names is imported in this "
-                        f"process, but registers no {what} under that name.")
-        else:
-            message += f" The module '{module}' that the config names has not been imported."
     if module not in (None, "__main__", "builtins") and not _is_library_module(module):
-        if safe_mode:
-            message += (
-                f" With safe_mode=True lamina does not import the module '{module}' that the "
-                "config names; if you trust this file, safe_mode=False lets it.")
-        else:
-            message += (f" The module '{module}' has no saveable {what} '{name}' (a class "
-                        "must define get_config()).")
+        message += (
+            f" lamina never imports the module '{module}' that the file names (a file must not "
+            "choose what code is imported, in safe mode or not): import it yourself before "
+            "loading, so that its registrations run.")
     return DeserializationError(f"{message} Config: {config!r}")
 
 

@@ -124,13 +124,13 @@ class Lambda(Layer):
                 config[key] = _load_code(value["config"], safe_mode)
             elif isinstance(value, dict):
                 config[key] = deserialize_keras_object(value, custom_objects=custom_objects,
-                                                       safe_mode=safe_mode is not False)
+                                                       safe_mode=safe_mode)
             elif key == "output_shape" and isinstance(value, list):
                 config[key] = tuple(value)
         if "arguments" in config:
             config["arguments"] = deserialize_keras_object(
                 config["arguments"], custom_objects=custom_objects,
-                safe_mode=safe_mode is not False)
+                safe_mode=safe_mode)
         return super().from_config(config)
 
 

@@ -7,6 +7,22 @@ registry (`lamina._registry`) and the config conversion (`lamina._serialization`
 bottom of the library, because every layer, loss, metric and optimizer uses them in its
 `get_config`/`from_config`; this package re-exports them next to the archive and weights-file
 code, which sits above the objects it saves.
+
+Loading a file is loading a stranger's input, so what a config may name is an allow list:
+
+* built-in classes made to be saved (with `get_config`/`from_config`) from the modeling
+  namespaces (`keras.layers`, `keras.losses`, `keras.metrics`, `keras.optimizers`, the
+  building blocks, `keras.models`, ...), and built-in functions only from the namespaces of a
+  model's math (`keras.activations`, `keras.losses`, `keras.metrics`, `keras.ops`,
+  `keras.random`);
+* objects the user registered (`register_keras_serializable`) or passes in `custom_objects`.
+
+Nothing else resolves, in safe mode or not: no function that touches files, the network,
+processes or loading settings, no private name, and no module named in the file is ever
+imported. Safe mode decides one more thing, whether Python bytecode stored in the file
+(lambdas) may load: an explicit `safe_mode=True` always refuses it, `safe_mode=False` allows
+it, and the default follows an enclosing load, then
+`keras.config.enable_unsafe_deserialization()`.
 """
 
 from lamina._registry import CustomObjectScope as CustomObjectScope

@@ -112,15 +112,18 @@ def _read_config(archive, filepath):
     return config
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     """Loads a model saved with `model.save()` (by lamina or by Keras 3).
 
     Args:
         filepath: a `.keras` archive.
         custom_objects: `{name: class or function}` for custom parts of the model.
         compile: whether to compile the model with its saved training configuration.
-        safe_mode: refuse anything that would run code from the file (Lambda bytecode,
-            modules outside lamina/Keras).
+        safe_mode: True refuses anything that would run code stored in the file (Lambda
+            bytecode), whatever else is set. False allows it. None (the default) is safe unless
+            the process called `keras.config.enable_unsafe_deserialization()`. In every mode
+            the file can name only modeling objects (layers, losses, ...) and your registered
+            or given custom objects, and no module it names is imported.
 
     Examples:
         >>> import os, tempfile
