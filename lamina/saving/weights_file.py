@@ -40,6 +40,54 @@ def write_weights(model, h5_file):
                 group.create_dataset(str(index), data=value)
 
 
+def _member(group, name, what, where):
+    """`group[name]`, refusing anything that would make h5py read outside this file: soft and
+    external links (which may point anywhere), and datasets whose bytes live elsewhere
+    (external storage, virtual datasets). None when there is no such member."""
+    h5py = _h5py()
+    link = group.get(name, getlink=True)
+    if link is None:
+        return None
+    if not isinstance(link, h5py.HardLink):
+        raise ValueError(
+            f"The {what} holds a {type(link).__name__} at '{where}', which could make the load "
+            "read another file or a member chosen by the file. Weights files written by Keras "
+            "or lamina hold only plain groups and datasets; refusing to load this one.")
+    member = group[name]
+    if isinstance(member, h5py.Dataset) and (member.is_virtual or member.external):
+        kind = "a virtual dataset" if member.is_virtual else "a dataset with external storage"
+        raise ValueError(
+            f"The {what} holds {kind} at '{where}': its bytes would be read from other files. "
+            "Weights files written by Keras or lamina store every value inside the file; "
+            "refusing to load this one.")
+    return member
+
+
+def _stored_values(h5_file, where, what):
+    """The datasets "0", "1", ... of the group at `where` (a path of plain members only)."""
+    group = h5_file
+    walked = []
+    for part in where.split("/"):
+        walked.append(part)
+        group = _member(group, part, what, "/".join(walked))
+        if group is None:
+            return []
+    h5py = _h5py()
+    if not isinstance(group, h5py.Group):
+        raise ValueError(f"The {what} holds a dataset at '{where}' where a group of variables "
+                         "belongs; it was not written for this model.")
+    stored = []
+    for index in range(len(group)):
+        dataset = _member(group, str(index), what, f"{where}/{index}")
+        if dataset is None:
+            continue
+        if not isinstance(dataset, h5py.Dataset):
+            raise ValueError(f"The {what} holds a group at '{where}/{index}' where a variable's "
+                             "values belong; it was not written for this model.")
+        stored.append(dataset)
+    return stored
+
+
 def _read(dataset):
     value = np.asarray(dataset[()])
     if dataset.attrs.get("dtype") == "bfloat16":
@@ -61,9 +109,7 @@ def read_weights(model, h5_file, skip_mismatch=False, what="weights file"):
         if variables is None:
             continue
         where = f"{path}/vars" if path else "vars"
-        group = h5_file.get(where)
-        stored = [] if group is None else [group[str(i)] for i in range(len(group))
-                                           if str(i) in group]
+        stored = _stored_values(h5_file, where, what)
         label = f"'{getattr(obj, 'name', path)}' (at {path or '/'})"
         if len(stored) != len(variables):
             if kind == "Optimizer":
