@@ -8,6 +8,7 @@ lands what it computed with `commit`; nothing else writes a Variable's value beh
 import jax
 
 from lamina._runtime.scope import StateScope, current_scope
+from lamina._runtime.tracking import contains
 from lamina._runtime.variable import Variable, is_variable
 
 
@@ -60,14 +61,11 @@ def unwrap(tree):
 def has_tracers(tree):
     """Whether `tree` holds values traced by JAX (called from inside `jax.jit` or `jax.grad`
     without a state scope: such code cannot run eagerly, nor as lamina's own program)."""
-    # Walked by hand: eager calls ask on every call, and a pytree flatten costs more.
-    if isinstance(tree, jax.core.Tracer):
-        return True
-    if isinstance(tree, (list, tuple)):
-        return any(has_tracers(item) for item in tree)
-    if isinstance(tree, dict):
-        return any(has_tracers(item) for item in tree.values())
-    return False
+    return contains(tree, _is_tracer)
+
+
+def _is_tracer(value):
+    return isinstance(value, jax.core.Tracer)
 
 
 def run_and_commit(fn, *args, **kwargs):

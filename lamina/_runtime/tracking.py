@@ -20,15 +20,23 @@ def collection_of(value):
     return getattr(type(value), "_lamina_tracked_as", None)
 
 
-def contains_trackable(value):
-    """Whether `value` is, or (in lists, tuples and dicts) holds, a tracked object."""
-    if collection_of(value) is not None:
+def contains(value, predicate):
+    """Whether `value` is, or (in lists, tuples and dicts) holds, an item `predicate` accepts.
+
+    Walked by hand, not as a pytree: it runs on every attribute set and every eager call.
+    """
+    if predicate(value):
         return True
     if isinstance(value, (list, tuple)):
-        return any(contains_trackable(item) for item in value)
+        return any(contains(item, predicate) for item in value)
     if isinstance(value, dict):
-        return any(contains_trackable(item) for item in value.values())
+        return any(contains(item, predicate) for item in value.values())
     return False
+
+
+def contains_trackable(value):
+    """Whether `value` is, or (in lists, tuples and dicts) holds, a tracked object."""
+    return contains(value, lambda item: collection_of(item) is not None)
 
 
 class Tracker:
