@@ -22,9 +22,7 @@ def _is_anonymous(fn):
 
 
 def _load_code(config, safe_mode):
-    # An explicit safe_mode wins; otherwise the enclosing load decides, and no decision is safe.
-    effective = safe_mode if safe_mode is not None else serialization.in_safe_mode()
-    if effective is not False:
+    if serialization.effective_safe_mode(safe_mode):
         raise ValueError(
             "This model has a Lambda layer whose function was saved as Python bytecode. "
             "Loading it would run code from the file, which is refused by default. If you "

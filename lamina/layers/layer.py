@@ -613,7 +613,8 @@ class Layer(Stateful):
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None and type(self).__name__ != "InputLayer":
             config["batch_input_shape"] = self._batch_input_shape
-        if _overrides(type(self), "get_config") or self._init_arguments is None:
+        if self._init_arguments is None or _overrides(
+                type(self), "get_config", self._automatic_config_base):
             return config
         return {**config, **self._init_arguments}
 
@@ -658,6 +659,11 @@ class Layer(Stateful):
                 f"Layer '{self.name}' has never been called on a symbolic input, so it has no "
                 "`output`. Call it on keras.Input(...) first.")
         return self._inbound_nodes[0].outputs
+
+
+# Layer.get_config adds the recorded constructor arguments unless a class below this one
+# overrides get_config (a class whose own get_config calls Layer's names itself instead).
+Layer._automatic_config_base = Layer
 
 
 def _scope_is_live(scope):
@@ -725,9 +731,10 @@ def _shapes_to_tensors(shape, dtype):
     return [_shapes_to_tensors(s, dtype) for s in shape]
 
 
-def _overrides(cls, method):
+def _overrides(cls, method, base):
+    """Whether a class between `cls` and `base` (excluded) defines `method`."""
     for klass in cls.__mro__:
-        if klass is Layer:
+        if klass is base:
             return False
         if method in klass.__dict__:
             return True

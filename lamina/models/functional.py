@@ -250,13 +250,9 @@ class Functional(Model, graph=True):
         """
         if _functional_like_constructor(type(self)):
             return functional_config(self)
-        config = Layer.get_config(self)
-        # Layer.get_config adds the recorded constructor arguments only when no class
-        # overrides get_config; this one does, so they are added here unless a subclass
-        # below Functional writes its own get_config (and calls this one for the base keys).
-        mro = type(self).__mro__
-        overridden = any("get_config" in vars(klass) for klass in mro[:mro.index(Functional)])
-        if not overridden and self._init_arguments is not None:
-            config.update(self._init_arguments)
-        return config
+        return Layer.get_config(self)
 
+
+# Its own get_config hands subclasses with their own constructor to Layer's, which then adds
+# their recorded arguments unless a class below Functional overrides get_config.
+Functional._automatic_config_base = Functional
