@@ -7,13 +7,18 @@ import shutil
 
 import numpy as np
 
-from lamina.callbacks._files import write_atomically, write_text_atomically
+from lamina.callbacks._files import (
+    atomic_output, remove_stale_temporaries, write_atomically, write_text_atomically)
 from lamina.callbacks.callback import Callback
 
 _WEIGHTS_H5 = "latest.weights.h5"
 _WEIGHTS_NPZ = "latest.weights.npz"
 _METADATA = "training_metadata.json"
 _PREVIOUS = ".bkp"
+# Where the weights file keeps its own copy of training_metadata.json's contents: an HDF5
+# attribute of the root group (Keras's loader and lamina's read only groups and datasets),
+# or an entry of the NumPy archive.
+_RECORD = "training_metadata"
 
 
 class BackupAndRestore(Callback):
@@ -26,17 +31,28 @@ class BackupAndRestore(Callback):
     the backup is deleted.
 
     The state is written with `model.save_weights` (`latest.weights.h5`, which holds the
-    optimizer variables too) when the model has it; otherwise, or for models whose
-    `save_weights` is not available, as a NumPy archive `latest.weights.npz` of
-    `model.get_weights()` and the optimizer's variables. Every file is written to a temporary
-    file first and then renamed, so a crash during a backup leaves the previous one whole.
+    optimizer variables too) when the model has it; otherwise as a NumPy archive
+    `latest.weights.npz` of `model.get_weights()` and the optimizer's variables. The epoch
+    is written twice: into `training_metadata.json`, Keras 3's layout (Keras resumes from
+    these files), and into the weights file itself (an attribute of an HDF5 file, an entry of
+    the NumPy archive).
+
+    Backups survive a crash at any point, a SIGKILL or a power cut included: each file is
+    written to a temporary file and renamed into place, so it is the previous whole file or
+    the new whole file; and since the weights file records its own epoch, the epoch resumed
+    from is always the one its weights were saved at, even when the run stopped between the
+    rename of the weights and that of `training_metadata.json` (the JSON file is read only
+    for backups whose weights do not record an epoch: Keras's, older lamina's, or a
+    `save_weights` that does not write HDF5). A `training_metadata.json` without a weights
+    file (a deletion cut short) is ignored.
+
 
     Args:
         backup_dir: the folder for the backup files; use it for nothing else.
         save_freq: `"epoch"`, an integer N to back up every N batches, or False for no
             periodic backups. Defaults to `"epoch"`.
         double_checkpoint: also keep the previous backup (`*.bkp`), used if the latest one
-            cannot be read. Defaults to False.
+            cannot be read; its weights file records its own epoch too. Defaults to False.
         delete_checkpoint: delete the backup files when `fit` completes. Defaults to True.
 
     Examples:
@@ -69,6 +85,7 @@ class BackupAndRestore(Callback):
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = -1
         self._training_metadata_path = os.path.join(self.backup_dir, _METADATA)
+        self._latest_unreadable = False
 
     def _listens_to_batches(self, mode):
         return mode == "train" and self.save_freq not in ("epoch", False)
@@ -82,6 +99,7 @@ class BackupAndRestore(Callback):
                 f"call `fit()`. Model {getattr(model, 'name', model)} is unbuilt. You can "
                 "build it beforehand by calling it on a batch of data, or with "
                 "model.build(input_shape).")
+        self._latest_unreadable = False
         try:
             self._load(model, previous=False)
         except Exception as error:
@@ -90,6 +108,7 @@ class BackupAndRestore(Callback):
                     f"BackupAndRestore could not read the backup in {self.backup_dir!r}: "
                     f"{error}. Delete the folder to start training from scratch.") from error
             self._load(model, previous=True)
+            self._latest_unreadable = True  # the next backup must not copy it over the .bkp
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -109,10 +128,14 @@ class BackupAndRestore(Callback):
         # Called only when fit completes (the trainer skips it after an exception).
         if self._model is not None and getattr(self._model, "_initial_epoch", None) is not None:
             self._model._initial_epoch = None  # a later fit starts from its own initial_epoch
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            # The previous backup goes first and the metadata last: a deletion cut short leaves
+            # either a backup that resumes at the last epoch (then finishes at once), or a
+            # metadata file alone, which is ignored.
             for path in self._all_files():
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(path)
+            remove_stale_temporaries(self.backup_dir)
             with contextlib.suppress(OSError):
                 os.rmdir(self.backup_dir)  # only if nothing else is in it
 
@@ -139,7 +162,7 @@ class BackupAndRestore(Callback):
     def _all_files(self):
         names = (_WEIGHTS_H5, _WEIGHTS_NPZ, _METADATA)
         return [os.path.join(self.backup_dir, name) + suffix
-                for name in names for suffix in ("", _PREVIOUS)]
+                for suffix in (_PREVIOUS, "") for name in names]
 
     def _exists(self, previous):
         model = self._model
@@ -147,38 +170,87 @@ class BackupAndRestore(Callback):
 
     def _save(self, batch):
         model = self.model
-        os.makedirs(self.backup_dir, exist_ok=True)
         weights_path = self._weights_path(model)
-        if self.double_checkpoint:
+        metadata = {"epoch": self._current_epoch, "batch": batch}
+        if self.double_checkpoint and not self._latest_unreadable:
+            # Copied, not moved: the latest backup stays whole until replaced. Its weights
+            # record their epoch, so a .bkp pair copied only in part still resumes right.
             for path in (weights_path, self._training_metadata_path):
                 if os.path.exists(path):
-                    # Copied, not moved: the latest backup stays whole until replaced.
                     write_atomically(path + _PREVIOUS,
                                      lambda temporary, source=path: shutil.copyfile(
                                          source, temporary))
-        if self._uses_save_weights(model):
-            write_atomically(weights_path,
-                             lambda path: model.save_weights(path, overwrite=True))
-        else:
-            state = _state_arrays(model)
-            write_atomically(weights_path, lambda path: _save_npz(path, state))
-        metadata = {"epoch": self._current_epoch, "batch": batch}
+        with atomic_output(weights_path, create_folder=True) as temporary:
+            if self._uses_save_weights(model):
+                model.save_weights(temporary, overwrite=True)
+                _record_in_h5(temporary, metadata)
+            else:
+                _save_npz(temporary, _state_arrays(model), metadata)
+        self._latest_unreadable = False
         write_text_atomically(self._training_metadata_path, json.dumps(metadata))
 
     def _load(self, model, previous):
         weights_path = self._weights_path(model, previous)
+        if not os.path.exists(weights_path):
+            return  # no backup; a metadata file alone (a deletion cut short) says nothing
         metadata_path = self._training_metadata_path + (_PREVIOUS if previous else "")
-        if os.path.exists(weights_path):
-            optimizer = getattr(model, "optimizer", None)
-            if optimizer is not None and not getattr(optimizer, "built", True):
-                optimizer.build(model.trainable_variables)
-            if self._uses_save_weights(model):
-                model.load_weights(weights_path)
-            else:
-                _restore_state(model, weights_path)
-        if os.path.exists(metadata_path):
+        metadata = _recorded_metadata(weights_path)
+        if metadata is None and os.path.exists(metadata_path):
             with open(metadata_path, encoding="utf-8") as f:
-                model._initial_epoch = json.load(f)["epoch"]
+                metadata = _checked_metadata(f.read(), metadata_path)
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and not getattr(optimizer, "built", True):
+            optimizer.build(model.trainable_variables)
+        if self._uses_save_weights(model):
+            model.load_weights(weights_path)
+        else:
+            _restore_state(model, weights_path)
+        if metadata is not None:
+            model._initial_epoch = metadata["epoch"]
+
+
+def _checked_metadata(text, where):
+    """The `{"epoch": int, ...}` record in `text`, or a ValueError naming `where`."""
+    try:
+        metadata = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{where} is not valid JSON ({error}).") from error
+    epoch = metadata.get("epoch") if isinstance(metadata, dict) else None
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(
+            f"{where} does not record the epoch to resume from: expected "
+            f'{{"epoch": <a non-negative integer>, ...}}, found {text[:200]!r}.')
+    return metadata
+
+
+def _record_in_h5(path, metadata):
+    """Adds `metadata` to the HDF5 weights file at `path` (nothing if it is not HDF5: a
+    `save_weights` of another format, whose epoch then comes from the JSON file alone)."""
+    import h5py  # a dependency of lamina; imported when first needed, as saving does
+
+    if h5py.is_hdf5(path):
+        with h5py.File(path, "r+") as h5_file:
+            h5_file.attrs[_RECORD] = json.dumps(metadata)
+
+
+def _recorded_metadata(path):
+    """The metadata a weights file records about itself, or None if it records none."""
+    if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as archive:
+            if _RECORD not in archive.files:
+                return None
+            return _checked_metadata(str(archive[_RECORD][()]), f"{path} ({_RECORD})")
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        return None
+    with h5py.File(path, "r") as h5_file:
+        text = h5_file.attrs.get(_RECORD)
+    if text is None:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return _checked_metadata(str(text), f"{path} (attribute {_RECORD!r})")
 
 
 def _optimizer_variables(model):
@@ -194,11 +266,9 @@ def _state_arrays(model):
     return state
 
 
-def _save_npz(path, state):
+def _save_npz(path, state, metadata):
     with open(path, "wb") as f:
-        np.savez(f, **state)
-        f.flush()
-        os.fsync(f.fileno())
+        np.savez(f, **state, **{_RECORD: np.array(json.dumps(metadata))})
 
 
 def _restore_state(model, path):

@@ -23,7 +23,10 @@ class ModelCheckpoint(MonitorCallback):
     `filepath` may hold `str.format` fields filled from the epoch (1-based), the batch
     (1-based, when saving every N batches) and the epoch logs, so that each checkpoint gets
     its own file: `"model_{epoch:02d}-{val_loss:.2f}.keras"`. Files are written to a temporary
-    file in the same folder, then renamed: an interrupted save never leaves a broken file.
+    file in the same folder, flushed to disk, then renamed: a save interrupted at any point (a
+    crash, a SIGKILL, a power cut) leaves the previous file or the new one, never a broken
+    one, and the next save removes the temporary file it left. Files get the permissions
+    `open()` would give them (the umask's, or an existing file's).
 
     Args:
         filepath: where to save: ends in `.keras` for the whole model (`model.save`), or in
