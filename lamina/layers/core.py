@@ -56,9 +56,13 @@ class InputLayer(Layer):
                 raise ValueError(
                     f"InputLayer '{self.name}' needs the shape of its input: pass shape=(...) "
                     "(one sample, without the batch axis) or batch_shape=(...).")
-            if isinstance(shape, int):
-                shape = (shape,)
-            batch_shape = (batch_size,) + tuple(shape)
+            if batch_size is not None and not (_is_dimension(batch_size) and batch_size > 0):
+                raise ValueError(
+                    f"InputLayer '{self.name}': batch_size must be a positive int or None. "
+                    f"Received: batch_size={batch_size!r}")
+            batch_shape = (batch_size,) + _standardize_shape(self.name, "shape", shape)
+        else:
+            batch_shape = _standardize_shape(self.name, "batch_shape", batch_shape)
         self._batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         if ragged:
             raise ValueError(
@@ -86,6 +90,31 @@ class InputLayer(Layer):
         return {"batch_shape": self._batch_shape, "dtype": self._input_dtype,
                 "sparse": self.sparse, "ragged": self.ragged, "name": self.name,
                 "optional": self.optional}
+
+
+def _is_dimension(value):
+    # ints and NumPy integers (both have __index__), not bools and not floats.
+    return hasattr(value, "__index__") and not isinstance(value, bool) and \
+        type(value).__name__ != "bool_"
+
+
+def _standardize_shape(layer_name, argument, shape):
+    """`shape` as a tuple of non-negative ints and Nones, or an error naming the argument."""
+    if _is_dimension(shape):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ValueError(
+            f"InputLayer '{layer_name}': {argument} must be a tuple of dimensions (ints >= 0, "
+            f"or None for any size), e.g. {argument}=(28, 28). Received: {argument}={shape!r}")
+    shape = tuple(shape)
+    for dim in shape:
+        if dim is not None and not (_is_dimension(dim) and dim >= 0):
+            raise ValueError(
+                f"InputLayer '{layer_name}': every dimension of {argument} must be an int >= 0 "
+                f"or None (for any size). Received: {argument}={shape!r}, with the dimension "
+                f"{dim!r} ({type(dim).__name__})."
+                + (" Use None for a dimension that varies." if dim == -1 else ""))
+    return shape
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,

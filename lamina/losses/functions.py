@@ -250,7 +250,8 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
 
 
 def _check_sparse_labels(y_true, num_classes, ignore_class):
-    """Eagerly (concrete labels only), refuses labels outside `[0, num_classes)`."""
+    """Eagerly (concrete labels only), refuses labels that are not integers in
+    `[0, num_classes)`."""
     if isinstance(y_true, jax.core.Tracer):
         return
     labels = np.asarray(y_true)
@@ -263,8 +264,14 @@ def _check_sparse_labels(y_true, num_classes, ignore_class):
         raise InvalidLabelsError(
             "sparse_categorical_crossentropy",
             f"labels must be class indices in [0, {num_classes}) for y_pred with "
-            f"{num_classes} classes. Received labels from {low:g} to {high:g}. Check the labels (are they 1-based?), or the number of "
-            "units of the output layer.")
+            f"{num_classes} classes. Received labels from {low:g} to {high:g}. Check the "
+            "labels (are they 1-based?), or the number of units of the output layer.")
+    if np.issubdtype(labels.dtype, np.inexact) and not np.all(np.mod(labels, 1) == 0):
+        example = labels[np.mod(labels, 1) != 0].reshape(-1)[0]
+        raise InvalidLabelsError(
+            "sparse_categorical_crossentropy",
+            f"labels must be integer class indices. Received {example:g}. For probabilities "
+            "or one-hot rows, use categorical_crossentropy.")
 
 
 def _sparse_inputs(y_true, y_pred, axis):
@@ -555,3 +562,18 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
 
 
 MASK_FUNCTIONS[circle] = lambda values, y_true, y_pred, **kwargs: values > 0
+
+
+# Functions that compare y_true with y_pred element by element: once Keras's rank alignment
+# has run, their shapes must be equal, or broadcasting pairs the wrong values without an
+# error (compile's loss refuses that when the step is traced).
+ELEMENTWISE_FUNCTIONS = frozenset({
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, cosine_similarity, huber, log_cosh, kl_divergence, poisson,
+    categorical_crossentropy, categorical_focal_crossentropy, binary_crossentropy,
+    binary_focal_crossentropy, hinge, squared_hinge, categorical_hinge, dice, tversky,
+})
+# Those among them that take one-hot (or soft) class rows.
+CATEGORICAL_FUNCTIONS = frozenset({
+    categorical_crossentropy, categorical_focal_crossentropy, categorical_hinge,
+})

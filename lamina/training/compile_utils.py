@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from lamina import losses, metrics
+from lamina.losses import functions as loss_functions
 from lamina.metrics.base import Metric
 from lamina.metrics.compile_utils import resolve_metric
 
@@ -37,6 +38,8 @@ class OutputLayout:
     def __init__(self, y_pred, model_output_names=None):
         leaves_with_paths, self.treedef = jax.tree_util.tree_flatten_with_path(y_pred)
         self.count = len(leaves_with_paths)
+        # The outputs' shapes on the batch they were built from (batch axis included).
+        self.shapes = [tuple(getattr(leaf, "shape", ())) for _, leaf in leaves_with_paths]
         self.is_dict = isinstance(y_pred, dict)
         names = []
         for index, (path, _) in enumerate(leaves_with_paths):
@@ -202,6 +205,7 @@ class CompileLoss:
                 raise ValueError(
                     f"Output '{name}' has a loss ({_label(loss_fn)}), but y has no target for "
                     f"it. Pass y with one array per output ({layout.names}).")
+            _check_target_shape(loss_fn, target, prediction, name, layout)
             try:
                 value = jnp.asarray(loss_fn(target, prediction, sample_weight=weight), "float32")
             except Exception as error:
@@ -219,6 +223,65 @@ class CompileLoss:
                 value = value * self._weights[index]
             total = total + value
         return total
+
+
+def _aligned_shapes(true_shape, pred_shape):
+    """The shapes `squeeze_or_expand_to_same_rank` gives (Keras's rank alignment)."""
+    true_rank, pred_rank = len(true_shape), len(pred_shape)
+    if true_rank == pred_rank + 1 and true_shape[-1] == 1:
+        if pred_rank == 1:
+            return true_shape, pred_shape + (1,)
+        return true_shape[:-1], pred_shape
+    if pred_rank == true_rank + 1 and pred_shape[-1] == 1:
+        if true_rank == 1:
+            return true_shape + (1,), pred_shape
+        return true_shape, pred_shape[:-1]
+    return true_shape, pred_shape
+
+
+def _target_shape_hint(fn, true_shape, pred_shape):
+    pred_units = pred_shape[-1] if pred_shape else 1
+    true_units = true_shape[-1] if true_shape else 1
+    if fn in loss_functions.CATEGORICAL_FUNCTIONS and pred_units > 1 and (
+            len(true_shape) < len(pred_shape) or true_units == 1):
+        return ("y holds one value per sample, as integer class labels do: use "
+                "loss='sparse_categorical_crossentropy', or one-hot encode y with "
+                "keras.utils.to_categorical(y, num_classes=" f"{pred_units}).")
+    expected = (None,) + tuple(pred_shape[1:])
+    hint = f"Give targets of shape {expected} (one per output value)"
+    if len(true_shape) == len(pred_shape) and true_shape[:-1] == pred_shape[:-1]:
+        hint += f", or an output layer with {true_units} units"
+    return hint + "."
+
+
+def _check_target_shape(loss_fn, target, prediction, name, layout):
+    """Refuses, at trace time, targets that a built-in element-wise loss would broadcast
+    against the output: `(n, 3)` targets for an `(n, 1)` output train on the wrong pairs
+    without any error in Keras. Custom losses see the targets as given (some pack extra
+    columns into y on purpose)."""
+    if not isinstance(loss_fn, losses.LossFunctionWrapper) or \
+            type(loss_fn).call is not losses.LossFunctionWrapper.call:
+        return
+    try:
+        elementwise = loss_fn.fn in loss_functions.ELEMENTWISE_FUNCTIONS
+    except TypeError:
+        return
+    if not elementwise:
+        return
+    true_shape, pred_shape = tuple(jnp.shape(target)), tuple(jnp.shape(prediction))
+    aligned_true, aligned_pred = _aligned_shapes(true_shape, pred_shape)
+    if aligned_true == aligned_pred:
+        return
+    try:
+        broadcast = tuple(jnp.broadcast_shapes(aligned_true, aligned_pred))
+        combined = f"would broadcast them to {broadcast} and train on the wrong pairs"
+    except ValueError:
+        combined = "cannot combine them"
+    which = "y" if layout.count == 1 else f"y[{name!r}]"
+    raise ValueError(
+        f"Output '{name}' has shape {pred_shape} but its target {which} has shape "
+        f"{true_shape}: loss '{_label(loss_fn)}' compares them element by element and "
+        f"{combined}. {_target_shape_hint(loss_fn.fn, true_shape, pred_shape)}")
 
 
 class CompileMetrics:

@@ -12,7 +12,9 @@ it stopped, and a new pass (a new shuffle) starts once the data is used up.
 """
 
 import math
+import numbers
 import random
+import types
 import warnings
 
 import jax
@@ -45,6 +47,120 @@ def to_array(value):
     elif array.dtype == np.int64:
         array = array.astype(np.int32)
     return array
+
+
+ACCEPTED_DATA = (
+    "fit/evaluate/predict take NumPy or JAX arrays (or a list, tuple or dict of them, one "
+    "per model input or output), a Python generator or iterator yielding batches, or a "
+    "keras.utils.PyDataset")
+
+
+def _is_number(value):
+    return isinstance(value, (numbers.Number, np.bool_)) and not _is_array(value)
+
+
+def _number_rows(value):
+    """Whether `value` is a (possibly ragged) nested list or tuple of Python numbers."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(_is_number(item) or _number_rows(item) for item in value)
+
+
+def _ragged_at(rows, where):
+    """The first place where a nested number list is ragged: (text, lengths) or None."""
+    if not all(isinstance(row, (list, tuple)) for row in rows):
+        if any(isinstance(row, (list, tuple)) for row in rows):
+            kinds = ["a list" if isinstance(row, (list, tuple)) else "a number" for row in rows]
+            index = next(i for i, kind in enumerate(kinds) if kind != kinds[0])
+            return (f"{where}[0] is {kinds[0]} but {where}[{index}] is {kinds[index]}",
+                    None)
+        return None
+    lengths = [len(row) for row in rows]
+    if len(set(lengths)) > 1:
+        index = next(i for i, length in enumerate(lengths) if length != lengths[0])
+        return (f"{where}[0] has {lengths[0]} items but {where}[{index}] has "
+                f"{lengths[index]}", lengths)
+    for index, row in enumerate(rows):
+        found = _ragged_at(row, f"{where}[{index}]")
+        if found is not None:
+            return found
+    return None
+
+
+def _describe_number_rows(where, rows):
+    """The error for a Python list of numbers where arrays are expected."""
+    ragged = _ragged_at(rows, where)
+    if ragged is not None:
+        text, lengths = ragged
+        width = max(lengths) if lengths else None
+        pad = (f" (e.g. np.array([row + [0] * ({width} - len(row)) for row in {where}]))"
+               if width is not None and where.count("[") == 0 else "")
+        return ValueError(
+            f"{where} is a ragged Python list: {text}. Arrays need rows of one length: pad "
+            f"the sequences to a common length{pad} and pass a NumPy array. {ACCEPTED_DATA}.")
+    shape = np.shape(rows)
+    return ValueError(
+        f"{where} is a Python list of numbers (shape {shape}). {ACCEPTED_DATA}; a list "
+        f"stands for several inputs or outputs, so pass np.asarray({where}) for one array.")
+
+
+def _leaf_problem(where, value):
+    """The error for one leaf of array data (an array of numbers), or None."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)):
+        return ValueError(
+            f"{where} is a {type(value).__name__} ({value[:40]!r}). {ACCEPTED_DATA}. Encode "
+            "text as numbers first (e.g. token ids in an int array).")
+    if _is_number(value):
+        return ValueError(
+            f"{where} is a single number ({value!r}), not an array with a leading sample "
+            f"axis. {ACCEPTED_DATA}.")
+    if not _is_array(value):
+        return ValueError(
+            f"{where} is a {type(value).__module__}.{type(value).__qualname__}, not an array. "
+            f"{ACCEPTED_DATA}.")
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "O":
+        return ValueError(
+            f"{where} is a NumPy array of dtype object (shape {tuple(np.shape(value))}), as "
+            "np.array makes from sequences of different lengths. Pad the sequences to one "
+            "length and pass an array of numbers.")
+    if kind in ("U", "S"):
+        return ValueError(
+            f"{where} holds strings (dtype {dtype}). Models compute on numbers: encode the "
+            "strings first (e.g. token ids in an int array).")
+    return None
+
+
+def data_problem(name, tree):
+    """The first reason `tree` (x, y or sample_weight) is not array data, as an error to
+    raise (with where it is: `x[1]`, `y['out']`), or None when it is fine."""
+    if _number_rows(tree):
+        return _describe_number_rows(name, tree)
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            problem = data_problem(f"{name}[{key!r}]", value)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(tree, (list, tuple)):
+        for index, value in enumerate(tree):
+            problem = data_problem(f"{name}[{index}]", value)
+            if problem is not None:
+                return problem
+        return None
+    return _leaf_problem(name, tree)
+
+
+def _is_stream(x):
+    """A generator, an iterator, a PyDataset-style sequence or another iterable of batches
+    (not a container of arrays, not text)."""
+    if isinstance(x, (str, bytes, list, tuple, dict)) or _is_array(x):
+        return False
+    return isinstance(x, types.GeneratorType) or hasattr(x, "__next__") or \
+        hasattr(x, "__iter__") or hasattr(x, "__getitem__")
 
 
 def _describe_paths(name, tree):
@@ -83,7 +199,8 @@ def check_sample_counts(x, y, sample_weight):
 
 
 def class_weights_to_sample_weights(y, class_weight, sample_weight=None):
-    """Maps `class_weight` (a dict class -> weight) onto per-sample weights, from y.
+    """Maps `class_weight` (a dict class -> weight, see `checks.standardize_class_weight`)
+    onto per-sample weights, from y.
 
     A sample's class is the arg-max of y's last axis when it has more than one entry, else the
     (rounded) label; classes missing from the dict weigh 1. With `sample_weight` too, the two
@@ -91,27 +208,25 @@ def class_weights_to_sample_weights(y, class_weight, sample_weight=None):
     """
     if class_weight is None:
         return sample_weight
-    if not isinstance(class_weight, dict):
-        raise TypeError(
-            f"class_weight must be a dict mapping class indices to weights. Received: "
-            f"{type(class_weight).__name__}")
     leaves = jax.tree_util.tree_leaves(y)
     if len(leaves) != 1:
         raise ValueError(
-            "class_weight is only supported for models with a single output. Pass "
-            "sample_weight per output instead.")
+            "class_weight is only supported for models with a single output; y has "
+            f"{len(leaves)} arrays. Weight the samples of each output with sample_weight (one "
+            "array per output) instead.")
     labels = np.asarray(leaves[0])
     if labels.ndim >= 2 and labels.shape[-1] > 1:
         labels = labels.argmax(axis=-1)
     labels = labels.reshape(labels.shape[0], -1)[:, 0] if labels.ndim > 1 else labels
     labels = np.round(labels).astype(np.int64)
     if labels.size and labels.min() < 0:
-        raise ValueError(f"class_weight needs non-negative class labels; y contains "
-                         f"{int(labels.min())}.")
-    max_class = int(max(class_weight)) if class_weight else -1
+        raise ValueError(
+            "class_weight needs class labels >= 0 in y; y contains "
+            f"{int(labels.min())}. Pass labels 0, 1, ... (or one-hot rows).")
+    max_class = max(class_weight, default=-1)
     table = np.ones(max(max_class, int(labels.max(initial=0))) + 1, dtype=np.float32)
     for cls, weight in class_weight.items():
-        table[int(cls)] = float(weight)
+        table[cls] = weight
     weights = table[labels]
     if sample_weight is not None:
         weights = weights * np.asarray(sample_weight, dtype=np.float32).reshape(weights.shape)
@@ -176,6 +291,9 @@ class ArrayData:
         y = jax.tree_util.tree_map(to_array, y)
         sample_weight = jax.tree_util.tree_map(to_array, sample_weight)
         self.num_samples = check_sample_counts(x, y, sample_weight)
+        # The host targets, kept until the trainer has checked them (sparse labels, classes).
+        self.targets = y
+        self.class_weight = class_weight
         if self.num_samples == 0:
             raise ValueError("The data has 0 samples; fit/evaluate/predict need at least one.")
         if batch_size is None:
@@ -365,6 +483,10 @@ class GeneratorData:
 
 def convert_batch(x, y=None, sample_weight=None, where="The batch"):
     """A batch as arrays, with its sample counts checked."""
+    for name, tree in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        problem = data_problem(name, tree)
+        if problem is not None:
+            raise ValueError(f"{where}: {problem}")
     x = jax.tree_util.tree_map(to_array, x)
     y = jax.tree_util.tree_map(to_array, y)
     sample_weight = jax.tree_util.tree_map(to_array, sample_weight)
@@ -383,19 +505,29 @@ def _sequence_length(source):
 
 
 def make_data(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=True,
-              class_weight=None):
-    """Chooses the data adapter for `fit`/`evaluate`/`predict` arguments."""
+              class_weight=None, names=("x", "y", "sample_weight")):
+    """Chooses the data adapter for `fit`/`evaluate`/`predict` arguments; anything else is
+    refused with an error naming the argument (`names`), what it is and what fits."""
     if x is None:
-        raise ValueError("No data: x is None. Pass arrays, a generator or a PyDataset as x.")
+        raise ValueError(f"No data: {names[0]} is None. Pass arrays, a generator or a "
+                         f"PyDataset as {names[0]}.")
     if is_array_data(x):
+        for name, tree in zip(names, (x, y, sample_weight)):
+            problem = data_problem(name, tree)
+            if problem is not None:
+                raise problem
         return ArrayData(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                          steps=steps, class_weight=class_weight)
+    if not _is_stream(x):
+        if isinstance(x, (list, tuple, dict)) and not jax.tree_util.tree_leaves(x) and \
+                not _number_rows(x):
+            raise ValueError(f"{names[0]} is an empty {type(x).__name__}: there is no data. "
+                             f"{ACCEPTED_DATA}.")
+        raise data_problem(names[0], x) or ValueError(
+            f"Unrecognized data type for {names[0]}: {type(x).__name__}. {ACCEPTED_DATA}.")
     if y is not None or sample_weight is not None:
         raise ValueError(
-            "When x is a generator or a dataset, it must yield (x, y[, sample_weight]) itself; "
-            "do not pass y or sample_weight separately.")
-    if hasattr(x, "__iter__") or hasattr(x, "__getitem__") or hasattr(x, "__next__"):
-        return GeneratorData(x, steps=steps, shuffle=shuffle, class_weight=class_weight)
-    raise TypeError(
-        f"Unrecognized data type for x: {type(x).__name__}. Pass NumPy/JAX arrays (or "
-        "lists/dicts of them), a Python generator, or a keras.utils.PyDataset.")
+            f"{names[0]} is a {type(x).__name__} (a source of batches), so it must yield "
+            "(x, y[, sample_weight]) itself; do not pass y or sample_weight separately. To "
+            "train on arrays instead, pass NumPy or JAX arrays as x and y.")
+    return GeneratorData(x, steps=steps, shuffle=shuffle, class_weight=class_weight)

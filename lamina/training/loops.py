@@ -61,12 +61,12 @@ def _batch_text(step, batch):
     return f"batch {step} ({data_lib.describe_batch(batch)})"
 
 
-def _describe_first(data):
+def describe_first(data):
     return data_lib.describe_batch(data.first_batch())
 
 
 @contextlib.contextmanager
-def _noted(kind, describe, epoch=None):
+def noted(kind, describe, epoch=None):
     """Adds "where" to any error raised in the block (`describe()` names the batch), and
     re-raises it."""
     try:
@@ -83,7 +83,7 @@ class EpochRunner:
     """Runs passes of one kind (`"train"`, `"test"`) over one dataset for one model."""
 
     def __init__(self, model, kind, data, callbacks, interrupts, guard_loss=None,
-                 steps_per_epoch=None):
+                 steps_per_epoch=None, where="y"):
         self.model = model
         self.kind = kind
         self.data = data
@@ -91,6 +91,7 @@ class EpochRunner:
         self.interrupts = interrupts
         self.guard_loss = guard_loss
         self.steps_per_epoch = steps_per_epoch
+        self._where = where  # how errors name the targets ("validation y" inside fit)
         self.begin = getattr(callbacks, f"on_{kind}_batch_begin")
         self.end = getattr(callbacks, f"on_{kind}_batch_end")
         self.epoch = None
@@ -124,32 +125,34 @@ class EpochRunner:
 
     def _run_arrays(self):
         data, kind = self.data, self.kind
-        with _noted(kind, lambda: f"the first batch ({_describe_first(data)})", self.epoch):
+        with noted(kind, lambda: f"the first batch ({describe_first(data)})", self.epoch):
             programs = self.model._programs_for_spec(
                 kind, data.batch_spec(data.batch_size if data.full_batches
                                       else data.partial_size), self.guard_loss)
+        # Done by fit/evaluate already, unless a custom step built the loss while tracing.
+        self.model._check_data(kind, data, self._where)
         key_fn = (lambda: draw_seed(None)) if kind == "train" else None
         plan = data.epoch_plan(self.steps_per_epoch, key_fn)
         chunk = self.model._chunk_for(kind, self.callbacks) or max(plan.full_steps, 1)
         if plan.run_partial and plan.full_steps:
             # Both programs compile in the background, side by side, while this thread traces.
-            with _noted(kind, lambda: f"the first batch ({_describe_first(data)})", self.epoch):
+            with noted(kind, lambda: f"the first batch ({describe_first(data)})", self.epoch):
                 programs.prepare_steps(data.arrays, plan.table)
-            with _noted(kind, lambda: f"the last batch ({data.partial_size} rows)", self.epoch):
+            with noted(kind, lambda: f"the last batch ({data.partial_size} rows)", self.epoch):
                 programs.prepare_gather(data.arrays, plan.partial)
         logs, step = None, 0
         while step < plan.full_steps:
             count = min(chunk, plan.full_steps - step)
             self._hook(self.begin, step)
-            with _noted(kind, lambda first=step, last=step + count - 1: f"batches {first}.."
-                        f"{last} (each {_describe_first(data)})", self.epoch):
+            with noted(kind, lambda first=step, last=step + count - 1: f"batches {first}.."
+                        f"{last} (each {describe_first(data)})", self.epoch):
                 logs = programs.run_steps(count, data.arrays, plan.table, plan.start + step)
             step += count
             if self._after_program(step - 1, logs):
                 return logs
         if plan.run_partial:
             self._hook(self.begin, step)
-            with _noted(kind, lambda last=step: f"the last batch (batch {last}, "
+            with noted(kind, lambda last=step: f"the last batch (batch {last}, "
                         f"{data.partial_size} rows)", self.epoch):
                 logs = programs.run_gather(data.arrays, plan.partial)
             self._after_program(step, logs)
@@ -159,11 +162,12 @@ class EpochRunner:
         logs = None
         for step, batch in enumerate(self.data.epoch_batches()):
             describe = functools.partial(_batch_text, step, batch)
-            with _noted(self.kind, describe, self.epoch):
+            with noted(self.kind, describe, self.epoch):
                 programs = self.model._programs_for_spec(self.kind, spec_of(batch),
                                                          self.guard_loss)
+            self.model._check_batch_targets(batch, self.data.class_weight, self._where)
             self._hook(self.begin, step)
-            with _noted(self.kind, describe, self.epoch):
+            with noted(self.kind, describe, self.epoch):
                 logs = programs.run_single(batch)
             if self._after_program(step, logs):
                 break
@@ -188,12 +192,16 @@ class EpochRunner:
         logs = None
         for step, batch in enumerate(self._eager_batches()):
             describe = functools.partial(_batch_text, step, batch)
-            with _noted(kind, describe, self.epoch):
+            with noted(kind, describe, self.epoch):
                 model._symbolic_build(spec_of(batch))
                 if kind == "train":
                     model._prepare_training_state()
+            if isinstance(self.data, data_lib.ArrayData):
+                model._check_data(kind, self.data, self._where)
+            else:
+                model._check_batch_targets(batch, self.data.class_weight, self._where)
             self._hook(self.begin, step)
-            with _noted(kind, describe, self.epoch), StateScope() as scope:
+            with noted(kind, describe, self.epoch), StateScope() as scope:
                 logs = step_fn(batch)  # the scope keeps assignments: all or nothing
                 logs = jax.tree_util.tree_map(np.asarray, dict(logs))
             guard = self.guard_loss
@@ -249,7 +257,7 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
         for step, batch in enumerate(data.epoch_batches()):
             programs = model._programs_for_spec("predict", spec_of(batch))
             call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
-            with _noted("predict", functools.partial(_batch_text, step, batch)):
+            with noted("predict", functools.partial(_batch_text, step, batch)):
                 result = programs.run_single(batch)["outputs"]
             if collect(step, step, result, False):
                 break

@@ -18,7 +18,7 @@ from lamina._serialization import deserialize_keras_object, serialize_keras_obje
 from lamina.callbacks import CallbackList, TerminateOnNaN
 from lamina.metrics import Mean
 from lamina.training import data as data_lib
-from lamina.training import loops, state_steps
+from lamina.training import checks, loops, state_steps
 from lamina.training.compile_utils import CompileLoss, CompileMetrics, OutputLayout
 from lamina.training.engine import StepPrograms, TrainState
 from lamina.training.interrupts import deferred_interrupts
@@ -396,6 +396,10 @@ class Trainer:
         """
         self._assert_compiled("fit")
         verbose = _resolve_verbose(verbose)
+        checks.check_fit_arguments(epochs, initial_epoch, batch_size, steps_per_epoch,
+                                   validation_split, validation_steps, validation_batch_size,
+                                   validation_freq, shuffle)
+        class_weight = checks.standardize_class_weight(class_weight)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_lib.split_validation(
                 x, y, sample_weight, validation_split)
@@ -406,6 +410,10 @@ class Trainer:
         if validation_data is not None:
             val_data = self._validation_data(validation_data, validation_batch_size or batch_size,
                                              validation_steps)
+        # Bad targets are refused here, before the first step (arrays: once, on the host).
+        self._check_data("train", train_data)
+        if val_data is not None:
+            self._check_data("test", val_data, where="validation y")
         if isinstance(callbacks, CallbackList):
             callback_list = callbacks
         else:
@@ -434,7 +442,7 @@ class Trainer:
                     epoch_logs = dict(runner.run(epoch))
                     if val_data is not None and self._should_validate(epoch, validation_freq):
                         val_logs = self._evaluate_data(val_data, callback_list, interrupts,
-                                                       validation_steps)
+                                                       validation_steps, "validation y")
                         epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     loops.call_hook(callback_list.on_epoch_end, epoch, epoch_logs,
                                     where=f"(epoch={epoch})")
@@ -448,12 +456,68 @@ class Trainer:
         return self.history
 
     def _validation_data(self, validation_data, batch_size, steps):
+        names = tuple(f"validation_data[{i}]" for i in range(3))
         if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and \
                 data_lib.is_array_data(validation_data[0]):
             vx, vy, vw = data_lib.unpack_x_y_sample_weight(tuple(validation_data))
             return data_lib.make_data(vx, vy, vw, batch_size=batch_size, steps=steps,
-                                      shuffle=False)
-        return data_lib.make_data(validation_data, steps=steps, shuffle=False)
+                                      shuffle=False, names=names)
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+            problem = data_lib.data_problem(names[0], validation_data[0])
+            if problem is not None:
+                raise problem
+        return data_lib.make_data(validation_data, steps=steps, shuffle=False,
+                                  names=("validation_data",) + names[1:])
+
+    # ----------------------------------------------------------------------------- checks
+    def _output_layout(self):
+        for obj in (self._compile_loss, self._compile_metrics):
+            if obj is not None and obj.built:
+                return obj.layout
+        return None
+
+    def _sparse_label_specs(self):
+        """Per output, how the compiled loss and metrics read integer labels (cached: the
+        generator path asks once per batch)."""
+        loss, metrics = self._compile_loss, self._compile_metrics
+        key = (loss, getattr(loss, "built", None), metrics, getattr(metrics, "built", None))
+        cached = self.__dict__.get("_label_specs")
+        if cached is not None and all(a is b for a, b in zip(cached[0], key)):
+            return cached[1]
+        specs = checks.sparse_label_specs(loss, metrics)
+        object.__setattr__(self, "_label_specs", (key, specs))
+        return specs
+
+    def _check_data(self, kind, data, where="y"):
+        """Checks array targets once, on the host, before any step runs on them: sparse
+        labels in range and integral, class_weight classes that the output has. Builds the
+        model and the compiled loss from the data's shapes if needed (as the first step
+        would). Generators are checked batch by batch by the loops."""
+        if not isinstance(data, data_lib.ArrayData) or data.targets is None:
+            return
+        size = data.batch_size if data.full_batches else data.partial_size
+        with loops.noted(kind, lambda: f"the first batch ({loops.describe_first(data)})"):
+            self._symbolic_build(data.batch_spec(size))
+        layout = self._output_layout()
+        if layout is None and self.compiled and (
+                self._compile_loss is not None or self._compile_metrics is not None):
+            return  # a custom step builds them when traced: the loop checks again then
+        self._check_targets(data.targets, data.class_weight, where)
+        data.targets = None  # checked: the host copy is no longer needed
+
+    def _check_batch_targets(self, batch, class_weight=None, where="y"):
+        """The same checks for one batch (generators, `*_on_batch`): a few microseconds."""
+        _, y, _ = data_lib.unpack_x_y_sample_weight(batch)
+        if y is not None:
+            self._check_targets(y, class_weight, where)
+
+    def _check_targets(self, y, class_weight, where):
+        layout = self._output_layout()
+        if layout is None:
+            return
+        if class_weight:
+            checks.check_class_weight_classes(class_weight, layout, labels=y)
+        checks.check_targets(y, self._sparse_label_specs(), layout, where)
 
     @staticmethod
     def _should_validate(epoch, validation_freq):
@@ -482,8 +546,11 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized by evaluate(): {sorted(kwargs)}")
         verbose = _resolve_verbose(verbose)
+        checks.check_count("evaluate", "batch_size", batch_size)
+        checks.check_count("evaluate", "steps", steps)
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                   shuffle=False)
+        self._check_data("test", data)
         if isinstance(callbacks, CallbackList):
             callback_list = callbacks
         else:
@@ -495,13 +562,13 @@ class Trainer:
             logs = self._evaluate_data(data, callback_list, interrupts, steps)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
-    def _evaluate_data(self, data, callbacks, interrupts, steps=None):
+    def _evaluate_data(self, data, callbacks, interrupts, steps=None, where="y"):
         self.stop_evaluating = False
         self.reset_metrics()
         data.reset()
         loops.call_hook(callbacks.on_test_begin)
         runner = loops.EpochRunner(self, "test", data, callbacks, interrupts,
-                                   steps_per_epoch=steps)
+                                   steps_per_epoch=steps, where=where)
         logs = runner.run()
         loops.call_hook(callbacks.on_test_end, logs)
         return logs
@@ -516,6 +583,8 @@ class Trainer:
             (70, 2)
         """
         verbose = _resolve_verbose(verbose)
+        checks.check_count("predict", "batch_size", batch_size)
+        checks.check_count("predict", "steps", steps)
         if data_lib.is_array_data(x) and not callbacks and steps is None and \
                 not self.run_eagerly:
             count = data_lib.check_sample_counts(x, None, None)
@@ -541,6 +610,9 @@ class Trainer:
 
     def _predict_small(self, x):
         """One batch: the model's cached compiled forward pass, no data machinery."""
+        problem = data_lib.data_problem("x", x)
+        if problem is not None:
+            raise problem
         x = jax.tree_util.tree_map(data_lib.to_array, x)
         if not self.built:
             self._symbolic_build(loops.spec_of((x,)))
@@ -563,12 +635,15 @@ class Trainer:
         return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
     # ----------------------------------------------------------------------------- on_batch
-    def _run_on_batch(self, kind, batch):
+    def _run_on_batch(self, kind, batch, class_weight=None):
         if self.run_eagerly:
+            self._symbolic_build(loops.spec_of(batch))
+            self._check_batch_targets(batch, class_weight)
             data = data_lib.GeneratorData([batch])
             runner = loops.EpochRunner(self, kind, data, _NoCallbacks(), _NoInterrupts())
             return runner.run()
         programs = self._programs_for_spec(kind, loops.spec_of(batch))
+        self._check_batch_targets(batch, class_weight)
         return loops.to_python(programs.run_single(batch))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -578,12 +653,14 @@ class Trainer:
         As in Keras 3, the metrics are reset first, so the logs describe this batch only.
         """
         self._assert_compiled("train_on_batch")
-        if class_weight is not None:
-            sample_weight = data_lib.class_weights_to_sample_weights(y, class_weight,
-                                                                     sample_weight)
+        class_weight = checks.standardize_class_weight(class_weight)
         batch = data_lib.convert_batch(x, y, sample_weight, "train_on_batch")
+        if class_weight is not None:
+            x, y, sample_weight = data_lib.unpack_x_y_sample_weight(batch)
+            batch = data_lib.pack_x_y_sample_weight(x, y, data_lib.to_array(
+                data_lib.class_weights_to_sample_weights(y, class_weight, sample_weight)))
         self.reset_metrics()
-        logs = self._run_on_batch("train", batch)
+        logs = self._run_on_batch("train", batch, class_weight)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
