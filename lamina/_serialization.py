@@ -34,7 +34,9 @@ import contextvars
 import difflib
 import importlib
 import inspect
+import json
 import marshal
+import re
 import types
 
 import jax
@@ -45,7 +47,8 @@ from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.variable import Variable
 
 __all__ = [
-    "DeserializationError", "ObjectSharingScope", "SafeModeScope", "deserialize_keras_object",
+    "MAX_CONFIG_DEPTH", "DeserializationError", "ObjectSharingScope", "SafeModeScope",
+    "check_config", "config_from_json", "deserialize_keras_object",
     "enable_unsafe_deserialization", "in_safe_mode", "register_special_type", "resolve_name",
     "serialize_keras_object", "unknown_name_error",
 ]
@@ -439,7 +442,127 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
             "config, custom_objects, safe_mode, module_objects and printable_module_name.")
     safe_mode = effective_safe_mode(safe_mode)
     objects = _available_objects(custom_objects)
-    return _Loader(objects, safe_mode, kind).load(config, module_objects)
+    loader = _Loader(objects, safe_mode, kind)
+    if not isinstance(config, (dict, list, tuple)) or _config_checked.get():
+        return loader.load(config, module_objects)
+    # The outermost call checks the whole config once; the from_config calls it makes load
+    # parts of it.
+    check_config(config)
+    token = _config_checked.set(True)
+    try:
+        return loader.load(config, module_objects)
+    finally:
+        _config_checked.reset(token)
+
+
+# ------------------------------------------------------------------------------- config shape
+# A config from a file is a stranger's input. Two things about its shape are checked before
+# anything is built, so that they fail naming the key path instead of deep inside a
+# from_config: nesting depth (past Python's recursion limit a load ends in a bare
+# RecursionError; a genuine config nests about 10 levels, 5 more per nested model), and object
+# configs whose "class_name" is not a string or whose "config" is null or of the wrong type
+# (Keras reads a null config as no arguments, which turns a damaged file into an empty model).
+MAX_CONFIG_DEPTH = 100
+_config_checked = contextvars.ContextVar("lamina_config_checked", default=False)
+# A JSON string (skipped whole, so brackets inside it do not count), an opening or a closing
+# bracket.
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([\[{])|([\]}])')
+
+
+def config_from_json(text, source="the JSON config"):
+    """`json.loads(text)` for a config, refusing nesting deeper than `MAX_CONFIG_DEPTH` first.
+
+    `source` names the text in errors (e.g. "config.json in 'model.keras'"). Every error is a
+    ValueError. The scan that bounds the depth skips strings whole and stops at the first level
+    too many, so it costs little next to parsing, and a hostile file fails at once.
+    """
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        if token.lastindex == 1:
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                raise ValueError(
+                    f"{source} nests lists and objects more than {MAX_CONFIG_DEPTH} levels deep "
+                    f"(at character {token.start()}), and no model's config does: the file is "
+                    "damaged or hostile. (If a genuine config nests deeper, raise "
+                    "lamina._serialization.MAX_CONFIG_DEPTH.)")
+        elif token.lastindex == 2:
+            depth -= 1
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{source} is not valid JSON ({error}).") from error
+
+
+def check_config(config, root="config"):
+    """Refuses a config nested more than `MAX_CONFIG_DEPTH` levels (or containing itself), and
+    object configs (dicts with "class_name" and "config") whose "class_name" is not a string or
+    whose "config" is null or of the wrong type. Errors name the key path from `root`.
+
+    Iterative, so it cannot itself run out of stack. `deserialize_keras_object` calls it.
+    """
+    stack = [(config, 1, None)]  # (value, depth, (parent path, key))
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise DeserializationError(
+                f"The config nests lists and dicts more than {MAX_CONFIG_DEPTH} levels deep (at "
+                f"{_key_path(root, path)}), and no model's config does: it is damaged, hostile "
+                "or contains itself. (If a genuine config nests deeper, raise "
+                "lamina._serialization.MAX_CONFIG_DEPTH.)")
+        if isinstance(value, dict):
+            _check_object_config(value, root, path)
+            items = value.items()
+        else:
+            items = enumerate(value)
+        for key, item in items:
+            if isinstance(item, (dict, list, tuple)):
+                stack.append((item, depth + 1, (path, key)))
+
+
+def _check_object_config(config, root, path):
+    if "class_name" not in config or "config" not in config:
+        return
+    class_name, inner = config["class_name"], config["config"]
+    if not isinstance(class_name, str):
+        raise DeserializationError(
+            f"{_key_path(root, (path, 'class_name'))} must be a string naming a class or "
+            f"function. Received: {short_repr(class_name)} of type {type(class_name).__name__}. "
+            "The config is damaged; re-save the model.")
+    if class_name in ("function", "type"):
+        expected, kind = f"the {'function' if class_name == 'function' else 'class'}'s name", str
+    else:
+        expected, kind = f"a dict of {class_name}'s arguments", dict
+    if inner is None:
+        raise DeserializationError(
+            f"{_key_path(root, (path, 'config'))} is null, where {expected} belongs. (Keras would "
+            f"read it as no arguments, building an empty {class_name} from a damaged file.) "
+            "Write {} for the default arguments, or re-save the model.")
+    if not isinstance(inner, kind):
+        raise DeserializationError(
+            f"{_key_path(root, (path, 'config'))} must be {expected}. Received: "
+            f"{short_repr(inner)} of type {type(inner).__name__}. The config is damaged; "
+            "re-save the model.")
+    for key in ("build_config", "compile_config"):
+        value = config.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise DeserializationError(
+                f"{_key_path(root, (path, key))} must be a dict (or absent). Received: "
+                f"{short_repr(value)} of type {type(value).__name__}. The config is damaged; "
+                "re-save the model.")
+
+
+def _key_path(root, path):
+    keys = []
+    while path is not None:
+        path, key = path
+        keys.append(f"[{key!r}]")
+    return root + "".join(reversed(keys))
+
+
+def short_repr(value, limit=200):
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _available_objects(custom_objects):
