@@ -83,6 +83,60 @@ def test_double_checkpoint_falls_back_to_previous_backup(fake, tmp_path):
     assert (backup_dir / "latest.weights.npz").exists()  # delete_checkpoint=False
 
 
+def test_after_a_fallback_the_unreadable_latest_is_not_copied_over_the_previous(fake, tmp_path):
+    """The next backup replaces the unreadable latest one, but the `.bkp` that saved the run
+    stays readable instead of becoming a copy of the broken file."""
+    backup_dir = tmp_path / "backup"
+    with pytest.raises(RuntimeError):
+        fake.run_fit(fake.Model(), [BackupAndRestore(str(backup_dir), double_checkpoint=True)],
+                     epochs=4, crash_at_epoch=3)
+    (backup_dir / "latest.weights.npz").write_bytes(b"corrupted")
+    previous = (backup_dir / "latest.weights.npz.bkp").read_bytes()
+    with pytest.raises(RuntimeError):
+        fake.run_fit(fake.Model(), [BackupAndRestore(str(backup_dir), double_checkpoint=True)],
+                     epochs=4, crash_at_epoch=3)  # resumes at 2, backs up epoch 2, crashes
+    assert (backup_dir / "latest.weights.npz.bkp").read_bytes() == previous
+    with open(backup_dir / "training_metadata.json") as f:
+        assert json.load(f)["epoch"] == 3
+
+
+def test_the_weights_file_records_its_own_epoch(fake, tmp_path):
+    """A run killed between the rename of the weights and that of training_metadata.json
+    leaves metadata one backup behind; the epoch recorded in the weights file wins, so no
+    epoch is trained twice on top of its own result."""
+    backup_dir = tmp_path / "backup"
+    with pytest.raises(RuntimeError):
+        fake.run_fit(fake.Model(), [BackupAndRestore(str(backup_dir))], epochs=4,
+                     crash_at_epoch=2)
+    (backup_dir / "training_metadata.json").write_text(json.dumps({"epoch": 1, "batch": 0}))
+    resumed = fake.Model()
+    history = fake.run_fit(resumed, [BackupAndRestore(str(backup_dir))], epochs=4)
+    assert history.epoch == [2, 3]
+    assert_same_state(resumed, uninterrupted(fake, fake.Model, epochs=4))
+
+
+def test_metadata_without_weights_is_ignored(fake, tmp_path):
+    """A deletion cut short can leave training_metadata.json alone: training starts over
+    instead of skipping epochs with fresh weights."""
+    backup_dir = tmp_path / "backup"
+    backup_dir.mkdir()
+    (backup_dir / "training_metadata.json").write_text(json.dumps({"epoch": 3, "batch": 0}))
+    model = fake.Model()
+    history = fake.run_fit(model, [BackupAndRestore(str(backup_dir))], epochs=4)
+    assert history.epoch == [0, 1, 2, 3]
+    assert_same_state(model, uninterrupted(fake, fake.Model, epochs=4))
+
+
+def test_metadata_without_an_epoch_says_what_is_wrong(fake, tmp_path):
+    backup_dir = tmp_path / "backup"
+    fake.run_fit(fake.SavingModel(), [BackupAndRestore(str(backup_dir), delete_checkpoint=False)],
+                 epochs=1)
+    (backup_dir / "training_metadata.json").write_text('{"epoch": "two"}')
+    with pytest.raises(OSError, match=r"does not record the epoch.*non-negative integer.*"
+                                      r"Delete the folder"):
+        fake.run_fit(fake.SavingModel(), [BackupAndRestore(str(backup_dir))], epochs=2)
+
+
 def test_unreadable_backup_without_fallback_says_what_to_do(fake, tmp_path):
     backup_dir = tmp_path / "backup"
     backup_dir.mkdir()
