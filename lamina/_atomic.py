@@ -150,6 +150,7 @@ def remove_stale_temporaries(folder):
     process that is not yet reaped (a zombie) still counts as running.
     """
     removed = []
+    folder = os.path.abspath(folder)  # as the paths of this process's temporaries are kept
     try:
         names = os.listdir(folder)
     except OSError:

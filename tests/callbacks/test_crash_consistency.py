@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 import lamina as keras
-from lamina._atomic import atomic_output, is_temporary
+from lamina._atomic import atomic_output, is_temporary, remove_stale_temporaries
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="SIGKILL and /proc/self/fd are Linux's")
@@ -370,17 +370,20 @@ def test_an_existing_file_keeps_its_permissions(tmp_path, model):
 
 
 # --------------------------------------------------------------------------- temporaries
-def test_temporaries_of_live_writers_are_kept_and_of_gone_writers_removed(tmp_path, model):
+def test_temporaries_of_live_writers_are_kept_and_of_gone_writers_removed(
+        tmp_path, model, monkeypatch):
     """A save removes what killed saves left, never a temporary another live save is
     writing (in this process, or in another one)."""
+    monkeypatch.chdir(tmp_path)
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        with atomic_output(tmp_path / "slow.keras") as writing:  # a save still going on
+        with atomic_output("slow.keras") as writing:  # a save still going on
             mine = os.path.basename(writing)
             # Another process's temporary: the same name, with that process's id.
             theirs = mine.replace(f"-{os.getpid()}-", f"-{sleeper.pid}-")
             (tmp_path / theirs).write_bytes(b"partial")
             model.save(tmp_path / "m.keras")
+            assert remove_stale_temporaries(".") == []  # a relative folder, as users give
             assert {mine, theirs} <= set(os.listdir(tmp_path))
             with open(writing, "wb") as f:
                 f.write(b"done")
