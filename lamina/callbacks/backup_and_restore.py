@@ -44,8 +44,8 @@ class BackupAndRestore(Callback):
     rename of the weights and that of `training_metadata.json` (the JSON file is read only
     for backups whose weights do not record an epoch: Keras's, older lamina's, or a
     `save_weights` that does not write HDF5). A `training_metadata.json` without a weights
-    file (a deletion cut short) is ignored.
-
+    file (a deletion cut short) is ignored, and the temporary files of a killed backup are
+    removed by the next one.
 
     Args:
         backup_dir: the folder for the backup files; use it for nothing else.
