@@ -1,4 +1,8 @@
-"""`ProgbarLogger`: the progress display of `fit`, `evaluate` and `predict`, drawn by tqdm."""
+"""`ProgbarLogger`: the progress display of `fit`, `evaluate` and `predict`.
+
+On a terminal (and in Jupyter) tqdm draws a live bar; anywhere else (a log file, CI, a pipe
+through `tee`) the same information is printed as plain lines, as Keras does there.
+"""
 
 import sys
 import time
@@ -21,6 +25,10 @@ class ProgbarLogger(Callback):
     * `verbose=1` (or `"auto"`): a live bar per epoch, drawn by `tqdm.auto` (a widget in
       Jupyter), with elapsed time, ETA, speed and the running metric values, Keras-style:
       `loss: 0.1234 - mae: 0.2345`. Validation metrics appear on the bar's final line.
+      When standard output is not a terminal (a log file, CI, `| tee`), no carriage
+      returns are written: one line per epoch, `32/32 ━━━━━━━━━━━━━━━━━━━━ 1s 31ms/step -
+      loss: 0.1234`, and a progress line at most every `line_interval` seconds (10) while
+      a long epoch runs.
     * `verbose=2`: one line per epoch with the time taken and the metrics.
 
     `steps=None` (a generator of unknown length) shows a running count until the epoch ends;
@@ -37,6 +45,8 @@ class ProgbarLogger(Callback):
     """
 
     _sparse_batch_hooks = True
+    # Seconds between progress lines within an epoch when the output is not a terminal.
+    line_interval = 10.0
 
     def __init__(self):
         super().__init__()
@@ -46,6 +56,8 @@ class ProgbarLogger(Callback):
         self.seen = 0
         self._bar = None
         self._in_notebook = False
+        self._lines = False  # plain lines instead of a bar (output is not a terminal)
+        self._last_line = None
         self._start = None
         self._called_in_fit = False
 
@@ -118,6 +130,12 @@ class ProgbarLogger(Callback):
 
         notebook = sys.modules.get("tqdm.notebook")  # loaded by tqdm.auto inside Jupyter
         self._in_notebook = notebook is not None and issubclass(tqdm, notebook.tqdm_notebook)
+        # Jupyter's text output (a kernel without the widget) also redraws on '\r'.
+        self._lines = not self._in_notebook and not _is_terminal(sys.stdout) and \
+            "ipykernel" not in sys.modules
+        if self._lines:
+            self._last_line = time.perf_counter()
+            return
         self._bar = tqdm(
             total=self.target, unit="step", leave=True, file=sys.stdout,
             bar_format=self._format(_UNKNOWN_FORMAT if self.target is None else _LIVE_FORMAT))
@@ -133,6 +151,12 @@ class ProgbarLogger(Callback):
 
     def _update(self, batch, logs):
         self.seen = batch + 1  # batch is 0-based; it may jump by several steps
+        if self._lines and self.verbose == 1:
+            now = time.perf_counter()
+            if now - self._last_line >= self.line_interval and self.seen != self.target:
+                self._last_line = now
+                self._print_line(logs, final=False)
+            return
         if self._bar is None:
             return
         self._bar.set_description_str(format_logs(logs), refresh=False)
@@ -141,7 +165,10 @@ class ProgbarLogger(Callback):
     def _finalize(self, logs):
         if self.target is None:
             self.target = self.seen  # learnt in the first epoch; later epochs show a total
-        if self.verbose == 1 and self._bar is not None:
+        if self.verbose == 1 and self._lines:
+            self.seen = self.seen or self.target  # an epoch stopped early shows where
+            self._print_line(logs, final=True)
+        elif self.verbose == 1 and self._bar is not None:
             bar = self._bar
             bar.total = self.target
             bar.bar_format = self._format(_DONE_FORMAT)
@@ -157,6 +184,46 @@ class ProgbarLogger(Callback):
             if self.target:
                 line += f" - {_format_step_time(elapsed / self.target)}"
             print(line + format_logs(logs), file=sys.stdout, flush=True)
+
+    def _print_line(self, logs, final):
+        """Keras's progress line without terminal control codes: the count, a bar, the time
+        taken (the ETA while the epoch runs), the time per step and the metrics."""
+        elapsed = time.perf_counter() - (self._start or time.perf_counter())
+        seen, target = self.seen, self.target
+        per_step = elapsed / seen if seen else 0.0
+        if target:
+            width = len(str(target))
+            done = min(_BAR_WIDTH, _BAR_WIDTH * seen // target)
+            line = f"{seen:>{width}d}/{target} {'━' * done}{'─' * (_BAR_WIDTH - done)}"
+            timing = f"{elapsed:.0f}s" if final else _format_eta(per_step * (target - seen))
+        else:
+            line = f"{seen:>7d}/Unknown"
+            timing = f"{elapsed:.0f}s"
+        line += f" {timing} {_format_step_time(per_step)}" + format_logs(logs)
+        try:
+            print(line, file=sys.stdout, flush=True)
+        except UnicodeEncodeError:  # a log whose encoding has no box-drawing characters
+            print(line.translate(_ASCII_BAR), file=sys.stdout, flush=True)
+
+
+_BAR_WIDTH = 20
+_ASCII_BAR = str.maketrans({"━": "=", "─": "."})
+
+
+def _is_terminal(stream):
+    """Whether `stream` shows carriage-return redraws as one changing line (a terminal)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+def _format_eta(seconds):
+    if seconds > 3600:
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+    if seconds > 60:
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{seconds:.0f}s"
 
 
 def format_logs(logs):
