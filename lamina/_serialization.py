@@ -666,13 +666,13 @@ class _Loader:
             return config
         if not isinstance(config, dict):
             raise DeserializationError(
-                f"Cannot deserialize {config!r} of type {type(config).__name__}: expected a "
+                f"Cannot deserialize {_short(config)} of type {type(config).__name__}: expected a "
                 "config dict, a list, a name or a plain value.")
         if module_objects is not None:
             if "class_name" not in config:
                 raise DeserializationError(
                     f"Cannot deserialize this {self.kind} config: it has no 'class_name' key. "
-                    f"Expected {{'class_name': ..., 'config': {{...}}}}. Received: {config!r}")
+                    f"Expected {{'class_name': ..., 'config': {{...}}}}. Received: {_short(config)}")
             found = self._load_builtin(config, module_objects)
             if found is not _NOT_FOUND:
                 return found
@@ -715,13 +715,13 @@ class _Loader:
             if not isinstance(inner, str):
                 raise DeserializationError(
                     f"A function config must hold the function's name as 'config'. "
-                    f"Received: {config!r}")
+                    f"Received: {_short(config)}")
             return self._find_function(inner, module, config)
         if class_name == "type" and isinstance(inner, str):
             return self._find_class(inner, inner, None, config)
         if not isinstance(inner, dict):
             raise DeserializationError(
-                f"The config of {class_name} must be a dict. Received: {config!r}")
+                f"The config of {class_name} must be a dict. Received: {_short(config)}")
         shared_id = config.get("shared_object_id")
         maps = _sharing.get()
         if shared_id is not None and maps is not None and shared_id in maps[0]:
@@ -740,7 +740,7 @@ class _Loader:
         if class_name not in _SPECIAL_LOADERS:
             raise DeserializationError(
                 f"Cannot deserialize a '{class_name}' value: lamina has no loader for it. "
-                f"Config: {config!r}")
+                f"Config: {_short(config)}")
         return _SPECIAL_LOADERS[class_name](inner)
 
     # -------------------------------------------------------------------------- name lookup
@@ -754,8 +754,7 @@ class _Loader:
                 found = modeling_symbol(candidate)
                 if found is not None and not inspect.isclass(found):
                     return found
-            if registry.public_symbol(api_name) is not None:
-                _refuse_non_modeling(api_name, config)
+            _refuse_if_other_public_api(api_name, config)
         if module in (None, "builtins") or _is_library_module(module):
             for home in _FUNCTION_MODULES:
                 found = modeling_symbol(f"keras.{home}.{name}")
@@ -783,7 +782,7 @@ class _Loader:
             raise DeserializationError(
                 f"The config names the {what} '{name}' without a package, and {len(matches)} "
                 f"registered objects match it: {names}. Pass custom_objects={{'{name}': ...}} "
-                f"with the one this file needs. Config: {config!r}")
+                f"with the one this file needs. Config: {_short(config)}")
         return next(iter(matches.values()), None)
 
     def _find_class(self, class_name, registered_name, module, config):
@@ -796,13 +795,12 @@ class _Loader:
                 found = modeling_symbol(candidate)
                 if inspect.isclass(found):
                     return found
-            if registry.public_symbol(api_name) is not None:
-                _refuse_non_modeling(api_name, config)
+            _refuse_if_other_public_api(api_name, config)
             raise DeserializationError(
                 f"Cannot deserialize '{api_name}': lamina has no such built-in. If it is a "
                 f"custom class, pass custom_objects={{'{class_name}': {class_name}}} or "
                 "decorate it with @keras.saving.register_keras_serializable(). "
-                f"Config: {config!r}")
+                f"Config: {_short(config)}")
         # Saved before the class was registered: its config names it without a package.
         found = self._find_by_short_name(registered_name or class_name, "class", config)
         if found is not None:
@@ -821,14 +819,20 @@ class _Loader:
                 raise
             except TypeError as error:
                 raise _config_error(cls, inner, config, error) from error
-            build_config = config.get("build_config")
-            if build_config and not getattr(instance, "built", True):
-                instance.build_from_config(build_config)
-                instance.built = True
-            compile_config = config.get("compile_config")
-            if compile_config and hasattr(instance, "compile_from_config"):
-                instance.compile_from_config(compile_config)
-                instance.compiled = True
+            except (KeyError, IndexError, AttributeError) as error:
+                raise _malformed_config_error(cls, "config", config, error) from error
+            for key, method, flag in (("build_config", "build_from_config", "built"),
+                                      ("compile_config", "compile_from_config", "compiled")):
+                section = config.get(key)
+                if not section or not hasattr(instance, method):
+                    continue
+                if key == "build_config" and getattr(instance, "built", True):
+                    continue
+                try:
+                    getattr(instance, method)(section)
+                except (KeyError, IndexError, AttributeError) as error:
+                    raise _malformed_config_error(cls, key, config, error) from error
+                setattr(instance, flag, True)
         return instance
 
 
@@ -864,13 +868,24 @@ _SPECIAL_NAMES = {
 }
 
 
+def _refuse_if_other_public_api(api_name, config):
+    """Refuses a name of the public API that is not a modeling object. A namespace outside the
+    modeling ones (`keras.utils`, `keras.config`, ...) is refused by its name alone: it is not
+    even imported to look the name up."""
+    namespace = api_name.rpartition(".")[0]
+    if namespace not in registry.PUBLIC_NAMESPACES:
+        return
+    if namespace not in _MODELING_NAMESPACES or registry.public_symbol(api_name) is not None:
+        _refuse_non_modeling(api_name, config)
+
+
 def _refuse_non_modeling(api_name, config):
     raise DeserializationError(
         f"Refusing to deserialize '{api_name}': configs may name only modeling objects (layers, "
         "losses, metrics, optimizers, initializers, activations and other array functions) "
         "and objects you registered or pass in custom_objects; this name is not one of them. "
         "This holds with safe_mode=False too: a file never chooses other functions to run. "
-        f"Config: {config!r}")
+        f"Config: {_short(config)}")
 
 
 # ------------------------------------------------------------------------------------ messages
@@ -895,7 +910,22 @@ def _missing_object_error(what, name, registered_name, module, config):
             f" lamina never imports the module '{module}' that the file names (a file must not "
             "choose what code is imported, in safe mode or not): import it yourself before "
             "loading, so that its registrations run.")
-    return DeserializationError(f"{message} Config: {config!r}")
+    return DeserializationError(f"{message} Config: {_short(config)}")
+
+
+def _malformed_config_error(cls, key, config, error):
+    """A from_config (or build/compile_from_config) that met a missing key or a value of the
+    wrong kind: the config was not written by Keras or lamina for this class, or was edited."""
+    return DeserializationError(
+        f"Cannot create {cls.__name__} from the '{key}' of its config: it is missing an entry "
+        f"or holds a value of the wrong kind ({type(error).__name__}: {error}). The config was "
+        f"not written for this class by Keras or lamina, or it was modified. Config: "
+        f"{_short(config)}")
+
+
+def _short(config, limit=500):
+    text = repr(config)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _config_error(cls, inner, config, error):
@@ -919,16 +949,16 @@ def _config_error(cls, inner, config, error):
                 f"Cannot create {name} from its config: {name} does not accept the "
                 f"key{'s' if len(unknown) > 1 else ''} {keys}. Accepted arguments: "
                 f"{', '.join(accepted) or '(none)'}. Fix the config, or make "
-                f"{name}.__init__ (or {name}.from_config) take these keys. Config: {config!r}")
+                f"{name}.__init__ (or {name}.from_config) take these keys. Config: {_short(config)}")
         if required and "required" in str(error):
             return DeserializationError(
                 f"Cannot create {name} from its config: the config lacks the required "
                 f"argument{'s' if len(required) > 1 else ''} {', '.join(required)}. Make "
-                f"{name}.get_config() return every constructor argument. Config: {config!r}")
+                f"{name}.get_config() return every constructor argument. Config: {_short(config)}")
     return DeserializationError(
         f"{name}.from_config() failed: {error}. get_config() should return exactly the "
         "constructor arguments, and a from_config() should deserialize nested objects (layers, "
-        f"initializers, ...) it receives as configs. Config: {config!r}")
+        f"initializers, ...) it receives as configs. Config: {_short(config)}")
 
 
 def unknown_name_error(kind, name, candidates):

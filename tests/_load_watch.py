@@ -117,9 +117,18 @@ class LoadWatch:
         if path in self._allowed and not writing:
             return None
         if not writing and (path.startswith(self._code_folders)
-                            or path.startswith(("/proc/", "/sys/"))):
-            return None
+                            or path.startswith(("/proc/", "/sys/"))
+                            or path in self._sources_on_stack()):
+            return None  # code, system facts, or a warning quoting its caller's line
         return f"open({path!r}, {mode!r})"
+
+    @staticmethod
+    def _sources_on_stack():
+        frame, files = sys._getframe(2), set()
+        while frame is not None:
+            files.add(os.path.realpath(frame.f_code.co_filename))
+            frame = frame.f_back
+        return files
 
     @staticmethod
     def _inside_import():

@@ -77,20 +77,32 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
     """
     layers = {}
     pending = []
-    for entry in config["layers"]:
+    for index, entry in enumerate(_listed(config, "layers", dict)):
+        where = f"layers[{index}]"
+        if not isinstance(entry.get("class_name"), str):
+            raise ValueError(
+                f"The functional config's {where} has no 'class_name' naming the layer's "
+                f"class. Received: {_preview(entry)}")
         if layer_factory is not None:
             layer = layer_factory(entry)
         else:
             layer = serialization.deserialize_keras_object(
                 {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
                 custom_objects=custom_objects)
+        if not callable(layer) or not hasattr(layer, "name"):
+            raise ValueError(
+                f"The functional config's {where} describes a {type(layer).__name__}, not a "
+                f"layer. Received: {_preview(entry)}")
         name = entry.get("name", layer.name)
+        if not isinstance(name, str):
+            raise ValueError(f"The functional config's {where} has a name that is not a "
+                             f"string: {_preview(name)}.")
         if name in layers:
             raise ValueError(
                 f"The model config lists two layers named '{name}'. Layer names must be unique "
                 "within a model.")
         layers[name] = layer
-        for node_data in entry.get("inbound_nodes", []):
+        for node_data in _listed(entry, "inbound_nodes", dict, where=where, default=[]):
             pending.append((name, node_data))
     outputs_by_node = {}  # (layer name, node index) -> flat output tensors
     for name, layer in layers.items():
@@ -165,6 +177,26 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
     if "trainable" in config:
         kwargs["trainable"] = config["trainable"]
     return cls(inputs=inputs, outputs=outputs, name=config.get("name"), **kwargs)
+
+
+def _listed(config, key, kind, where="", default=None):
+    """`config[key]`, checked to be a list of `kind` (the parts of a functional config)."""
+    value = config.get(key, default) if isinstance(config, dict) else None
+    place = f"{where}.{key}" if where else key
+    if not isinstance(value, list):
+        raise ValueError(f"The functional config's '{place}' must be a list. Received: "
+                         f"{_preview(value)}")
+    for index, item in enumerate(value):
+        if not isinstance(item, kind):
+            raise ValueError(
+                f"The functional config's {place}[{index}] must be a {kind.__name__}. "
+                f"Received: {_preview(item)}")
+    return value
+
+
+def _preview(value, limit=200):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _endpoint_offset(layer):
