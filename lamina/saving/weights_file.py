@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from lamina._runtime import dtypes
 from lamina.saving.atomic import atomic_output
 from lamina.saving.object_graph import own_variables, walk
 
@@ -88,28 +89,110 @@ def _stored_values(h5_file, where, what):
     return stored
 
 
-def _read(dataset):
-    value = np.asarray(dataset[()])
-    if dataset.attrs.get("dtype") == "bfloat16":
+# The dtypes a stored value may have (a bfloat16 is stored as 2-byte words marked by a "dtype"
+# attribute). Anything else, strings, compound records, object references, is no weight, and an
+# exotic dtype may make an element of any size.
+_STORED_DTYPES = frozenset({
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+    "float32", "float64", "complex64", "complex128",
+})
+
+
+def _stored_dtype(dataset, variable, what):
+    """The dtype of the values `dataset` holds, from its header alone (nothing is read), and
+    None with the reason when they are not numbers that `variable` can take."""
+    h5py = _h5py()
+    stored = dataset.dtype
+    try:
+        tag = dataset.attrs.get("dtype")
+    except Exception as error:  # an attribute h5py cannot read back
+        return None, f"'{variable.path}': the {what} marks its values with an unreadable " \
+                     f"'dtype' attribute ({error})"
+    if isinstance(tag, bytes):
+        tag = tag.decode("utf-8", "replace")
+    if tag is not None:
+        if not isinstance(tag, str) or tag != "bfloat16":
+            return None, (f"'{variable.path}': the {what} marks its values with the dtype "
+                          f"attribute {str(tag)[:80]!r}; Keras writes only 'bfloat16' there")
+        if stored.itemsize != 2 or stored.kind not in "uV" or stored.fields is not None:
+            return None, (f"'{variable.path}': the {what} marks {stored} values as bfloat16, "
+                          "which takes 2-byte words")
         import ml_dtypes
 
-        value = value.view(ml_dtypes.bfloat16)
-    return value
+        value_dtype = np.dtype(ml_dtypes.bfloat16)
+    elif stored.name in _STORED_DTYPES and stored.fields is None and stored.subdtype is None:
+        value_dtype = stored
+    else:
+        if h5py.check_string_dtype(stored) is not None or stored.kind in "SU":
+            kind = "strings"
+        elif h5py.check_ref_dtype(stored) is not None:
+            kind = "object references"
+        elif stored.fields is not None:
+            kind = "compound records"
+        else:
+            kind = "values"
+        return None, (f"'{variable.path}': the {what} holds {kind} of dtype {stored}, where a "
+                      "weight's numeric values belong")
+    if not dtypes.can_store(value_dtype, variable.dtype):
+        return None, (f"'{variable.path}': the {what} holds {value_dtype} values, which the "
+                      f"variable's dtype {variable.dtype} cannot hold without losing information")
+    return value_dtype, None
 
 
-def read_weights(model, h5_file, skip_mismatch=False, what="weights file"):
+def _read(dataset, value_dtype, variable, what):
+    """The values of `dataset` (already checked by `_stored_dtype`) in `variable`'s dtype."""
+    try:
+        value = np.asarray(dataset[()])
+    except Exception as error:  # h5py: a missing compression filter, damaged chunks
+        raise ValueError(
+            f"Cannot read the values of '{variable.path}' from the {what}: {error}. The file is "
+            "damaged, or was written with an HDF5 compression filter (plugin) that is not "
+            "installed; nothing was loaded.") from error
+    if value_dtype != value.dtype:
+        value = value.view(value_dtype)  # bfloat16 words
+    return _converted(value, variable, what)
+
+
+def _converted(value, variable, what):
+    """`value` in `variable`'s dtype, refusing conversions that change numbers: a float64 1e300
+    is no float32 (it would become inf), an int64 2**40 no int32 (it would wrap around)."""
+    target = np.dtype(variable.dtype)
+    if value.dtype == target:
+        return value
+    with np.errstate(all="ignore"):
+        converted = value.astype(target)
+        if dtypes.is_float(variable.dtype) or target.kind == "c":
+            changed = np.isfinite(value) & ~np.isfinite(converted)
+            effect = "overflow to infinity"
+        else:  # integers (can_store keeps floats out of integer variables)
+            changed = converted.astype(value.dtype) != value
+            effect = "overflow (wrap around)"
+    if np.any(changed):
+        example = value[changed].flat[0]
+        raise ValueError(
+            f"Cannot load the {what}: '{variable.path}' holds {value.dtype} values out of the "
+            f"range of its dtype {variable.dtype} (e.g. {example!r}), which would {effect}; "
+            "nothing was loaded. The file is damaged or hostile, or was saved from a model "
+            f"with wider dtypes: build the model with dtype='{value.dtype}' to load it.")
+    return converted
+
+
+def read_weights(model, h5_file, skip_mismatch=False, what="weights file", source=None):
     """Loads variables from an open h5 file into `model`, all or nothing.
 
-    Raises a ValueError listing every mismatch (by variable path: expected and found shapes,
-    missing or extra variables) unless `skip_mismatch`, which skips those with a warning.
+    Raises a ValueError listing every mismatch (by variable path: expected and found shapes and
+    dtypes, missing or extra variables) unless `skip_mismatch`, which skips those with a
+    warning. Values that are not numbers, that overflow the variable's dtype, or that cannot be
+    read always raise. `what` names the file in messages; `source` (a path) is added to it.
     """
+    named = f"{what} {source!r}" if source else what
     assignments, problems = [], []
     for path, obj, kind in walk(model):
         variables = own_variables(obj, kind)
         if variables is None:
             continue
         where = f"{path}/vars" if path else "vars"
-        stored = _stored_values(h5_file, where, what)
+        stored = _stored_values(h5_file, where, named)
         label = f"'{getattr(obj, 'name', path)}' (at {path or '/'})"
         if len(stored) != len(variables):
             if kind == "Optimizer":
@@ -128,22 +211,28 @@ def read_weights(model, h5_file, skip_mismatch=False, what="weights file"):
             problems.append(message)
             continue
         for variable, dataset in zip(variables, stored):
+            # Shape and dtype come from the dataset's header: a dataset declaring terabytes is
+            # refused before any of it is read.
             shape = tuple(dataset.shape)
             if shape != tuple(variable.shape):
                 problems.append(f"'{variable.path}': expected shape {tuple(variable.shape)}, "
                                 f"the {what} has {shape}")
                 continue
-            assignments.append((variable, dataset))
+            value_dtype, problem = _stored_dtype(dataset, variable, what)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            assignments.append((variable, dataset, value_dtype))
     if problems and not skip_mismatch:
         listing = "\n  ".join(problems)
         raise ValueError(
-            f"The {what} does not match the model ({len(problems)} problem(s)); nothing was "
+            f"The {named} does not match the model ({len(problems)} problem(s)); nothing was "
             f"loaded:\n  {listing}\nLoad into a model built with the same architecture, or "
             "pass skip_mismatch=True to load what fits.")
     if problems:
         warnings.warn("Skipped mismatched weights:\n  " + "\n  ".join(problems), stacklevel=3)
-    values = [(variable, variable._check_assignable(_read(dataset)))
-              for variable, dataset in assignments]
+    values = [(variable, variable._check_assignable(_read(dataset, value_dtype, variable, named)))
+              for variable, dataset, value_dtype in assignments]
     for variable, value in values:
         variable.assign(value)
 
@@ -175,4 +264,4 @@ def load_weights(model, filepath, skip_mismatch=False):
             f"Cannot read weights from {filepath!r}: {error}. The file is missing, truncated "
             "or not an HDF5 weights file.") from error
     with h5_file:
-        read_weights(model, h5_file, skip_mismatch=skip_mismatch)
+        read_weights(model, h5_file, skip_mismatch=skip_mismatch, source=filepath)
