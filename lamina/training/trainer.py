@@ -480,9 +480,10 @@ class Trainer:
         """Per output, how the compiled loss and metrics read integer labels (cached: the
         generator path asks once per batch)."""
         loss, metrics = self._compile_loss, self._compile_metrics
+        # The objects themselves (not ids, which a recompiled model could reuse).
         key = (loss, getattr(loss, "built", None), metrics, getattr(metrics, "built", None))
         cached = self.__dict__.get("_label_specs")
-        if cached is not None and all(a is b for a, b in zip(cached[0], key)):
+        if cached is not None and cached[0] == key:
             return cached[1]
         specs = checks.sparse_label_specs(loss, metrics)
         object.__setattr__(self, "_label_specs", (key, specs))
@@ -495,9 +496,11 @@ class Trainer:
         would). Generators are checked batch by batch by the loops."""
         if not isinstance(data, data_lib.ArrayData) or data.targets is None:
             return
-        size = data.batch_size if data.full_batches else data.partial_size
-        with loops.noted(kind, lambda: f"the first batch ({loops.describe_first(data)})"):
-            self._symbolic_build(data.batch_spec(size))
+        if not self.built or any(obj is not None and not obj.built
+                                 for obj in (self._compile_loss, self._compile_metrics)):
+            size = data.batch_size if data.full_batches else data.partial_size
+            with loops.noted(kind, lambda: f"the first batch ({loops.describe_first(data)})"):
+                self._symbolic_build(data.batch_spec(size))
         layout = self._output_layout()
         if layout is None and self.compiled and (
                 self._compile_loss is not None or self._compile_metrics is not None):
