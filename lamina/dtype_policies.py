@@ -5,8 +5,11 @@ variables in float32 and compute in the half type (Keras's mixed precision).
 """
 
 from lamina._runtime import config
+from lamina._runtime.dtypes import ALLOWED_DTYPES as _ALLOWED_DTYPES
+from lamina._runtime.dtypes import short_repr as _short_repr
 from lamina._runtime.dtypes import standardize_dtype
 
+_MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 _global_policy = None
 
 
@@ -25,16 +28,20 @@ class DTypePolicy:
         if not isinstance(name, str):
             raise TypeError(
                 f"A DTypePolicy name must be a string such as 'float32' or 'mixed_float16'. "
-                f"Received: name={name!r}")
-        if name.startswith("mixed_"):
-            compute = name[len("mixed_"):]
-            if compute not in ("float16", "bfloat16"):
-                raise ValueError(
-                    f"Unknown mixed policy {name!r}: expected 'mixed_float16' or "
-                    "'mixed_bfloat16'.")
-            self._compute_dtype, self._variable_dtype = compute, "float32"
+                f"Received: name={_short_repr(name)}")
+        if name in _MIXED_POLICIES:
+            self._compute_dtype, self._variable_dtype = name[len("mixed_"):], "float32"
         else:
-            self._compute_dtype = self._variable_dtype = standardize_dtype(name)
+            try:
+                self._compute_dtype = self._variable_dtype = standardize_dtype(name)
+            except ValueError:
+                # Names come from layer configs ("dtype": {"class_name": "DTypePolicy", ...}),
+                # so the message lists every accepted one, mixed policies included.
+                raise ValueError(
+                    f"Invalid dtype policy name: {_short_repr(name)}. Expected "
+                    f"{' or '.join(map(repr, _MIXED_POLICIES))}, or a dtype name: "
+                    f"{', '.join(_ALLOWED_DTYPES)}. If it comes from a layer's 'dtype' in a "
+                    "config, correct it there.") from None
         self._name = name
 
     @property
@@ -80,13 +87,15 @@ def get(identifier):
     if isinstance(identifier, DTypePolicy):
         return identifier
     if isinstance(identifier, dict):
-        if identifier.get("class_name") == "DTypePolicy":
-            return DTypePolicy(**identifier.get("config", {}))
-        if "name" in identifier:
-            return DTypePolicy(identifier["name"])
+        config = identifier.get("config", {}) if "class_name" in identifier else identifier
+        if (identifier.get("class_name", "DTypePolicy") == "DTypePolicy"
+                and isinstance(config, dict) and set(config) <= {"name"}
+                and ("class_name" in identifier or "name" in config)):
+            return DTypePolicy(config.get("name"))
         raise ValueError(
-            f"Cannot read a dtype policy from {identifier!r}: expected a serialized "
-            "DTypePolicy (with 'class_name' and 'config') or {'name': ...}.")
+            f"Cannot read a dtype policy from {_short_repr(identifier)}: expected a serialized "
+            "DTypePolicy ({'class_name': 'DTypePolicy', 'config': {'name': 'float32'}}) or "
+            "{'name': 'float32'}.")
     if hasattr(identifier, "as_numpy_dtype") or not isinstance(identifier, str):
         identifier = standardize_dtype(identifier)
     return DTypePolicy(identifier)

@@ -46,7 +46,19 @@ _TRUNCATED_STDDEV = 0.87962566103423978
 
 
 def _shape(shape):
-    return tuple(int(d) for d in shape)
+    """`shape` as a tuple of non-negative Python ints; a clear ValueError otherwise."""
+    return _variable.standardize_shape(shape, "an initial value")
+
+
+def _sized(shape, dtype):
+    """`(shape, dtype)` standardized, once the memory for such an array is known to be there.
+
+    Initializers are called directly too (`GlorotUniform()((n, m))`), and XLA aborts the
+    process rather than raising when an array does not fit.
+    """
+    shape, dtype = _shape(shape), standardize_dtype(dtype)
+    _variable.check_allocation(shape, dtype, "an initial value")
+    return shape, dtype
 
 
 @keras_export("keras.Initializer", "keras.initializers.Initializer")
@@ -102,8 +114,8 @@ class Zeros(Initializer):
 def _filled(shape, dtype, value):
     # Built on the host and copied over: an eager jnp.full compiles a program for every new
     # shape, which dominated model-building time.
-    dtype = standardize_dtype(dtype)
-    return jax.device_put(np.full(_shape(shape), value, dtype=jnp.dtype(dtype)))
+    shape, dtype = _sized(shape, dtype)
+    return jax.device_put(np.full(shape, value, dtype=jnp.dtype(dtype)))
 
 
 @keras_export("keras.initializers.Ones", "keras.initializers.ones")
@@ -134,8 +146,8 @@ class Constant(Initializer):
     def __call__(self, shape, dtype=None):
         if isinstance(self.value, (int, float)):
             return _filled(shape, dtype, self.value)
-        dtype = standardize_dtype(dtype)
-        return jnp.asarray(self.value, dtype=dtype) * jnp.ones(_shape(shape), dtype=dtype)
+        shape, dtype = _sized(shape, dtype)
+        return jnp.asarray(self.value, dtype=dtype) * jnp.ones(shape, dtype=dtype)
 
     def get_config(self):
         return {"value": serialization.serialize_keras_object(self.value)}
@@ -162,12 +174,11 @@ class Identity(Initializer):
         self.gain = gain
 
     def __call__(self, shape, dtype=None):
-        shape = _shape(shape)
+        shape, dtype = _sized(shape, dtype)
         if len(shape) != 2:
             raise ValueError(
                 "The Identity initializer only makes 2-D matrices. "
                 f"Received: shape={shape} of rank {len(shape)}.")
-        dtype = standardize_dtype(dtype)
         return jnp.asarray(self.gain, dtype=dtype) * jnp.eye(*shape, dtype=dtype)
 
     def get_config(self):
@@ -209,7 +220,8 @@ class RandomNormal(RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        return _random.normal(_shape(shape), mean=self.mean, stddev=self.stddev, dtype=dtype,
+        shape, dtype = _sized(shape, dtype)
+        return _random.normal(shape, mean=self.mean, stddev=self.stddev, dtype=dtype,
                               seed=self.seed)
 
     def get_config(self):
@@ -232,7 +244,8 @@ class TruncatedNormal(RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        return _random.truncated_normal(_shape(shape), mean=self.mean, stddev=self.stddev,
+        shape, dtype = _sized(shape, dtype)
+        return _random.truncated_normal(shape, mean=self.mean, stddev=self.stddev,
                                         dtype=dtype, seed=self.seed)
 
     def get_config(self):
@@ -255,7 +268,8 @@ class RandomUniform(RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        return _random.uniform(_shape(shape), minval=self.minval, maxval=self.maxval,
+        shape, dtype = _sized(shape, dtype)
+        return _random.uniform(shape, minval=self.minval, maxval=self.maxval,
                                dtype=dtype, seed=self.seed)
 
     def get_config(self):
@@ -323,7 +337,7 @@ class VarianceScaling(RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        shape = _shape(shape)
+        shape, dtype = _sized(shape, dtype)
         fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         scale = self.scale / max(1.0, fan[self.mode])
@@ -448,7 +462,7 @@ class Orthogonal(RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        shape = _shape(shape)
+        shape, dtype = _sized(shape, dtype)
         if len(shape) < 2:
             raise ValueError(
                 "The Orthogonal initializer needs a shape of rank 2 or more. "

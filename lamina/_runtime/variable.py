@@ -6,6 +6,12 @@ functions and in `lamina.ops`, and `assign` replaces its value. Inside a state s
 the trainer turn stateful user code into pure JAX.
 """
 
+import contextlib
+import contextvars
+import math
+import operator
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -112,8 +118,11 @@ class Variable:
                     f"Variable '{self._path}' is created from a callable initializer, so it "
                     "needs a shape. Pass shape=..., e.g. "
                     "Variable(initializer, shape=(3, 4)).")
-            dtype = dtypes.standardize_dtype(dtype)
-            value = to_device(initializer(tuple(shape), dtype=dtype))
+            what = f"variable '{self._path}'"
+            shape = standardize_shape(shape, what)
+            dtype = _standardize_dtype(dtype, what)
+            check_allocation(shape, dtype, what)
+            value = to_device(initializer(shape, dtype=dtype))
             value = value.astype(dtype) if value.dtype != np.dtype(dtype) else value
             if tuple(value.shape) != tuple(shape):
                 raise ValueError(
@@ -124,9 +133,11 @@ class Variable:
         if dtype is None:
             dtype = _default_dtype(initializer)
         else:
-            dtype = dtypes.standardize_dtype(dtype)
+            dtype = _standardize_dtype(dtype, f"variable '{self._path}'")
         value = to_device(initializer, dtype=dtype)
-        if shape is not None and tuple(shape) != tuple(value.shape):
+        if shape is not None:
+            shape = standardize_shape(shape, f"variable '{self._path}'")
+        if shape is not None and shape != tuple(value.shape):
             raise ValueError(
                 f"Variable '{self._path}': the initial value has shape {tuple(value.shape)} but "
                 f"shape={tuple(shape)} was given. Pass a value of that shape, or drop shape=.")
@@ -286,6 +297,225 @@ class Variable:
 
     def __invert__(self):
         return ~self.value
+
+
+# ----------------------------------------------------------------------------- declared sizes
+# A weight's shape and dtype often come from a file (a layer config's units, filters, input_dim,
+# dtype). XLA does not raise when an allocation cannot be made: it aborts the whole process. So
+# every shape is checked before an initial value is computed, and so is the memory it needs.
+
+class AllocationError(MemoryError, ValueError):
+    """A Variable's declared size cannot fit in the memory of the device that would hold it.
+
+    It is a `ValueError` because the usual cause is a bad argument or config (`Dense(10**12)`,
+    a config from an untrusted file), which Keras users catch as `ValueError`; and a
+    `MemoryError` because that is what it prevents (XLA would abort the process instead of
+    raising), for code that handles running out of memory.
+    """
+
+
+# Below this size the memory is not measured: no weight this small can be an absurd declared
+# size, and an odd reading of available memory (some containers report little) must never stop
+# an ordinary model. The shape is still validated.
+_UNCHECKED_BYTES = 1 << 24
+_MAX_INDEX = 2**63 - 1  # XLA indexes dimensions and element counts with int64
+_creator = contextvars.ContextVar("lamina_variable_creator", default=None)
+
+
+@contextlib.contextmanager
+def created_by(description):
+    """Names who creates the Variables in the block (`"Layer 'dense_3'"`), for their errors."""
+    token = _creator.set(description)
+    try:
+        yield
+    finally:
+        _creator.reset(token)
+
+
+def _cannot_create(what):
+    creator = _creator.get()
+    return f"{creator} cannot create {what}" if creator else f"Cannot create {what}"
+
+
+def _standardize_dtype(dtype, what):
+    try:
+        return dtypes.standardize_dtype(dtype)
+    except ValueError as error:
+        raise ValueError(f"{_cannot_create(what)}: {error}") from None
+
+
+def standardize_shape(shape, what):
+    """`shape` as a tuple of Python ints, each >= 0; a ValueError naming `what` otherwise.
+
+    `what` names the array in errors: `"variable 'dense/kernel'"`.
+
+    Floats (`1.5`, even `2.0`), booleans, strings and `None` are refused rather than converted:
+    `int(1.5)` would silently build a different layer from the one a config declares.
+    """
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, checked without a loop of conversions
+    if shape is None or isinstance(shape, (str, bytes, dict)) or not hasattr(shape, "__iter__"):
+        raise ValueError(
+            f"{_cannot_create(what)}: its shape must be a tuple of non-negative integers. "
+            f"Received: shape={dtypes.short_repr(shape)}. Pass e.g. shape=(3, 4), or shape=(n,) "
+            "for a vector.")
+    shape = tuple(shape)
+    dims = []
+    for axis, dim in enumerate(shape):
+        try:
+            if isinstance(dim, (bool, np.bool_)):
+                raise TypeError
+            dim = operator.index(dim)
+        except TypeError:
+            if dim is None:
+                hint = ("None means the size is unknown: a weight needs a full shape, so "
+                        "build the layer with a fully known input shape")
+            else:
+                hint = ("check the argument that sets it (units, filters, input_dim, ...): it "
+                        "must be an int, not a float or a string")
+            raise ValueError(
+                f"{_cannot_create(what)}: every dimension of its shape must be a non-negative "
+                f"integer, but dimension {axis} is {dtypes.short_repr(dim)} "
+                f"({type(dim).__name__}). Received: shape={dtypes.short_repr(shape)}; "
+                f"{hint}.") from None
+        if dim < 0:
+            raise ValueError(
+                f"{_cannot_create(what)}: dimension {axis} of its shape is negative. Received: "
+                f"shape={dtypes.short_repr(shape)}. Check the argument that sets it (units, "
+                "filters, input_dim, ...): sizes must be >= 0.")
+        dims.append(dim)
+    return tuple(dims)
+
+
+def check_allocation(shape, dtype, what):
+    """Raises `AllocationError` if a `shape`/`dtype` array cannot fit where it would be made.
+
+    `shape` is a standardized shape and `dtype` a standardized dtype name. The element count is
+    a Python int, so no size overflows; the available memory is read once per large request
+    (`device.memory_stats()` on an accelerator, the host's available memory on CPU).
+    """
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > _MAX_INDEX or max(shape, default=0) > _MAX_INDEX:
+        room = "no device can hold it: an array's bytes and dimensions stop at 2**63 - 1"
+        remedy = ""
+    elif nbytes < _UNCHECKED_BYTES:
+        return
+    else:
+        where, available = available_memory()
+        if available is None or nbytes <= available:
+            return
+        room = f"{where} has {format_bytes(available)} available"
+        remedy = " If the size is intended, free memory or use a device with more."
+    exact = f" ({nbytes} bytes)" if 1000 <= nbytes < 10**27 else ""
+    raise AllocationError(
+        f"{_cannot_create(what)} of shape {dtypes.short_repr(shape)} {dtype}: it needs "
+        f"{format_bytes(nbytes)}{exact}, and {room}. Check the arguments that set this shape "
+        "(units, filters, input_dim, output_dim, ...) and the dtype: a config from an "
+        f"untrusted file may declare absurd sizes.{remedy}")
+
+
+def format_bytes(nbytes):
+    """`40.0 TB`, `512.0 MB`, `12 bytes`: a size for error messages, in powers of 1000."""
+    if nbytes < 1000:
+        return f"{nbytes} bytes"
+    if nbytes >= 10**27:  # no float or decimal string needed for a size from a hostile file
+        return "more than 1000 YB"
+    size = nbytes / 1000
+    for unit in ("KB", "MB", "GB", "TB", "PB", "EB", "ZB"):
+        if round(size, 1) < 1000:
+            return f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} YB"
+
+
+def _default_device():
+    device = jax.config.jax_default_device  # honours `with jax.default_device(...)`
+    if isinstance(device, str):
+        return jax.devices(device)[0]
+    return device if device is not None else jax.devices()[0]
+
+
+def available_memory():
+    """`(description, bytes)` of free memory where new Variables are placed; bytes may be None.
+
+    An accelerator reports its own limit and use (`memory_stats()`); on CPU it is the host's
+    available memory, bounded by the process's cgroup limit when there is one.
+    """
+    device = _default_device()
+    try:
+        stats = device.memory_stats()
+    except Exception:  # some backends do not implement it
+        stats = None
+    if stats and "bytes_limit" in stats:
+        free = stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+        return f"{device.platform.upper()} device {device.id}", max(free, 0)
+    if device.platform != "cpu":
+        return f"{device.platform.upper()} device {device.id}", None
+    return "the CPU host", _host_available_memory()
+
+
+def _host_available_memory():
+    available = _meminfo_available()  # Linux: free memory plus what the kernel can reclaim
+    # Elsewhere free pages, or at least the physical memory (macOS has no free-page count):
+    # an array larger than the machine's RAM is refused on every system.
+    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        if available is not None:
+            break
+        try:
+            available = os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            available = None
+    headroom = _cgroup_headroom()
+    if headroom is not None:
+        available = headroom if available is None else min(available, headroom)
+    return available
+
+
+def _meminfo_available():
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for line in meminfo:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _read_number(path, key=None):
+    """The integer in a cgroup file (or after `key` in a `memory.stat`); None if absent."""
+    try:
+        with open(path, "rb") as file:
+            if key is None:
+                return int(file.read().strip())
+            for line in file:
+                name, _, value = line.partition(b" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+# (limit, usage, reclaimable page cache) files of cgroup v2, then v1. Cache counts in usage but
+# is given back on demand, as MemAvailable counts it.
+_CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current",
+     "/sys/fs/cgroup/memory.stat", b"inactive_file"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+     "/sys/fs/cgroup/memory/memory.stat", b"total_inactive_file"),
+)
+
+
+def _cgroup_headroom():
+    for limit_file, usage_file, stat_file, cache_key in _CGROUP_FILES:
+        limit = _read_number(limit_file)  # None for "max" (no limit) or no such file
+        if limit is None or limit >= _MAX_INDEX // 2:  # v1 writes "no limit" as a huge number
+            continue
+        usage = _read_number(usage_file) or 0
+        cache = _read_number(stat_file, cache_key) or 0
+        return max(limit - usage + cache, 0)
+    return None
 
 
 def _unwrap(value):

@@ -3,6 +3,7 @@
 import re
 
 import jax.numpy as jnp
+import numpy as np
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina._runtime.dtypes import standardize_dtype
@@ -342,6 +343,12 @@ class Embedding(Layer):
                  **kwargs):
         kwargs.pop("input_length", None)  # a Keras 2 argument with no effect
         super().__init__(**kwargs)
+        for key, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            # Not int(value): a config's 1.5 or "10" must not quietly build another layer.
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(
+                    f"Embedding '{self.name}': {key} must be a positive integer. Received: "
+                    f"{key}={value!r}")
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)

@@ -23,7 +23,7 @@ from lamina._runtime.dtypes import is_float, standardize_dtype
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.state import has_tracers
 from lamina._runtime.stateful import Stateful
-from lamina._runtime.variable import Variable
+from lamina._runtime.variable import Variable, created_by
 from lamina.layers import symbolic
 from lamina.layers.input_spec import assert_input_compatibility
 
@@ -127,7 +127,11 @@ class Layer(Stateful):
                 f"A layer's name must be a non-empty string without '/'. Received: name={name!r}")
         self.name = name
         self._trainable = bool(trainable)
-        self._dtype_policy = dtype_policies.get(dtype)
+        try:
+            self._dtype_policy = dtype_policies.get(dtype)
+        except ValueError as error:  # name the layer: the dtype often comes from its config
+            raise ValueError(f"Layer '{name}' ({type(self).__name__}), argument 'dtype': "
+                             f"{error}") from None
         self.autocast = autocast
         self.built = False
         self.input_spec = None
@@ -289,13 +293,19 @@ class Layer(Stateful):
                 f"add_weight() on layer '{self.name}' got unexpected arguments "
                 f"{sorted(kwargs)}. It accepts shape, initializer, dtype, trainable, autocast, "
                 "regularizer, constraint, aggregation and name.")
-        shape = () if shape is None else tuple(int(d) for d in shape)
+        shape = () if shape is None else shape
         dtype = self._dtype_policy.variable_dtype if dtype is None else dtype
-        dtype = standardize_dtype(dtype)
+        try:
+            dtype = standardize_dtype(dtype)
+        except ValueError as error:
+            raise ValueError(
+                f"Layer '{self.name}' cannot create weight {name!r}: {error}") from None
         if initializer is None:
             initializer = "glorot_uniform" if is_float(dtype) else "zeros"
         initializer = initializers.get(initializer)
-        with self._name_scope():
+        # The Variable validates the shape and the memory it needs before computing its value;
+        # `created_by` makes its errors name this layer.
+        with self._name_scope(), created_by(f"Layer '{self.name}'"):
             variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
                                 autocast=autocast, aggregation=aggregation,
                                 name=name or naming.unique_name("variable"),
@@ -622,7 +632,11 @@ class Layer(Stateful):
     def from_config(cls, config):
         config = dict(config)
         if "dtype" in config and isinstance(config["dtype"], dict):
-            config["dtype"] = dtype_policies.get(config["dtype"])
+            try:
+                config["dtype"] = dtype_policies.get(config["dtype"])
+            except ValueError as error:
+                raise ValueError(f"Layer '{config.get('name')}' ({cls.__name__}), config key "
+                                 f"'dtype': {error}") from None
         try:
             return cls(**config)
         except TypeError as error:

@@ -29,7 +29,7 @@ from lamina._registry import keras_export
 from lamina._runtime import config, naming
 from lamina._runtime.scope import StateScope, current_scope, run_pure
 from lamina._runtime.state import has_tracers, unwrap
-from lamina._runtime.variable import Variable
+from lamina._runtime.variable import Variable, created_by
 from lamina._runtime.stateful import Stateful
 from lamina.losses.base import is_number_list
 
@@ -141,8 +141,8 @@ class Metric(Stateful):
         """
         self._check_super_called()
         initializer = initializers.get("zeros" if initializer is None else initializer)
-        with self._name_scope():
-            variable = Variable(initializer, shape=tuple(shape), dtype=dtype, trainable=False,
+        with self._name_scope(), created_by(f"Metric '{self.name}'"):
+            variable = Variable(initializer, shape=shape, dtype=dtype, trainable=False,
                                 aggregation=aggregation, synchronization="on_read",
                                 name=name or naming.unique_name("variable"))
         self._tracker.add("variables", variable)
