@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import _serialization as serialization
 from lamina import constraints, dtype_policies, initializers, regularizers
 from lamina._runtime import naming
 from lamina._runtime.arrays import host_copy, to_device
@@ -639,6 +640,8 @@ class Layer(Stateful):
                                  f"'dtype': {error}") from None
         try:
             return cls(**config)
+        except serialization.DeserializationError:
+            raise  # a nested object's config was refused: its message says which and why
         except TypeError as error:
             accepted = [name for name in inspect.signature(cls.__init__).parameters
                         if name != "self"]
