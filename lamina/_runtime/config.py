@@ -109,3 +109,42 @@ def backend():
         'jax'
     """
     return "jax"
+
+
+_INTERACTIVE_LOGGING = True
+
+
+def enable_interactive_logging():
+    """Sends progress bars and other messages to standard output (the default).
+
+    Examples:
+        >>> lamina.utils.enable_interactive_logging()
+        >>> lamina.utils.is_interactive_logging_enabled()
+        True
+    """
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = True
+
+
+def disable_interactive_logging():
+    """Sends progress messages to Python's `logging` (logger `"lamina"`, level INFO) instead
+    of standard output: no live bar, one message per update, for jobs whose output nobody
+    watches (servers, batch jobs). Keras sends them to `absl.logging`.
+
+    Examples:
+        >>> lamina.utils.disable_interactive_logging()
+        >>> lamina.utils.Progbar(2).update(2)   # logged, not printed
+        >>> lamina.utils.enable_interactive_logging()
+    """
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = False
+
+
+def is_interactive_logging_enabled():
+    """Whether progress messages go to standard output (`True`, the default) or to `logging`.
+
+    Examples:
+        >>> lamina.utils.is_interactive_logging_enabled()
+        True
+    """
+    return _INTERACTIVE_LOGGING
