@@ -29,16 +29,18 @@ from lamina.optimizers.ftrl import Ftrl as Ftrl
 from lamina.optimizers.lion import Lion as Lion
 from lamina.optimizers.muon import Muon as Muon
 from lamina.optimizers.optimizer import Optimizer as Optimizer
+from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW as ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD as SGD
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
-    "Lion", "Muon", "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules",
+    "Lion", "Muon", "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get",
+    "schedules",
     "serialize",
 ]
 
 _CLASSES = (Optimizer, SGD, Adam, AdamW, Adamax, Nadam, Lamb, RMSprop, Adagrad, Adadelta,
-            Adafactor, Ftrl, Lion, Muon)
+            Adafactor, Ftrl, Lion, Muon, ScheduleFreeAdamW)
 # Keras looks built-ins up by lowercased class name, so "adam", "Adam" and "ADAM" all work.
 # (Keras 3 leaves Lamb out of this table; lamina includes it.)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
