@@ -21,7 +21,7 @@ _SUBMODULES = frozenset({
     "callbacks", "datasets", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
     "metrics", "ops", "optimizers", "random",
-    "regularizers", "saving", "utils",
+    "regularizers", "saving", "tree", "utils",
 })
 
 

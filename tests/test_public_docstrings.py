@@ -26,7 +26,7 @@ PUBLIC_MODULES = [
     "lamina.losses", "lamina.metrics", "lamina.models", "lamina.ops", "lamina.ops.image",
     "lamina.ops.linalg", "lamina.ops.nn", "lamina.ops.numpy", "lamina.optimizers",
     "lamina.optimizers.schedules", "lamina.random", "lamina.regularizers", "lamina.saving",
-    "lamina.utils",
+    "lamina.tree", "lamina.utils",
 ]
 TF_NAMESPACES = [tf, tf.math, tf.nn, tf.linalg, tf.random, tf.dtypes]
 EXAMPLE = re.compile(r"^\s*(>>> |Examples?:\s*$)", re.MULTILINE)
