@@ -96,6 +96,14 @@ def global_seed_generator():
     return _global_generator
 
 
+def reset_global_seed_generator():
+    """Forgets the global generator (part of `keras.utils.clear_session()`): the next unseeded
+    draw makes a new one, seeded from Python's `random` as at start-up."""
+    global _global_generator
+    with _global_lock:
+        _global_generator = None
+
+
 def set_random_seed(seed):
     """Seeds Python's `random`, NumPy's global generator and lamina's global generator.
 
