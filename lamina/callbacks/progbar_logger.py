@@ -4,10 +4,15 @@ On a terminal (and in Jupyter) tqdm draws a live bar; anywhere else (a log file,
 through `tee`) the same information is printed as plain lines, as Keras does there.
 """
 
+import logging
 import sys
 import time
 
+from lamina._runtime.config import is_interactive_logging_enabled
 from lamina.callbacks.callback import Callback
+
+_LOGGER = logging.getLogger("lamina")
+_BAR_WIDTH_DEFAULT = 20
 
 # tqdm `bar_format`s. `{desc}` carries the metrics (" - loss: 0.1234 - mae: 0.2345"), placed
 # after the timing the way Keras prints them.
@@ -54,11 +59,7 @@ class ProgbarLogger(Callback):
         self.epochs = 1
         self.target = None
         self.seen = 0
-        self._bar = None
-        self._in_notebook = False
-        self._lines = False  # plain lines instead of a bar (output is not a terminal)
-        self._last_line = None
-        self._start = None
+        self._display = ProgressDisplay()
         self._called_in_fit = False
 
     def set_params(self, params):
@@ -79,13 +80,13 @@ class ProgbarLogger(Callback):
         self._called_in_fit = True
 
     def on_train_end(self, logs=None):
-        self._close_bar()
+        self._display.close()
         self._called_in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._reset()
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", file=sys.stdout, flush=True)
+            emit(f"Epoch {epoch + 1}/{self.epochs}")
         self._open_bar()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -119,12 +120,63 @@ class ProgbarLogger(Callback):
 
     # ------------------------------------------------------------------------ display
     def _reset(self):
-        self._close_bar()
+        self._display.close()
         self.seen = 0
-        self._start = time.perf_counter()
 
     def _open_bar(self):
+        display = self._display
+        display.target, display.verbose = self.target, self.verbose
+        display.line_interval = self.line_interval
+        display.start()
+
+    def _update(self, batch, logs):
+        self.seen = batch + 1  # batch is 0-based; it may jump by several steps
+        self._display.update(self.seen, format_logs(logs))
+
+    def _finalize(self, logs):
+        if self.target is None:
+            self.target = self.seen  # learnt in the first epoch; later epochs show a total
+        self._display.target = self.target
+        self._display.finish(format_logs(logs))
+
+
+class ProgressDisplay:
+    """One progress display, shared by `ProgbarLogger` and `keras.utils.Progbar`.
+
+    `verbose=1`: a tqdm bar on a terminal and in Jupyter; anywhere else (a log file, CI, a
+    pipe) Keras's bar line without control codes, at most every `line_interval` seconds and
+    once at the end; with interactive logging off (`keras.utils.disable_interactive_logging`)
+    the same lines go to the `"lamina"` logger. `verbose=2`: one summary line at the end.
+    `description` is the text after the timing (`" - loss: 0.1234"`, see `format_logs`).
+    """
+
+    def __init__(self, target=None, verbose=1, width=_BAR_WIDTH_DEFAULT, unit_name="step",
+                 line_interval=10.0, min_interval=None):
+        self.target = target
+        self.verbose = verbose
+        self.width = width
+        self.unit_name = unit_name
+        self.line_interval = line_interval
+        self.min_interval = min_interval  # tqdm's mininterval; None keeps tqdm's
+        self.seen = 0
+        self._bar = None
+        self._in_notebook = False
+        self._lines = False  # plain lines instead of a bar (output is not a terminal)
+        self._last_line = None
+        self._start = None
+
+    def start(self, start_time=None):
+        """Starts the clock (at `start_time`, a `time.perf_counter()` value, if given) and, for
+        `verbose=1`, opens the bar or the line output."""
+        self.close()
+        self.seen = 0
+        self._lines = self._in_notebook = False
+        self._start = time.perf_counter() if start_time is None else start_time
         if self.verbose != 1:
+            return
+        if not is_interactive_logging_enabled():
+            self._lines = True
+            self._last_line = time.perf_counter()
             return
         from tqdm.auto import tqdm  # imported here: `import lamina` stays light
 
@@ -136,77 +188,90 @@ class ProgbarLogger(Callback):
         if self._lines:
             self._last_line = time.perf_counter()
             return
+        options = {} if self.min_interval is None else {"mininterval": self.min_interval}
         self._bar = tqdm(
-            total=self.target, unit="step", leave=True, file=sys.stdout,
-            bar_format=self._format(_UNKNOWN_FORMAT if self.target is None else _LIVE_FORMAT))
+            total=self.target, unit=self.unit_name, leave=True, file=sys.stdout,
+            bar_format=self._format(_UNKNOWN_FORMAT if self.target is None else _LIVE_FORMAT),
+            **options)
 
     def _format(self, bar_format):
         # Jupyter's widget draws its own bar where the format says plain `{bar}`.
-        return bar_format.replace("{bar:20}", "{bar}") if self._in_notebook else bar_format
+        bar_format = bar_format.replace("{bar:20}", "{bar}" if self._in_notebook
+                                        else f"{{bar:{self.width}}}")
+        return bar_format
 
-    def _close_bar(self):
+    def close(self):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
-    def _update(self, batch, logs):
-        self.seen = batch + 1  # batch is 0-based; it may jump by several steps
+    def update(self, seen, description=""):
+        """Shows `seen` steps done, with `description` after the timing."""
+        self.seen = seen
         if self._lines and self.verbose == 1:
             now = time.perf_counter()
             if now - self._last_line >= self.line_interval and self.seen != self.target:
                 self._last_line = now
-                self._print_line(logs, final=False)
+                self._print_line(description, final=False)
             return
         if self._bar is None:
             return
-        self._bar.set_description_str(format_logs(logs), refresh=False)
+        self._bar.set_description_str(description, refresh=False)
         self._bar.update(max(self.seen - self._bar.n, 0))
 
-    def _finalize(self, logs):
+    def finish(self, description=""):
+        """The final line: the total, the time taken, the time per step and `description`."""
         if self.target is None:
-            self.target = self.seen  # learnt in the first epoch; later epochs show a total
+            self.target = self.seen
         if self.verbose == 1 and self._lines:
-            self.seen = self.seen or self.target  # an epoch stopped early shows where
-            self._print_line(logs, final=True)
+            self.seen = self.seen or self.target  # stopped early: shows where
+            self._print_line(description, final=True)
         elif self.verbose == 1 and self._bar is not None:
             bar = self._bar
             bar.total = self.target
             bar.bar_format = self._format(_DONE_FORMAT)
-            # Live lines are cut to the terminal's width; the epoch's summary line is not.
+            # Live lines are cut to the terminal's width; the summary line is not.
             bar.ncols = None
-            bar.set_description_str(format_logs(logs), refresh=False)
+            bar.set_description_str(description, refresh=False)
             bar.update(max(self.target - bar.n, 0))
-            self._close_bar()
+            self.close()
         elif self.verbose == 2:
             elapsed = time.perf_counter() - (self._start or time.perf_counter())
             width = len(str(self.target))
             line = f"{self.target:>{width}d}/{self.target} - {elapsed:.0f}s"
             if self.target:
-                line += f" - {_format_step_time(elapsed / self.target)}"
-            print(line + format_logs(logs), file=sys.stdout, flush=True)
+                line += f" - {_format_step_time(elapsed / self.target, self.unit_name)}"
+            emit(line + description)
 
-    def _print_line(self, logs, final):
+    def _print_line(self, description, final):
         """Keras's progress line without terminal control codes: the count, a bar, the time
-        taken (the ETA while the epoch runs), the time per step and the metrics."""
+        taken (the ETA while it runs), the time per step and the description."""
         elapsed = time.perf_counter() - (self._start or time.perf_counter())
-        seen, target = self.seen, self.target
+        seen, target, bar_width = self.seen, self.target, self.width
         per_step = elapsed / seen if seen else 0.0
         if target:
             width = len(str(target))
-            done = min(_BAR_WIDTH, _BAR_WIDTH * seen // target)
-            line = f"{seen:>{width}d}/{target} {'━' * done}{'─' * (_BAR_WIDTH - done)}"
+            done = max(0, min(bar_width, bar_width * seen // target))
+            line = f"{seen:>{width}d}/{target} {'━' * done}{'─' * (bar_width - done)}"
             timing = f"{elapsed:.0f}s" if final else _format_eta(per_step * (target - seen))
         else:
             line = f"{seen:>7d}/Unknown"
             timing = f"{elapsed:.0f}s"
-        line += f" {timing} {_format_step_time(per_step)}" + format_logs(logs)
-        try:
-            print(line, file=sys.stdout, flush=True)
-        except UnicodeEncodeError:  # a log whose encoding has no box-drawing characters
-            print(line.translate(_ASCII_BAR), file=sys.stdout, flush=True)
+        emit(line + f" {timing} {_format_step_time(per_step, self.unit_name)}" + description)
 
 
-_BAR_WIDTH = 20
+def emit(line):
+    """Prints one progress line, or logs it (logger `"lamina"`, INFO) when interactive logging
+    is off. Box-drawing characters become '=' and '.' on a stream that cannot encode them."""
+    if not is_interactive_logging_enabled():
+        _LOGGER.info(line)
+        return
+    try:
+        print(line, file=sys.stdout, flush=True)
+    except UnicodeEncodeError:  # a log whose encoding has no box-drawing characters
+        print(line.translate(_ASCII_BAR), file=sys.stdout, flush=True)
+
+
 _ASCII_BAR = str.maketrans({"━": "=", "─": "."})
 
 
@@ -240,9 +305,9 @@ def format_logs(logs):
     return "".join(parts)
 
 
-def _format_step_time(seconds):
+def _format_step_time(seconds, unit="step"):
     if seconds >= 1:
-        return f"{seconds:.0f}s/step"
+        return f"{seconds:.0f}s/{unit}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/step"
-    return f"{seconds * 1e6:.0f}us/step"
+        return f"{seconds * 1e3:.0f}ms/{unit}"
+    return f"{seconds * 1e6:.0f}us/{unit}"
