@@ -26,7 +26,10 @@ def assert_outputs_complete(folder):
     with a config and weights. (The demo itself reloads its models and compares predictions;
     they are not loaded here, where registering its classes would leak into other tests.)"""
     names = set(os.listdir(folder))
-    assert not [n for n in names if n.endswith(".tmp")], f"temporary files left: {names}"
+    # The demo's own temporaries end in ".tmp"; lamina's saves name theirs
+    # ".<target>.tmp-<host>-<pid>-<random><extension>".
+    assert not [n for n in names if n.endswith(".tmp") or ".tmp-" in n], (
+        f"temporary files left: {names}")
     for name in names & OUTPUTS:
         path = os.path.join(folder, name)
         if name.endswith(".png"):
