@@ -1,7 +1,12 @@
-"""`keras.utils.to_categorical`: integer class labels to one-hot rows."""
+"""`keras.utils.to_categorical` (integer class labels to one-hot rows) and
+`keras.utils.normalize` (rows scaled to unit norm)."""
+
+import numbers
 
 import jax
 import numpy as np
+
+from lamina.ops import normalize as _ops_normalize
 
 
 def to_categorical(x, num_classes=None):
@@ -44,3 +49,45 @@ def to_categorical(x, num_classes=None):
     categorical = np.zeros((labels.size, num_classes))
     categorical[np.arange(labels.size), labels] = 1.0
     return categorical.reshape(shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2):
+    """Scales `x` to unit norm along `axis`: `x / norm(x, order)`.
+
+    A NumPy array (or a list) gives a NumPy array, computed in NumPy; all-zero slices stay
+    zero. Any other array (a JAX array, a tensor inside a model) goes through
+    `keras.ops.normalize`, which divides by `max(norm, epsilon)`.
+
+    Args:
+        x: the array to normalize.
+        axis: the axis along which the norm is taken.
+        order: the order of the norm (2: Euclidean, 1: sum of absolute values), an int >= 1.
+
+    Examples:
+        >>> lamina.utils.normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
+        array([[0.6, 0.8],
+               [0. , 0. ]])
+        >>> lamina.utils.normalize(np.array([1.0, 3.0]), order=1)
+        array([0.25, 0.75])
+    """
+    if not isinstance(order, numbers.Integral) or isinstance(order, bool) or order < 1:
+        raise ValueError(
+            "normalize's `order` must be an int >= 1 (2 for the Euclidean norm). Received: "
+            f"order={order!r}")
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise ValueError(f"normalize's `axis` must be an int. Received: axis={axis!r}")
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+            raise ValueError(
+                f"normalize's `axis` must name an axis of `x`, which has shape {x.shape}. "
+                f"Received: axis={axis}")
+        if x.dtype.kind not in "biuf":
+            raise TypeError(
+                "normalize expects an array of real numbers. Received: x of dtype "
+                f"{x.dtype}")
+        norm = np.linalg.norm(x, ord=int(order), axis=axis, keepdims=True)
+        norm[norm == 0] = 1
+        return x / norm
+    return _ops_normalize(x, axis=axis, order=int(order))
