@@ -1,10 +1,11 @@
 """`TensorBoard`: writes metrics, weight histograms and the model graph as TensorBoard logs.
 
 Event files are written by tensorboardX (an optional dependency: `pip install
-'lamina[tensorboard]'`), imported only when the callback first writes.
+'lamina[tensorboard]'`), imported only when the callback first writes: the callback can be
+made (and configured, saved in a list, passed around) without it, as in Keras, and the
+`ImportError` saying what to install comes when training starts and it would write.
 """
 
-import importlib.util
 import os
 import time
 import warnings
@@ -56,8 +57,6 @@ class TensorBoard(Callback):
                  write_steps_per_second=False, update_freq="epoch", profile_batch=0,
                  embeddings_freq=0, embeddings_metadata=None):
         super().__init__()
-        if importlib.util.find_spec("tensorboardX") is None:
-            raise ImportError(_INSTALL_HINT)
         if update_freq == "batch":
             update_freq = 1
         if update_freq != "epoch" and not (

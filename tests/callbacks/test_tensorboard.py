@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -127,14 +128,13 @@ def test_arguments():
     assert TensorBoard(profile_batch="2,4")._stop_batch == 4
 
 
-def test_missing_tensorboardx_says_how_to_install(monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorboardX" else real(name, *a))
+def test_missing_tensorboardx_says_how_to_install_when_it_would_write(fake, monkeypatch,
+                                                                      tmp_path):
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # makes `import tensorboardX` fail
+    callback = TensorBoard(str(tmp_path), histogram_freq=1)  # constructible, as in Keras
     with pytest.raises(ImportError, match=r"pip install 'lamina\[tensorboard\]'"):
-        TensorBoard()
+        fake.run_fit(fake.Model(), [callback], epochs=1, steps=2)
+    assert not (tmp_path / "train").exists()
 
 
 def test_profile_batch_writes_a_jax_trace(fake, tmp_path):
