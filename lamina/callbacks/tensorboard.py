@@ -237,6 +237,7 @@ class TensorBoard(Callback):
             warnings.warn(f"Model failed to serialize as JSON. Ignoring... {error}",
                           stacklevel=3)
             return
+        writer = self._writer("train")  # first: without tensorboardX it says what to install
         from tensorboardX.proto import summary_pb2, tensor_pb2, types_pb2
 
         metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(
@@ -245,7 +246,7 @@ class TensorBoard(Callback):
                                         string_val=[config.encode("utf-8")])
         summary = summary_pb2.Summary(
             value=[summary_pb2.Summary.Value(tag="keras", metadata=metadata, tensor=tensor)])
-        self._writer("train")._get_file_writer().add_summary(summary, 0)
+        writer._get_file_writer().add_summary(summary, 0)
 
     # ------------------------------------------------------------------------ profiling
     def _start_trace(self):

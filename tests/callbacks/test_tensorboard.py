@@ -134,6 +134,13 @@ def test_missing_tensorboardx_says_how_to_install_when_it_would_write(fake, monk
     callback = TensorBoard(str(tmp_path), histogram_freq=1)  # constructible, as in Keras
     with pytest.raises(ImportError, match=r"pip install 'lamina\[tensorboard\]'"):
         fake.run_fit(fake.Model(), [callback], epochs=1, steps=2)
+
+    class DescribedModel(fake.Model):  # the graph is the first thing written
+        def to_json(self):
+            return "{}"
+
+    with pytest.raises(ImportError, match=r"pip install 'lamina\[tensorboard\]'"):
+        fake.run_fit(DescribedModel(), [TensorBoard(str(tmp_path))], epochs=1, steps=2)
     assert not (tmp_path / "train").exists()
 
 
