@@ -8,8 +8,10 @@ from lamina.ops._convert import compiled, tensor
 from lamina.ops._symbolic import symbolic_op
 
 
-def _labels(x, op):
+def _labels(x, op, allow_float=False):
     x = tensor(x)
+    if allow_float and jnp.issubdtype(x.dtype, jnp.floating):
+        return x
     if not jnp.issubdtype(x.dtype, jnp.integer):
         raise TypeError(
             f"ops.{op} takes integer class labels. Received: a tensor of dtype {x.dtype}. "
@@ -29,13 +31,20 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """Encodes integer labels as one-hot vectors of length `num_classes` along `axis`;
     labels outside `[0, num_classes)` give all zeros.
 
+    Float labels are accepted, as Keras on JAX accepts them (labels loaded as floats are
+    common): a whole number selects its class, and a fractional one matches no class, so
+    its row is all zeros like a label out of range.
+
     Examples:
         >>> ops.one_hot([1, 0], 3)
         Array([[0., 1., 0.],
                [1., 0., 0.]], dtype=float32)
+        >>> ops.one_hot(np.array([2.0, 0.0]), 3)
+        Array([[0., 0., 1.],
+               [1., 0., 0.]], dtype=float32)
     """
     _dense_only(sparse, "one_hot")
-    x = _labels(x, "one_hot")
+    x = _labels(x, "one_hot", allow_float=True)
     return jax.nn.one_hot(x, int(num_classes), axis=axis, dtype=standardize_dtype(dtype))
 
 

@@ -91,9 +91,17 @@ def test_one_hot_and_multi_hot():
     np.testing.assert_array_equal(ops.multi_hot([[0, 2], [1, 1]], 3), [[1, 0, 1], [0, 1, 0]])
 
 
-def test_one_hot_rejects_float_labels_with_a_fix():
-    with pytest.raises(TypeError, match=r"integer class labels.*ops.cast"):
-        ops.one_hot(np.array([0.0, 1.0]), 3)
+def test_one_hot_takes_float_labels_as_keras_on_jax_does():
+    # Keras 3.15 on JAX: ops.one_hot(np.array([1.0, 0.0, 2.7, -1.5]), 3) gives these rows (a
+    # fractional label matches no class).
+    np.testing.assert_array_equal(ops.one_hot(np.array([1.0, 0.0, 2.7, -1.5]), 3),
+                                  [[0, 1, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    assert ops.one_hot(np.array([2.0], "float16"), 3, dtype="int32").tolist() == [[0, 0, 1]]
+
+
+def test_one_hot_rejects_non_real_labels_with_a_fix():
+    with pytest.raises(TypeError, match=r"integer class labels.*complex64.*ops.cast"):
+        ops.one_hot(np.array([1 + 1j]), 3)
 
 
 def test_crossentropies_match_formulas():
