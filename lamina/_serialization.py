@@ -43,7 +43,7 @@ import jax
 import numpy as np
 
 from lamina import _registry as registry
-from lamina._runtime.dtypes import standardize_dtype
+from lamina._runtime.dtypes import short_repr, standardize_dtype
 from lamina._runtime.variable import Variable
 
 __all__ = [
@@ -527,7 +527,7 @@ def _check_object_config(config, root, path):
     if not isinstance(class_name, str):
         raise DeserializationError(
             f"{_key_path(root, (path, 'class_name'))} must be a string naming a class or "
-            f"function. Received: {short_repr(class_name)} of type {type(class_name).__name__}. "
+            f"function. Received: {short_repr(class_name, 200)} of type {type(class_name).__name__}. "
             "The config is damaged; re-save the model.")
     if class_name in ("function", "type"):
         expected, kind = f"the {'function' if class_name == 'function' else 'class'}'s name", str
@@ -541,14 +541,14 @@ def _check_object_config(config, root, path):
     if not isinstance(inner, kind):
         raise DeserializationError(
             f"{_key_path(root, (path, 'config'))} must be {expected}. Received: "
-            f"{short_repr(inner)} of type {type(inner).__name__}. The config is damaged; "
+            f"{short_repr(inner, 200)} of type {type(inner).__name__}. The config is damaged; "
             "re-save the model.")
     for key in ("build_config", "compile_config"):
         value = config.get(key)
         if value is not None and not isinstance(value, dict):
             raise DeserializationError(
                 f"{_key_path(root, (path, key))} must be a dict (or absent). Received: "
-                f"{short_repr(value)} of type {type(value).__name__}. The config is damaged; "
+                f"{short_repr(value, 200)} of type {type(value).__name__}. The config is damaged; "
                 "re-save the model.")
 
 
@@ -558,11 +558,6 @@ def _key_path(root, path):
         path, key = path
         keys.append(f"[{key!r}]")
     return root + "".join(reversed(keys))
-
-
-def short_repr(value, limit=200):
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _available_objects(custom_objects):
@@ -666,13 +661,13 @@ class _Loader:
             return config
         if not isinstance(config, dict):
             raise DeserializationError(
-                f"Cannot deserialize {_short(config)} of type {type(config).__name__}: expected a "
+                f"Cannot deserialize {short_repr(config, 500)} of type {type(config).__name__}: expected a "
                 "config dict, a list, a name or a plain value.")
         if module_objects is not None:
             if "class_name" not in config:
                 raise DeserializationError(
                     f"Cannot deserialize this {self.kind} config: it has no 'class_name' key. "
-                    f"Expected {{'class_name': ..., 'config': {{...}}}}. Received: {_short(config)}")
+                    f"Expected {{'class_name': ..., 'config': {{...}}}}. Received: {short_repr(config, 500)}")
             found = self._load_builtin(config, module_objects)
             if found is not _NOT_FOUND:
                 return found
@@ -715,13 +710,13 @@ class _Loader:
             if not isinstance(inner, str):
                 raise DeserializationError(
                     f"A function config must hold the function's name as 'config'. "
-                    f"Received: {_short(config)}")
+                    f"Received: {short_repr(config, 500)}")
             return self._find_function(inner, module, config)
         if class_name == "type" and isinstance(inner, str):
             return self._find_class(inner, inner, None, config)
         if not isinstance(inner, dict):
             raise DeserializationError(
-                f"The config of {class_name} must be a dict. Received: {_short(config)}")
+                f"The config of {class_name} must be a dict. Received: {short_repr(config, 500)}")
         shared_id = config.get("shared_object_id")
         maps = _sharing.get()
         if shared_id is not None and maps is not None and shared_id in maps[0]:
@@ -740,7 +735,7 @@ class _Loader:
         if class_name not in _SPECIAL_LOADERS:
             raise DeserializationError(
                 f"Cannot deserialize a '{class_name}' value: lamina has no loader for it. "
-                f"Config: {_short(config)}")
+                f"Config: {short_repr(config, 500)}")
         return _SPECIAL_LOADERS[class_name](inner)
 
     # -------------------------------------------------------------------------- name lookup
@@ -782,7 +777,7 @@ class _Loader:
             raise DeserializationError(
                 f"The config names the {what} '{name}' without a package, and {len(matches)} "
                 f"registered objects match it: {names}. Pass custom_objects={{'{name}': ...}} "
-                f"with the one this file needs. Config: {_short(config)}")
+                f"with the one this file needs. Config: {short_repr(config, 500)}")
         return next(iter(matches.values()), None)
 
     def _find_class(self, class_name, registered_name, module, config):
@@ -800,7 +795,7 @@ class _Loader:
                 f"Cannot deserialize '{api_name}': lamina has no such built-in. If it is a "
                 f"custom class, pass custom_objects={{'{class_name}': {class_name}}} or "
                 "decorate it with @keras.saving.register_keras_serializable(). "
-                f"Config: {_short(config)}")
+                f"Config: {short_repr(config, 500)}")
         # Saved before the class was registered: its config names it without a package.
         found = self._find_by_short_name(registered_name or class_name, "class", config)
         if found is not None:
@@ -885,7 +880,7 @@ def _refuse_non_modeling(api_name, config):
         "losses, metrics, optimizers, initializers, activations and other array functions) "
         "and objects you registered or pass in custom_objects; this name is not one of them. "
         "This holds with safe_mode=False too: a file never chooses other functions to run. "
-        f"Config: {_short(config)}")
+        f"Config: {short_repr(config, 500)}")
 
 
 # ------------------------------------------------------------------------------------ messages
@@ -910,7 +905,7 @@ def _missing_object_error(what, name, registered_name, module, config):
             f" lamina never imports the module '{module}' that the file names (a file must not "
             "choose what code is imported, in safe mode or not): import it yourself before "
             "loading, so that its registrations run.")
-    return DeserializationError(f"{message} Config: {_short(config)}")
+    return DeserializationError(f"{message} Config: {short_repr(config, 500)}")
 
 
 def _malformed_config_error(cls, key, config, error):
@@ -920,12 +915,7 @@ def _malformed_config_error(cls, key, config, error):
         f"Cannot create {cls.__name__} from the '{key}' of its config: it is missing an entry "
         f"or holds a value of the wrong kind ({type(error).__name__}: {error}). The config was "
         f"not written for this class by Keras or lamina, or it was modified. Config: "
-        f"{_short(config)}")
-
-
-def _short(config, limit=500):
-    text = repr(config)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+        f"{short_repr(config, 500)}")
 
 
 def _config_error(cls, inner, config, error):
@@ -949,16 +939,16 @@ def _config_error(cls, inner, config, error):
                 f"Cannot create {name} from its config: {name} does not accept the "
                 f"key{'s' if len(unknown) > 1 else ''} {keys}. Accepted arguments: "
                 f"{', '.join(accepted) or '(none)'}. Fix the config, or make "
-                f"{name}.__init__ (or {name}.from_config) take these keys. Config: {_short(config)}")
+                f"{name}.__init__ (or {name}.from_config) take these keys. Config: {short_repr(config, 500)}")
         if required and "required" in str(error):
             return DeserializationError(
                 f"Cannot create {name} from its config: the config lacks the required "
                 f"argument{'s' if len(required) > 1 else ''} {', '.join(required)}. Make "
-                f"{name}.get_config() return every constructor argument. Config: {_short(config)}")
+                f"{name}.get_config() return every constructor argument. Config: {short_repr(config, 500)}")
     return DeserializationError(
         f"{name}.from_config() failed: {error}. get_config() should return exactly the "
         "constructor arguments, and a from_config() should deserialize nested objects (layers, "
-        f"initializers, ...) it receives as configs. Config: {_short(config)}")
+        f"initializers, ...) it receives as configs. Config: {short_repr(config, 500)}")
 
 
 def unknown_name_error(kind, name, candidates):
