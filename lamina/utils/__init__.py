@@ -31,6 +31,10 @@ from lamina.utils.dataset_utils import split_dataset as split_dataset
 from lamina.utils.file_utils import get_file as get_file
 from lamina.utils.graph_utils import get_source_inputs as get_source_inputs
 from lamina.utils.graph_utils import is_keras_tensor as is_keras_tensor
+from lamina.utils.image_utils import array_to_img as array_to_img
+from lamina.utils.image_utils import img_to_array as img_to_array
+from lamina.utils.image_utils import load_img as load_img
+from lamina.utils.image_utils import save_img as save_img
 from lamina.utils.numerical_utils import normalize as normalize
 from lamina.utils.numerical_utils import to_categorical as to_categorical
 from lamina.utils.progbar import Progbar as Progbar
