@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-import _mutants as mutants  # noqa: E402 - found through the path above
+from saving import _mutants as mutants  # noqa: E402 - found through the path above
 from saving.test_fuzz_loading import check_mutant  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Fuzzing the loader with mutated archives (tests/_mutants.py), from a fixed seed.
+"""Fuzzing the loader with mutated archives (tests/saving/_mutants.py), from a fixed seed.
 
 Every mutant must load or be refused with a clear error of a Keras exception class, within a
 time bound, with no side effect outside the load; a loaded model must run on data of its
@@ -9,9 +9,9 @@ input shape or refuse it cleanly. A failure names the seed and index that reprod
 import numpy as np
 import pytest
 
-import _mutants as mutants
+from saving import _mutants as mutants
 import lamina as keras
-from _load_watch import LoadWatch, measure
+from saving._load_watch import LoadWatch, measure
 
 SEED = 2026
 COUNT = 160

@@ -1,9 +1,9 @@
-"""The hostile-file corpus (tests/_hostile_files.py), loaded as a victim would load it.
+"""The hostile-file corpus (tests/saving/_hostile_files.py), loaded as a victim would load it.
 
 For every file: the load raises a clear error of a Keras exception class (never a bare
 RecursionError, KeyError or a crash), no attack ran (the sentinel file is never created, the
 process-wide loading settings are unchanged), nothing outside the file was opened or written
-(tests/_load_watch.py), and the load stayed within bounded time and memory.
+(tests/saving/_load_watch.py), and the load stayed within bounded time and memory.
 """
 
 import os
@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pytest
 
-import _hostile_files as corpus
+from saving import _hostile_files as corpus
 import lamina as keras
-from _load_watch import LoadWatch, measure
+from saving._load_watch import LoadWatch, measure
 from lamina import _serialization as serialization
 
 ENTRIES = corpus.corpus()
