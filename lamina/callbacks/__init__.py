@@ -16,11 +16,13 @@ from lamina.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlatea
 from lamina.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from lamina.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
 from lamina.callbacks.remote_monitor import RemoteMonitor as RemoteMonitor
+from lamina.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from lamina.callbacks.tensorboard import TensorBoard as TensorBoard
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
     "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
-    "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "TensorBoard", "TerminateOnNaN",
+    "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard",
+    "TerminateOnNaN",
 ]

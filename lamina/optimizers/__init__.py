@@ -27,6 +27,8 @@ from lamina.optimizers.adaptive import Adagrad as Adagrad
 from lamina.optimizers.adaptive import RMSprop as RMSprop
 from lamina.optimizers.ftrl import Ftrl as Ftrl
 from lamina.optimizers.lion import Lion as Lion
+from lamina.optimizers.multi_optimizer import MultiOptimizer as MultiOptimizer
+from lamina.optimizers.multi_optimizer import OptimizerMap as OptimizerMap
 from lamina.optimizers.muon import Muon as Muon
 from lamina.optimizers.optimizer import Optimizer as Optimizer
 from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW as ScheduleFreeAdamW
@@ -34,13 +36,13 @@ from lamina.optimizers.sgd import SGD as SGD
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
-    "Lion", "Muon", "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get",
-    "schedules",
+    "Lion", "MultiOptimizer", "Muon", "Nadam", "Optimizer", "OptimizerMap", "RMSprop",
+    "ScheduleFreeAdamW", "deserialize", "get", "schedules",
     "serialize",
 ]
 
 _CLASSES = (Optimizer, SGD, Adam, AdamW, Adamax, Nadam, Lamb, RMSprop, Adagrad, Adadelta,
-            Adafactor, Ftrl, Lion, Muon, ScheduleFreeAdamW)
+            Adafactor, Ftrl, Lion, Muon, ScheduleFreeAdamW, MultiOptimizer, OptimizerMap)
 # Keras looks built-ins up by lowercased class name, so "adam", "Adam" and "ADAM" all work.
 # (Keras 3 leaves Lamb out of this table; lamina includes it.)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
