@@ -1,0 +1,232 @@
+"""lamina exports every public name of Keras 3's main namespaces (`import lamina as keras`).
+
+The reference is the installed Keras (the test dependency is pinned to one minor series in
+pyproject.toml, so the list does not move under the test). Its names are read in a
+subprocess, so that this process never imports Keras: `dir()` of each namespace module, without
+private names. A Keras name is `keras.X.name`; lamina's is `lamina.X.name`.
+
+A name lamina lacks fails the test unless it is listed below:
+
+* `EXCLUDED`: names that cannot exist on a library that runs on JAX alone, each with why;
+* `PENDING`: names that another open issue adds, each under that issue.
+
+Both lists only shrink: a listed name that lamina now has fails the test until it is removed
+from its list. `keras.X.*` stands for every name of namespace `keras.X`.
+"""
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lamina
+
+KERAS_SERIES = "3.15."
+
+# keras.X for X in these ("" is the top level).
+NAMESPACES = (
+    "", "layers", "ops", "ops.nn", "ops.numpy", "ops.linalg", "ops.image", "activations",
+    "initializers", "regularizers", "constraints", "losses", "metrics", "optimizers",
+    "optimizers.schedules", "callbacks", "models", "saving", "utils", "random", "backend",
+    "datasets", "distribution", "mixed_precision", "tree", "quantizers", "export",
+    "visualization", "applications", "preprocessing", "dtype_policies", "config",
+)
+
+EXCLUDED = {
+    "keras.src": "Keras's implementation package, not part of its API (`keras.src.layers...`).",
+    "keras.layers.TorchModuleWrapper": "wraps a `torch.nn.Module`: needs PyTorch and the "
+                                       "torch backend.",
+    "keras.layers.TFSMLayer": "calls a TensorFlow SavedModel's concrete functions: needs "
+                              "TensorFlow's runtime.",
+}
+
+PENDING = {
+    16: ("masks, sequences and recurrent layers", [
+        "keras.layers.Masking", "keras.layers.ConvLSTM1D", "keras.layers.ConvLSTM2D",
+        "keras.layers.ConvLSTM3D",
+    ]),
+    17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
+         "on, dataset utilities", [
+        "keras.preprocessing", "keras.preprocessing.*",
+        "keras.layers.AugMix", "keras.layers.AutoContrast", "keras.layers.CategoryEncoding",
+        "keras.layers.CenterCrop", "keras.layers.ContrastLimitedAdaptiveHistogramEqualization",
+        "keras.layers.CutMix", "keras.layers.Discretization", "keras.layers.Equalization",
+        "keras.layers.HashedCrossing", "keras.layers.Hashing", "keras.layers.IntegerLookup",
+        "keras.layers.MaxNumBoundingBoxes", "keras.layers.MelSpectrogram", "keras.layers.MixUp",
+        "keras.layers.Pipeline", "keras.layers.RandAugment", "keras.layers.RandomBrightness",
+        "keras.layers.RandomColorDegeneration", "keras.layers.RandomColorJitter",
+        "keras.layers.RandomContrast", "keras.layers.RandomCrop",
+        "keras.layers.RandomElasticTransform", "keras.layers.RandomErasing",
+        "keras.layers.RandomFlip", "keras.layers.RandomGaussianBlur",
+        "keras.layers.RandomGrayscale", "keras.layers.RandomHue", "keras.layers.RandomInvert",
+        "keras.layers.RandomPerspective", "keras.layers.RandomPosterization",
+        "keras.layers.RandomRotation", "keras.layers.RandomSaturation",
+        "keras.layers.RandomSharpness", "keras.layers.RandomShear",
+        "keras.layers.RandomTranslation", "keras.layers.RandomZoom", "keras.layers.Resizing",
+        "keras.layers.STFTSpectrogram", "keras.layers.Solarization", "keras.layers.StringLookup",
+        "keras.layers.TextVectorization",
+        # The geometric and colour ops that RandomRotation/Shear/Zoom/Translation,
+        # RandomElasticTransform, RandomPerspective and RandomHue/Saturation are built on.
+        "keras.ops.image.affine_transform", "keras.ops.image.elastic_transform",
+        "keras.ops.image.perspective_transform", "keras.ops.image.rgb_to_hsv",
+        "keras.ops.image.hsv_to_rgb",
+        # STFTSpectrogram's kernels.
+        "keras.initializers.STFT", "keras.initializers.STFTInitializer",
+        "keras.initializers.stft",
+        "keras.utils.FeatureSpace", "keras.utils.audio_dataset_from_directory",
+        "keras.utils.image_dataset_from_directory", "keras.utils.text_dataset_from_directory",
+        "keras.utils.timeseries_dataset_from_array",
+        # Box-format conversions used by the augmentation layers' bounding-box support.
+        "keras.utils.bounding_boxes",
+    ]),
+    18: ("keras.distribution", ["keras.distribution", "keras.distribution.*"]),
+    19: ("export, quantization, applications, legacy formats and visualization", [
+        "keras.export", "keras.export.*", "keras.quantizers", "keras.quantizers.*",
+        "keras.Quantizer", "keras.applications", "keras.applications.*",
+        "keras.visualization", "keras.visualization.*",
+        "keras.dtype_policies.AWQDTypePolicy", "keras.dtype_policies.GPTQDTypePolicy",
+        "keras.dtype_policies.Int4DTypePolicy", "keras.dtype_policies.QuantizedDTypePolicy",
+        "keras.dtype_policies.QuantizedFloat8DTypePolicy",
+        # TF-Keras 2's config format, read by legacy .h5 model files.
+        "keras.legacy", "keras.utils.legacy",
+    ]),
+}
+
+_LIST_NAMES = """
+import importlib, json, os, sys
+os.environ["KERAS_BACKEND"] = "jax"
+import keras
+names = {}
+for namespace in json.loads(sys.argv[1]):
+    module = importlib.import_module("keras" + ("." + namespace if namespace else ""))
+    names[namespace] = sorted(n for n in dir(module) if not n.startswith("_"))
+print(json.dumps({"version": keras.__version__, "names": names}))
+"""
+
+
+@pytest.fixture(scope="module")
+def keras_names():
+    """`{namespace: [names]}` of the installed Keras, read in a subprocess."""
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("Keras 3 (a test dependency) is not installed")
+    result = subprocess.run(
+        [sys.executable, "-c", _LIST_NAMES, json.dumps(NAMESPACES)], capture_output=True,
+        text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, f"listing Keras's names failed:\n{result.stderr[-3000:]}"
+    listing = json.loads(result.stdout.strip().splitlines()[-1])
+    assert listing["version"].startswith(KERAS_SERIES), (
+        f"The reference is Keras {KERAS_SERIES}x (pinned in pyproject.toml); installed: "
+        f"{listing['version']}. Reinstall the test dependencies, or move the pin and review "
+        "the new names.")
+    return listing["names"]
+
+
+def _lamina_lookup(namespace, name):
+    """(found, problem): whether `lamina.<namespace>.<name>` exists, and the error if looking
+    it up raised something other than AttributeError (a broken lazy import)."""
+    target = lamina
+    try:
+        for part in [p for p in namespace.split(".") if p] + [name]:
+            target = getattr(target, part)
+    except AttributeError:
+        return False, None
+    except Exception as error:  # noqa: BLE001  (reported, not hidden)
+        return False, f"{type(error).__name__}: {error}"
+    return True, None
+
+
+def _keras_name(namespace, name):
+    return ".".join(["keras", namespace, name] if namespace else ["keras", name])
+
+
+def _listed():
+    """{keras name or 'keras.X.*': where it is listed}."""
+    listed = {name: "EXCLUDED" for name in EXCLUDED}
+    for issue, (_, names) in PENDING.items():
+        for name in names:
+            assert name not in listed, f"{name} is listed twice"
+            listed[name] = f"PENDING[{issue}]"
+    return listed
+
+
+def _is_listed(listed, namespace, name):
+    full = _keras_name(namespace, name)
+    return full in listed or (namespace and f"keras.{namespace}.*" in listed)
+
+
+def _survey(keras_names):
+    """Per namespace: (total, present, missing not listed, problems)."""
+    listed = _listed()
+    report = {}
+    for namespace, names in keras_names.items():
+        present, missing, problems = 0, [], []
+        for name in names:
+            found, problem = _lamina_lookup(namespace, name)
+            if found:
+                present += 1
+                continue
+            if problem:
+                problems.append(f"{name} ({problem})")
+            if not _is_listed(listed, namespace, name):
+                missing.append(name)
+        report[namespace] = (len(names), present, missing, problems)
+    return report
+
+
+def _summary(report):
+    lines, total, present = [], 0, 0
+    for namespace, (count, found, missing, problems) in report.items():
+        total, present = total + count, present + found
+        line = f"  keras.{namespace or '(top level)'}: {found}/{count}"
+        if missing:
+            line += f"; missing, not listed: {', '.join(missing)}"
+        if problems:
+            line += f"; lookup raised: {'; '.join(problems)}"
+        lines.append(line)
+    lines.append(f"  total: {present}/{total} ({100 * present / total:.1f}%)")
+    return "\n".join(lines)
+
+
+def test_every_keras_name_exists_in_lamina(keras_names):
+    report = _survey(keras_names)
+    missing = {namespace: entry[2] for namespace, entry in report.items() if entry[2]}
+    problems = {namespace: entry[3] for namespace, entry in report.items() if entry[3]}
+    assert not missing and not problems, (
+        f"{sum(map(len, missing.values()))} Keras names are missing from lamina and from the "
+        "EXCLUDED/PENDING lists of tests/test_keras_api_coverage.py. Add them to lamina (or, "
+        "if another issue adds them, to PENDING under it).\n" + _summary(report))
+
+
+def test_listed_names_are_still_missing(keras_names):
+    """The lists only shrink: a name lamina now has comes off its list."""
+    present = []
+    for listed_name, where in _listed().items():
+        namespace, _, name = listed_name[len("keras."):].rpartition(".")
+        if name == "*":
+            found = [n for n in keras_names.get(namespace, ())
+                     if _lamina_lookup(namespace, n)[0]]
+            if found:
+                present.append(f"{listed_name} ({where}): lamina now has {', '.join(found)}; "
+                               "list the names still missing instead of the wildcard")
+        elif _lamina_lookup(namespace, name)[0]:
+            present.append(f"{listed_name} ({where})")
+    assert not present, (
+        "These listed names now exist in lamina: remove them from their list in "
+        "tests/test_keras_api_coverage.py.\n  " + "\n  ".join(present))
+
+
+def test_listed_names_are_keras_names(keras_names):
+    """No stale entries: each listed name is a public name of the pinned Keras."""
+    unknown = []
+    for listed_name in _listed():
+        namespace, _, name = listed_name[len("keras."):].rpartition(".")
+        if name == "*":
+            if namespace not in keras_names:
+                unknown.append(listed_name)
+        elif name not in keras_names.get(namespace, ()):
+            unknown.append(listed_name)
+    assert not unknown, f"Not names of Keras {KERAS_SERIES}x's namespaces: {unknown}"
