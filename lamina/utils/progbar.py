@@ -42,6 +42,9 @@ class Progbar:
         3/3 - 0s - ...s/step - loss: 0.5000
     """
 
+    # Seconds between progress lines when the output is not a terminal (as for fit).
+    line_interval = 10.0
+
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
                  stateless_metrics=None, unit_name="step"):
         if stateful_metrics is not None and stateless_metrics is not None:
@@ -134,6 +137,7 @@ class Progbar:
         if self.verbose == 0:
             return
         if not self._open:
+            self._display.line_interval = self.line_interval
             self._display.start(start_time=self._start)
             self._open = True
         description = format_logs(self._shown_values())
