@@ -63,3 +63,20 @@ def reset_names():
     """Forgets all auto-name counters (part of `keras.backend.clear_session()`)."""
     with _counters_lock:
         _counters.clear()
+
+
+def get_uid(prefix=""):
+    """The next number of `prefix`'s counter (1 the first time): the counter auto-names use,
+    so after one unnamed Dense, `get_uid("dense")` is 2 and the next Dense is `dense_2`.
+
+    Examples:
+        >>> get_uid("lamina_doc_example"), get_uid("lamina_doc_example")
+        (1, 2)
+    """
+    if not isinstance(prefix, str):
+        raise TypeError(
+            "keras.backend.get_uid: `prefix` must be a string (the name to count). Received: "
+            f"prefix={prefix!r} of type {type(prefix).__name__}.")
+    with _counters_lock:
+        _counters[prefix] += 1
+        return _counters[prefix]
