@@ -16,6 +16,7 @@ from lamina._runtime import grad as grad
 from lamina._runtime import name_scope as name_scope
 from lamina._runtime import value_and_grad as value_and_grad
 from lamina._version import __version__ as __version__
+from lamina._version import version as version
 
 _SUBMODULES = frozenset({
     "callbacks", "datasets", "layers", "dtype_policies", "models",
@@ -32,6 +33,10 @@ _LAZY_NAMES = {
     "Optimizer": "lamina.optimizers", "Loss": "lamina.losses", "Metric": "lamina.metrics",
     "DTypePolicy": "lamina.dtype_policies", "KerasTensor": "lamina.layers.symbolic",
     "StatelessScope": "lamina._runtime",
+    "Initializer": "lamina.initializers", "Regularizer": "lamina.regularizers",
+    "Operation": "lamina.layers.operation",
+    "RematScope": "lamina._runtime.remat", "remat": "lamina._runtime.remat",
+    "SymbolicScope": "lamina._runtime.symbolic_scope", "device": "lamina._runtime.device",
 }
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from lamina import _serialization as serialization
 from lamina import constraints, dtype_policies, initializers, regularizers
-from lamina._runtime import naming
+from lamina._runtime import naming, remat
 from lamina._runtime.arrays import host_copy, to_device
 from lamina._runtime.dtypes import is_float, standardize_dtype
 from lamina._runtime.scope import current_scope, run_pure
@@ -26,6 +26,7 @@ from lamina._runtime.state import has_tracers
 from lamina._runtime.stateful import Stateful
 from lamina._runtime.variable import Variable, created_by
 from lamina.layers import symbolic
+from lamina.layers._remat import rematerialized_call
 from lamina.layers.input_spec import assert_input_compatibility
 
 _call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
@@ -121,6 +122,8 @@ class Layer(Stateful):
             own(self, f"_{kind}", items)  # the tracker's lists, under short names
         own(self, "_losses", [])
         own(self, "_inbound_nodes", [])
+        # Rematerialization is chosen where a layer is created (keras.RematScope), as in Keras.
+        own(self, "_remat_mode", remat.current_mode())
         if name is None:
             name = naming.unique_name(naming.to_snake_case(type(self).__name__))
         elif not isinstance(name, str) or not name or "/" in name:
@@ -464,7 +467,9 @@ class Layer(Stateful):
                 context.training = training
             try:
                 with self._name_scope():
-                    outputs = self.call(*args, **kwargs)
+                    call = self.call if self._remat_mode is None else \
+                        rematerialized_call(self)  # created in a RematScope (_remat.py)
+                    outputs = call(*args, **kwargs)
             except Exception as error:
                 _add_layer_context(error, self, args)
                 raise

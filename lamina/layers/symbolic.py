@@ -13,6 +13,7 @@ import numpy as np
 
 from lamina._runtime.dtypes import standardize_dtype
 from lamina._runtime.scope import StateScope
+from lamina._runtime.symbolic_scope import SymbolicScope
 
 KerasHistory = collections.namedtuple("KerasHistory", ["operation", "node_index", "tensor_index"])
 
@@ -136,7 +137,7 @@ def trace_output_spec(fn, args, kwargs):
             for position, array in zip(symbolic_positions, arrays):
                 filled[position] = array
             call_args, call_kwargs = jax.tree_util.tree_unflatten(treedef, filled)
-            with StateScope():
+            with StateScope(), SymbolicScope():  # shapes only (keras.SymbolicScope)
                 return fn(*call_args, **call_kwargs)
 
         return jax.eval_shape(call_with, *structs)

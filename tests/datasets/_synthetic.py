@@ -31,6 +31,15 @@ def cifar_batch(data, labels, protocol=2):
     return pickle.dumps(batch, protocol=protocol)
 
 
+def cifar100_batch(data, fine, coarse, protocol=2):
+    """A CIFAR-100 batch: like CIFAR-10's, with `fine_labels` and `coarse_labels`."""
+    batch = {b"batch_label": b"synthetic", b"fine_labels": [int(v) for v in fine],
+             b"coarse_labels": [int(v) for v in coarse],
+             b"data": np.asarray(data, np.uint8).reshape(len(fine), 3072),
+             b"filenames": [b"img%d.png" % i for i in range(len(fine))]}
+    return pickle.dumps(batch, protocol=protocol)
+
+
 def tar_gz(members):
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:

@@ -11,15 +11,18 @@ from lamina.datasets import (
     boston_housing,
     california_housing,
     cifar10,
+    cifar100,
     fashion_mnist,
     imdb,
     mnist,
+    reuters,
 )
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _http_server import LocalServer, refused_url
 
-LOADERS = (mnist, fashion_mnist, cifar10, boston_housing, california_housing, imdb)
+LOADERS = (mnist, fashion_mnist, cifar10, cifar100, boston_housing, california_housing, imdb,
+           reuters)
 
 
 @pytest.fixture(autouse=True)

@@ -10,14 +10,17 @@ from lamina.datasets import (
     boston_housing,
     california_housing,
     cifar10,
+    cifar100,
     fashion_mnist,
     imdb,
     mnist,
+    reuters,
 )
 
 # Read before the autouse fixture points ORIGIN_BASE at 127.0.0.1.
 DEFAULTS = {module.__name__: module.ORIGIN_BASE
-            for module in (mnist, fashion_mnist, cifar10, boston_housing, california_housing, imdb)}
+            for module in (mnist, fashion_mnist, cifar10, cifar100, boston_housing,
+                           california_housing, imdb, reuters)}
 
 
 @pytest.mark.parametrize("module, keras_name, facts", [
@@ -26,6 +29,9 @@ DEFAULTS = {module.__name__: module.ORIGIN_BASE
     (california_housing, "california_housing", lambda m: [m.FILE_NAME, m.FILE_HASH]),
     (imdb, "imdb", lambda m: [m.FILE_NAME, m.FILE_HASH, m.WORD_INDEX_NAME, m.WORD_INDEX_HASH]),
     (cifar10, "cifar10", lambda m: [m.FILE_NAME, m.FILE_HASH, m.CACHE_NAME]),
+    (cifar100, "cifar100", lambda m: [m.FILE_NAME, m.FILE_HASH, m.CACHE_NAME]),
+    (reuters, "reuters", lambda m: [m.FILE_NAME, m.FILE_HASH, m.WORD_INDEX_NAME,
+                                    m.WORD_INDEX_HASH]),
     (fashion_mnist, "fashion_mnist", lambda m: list(m.FILE_HASHES) + ["fashion-mnist"]),
 ], ids=lambda value: getattr(value, "__name__", None) if inspect.ismodule(value) else None)
 def test_urls_names_and_hashes_match_keras(keras_reference, module, keras_name, facts):
@@ -36,9 +42,10 @@ def test_urls_names_and_hashes_match_keras(keras_reference, module, keras_name, 
 
 def test_public_surface():
     assert lamina.datasets.mnist is mnist
-    for module in (mnist, fashion_mnist, cifar10, boston_housing, california_housing, imdb):
+    for module in (mnist, fashion_mnist, cifar10, cifar100, boston_housing, california_housing,
+                   imdb, reuters):
         assert callable(module.load_data) and module.load_data.__doc__
-    assert callable(imdb.get_word_index)
+    assert callable(imdb.get_word_index) and callable(reuters.get_word_index)
     assert lamina.utils.get_file.__module__ == "lamina.utils.file_utils"
     signatures = {
         mnist: "(path='mnist.npz')",
@@ -49,6 +56,9 @@ def test_public_surface():
             "(version='large', path='california_housing.npz', test_split=0.2, seed=113)",
         imdb: "(path='imdb.npz', num_words=None, skip_top=0, maxlen=None, seed=113, "
               "start_char=1, oov_char=2, index_from=3, **kwargs)",
+        cifar100: "(label_mode='fine')",
+        reuters: "(path='reuters.npz', num_words=None, skip_top=0, maxlen=None, test_split=0.2, "
+                 "seed=113, start_char=1, oov_char=2, index_from=3)",
     }
     for module, signature in signatures.items():
         assert str(inspect.signature(module.load_data)) == signature
