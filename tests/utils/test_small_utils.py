@@ -2,6 +2,7 @@
 pack/unpack_x_y_sample_weight, get_source_inputs, is_keras_tensor, and the re-exports."""
 
 import copy
+import inspect
 import json
 import os
 import pickle
@@ -244,3 +245,27 @@ def test_get_source_inputs_like_keras(keras3):
 def test_get_source_inputs_refuses_arrays():
     with pytest.raises(TypeError, match="symbolic tensor.*Received: tensor of type ndarray"):
         utils.get_source_inputs(np.ones(3))
+
+
+# Deliberate differences of keras.saving's objects, which keras.utils re-exports: scopes take
+# several dicts (TF-Keras 2 code passes them), and safe_mode=None follows an enclosing load.
+SIGNATURES_DIFFER = {"CustomObjectScope", "custom_object_scope", "deserialize_keras_object"}
+
+
+def test_signatures_match_keras(keras3):
+    """Each keras.utils function or class lamina has takes Keras's parameters and defaults."""
+    differ = []
+    for name in dir(keras3.utils):
+        theirs = getattr(keras3.utils, name)
+        if name.startswith("_") or not callable(theirs) or not hasattr(utils, name) or \
+                name in SIGNATURES_DIFFER:
+            continue
+        try:
+            expected = inspect.signature(theirs)
+        except (TypeError, ValueError):
+            continue
+        ours = inspect.signature(getattr(utils, name))
+        as_list = lambda s: [(p.name, p.default, p.kind) for p in s.parameters.values()]  # noqa: E731
+        if as_list(ours) != as_list(expected):
+            differ.append(f"{name}: {ours} vs Keras {expected}")
+    assert not differ, "\n".join(differ)
