@@ -34,9 +34,15 @@ from lamina._registry import register_keras_serializable as register_keras_seria
 from lamina._serialization import allow_lambda_code as allow_lambda_code
 from lamina._serialization import deserialize_keras_object as deserialize_keras_object
 from lamina._serialization import serialize_keras_object as serialize_keras_object
+from lamina.saving.file_editor import KerasFileEditor as KerasFileEditor
+from lamina.saving.saving_api import load_model as load_model
+from lamina.saving.saving_api import load_weights as load_weights
+from lamina.saving.saving_api import save_model as save_model
+from lamina.saving.saving_api import save_weights as save_weights
 
 __all__ = [
-    "CustomObjectScope", "allow_lambda_code", "custom_object_scope", "deserialize_keras_object", "get_custom_objects",
-    "get_registered_name", "get_registered_object", "register_keras_serializable",
-    "serialize_keras_object",
+    "CustomObjectScope", "KerasFileEditor", "allow_lambda_code", "custom_object_scope",
+    "deserialize_keras_object", "get_custom_objects", "get_registered_name",
+    "get_registered_object", "load_model", "load_weights", "register_keras_serializable",
+    "save_model", "save_weights", "serialize_keras_object",
 ]
