@@ -1,60 +1,125 @@
 """`keras.dtype_policies`: which dtype a layer computes in and which its variables are stored in.
 
 `"float32"` computes and stores in float32; `"mixed_float16"` / `"mixed_bfloat16"` store
-variables in float32 and compute in the half type (Keras's mixed precision).
+variables in float32 and compute in the half type (Keras's mixed precision): a layer casts its
+floating inputs to the compute dtype, and inside its `call` its float weights read as the compute
+dtype (`lamina._runtime.variable.AutocastScope`), so gradients still reach float32 weights.
+
+A `DTypePolicyMap` gives the layers of a block their own policies by path. The global policy
+(`set_dtype_policy`) is what layers created without `dtype=` take.
 """
 
+import re
+from collections.abc import MutableMapping
+
+import jax.numpy as jnp
+import numpy as np
+
+from lamina._registry import keras_export
 from lamina._runtime import config
 from lamina._runtime.dtypes import ALLOWED_DTYPES as _ALLOWED_DTYPES
 from lamina._runtime.dtypes import short_repr as _short_repr
 from lamina._runtime.dtypes import standardize_dtype
 
 _MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
+# Keras's quantized policies ("int8_from_float32", ...): lamina does not quantize.
+_QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
 _global_policy = None
 
 
+def _quantized_refusal(name, what):
+    return ValueError(
+        f"{what}: {_short_repr(name)} names a quantized dtype policy (Keras's "
+        f"{'/'.join(_QUANTIZATION_MODES)} quantization), which lamina does not implement. "
+        "Use a float policy such as 'float32' or 'mixed_bfloat16'.")
+
+
+@keras_export("keras.DTypePolicy", "keras.dtype_policies.DTypePolicy",
+              "keras.mixed_precision.DTypePolicy", "keras.mixed_precision.Policy")
 class DTypePolicy:
-    """A layer's dtype policy.
+    """A layer's dtype policy: the dtype it computes in and the dtype of its variables.
+
+    Args:
+        name: `"float32"` (or any float dtype name: both dtypes are that one),
+            `"mixed_float16"` or `"mixed_bfloat16"` (variables float32, computation in the half
+            type). None takes the global policy's name (`keras.config.dtype_policy()`).
+
+    Pass a policy or its name as a layer's `dtype=`; `set_dtype_policy` sets the default.
 
     Examples:
         >>> p = DTypePolicy("mixed_float16")
         >>> p.compute_dtype, p.variable_dtype
         ('float16', 'float32')
+        >>> layer = lamina.layers.Dense(2, dtype="mixed_bfloat16")
+        >>> layer(np.ones((1, 3))).dtype, layer.kernel.dtype
+        (dtype(bfloat16), 'float32')
     """
 
     def __init__(self, name=None):
         if name is None:
-            name = config.floatx()
+            name = _default_name()
         if not isinstance(name, str):
             raise TypeError(
                 f"A DTypePolicy name must be a string such as 'float32' or 'mixed_float16'. "
-                f"Received: name={_short_repr(name)}")
-        if name in _MIXED_POLICIES:
-            self._compute_dtype, self._variable_dtype = name[len("mixed_"):], "float32"
-        else:
-            try:
-                self._compute_dtype = self._variable_dtype = standardize_dtype(name)
-            except ValueError:
-                # Names come from layer configs ("dtype": {"class_name": "DTypePolicy", ...}),
-                # so the message lists every accepted one, mixed policies included.
-                raise ValueError(
-                    f"Invalid dtype policy name: {_short_repr(name)}. Expected "
-                    f"{' or '.join(map(repr, _MIXED_POLICIES))}, or a dtype name: "
-                    f"{', '.join(_ALLOWED_DTYPES)}. If it comes from a layer's 'dtype' in a "
-                    "config, correct it there.") from None
+                f"Received: name={_short_repr(name)} (of type {type(name).__name__})")
+        self._compute_dtype, self._variable_dtype = self._parse_name(name)
         self._name = name
+
+    @staticmethod
+    def _parse_name(name):
+        if name in _MIXED_POLICIES:
+            return name[len("mixed_"):], "float32"
+        if name.startswith(_QUANTIZATION_MODES) and "_from_" in name:
+            raise _quantized_refusal(name, "Invalid dtype policy name")
+        try:
+            dtype = standardize_dtype(name)
+        except ValueError:
+            # Names come from layer configs ("dtype": {"class_name": "DTypePolicy", ...}),
+            # so the message lists every accepted one, mixed policies included.
+            raise ValueError(
+                f"Invalid dtype policy name: {_short_repr(name)}. Expected "
+                f"{' or '.join(map(repr, _MIXED_POLICIES))}, or a dtype name: "
+                f"{', '.join(_ALLOWED_DTYPES)}. If it comes from a layer's 'dtype' in a "
+                "config, correct it there.") from None
+        return dtype, dtype
 
     @property
     def name(self):
+        """The policy's name: `"float32"`, `"mixed_bfloat16"`, ..."""
         return self._name
 
     @property
     def compute_dtype(self):
+        """The dtype layers compute in and return (`"bfloat16"` for `"mixed_bfloat16"`)."""
         return self._compute_dtype
 
     @property
     def variable_dtype(self):
+        """The dtype layers create their weights in (`"float32"` for the mixed policies)."""
         return self._variable_dtype
+
+    @property
+    def quantization_mode(self):
+        """None: lamina's policies are not quantized (Keras's `"int8"`, ... modes)."""
+        return None
+
+    def convert_input(self, x, autocast, dtype):
+        """`x` as an array, cast to `dtype` if `autocast` and it is floating (ints untouched).
+
+        Examples:
+            >>> DTypePolicy("mixed_bfloat16").convert_input(np.ones(2), True, "bfloat16").dtype
+            dtype(bfloat16)
+            >>> DTypePolicy("mixed_bfloat16").convert_input(np.arange(2), True, "bfloat16").dtype
+            dtype('int32')
+        """
+        dtype = standardize_dtype(dtype)
+        if not hasattr(x, "dtype") and not hasattr(x, "__array__"):
+            return x
+        if not hasattr(x, "shape") or isinstance(x, (np.ndarray, np.generic)):
+            x = jnp.asarray(x)
+        if autocast and str(x.dtype).startswith(("float", "bfloat")) and str(x.dtype) != dtype:
+            x = x.astype(dtype)
+        return x
 
     def get_config(self):
         return {"name": self._name}
@@ -64,7 +129,13 @@ class DTypePolicy:
         return cls(**config)
 
     def __eq__(self, other):
-        return isinstance(other, DTypePolicy) and other._name == self._name
+        # A FloatDTypePolicy is a DTypePolicy by another name (Keras 3.0-3.3 wrote it).
+        if type(self) in (DTypePolicy, FloatDTypePolicy):
+            if type(other) not in (DTypePolicy, FloatDTypePolicy):
+                return False
+        elif type(other) is not type(self):
+            return False
+        return self._name == other._name
 
     def __hash__(self):
         return hash(self._name)
@@ -73,6 +144,189 @@ class DTypePolicy:
         return f'<DTypePolicy "{self._name}">'
 
 
+@keras_export("keras.FloatDTypePolicy", "keras.dtype_policies.FloatDTypePolicy")
+class FloatDTypePolicy(DTypePolicy):
+    """The name Keras 3.0 to 3.3 gave `DTypePolicy` (their files say `"FloatDTypePolicy"`).
+
+    Examples:
+        >>> FloatDTypePolicy("mixed_float16") == DTypePolicy("mixed_float16")
+        True
+    """
+
+
+@keras_export("keras.dtype_policies.DTypePolicyMap")
+class DTypePolicyMap(DTypePolicy, MutableMapping):
+    """A dict of layer paths (or regular expressions over them) to policies, used as a policy.
+
+    A block passes one map as `dtype=` to itself and its sublayers; each sublayer looks up its
+    own `path`: an exact key wins, else the one key whose pattern `re.fullmatch`es the path,
+    else `default_policy`. It saves in layer configs (Keras 3's format).
+
+    Args:
+        default_policy: the policy for paths no key matches (a policy or a name); None takes
+            the global policy at construction.
+        policy_map: an initial dict of keys to policies.
+
+    Examples:
+        >>> policies = DTypePolicyMap(default_policy="mixed_bfloat16")
+        >>> policies["block/head"] = "float32"
+        >>> policies["block/.*_norm"] = "float32"
+        >>> policies["block/head"].name, policies["block/layer_norm"].name
+        ('float32', 'float32')
+        >>> policies["block/dense"].name, policies.compute_dtype
+        ('mixed_bfloat16', 'bfloat16')
+    """
+
+    def __init__(self, default_policy=None, policy_map=None):
+        if isinstance(default_policy, DTypePolicyMap):
+            raise ValueError(
+                "DTypePolicyMap: `default_policy` cannot be a DTypePolicyMap. Pass a "
+                f"DTypePolicy or a policy name. Received: default_policy={default_policy!r}")
+        if policy_map is not None and not isinstance(policy_map, dict):
+            raise TypeError(
+                "DTypePolicyMap: if given, `policy_map` must be a dict of layer paths to "
+                f"policies. Received: policy_map={_short_repr(policy_map)} (of type "
+                f"{type(policy_map).__name__})")
+        try:
+            default = get(default_policy)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"DTypePolicyMap, argument `default_policy`: {error}") from None
+        self._default_policy_arg = default_policy
+        self._default_policy = default
+        self._policy_map = {}
+        for key, policy in (policy_map or {}).items():
+            self[key] = policy
+
+    @property
+    def name(self):
+        return f"map_{self._default_policy.name}"
+
+    @property
+    def default_policy(self):
+        """The policy of paths no key matches."""
+        return self._default_policy
+
+    @property
+    def compute_dtype(self):
+        return self._default_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._default_policy.variable_dtype
+
+    def __getitem__(self, key):
+        if not isinstance(key, str):
+            raise TypeError(
+                "DTypePolicyMap keys are layer paths (strings such as 'block/dense'). "
+                f"Received: key={_short_repr(key)} (of type {type(key).__name__})")
+        if key in self._policy_map:
+            return self._policy_map[key]
+        matches = [pattern for pattern in self._policy_map if re.fullmatch(pattern, key)]
+        if len(matches) > 1:
+            raise ValueError(
+                f"Path '{key}' matches several keys of the DTypePolicyMap: {matches}. Make "
+                "each path match at most one key (an exact path, or one pattern).")
+        if matches:
+            return self._policy_map[matches[0]]
+        return self._default_policy
+
+    def __setitem__(self, key, policy):
+        if not isinstance(key, str):
+            raise TypeError(
+                "DTypePolicyMap keys are layer paths (strings such as 'block/dense', or "
+                f"regular expressions). Received: key={_short_repr(key)} (of type "
+                f"{type(key).__name__})")
+        if key in self._policy_map:
+            raise ValueError(
+                f"'{key}' is already in the DTypePolicyMap, with {self._policy_map[key]!r}. "
+                f"Delete it first (del policy_map['{key}']) to replace it.")
+        if isinstance(policy, DTypePolicyMap):
+            raise ValueError(
+                f"DTypePolicyMap['{key}']: a map cannot hold another DTypePolicyMap. Pass a "
+                "DTypePolicy or a policy name.")
+        try:
+            policy = get(policy)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"DTypePolicyMap['{key}']: cannot interpret {_short_repr(policy)} (of type "
+                f"{type(policy).__name__}) as a dtype policy: {error}") from None
+        self._policy_map[key] = policy
+
+    def __delitem__(self, key):
+        return self._policy_map.pop(key)
+
+    def __contains__(self, key):
+        return key in self._policy_map
+
+    def __len__(self):
+        return len(self._policy_map)
+
+    def __iter__(self):
+        return iter(self._policy_map)
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and self._default_policy == other._default_policy
+                and self._policy_map == other._policy_map)
+
+    __hash__ = None  # mutable
+
+    def get_config(self):
+        # Keras writes the entries with "name": null when default_policy is None (to defer
+        # quantized ones to the loader's global policy), and clears the live policies' names
+        # while doing so; lamina writes the real names and changes nothing. Both load in both.
+        default = self._default_policy_arg
+        return {"default_policy": serialize(default) if isinstance(default, DTypePolicy)
+                else default,
+                "policy_map": {key: serialize(policy)
+                               for key, policy in self._policy_map.items()}}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        del custom_objects
+        if not isinstance(config, dict) or not set(config) <= {"default_policy", "policy_map"}:
+            raise ValueError(
+                f"Cannot read a DTypePolicyMap from {_short_repr(config)}: expected "
+                "{'default_policy': ..., 'policy_map': {path: policy config}}.")
+        default = config.get("default_policy")
+        if isinstance(default, dict):
+            default = get(default)
+        return cls(default_policy=default, policy_map=config.get("policy_map"))
+
+    def __repr__(self):
+        mapping = [(key, policy.name) for key, policy in self._policy_map.items()]
+        return (f"<DTypePolicyMap default_policy={self._default_policy.name}, "
+                f"mapping={mapping}>")
+
+
+_CLASS_NAMES = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
+                # tf.keras 2's mixed-precision class, as older files name it
+                "Policy": DTypePolicy}
+_QUANTIZED_CLASS_NAMES = ("QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy",
+                          "Int4DTypePolicy", "GPTQDTypePolicy", "AWQDTypePolicy")
+
+
+def _default_name():
+    policy = dtype_policy()
+    return policy.default_policy.name if isinstance(policy, DTypePolicyMap) else policy.name
+
+
+def _from_dict(identifier):
+    class_name = identifier.get("class_name", "DTypePolicy")
+    config = identifier.get("config", {}) if "class_name" in identifier else identifier
+    if class_name in _QUANTIZED_CLASS_NAMES:
+        raise _quantized_refusal(class_name, "Cannot read a dtype policy")
+    if class_name == "DTypePolicyMap" and "class_name" in identifier:
+        return DTypePolicyMap.from_config(config)
+    if (class_name in _CLASS_NAMES and isinstance(config, dict) and set(config) <= {"name"}
+            and ("class_name" in identifier or "name" in config)):
+        return _CLASS_NAMES[class_name](config.get("name"))
+    raise ValueError(
+        f"Cannot read a dtype policy from {_short_repr(identifier)}: expected a serialized "
+        "DTypePolicy ({'class_name': 'DTypePolicy', 'config': {'name': 'float32'}}), a "
+        "serialized DTypePolicyMap, or {'name': 'float32'}.")
+
+
+@keras_export("keras.dtype_policies.get")
 def get(identifier):
     """A DTypePolicy from None (the global policy), a name, a config dict or a policy.
 
@@ -81,37 +335,47 @@ def get(identifier):
         'bfloat16'
         >>> lamina.dtype_policies.get(None).name   # the global policy
         'float32'
+        >>> lamina.dtype_policies.get(
+        ...     {"class_name": "FloatDTypePolicy", "config": {"name": "mixed_float16"}})
+        <DTypePolicy "mixed_float16">
     """
     if identifier is None:
         return dtype_policy()
     if isinstance(identifier, DTypePolicy):
         return identifier
     if isinstance(identifier, dict):
-        config = identifier.get("config", {}) if "class_name" in identifier else identifier
-        if (identifier.get("class_name", "DTypePolicy") == "DTypePolicy"
-                and isinstance(config, dict) and set(config) <= {"name"}
-                and ("class_name" in identifier or "name" in config)):
-            return DTypePolicy(config.get("name"))
-        raise ValueError(
-            f"Cannot read a dtype policy from {_short_repr(identifier)}: expected a serialized "
-            "DTypePolicy ({'class_name': 'DTypePolicy', 'config': {'name': 'float32'}}) or "
-            "{'name': 'float32'}.")
-    if hasattr(identifier, "as_numpy_dtype") or not isinstance(identifier, str):
-        identifier = standardize_dtype(identifier)
-    return DTypePolicy(identifier)
+        return _from_dict(identifier)
+    if isinstance(identifier, str):
+        return DTypePolicy(identifier)
+    if hasattr(identifier, "as_numpy_dtype") or isinstance(identifier, (np.dtype, type)):
+        return DTypePolicy(standardize_dtype(identifier))  # np.float16, jnp.bfloat16, tf dtypes
+    raise ValueError(
+        "Cannot interpret `dtype` argument. Expected a string (a dtype or policy name such as "
+        "'float32' or 'mixed_bfloat16'), a DTypePolicy or its config dict. Received: "
+        f"dtype={_short_repr(identifier)} (of type {type(identifier).__name__})")
 
 
-def serialize(policy):
+@keras_export("keras.dtype_policies.serialize")
+def serialize(dtype_policy):
     """Keras 3's serialized form of a policy, as found in layer configs.
 
     Examples:
         >>> lamina.dtype_policies.serialize(lamina.dtype_policies.DTypePolicy("float32"))["config"]
         {'name': 'float32'}
     """
-    return {"module": "keras", "class_name": "DTypePolicy",
-            "config": policy.get_config(), "registered_name": None}
+    if dtype_policy is None:
+        return None
+    if not isinstance(dtype_policy, DTypePolicy):
+        raise TypeError(
+            "dtype_policies.serialize: `dtype_policy` must be a DTypePolicy (or None). "
+            f"Received: dtype_policy={_short_repr(dtype_policy)} (of type "
+            f"{type(dtype_policy).__name__})")
+    module = "keras.dtype_policies" if isinstance(dtype_policy, DTypePolicyMap) else "keras"
+    return {"module": module, "class_name": type(dtype_policy).__name__,
+            "config": dtype_policy.get_config(), "registered_name": None}
 
 
+@keras_export("keras.dtype_policies.deserialize")
 def deserialize(config, custom_objects=None):
     """The policy a layer config names (the inverse of `serialize`); also takes a name.
 
@@ -121,9 +385,12 @@ def deserialize(config, custom_objects=None):
         >>> lamina.dtype_policies.deserialize(config) == policy
         True
     """
+    del custom_objects
     return get(config)
 
 
+@keras_export("keras.config.dtype_policy", "keras.mixed_precision.dtype_policy",
+              "keras.mixed_precision.global_policy")
 def dtype_policy():
     """The global policy (`float32`, or what `set_dtype_policy` chose).
 
@@ -134,8 +401,11 @@ def dtype_policy():
     return _global_policy or DTypePolicy(config.floatx())
 
 
+@keras_export("keras.config.set_dtype_policy", "keras.mixed_precision.set_dtype_policy",
+              "keras.mixed_precision.set_global_policy")
 def set_dtype_policy(policy):
-    """Sets the global policy, e.g. `set_dtype_policy("mixed_float16")`.
+    """Sets the global policy: the one layers (and models) created from now on without a
+    `dtype=` take. None goes back to `keras.config.floatx()` (a lamina extension).
 
     Examples:
         >>> lamina.dtype_policies.set_dtype_policy("mixed_float16")
@@ -143,7 +413,16 @@ def set_dtype_policy(policy):
         >>> layer.build((None, 3))
         >>> layer.compute_dtype, layer.kernel.dtype   # compute in half, store in float32
         ('float16', 'float32')
-        >>> lamina.dtype_policies.set_dtype_policy(None)  # back to floatx()
+        >>> lamina.dtype_policies.set_dtype_policy("float32")  # back to the default
     """
     global _global_policy
+    if policy is not None and not isinstance(policy, (str, DTypePolicy)):
+        raise ValueError(
+            "Invalid `policy` argument. Expected the name of a policy (such as "
+            "'mixed_bfloat16') or a DTypePolicy instance. Received: "
+            f"policy={_short_repr(policy)} (of type {type(policy).__name__})")
     _global_policy = None if policy is None else get(policy)
+
+
+__all__ = ["DTypePolicy", "DTypePolicyMap", "FloatDTypePolicy", "deserialize", "dtype_policy",
+           "get", "serialize", "set_dtype_policy"]

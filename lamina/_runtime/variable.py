@@ -40,7 +40,9 @@ class Variable:
         dtype: the dtype; by default that of the value, with Python and NumPy floats taken as
             `keras.config.floatx()`.
         trainable: whether gradients and optimizers should update it.
-        autocast: accepted for Keras compatibility (mixed precision reads).
+        autocast: whether a float Variable reads as the compute dtype inside the `call` of a
+            mixed-precision layer (see `AutocastScope`); False keeps it in its own dtype
+            (normalization statistics, metric totals).
         aggregation: how per-device values combine (`"none"`, `"mean"`, `"sum"`,
             `"only_first_replica"`); metrics declare `"sum"` for totals and counts.
         synchronization: accepted for Keras compatibility.
@@ -163,16 +165,35 @@ class Variable:
 
     @property
     def dtype(self):
-        """The dtype as Keras names it: `"float32"`, `"int32"`, ..."""
+        """The dtype as Keras names it: `"float32"`, `"int32"`, ...
+
+        Inside an `AutocastScope` (a mixed-precision layer's `call`) a float Variable with
+        `autocast=True` reports the dtype it reads as, as in Keras.
+        """
+        cast = _autocast_dtype.get()
+        if cast is not None and self.autocast and self._dtype.startswith(("float", "bfloat")):
+            return cast
         return self._dtype
 
     @property
     def value(self):
-        """The current value: the active scope's, or the Variable's own outside any scope."""
+        """The current value: the active scope's, or the Variable's own outside any scope.
+
+        Inside an `AutocastScope`, a float Variable with `autocast=True` reads cast to the
+        scope's dtype (the differentiable cast is traced into the caller's program).
+        """
         scope = _current_scope.get()
-        if scope is None:
-            return self._value
-        return scope.read(self)
+        value = self._value if scope is None else scope.read(self)
+        cast = _autocast_dtype.get()
+        if cast is not None and self.autocast and value.dtype != cast and \
+                self._dtype.startswith(("float", "bfloat")):
+            return value.astype(cast)
+        return value
+
+    def _read(self):
+        """The current value in the Variable's own dtype, whatever the autocast scope."""
+        scope = _current_scope.get()
+        return self._value if scope is None else scope.read(self)
 
     def numpy(self):
         """A NumPy copy of the current value."""
@@ -182,7 +203,7 @@ class Variable:
     def _check_assignable(self, value):
         """Converts `value` to this Variable's dtype, or raises if shape or dtype cannot fit."""
         if isinstance(value, Variable):
-            value = value.value
+            value = value._read()
             if not _is_tracer(value):
                 # Two Variables must not share a buffer: donating one would delete the other.
                 value = jax.device_put(value, may_alias=False)
@@ -240,13 +261,15 @@ class Variable:
             self._value = value
         return value
 
+    # Both read the stored value, not the autocast one: a float32 total updated inside a
+    # bfloat16 layer must not be rounded to bfloat16 on every update.
     def assign_add(self, value):
         """Adds `value` to the variable; returns the new value."""
-        return self.assign(self.value + _unwrap(value))
+        return self.assign(self._read() + _unwrap(value))
 
     def assign_sub(self, value):
         """Subtracts `value` from the variable; returns the new value."""
-        return self.assign(self.value - _unwrap(value))
+        return self.assign(self._read() - _unwrap(value))
 
     # ----------------------------------------------------------------------------- array protocol
     def __jax_array__(self):
@@ -297,6 +320,54 @@ class Variable:
 
     def __invert__(self):
         return ~self.value
+
+
+# ----------------------------------------------------------------------------- autocast
+# Mixed precision (Keras's AutocastScope): a layer whose compute dtype differs from its
+# variables' dtype runs `call` inside a scope, and float Variables read there come back cast
+# to the compute dtype. The weights stay float32 and the cast is part of the traced program,
+# so gradients reach them in float32. Outside any scope reads cost one ContextVar lookup.
+_autocast_dtype = contextvars.ContextVar("lamina_autocast_dtype", default=None)
+
+
+class AutocastScope:
+    """Reads float Variables (those created with `autocast=True`) as `dtype` inside the block.
+
+    `Layer.__call__` opens one around `call` for mixed-precision layers; `AutocastScope(None)`
+    turns casting off in a block (a float32 layer inside a bfloat16 one opens
+    `AutocastScope("float32")` instead).
+
+    Examples:
+        >>> v = lamina.Variable([1.0, 2.0])
+        >>> with AutocastScope("bfloat16"):
+        ...     v.value.dtype, v.dtype
+        (dtype(bfloat16), 'bfloat16')
+        >>> v.value.dtype
+        dtype('float32')
+    """
+
+    def __init__(self, dtype):
+        if dtype is not None:
+            dtype = dtypes.standardize_dtype(dtype)
+            if not dtypes.is_float(dtype):
+                raise ValueError(
+                    "AutocastScope can only cast to a floating-point dtype, such as "
+                    f"'bfloat16'. Received: dtype={dtype!r}")
+        self.dtype = dtype
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(_autocast_dtype.set(self.dtype))
+        return self
+
+    def __exit__(self, *exc_info):
+        _autocast_dtype.reset(self._tokens.pop())
+        return False
+
+
+def autocast_dtype():
+    """The dtype float Variables read as here (an `AutocastScope`'s), or None."""
+    return _autocast_dtype.get()
 
 
 # ----------------------------------------------------------------------------- declared sizes

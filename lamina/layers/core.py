@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina._runtime import config
 from lamina._runtime.dtypes import standardize_dtype
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -72,7 +73,9 @@ class InputLayer(Layer):
         self.sparse = bool(sparse)
         self.ragged = False
         self.optional = optional
-        self._input_dtype = dtype if dtype is not None else self.dtype_policy.compute_dtype
+        # floatx, not the global policy's compute dtype: under "mixed_bfloat16" a model's
+        # inputs stay float32 and each layer casts them (as in Keras).
+        self._input_dtype = dtype if dtype is not None else config.floatx()
         self._input_dtype = standardize_dtype(self._input_dtype)
         if input_tensor is None:
             input_tensor = KerasTensor(self._batch_shape, dtype=self._input_dtype, name=self.name)
@@ -357,6 +360,9 @@ class Embedding(Layer):
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
         self._initial_embeddings = weights
+        # Float indices are not cast to a half type (bfloat16 cannot hold 1001); the vectors
+        # are cast to the compute dtype in call instead (Keras does the same).
+        self.autocast = False
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(
@@ -373,7 +379,7 @@ class Embedding(Layer):
         inputs = jnp.asarray(inputs)
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
             inputs = inputs.astype("int32")
-        return jnp.take(self.embeddings.value, inputs, axis=0)
+        return jnp.take(self.embeddings.value, inputs, axis=0).astype(self.compute_dtype)
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

@@ -9,6 +9,7 @@ Weights are ordinary `Variable`s, so a layer runs eagerly, inside `keras.functio
 `keras.value_and_grad`, or purely through `stateless_call`, with no change to its code.
 """
 
+import contextlib
 import contextvars
 import inspect
 
@@ -24,13 +25,14 @@ from lamina._runtime.dtypes import is_float, standardize_dtype
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.state import has_tracers
 from lamina._runtime.stateful import Stateful
-from lamina._runtime.variable import Variable, created_by
+from lamina._runtime.variable import AutocastScope, Variable, autocast_dtype, created_by
 from lamina.layers import symbolic
 from lamina.layers._remat import rematerialized_call
 from lamina.layers.input_spec import assert_input_compatibility
 
 _call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
 
+_NO_SCOPE = contextlib.nullcontext()  # reusable: it holds no state
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
 
 
@@ -298,7 +300,7 @@ class Layer(Stateful):
                 f"{sorted(kwargs)}. It accepts shape, initializer, dtype, trainable, autocast, "
                 "regularizer, constraint, aggregation and name.")
         shape = () if shape is None else shape
-        dtype = self._dtype_policy.variable_dtype if dtype is None else dtype
+        dtype = self.variable_dtype if dtype is None else dtype
         try:
             dtype = standardize_dtype(dtype)
         except ValueError as error:
@@ -333,24 +335,70 @@ class Layer(Stateful):
 
     @dtype_policy.setter
     def dtype_policy(self, value):
-        self._dtype_policy = dtype_policies.get(value)
+        policy = dtype_policies.get(value)
+        if isinstance(self._dtype_policy, dtype_policies.DTypePolicyMap) and self.path:
+            # A map shared by a block and its sublayers: this layer's entry changes (Keras).
+            if self.path in self._dtype_policy:
+                del self._dtype_policy[self.path]
+            self._dtype_policy[self.path] = policy
+        else:
+            self._dtype_policy = policy
+        self._mark_changed()  # compiled calls traced under the old dtypes are stale
+
+    def _policy(self):
+        """The layer's own policy: its entry in a `DTypePolicyMap`, else `dtype_policy`."""
+        policy = self._dtype_policy
+        if isinstance(policy, dtype_policies.DTypePolicyMap) and self.path:
+            return policy[self.path]
+        return policy
 
     @property
     def dtype(self):
-        """The dtype of the layer's weights."""
-        return self._dtype_policy.variable_dtype
+        """The dtype of the layer's weights (`variable_dtype`)."""
+        return self._policy().variable_dtype
 
     @property
     def compute_dtype(self):
-        return self._dtype_policy.compute_dtype
+        """The dtype the layer computes in: its inputs are cast to it and its float weights
+        read as it inside `call` (bfloat16 under `"mixed_bfloat16"`)."""
+        return self._policy().compute_dtype
 
     @property
     def variable_dtype(self):
-        return self._dtype_policy.variable_dtype
+        """The dtype the layer creates its weights in (float32 under a mixed policy)."""
+        return self._policy().variable_dtype
+
+    @property
+    def quantization_mode(self):
+        """None: lamina does not quantize layers (Keras's int8/float8 modes)."""
+        return self._policy().quantization_mode
 
     @property
     def input_dtype(self):
-        return self._dtype_policy.compute_dtype
+        return self.compute_dtype
+
+    def _autocast_scope(self):
+        """The autocast scope `call` runs in (Keras's rule).
+
+        Outside any scope, a layer whose compute and variable dtypes differ opens one in its
+        compute dtype, so its float weights read as bfloat16 (or float16) in `call`. Inside
+        one (a layer nested in a mixed-precision layer or model), a layer with another compute
+        dtype replaces it (a float32 layer reads float32), and a layer with `autocast=False`
+        or a non-float compute dtype turns it off. Float32 layers outside any scope open
+        nothing: a float32 model traces exactly as without mixed precision.
+        """
+        current = autocast_dtype()
+        policy = self._policy()
+        compute = policy.compute_dtype
+        if current is None:
+            if compute == policy.variable_dtype:
+                return _NO_SCOPE
+            return AutocastScope(compute)
+        if not self.autocast or not compute.startswith(("float", "bfloat")):
+            return AutocastScope(None)
+        if compute != current:
+            return AutocastScope(compute)
+        return _NO_SCOPE
 
     # ----------------------------------------------------------------------------- building
     def build(self, input_shape):
@@ -466,7 +514,7 @@ class Layer(Stateful):
             if training is not None:
                 context.training = training
             try:
-                with self._name_scope():
+                with self._name_scope(), self._autocast_scope():
                     call = self.call if self._remat_mode is None else \
                         rematerialized_call(self)  # created in a RematScope (_remat.py)
                     outputs = call(*args, **kwargs)

@@ -142,8 +142,11 @@ class Metric(Stateful):
         self._check_super_called()
         initializer = initializers.get("zeros" if initializer is None else initializer)
         with self._name_scope(), created_by(f"Metric '{self.name}'"):
+            # autocast=False: a total updated inside a mixed-precision layer's call must not be
+            # read (and rounded) as bfloat16.
             variable = Variable(initializer, shape=shape, dtype=dtype, trainable=False,
-                                aggregation=aggregation, synchronization="on_read",
+                                autocast=False, aggregation=aggregation,
+                                synchronization="on_read",
                                 name=name or naming.unique_name("variable"))
         self._tracker.add("variables", variable)
         return variable
