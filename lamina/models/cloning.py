@@ -45,7 +45,11 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         config.pop("compile_config", None)
         return deserialize_keras_object(config)
     if isinstance(model, Sequential):
-        return Sequential([clone_function(layer) for layer in model._layers],
+        clones = {}  # a layer shared at several places is cloned once, and stays shared
+        for layer in model._layer_stack:
+            if id(layer) not in clones:
+                clones[id(layer)] = clone_function(layer)
+        return Sequential([clones[id(layer)] for layer in model._layer_stack],
                           name=model.name)
     if isinstance(model, Functional):
         config = functional_config(model)

@@ -51,24 +51,35 @@ def _rows(model):
     # by the kind they declare rather than imported.
     functional = getattr(model, "_object_graph_kind", None) == "Functional"
     graph = model if functional else getattr(model, "_functional", None)
+    nodes_of = {}  # id(layer) -> its nodes in the graph, in call order
+    for node in graph._nodes if graph is not None else ():
+        nodes_of.setdefault(id(node.operation), []).append(node)
+    # As in Keras: a graph with several inputs, a node with several inputs, or a layer called
+    # at several places is not a chain, so the table says what feeds each layer.
     show_connections = functional and (
-        len(model.inputs) > 1 or any(len(n.input_tensors) > 1 for n in model._nodes))
+        len(model.inputs) > 1 or any(len(n.input_tensors) > 1 for n in model._nodes)
+        or any(len(nodes) > 1 for nodes in nodes_of.values()))
     rows = []
+    seen = {}  # id(layer) -> how many rows it had (a Sequential lists a shared layer per place)
     for layer in model.layers:
         shape = None
         connections = []
-        if graph is not None:
-            for node in graph._nodes:
-                if node.operation is layer:
-                    outputs = node.outputs
-                    shape = (outputs.shape if isinstance(outputs, KerasTensor) else
-                             [t.shape for t in node.output_tensors])
-                    for tensor in node.input_tensors:
-                        history = tensor._keras_history
-                        connections.append(
-                            f"{history.operation.name}[{history.node_index}]"
-                            f"[{history.tensor_index}]")
-                    break
+        nodes = nodes_of.get(id(layer), [])
+        if nodes:
+            place = seen.get(id(layer), 0)
+            seen[id(layer)] = place + 1
+            # A Sequential's row shows its own call; a functional row (one per layer) shows
+            # its last call, as Keras does, and what fed each of its calls.
+            node = nodes[min(place, len(nodes) - 1)] if not functional else nodes[-1]
+            outputs = node.outputs
+            shape = (outputs.shape if isinstance(outputs, KerasTensor) else
+                     [t.shape for t in node.output_tensors])
+            for fed in nodes:
+                for tensor in fed.input_tensors:
+                    history = tensor._keras_history
+                    connections.append(
+                        f"{history.operation.name}[{history.node_index}]"
+                        f"[{history.tensor_index}]")
         if shape is None:  # not a graph: show what the last call produced, batch axis free
             shape = _free_batch(getattr(layer, "_seen_output_shape", None))
         params = layer.count_params() if layer.built else 0

@@ -100,7 +100,10 @@ def save_model(model, filepath, overwrite=True, zipped=True, **kwargs):
             "save_weights('...weights.h5') for weights only).")
     if kwargs:
         raise TypeError(f"save() got unexpected arguments {sorted(kwargs)}.")
-    config = serialization.serialize_keras_object(model)  # fails before anything is written
+    # Fails before anything is written. In a sharing scope, as Keras saves: an object met twice
+    # (a layer at two places of a Sequential) is written with one `shared_object_id`.
+    with serialization.ObjectSharingScope():
+        config = serialization.serialize_keras_object(model)
     config_json = json.dumps(config, default=_json_default)
     metadata = json.dumps({
         "keras_version": _FORMAT_KERAS_VERSION, "lamina_version": __version__,
@@ -330,7 +333,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
         weights = _read_entry(archive, WEIGHTS, "MAX_WEIGHTS_BYTES", filepath)
     if not compile:
         config = {k: v for k, v in config.items() if k != "compile_config"}
-    with custom_object_scope(custom_objects or {}):
+    with custom_object_scope(custom_objects or {}), serialization.ObjectSharingScope():
         model = serialization.deserialize_keras_object(
             config, custom_objects=custom_objects, safe_mode=safe_mode)
     optimizer = getattr(model, "optimizer", None)

@@ -38,8 +38,8 @@ def _kind(obj):
 # Attributes that hold lamina's own bookkeeping (caches, compiled programs, the graph that a
 # Sequential model wraps) rather than state: never part of the file layout.
 _INTERNAL = frozenset({
-    "_functional", "_flat_layers_cache", "_programs", "_tracker", "_owners", "_version",
-    "_compiled_calls", "_op_by_op_calls",
+    "_functional", "_layer_stack", "_flat_layers_cache", "_programs", "_tracker", "_owners",
+    "_version", "_compiled_calls", "_op_by_op_calls",
     "_inbound_nodes", "_compile_loss", "_compile_metrics", "_loss_tracker", "_nodes",
     "_flat_inputs", "_flat_outputs", "_inputs_struct", "_outputs_struct", "history",
 })

@@ -62,6 +62,8 @@ class Trainer:
         `steps_per_execution="auto"` (lamina's default) runs as many steps per compiled
         program as the progress display and callbacks allow; an int fixes it, as in Keras.
         `run_eagerly=True` (or `jit_compile=False`) runs the steps op by op, for debugging.
+        With `auto_scale_loss=True` and a model whose dtype policy is `"mixed_float16"`, the
+        optimizer is wrapped in a `LossScaleOptimizer` (dynamic loss scaling), as in Keras.
 
         Examples:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
@@ -75,6 +77,13 @@ class Trainer:
                 f"steps_per_execution must be 'auto' or a positive int. Received: "
                 f"{steps_per_execution!r}")
         self.optimizer = optimizers.get(optimizer)
+        if (auto_scale_loss and self.dtype_policy.name == "mixed_float16"
+                and self.optimizer is not None
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)):
+            # float16 gradients underflow without it; train_step scales the loss with
+            # optimizer.scale_loss, and the wrapper unscales and skips non-finite steps.
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer,
+                                                           name="loss_scale_optimizer")
         self.loss = loss
         self._compile_loss = CompileLoss(loss, loss_weights) if loss is not None else None
         self._compile_metrics = (CompileMetrics(metrics, weighted_metrics)
