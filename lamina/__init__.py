@@ -21,7 +21,7 @@ from lamina._version import version as version
 _SUBMODULES = frozenset({
     "callbacks", "datasets", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
-    "metrics", "ops", "optimizers", "random",
+    "metrics", "mixed_precision", "ops", "optimizers", "random",
     "regularizers", "saving", "tree", "utils",
 })
 
@@ -31,7 +31,8 @@ _LAZY_NAMES = {
     "Model": "lamina.models", "Sequential": "lamina.models",
     "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
     "Optimizer": "lamina.optimizers", "Loss": "lamina.losses", "Metric": "lamina.metrics",
-    "DTypePolicy": "lamina.dtype_policies", "KerasTensor": "lamina.layers.symbolic",
+    "DTypePolicy": "lamina.dtype_policies", "FloatDTypePolicy": "lamina.dtype_policies",
+    "KerasTensor": "lamina.layers.symbolic",
     "StatelessScope": "lamina._runtime",
     "Initializer": "lamina.initializers", "Regularizer": "lamina.regularizers",
     "Operation": "lamina.layers.operation",

@@ -27,6 +27,7 @@ from lamina.optimizers.adaptive import Adagrad as Adagrad
 from lamina.optimizers.adaptive import RMSprop as RMSprop
 from lamina.optimizers.ftrl import Ftrl as Ftrl
 from lamina.optimizers.lion import Lion as Lion
+from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer as LossScaleOptimizer
 from lamina.optimizers.multi_optimizer import MultiOptimizer as MultiOptimizer
 from lamina.optimizers.multi_optimizer import OptimizerMap as OptimizerMap
 from lamina.optimizers.muon import Muon as Muon
@@ -36,13 +37,14 @@ from lamina.optimizers.sgd import SGD as SGD
 
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
-    "Lion", "MultiOptimizer", "Muon", "Nadam", "Optimizer", "OptimizerMap", "RMSprop",
-    "ScheduleFreeAdamW", "deserialize", "get", "schedules",
+    "Lion", "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer",
+    "OptimizerMap", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get", "schedules",
     "serialize",
 ]
 
 _CLASSES = (Optimizer, SGD, Adam, AdamW, Adamax, Nadam, Lamb, RMSprop, Adagrad, Adadelta,
-            Adafactor, Ftrl, Lion, Muon, ScheduleFreeAdamW, MultiOptimizer, OptimizerMap)
+            Adafactor, Ftrl, Lion, Muon, ScheduleFreeAdamW, MultiOptimizer, OptimizerMap,
+            LossScaleOptimizer)
 # Keras looks built-ins up by lowercased class name, so "adam", "Adam" and "ADAM" all work.
 # (Keras 3 leaves Lamb out of this table; lamina includes it.)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}

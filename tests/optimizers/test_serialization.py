@@ -20,7 +20,8 @@ CHANGED = {"SGD": {"momentum": 0.5, "nesterov": True}, "Adam": {"amsgrad": True}
 
 def test_public_names():
     assert sorted(optimizers.__all__) == sorted(BUILTINS + [
-        "MultiOptimizer", "Optimizer", "OptimizerMap", "ScheduleFreeAdamW", "deserialize", "get",
+        "LossScaleOptimizer", "MultiOptimizer", "Optimizer", "OptimizerMap", "ScheduleFreeAdamW",
+        "deserialize", "get",
         "schedules", "serialize"])
     assert sorted(optimizers.schedules.__all__) == [
         "CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
