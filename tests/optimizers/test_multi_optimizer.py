@@ -283,3 +283,17 @@ def test_a_failing_inner_build_rolls_the_others_back():
     with pytest.raises(RuntimeError, match="no slots today"):
         multi.build([_variable("dense_1", [1.0]), _variable("dense_2", [1.0])])
     assert not adam.built and len(adam.variables) == 2 and not multi.built
+
+
+def test_an_optimizer_both_mapped_and_default_is_saved_and_loaded_once(tmp_path):
+    sgd = optimizers.SGD(0.1, momentum=0.5)
+    multi = optimizers.MultiOptimizer(optimizers.OptimizerMap(sgd, {".*dense_1/.*": sgd}))
+    assert multi.optimizers == [sgd]
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1, name="dense_1")])
+    model.compile(optimizer=multi, loss="mse")
+    model.fit(np.ones((2, 2)), np.zeros((2, 1)), verbose=0)
+    model.save(str(tmp_path / "model.keras"))
+    loaded = lamina.models.load_model(str(tmp_path / "model.keras"))
+    assert len(loaded.optimizer.optimizers) == 1
+    for a, b in zip(loaded.optimizer.variables, multi.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
