@@ -20,6 +20,7 @@ from lamina._runtime import config
 from lamina._runtime.dtypes import ALLOWED_DTYPES as _ALLOWED_DTYPES
 from lamina._runtime.dtypes import short_repr as _short_repr
 from lamina._runtime.dtypes import standardize_dtype
+from lamina._runtime.session import on_clear_session as _on_clear_session
 
 _MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 # Keras's quantized policies ("int8_from_float32", ...): lamina does not quantize.
@@ -422,6 +423,13 @@ def set_dtype_policy(policy):
             "'mixed_bfloat16') or a DTypePolicy instance. Received: "
             f"policy={_short_repr(policy)} (of type {type(policy).__name__})")
     _global_policy = None if policy is None else get(policy)
+
+
+@_on_clear_session
+def _reset_global_policy():
+    """`keras.utils.clear_session()` forgets the global policy, as Keras's does."""
+    global _global_policy
+    _global_policy = None
 
 
 __all__ = ["DTypePolicy", "DTypePolicyMap", "FloatDTypePolicy", "deserialize", "dtype_policy",

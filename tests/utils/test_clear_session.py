@@ -59,3 +59,14 @@ def test_models_built_before_keep_working():
     keras.utils.clear_session()
     model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0)
     assert model.predict(np.ones((1, 2)), verbose=0).shape == (1, 1)
+
+
+def test_global_dtype_policy_is_reset():
+    # Keras 3.15: set_dtype_policy("mixed_float16"); clear_session(); dtype_policy() is float32.
+    keras.dtype_policies.set_dtype_policy("mixed_float16")
+    try:
+        keras.utils.clear_session(free_memory=False)
+        assert keras.dtype_policies.dtype_policy().name == "float32"
+        assert keras.layers.Dense(1).dtype_policy.name == "float32"
+    finally:
+        keras.dtype_policies.set_dtype_policy(None)
