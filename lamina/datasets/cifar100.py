@@ -34,8 +34,9 @@ def load_data(label_mode="fine"):
     Returns:
         `(x_train, y_train), (x_test, y_test)`: images are `uint8` arrays of shapes
         `(50000, 32, 32, 3)` and `(10000, 32, 32, 3)`, labels `int64` arrays of shapes
-        `(50000, 1)` and `(10000, 1)`, in 0-99 (fine) or 0-19 (coarse). Images are `(N, 3, 32, 32)` instead when
-        `keras.config.image_data_format()` is `"channels_first"`.
+        `(50000, 1)` and `(10000, 1)`, in 0-99 (fine) or 0-19 (coarse). Images are
+        `(N, 3, 32, 32)` instead when `keras.config.image_data_format()` is
+        `"channels_first"`.
 
     Examples:
         >>> (x_train, y_train), _ = keras.datasets.cifar100.load_data("coarse")  # doctest: +SKIP

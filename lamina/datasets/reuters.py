@@ -63,8 +63,8 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
         `y` an integer array of topics in 0-45 (named by `get_label_names()`).
 
     Examples:
-        >>> (x_train, y_train), _ = keras.datasets.reuters.load_data(num_words=10000)  # doctest: +SKIP
-        >>> len(x_train), keras.datasets.reuters.get_label_names()[y_train[0]]     # doctest: +SKIP
+        >>> (x_train, y_train), _ = keras.datasets.reuters.load_data()          # doctest: +SKIP
+        >>> len(x_train), keras.datasets.reuters.get_label_names()[y_train[0]]  # doctest: +SKIP
         (8982, 'earn')
     """
     _check_arguments(num_words=num_words, skip_top=skip_top, maxlen=maxlen,
