@@ -126,3 +126,21 @@ def test_refuses_optimizers_without_averages_before_touching_weights():
     np.testing.assert_array_equal(unbuilt.get_weights()[0], before)
     with pytest.raises(TypeError, match="swap_on_epoch.*Received: swap_on_epoch='yes'"):
         lamina.callbacks.SwapEMAWeights(swap_on_epoch="yes")
+
+
+def test_a_loss_scale_optimizer_swaps_the_averages_of_the_optimizer_it_wraps():
+    inner = lamina.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5)
+    model = _model(lamina, lamina.optimizers.LossScaleOptimizer(inner))
+    model.train_on_batch(X, Y)
+    kernel = model.layers[0].kernel
+    kernel.assign(np.full((3, 2), 2.0, "float32"))
+    inner._model_variables_moving_average[0].assign(np.full((3, 2), 9.0, "float32"))
+    seen = []
+
+    class Probe(lamina.callbacks.Callback):
+        def on_test_batch_begin(self, batch, logs=None):
+            seen.append(kernel.numpy().copy())
+
+    model.evaluate(X, Y, callbacks=[lamina.callbacks.SwapEMAWeights(), Probe()], verbose=0)
+    np.testing.assert_array_equal(seen[0], 9.0)
+    np.testing.assert_array_equal(kernel.numpy(), 2.0)
