@@ -5,6 +5,8 @@ calls `set_floatx("float64")` once at the top of a script and expects every laye
 in any thread, to follow it.
 """
 
+import warnings
+
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
@@ -148,3 +150,127 @@ def is_interactive_logging_enabled():
         True
     """
     return _INTERACTIVE_LOGGING
+
+
+# Debugging caps on fit/evaluate/predict (Keras's keras.config.set_max_epochs and
+# set_max_steps_per_epoch). Keras also reads them from KERAS_MAX_EPOCHS and
+# KERAS_MAX_STEPS_PER_EPOCH; lamina sets them only by these calls (no hidden switches).
+_MAX_EPOCHS = None
+_MAX_STEPS_PER_EPOCH = None
+
+
+def _check_cap(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"keras.config.set_{name}: `{name}` must be a positive integer, or None for no "
+            f"limit. Received: {name}={value!r}")
+    return int(value)
+
+
+def set_max_epochs(max_epochs):
+    """Caps the number of epochs of every later `fit` call (a debugging aid: run a training
+    script quickly without editing it). `None` removes the cap.
+
+    Examples:
+        >>> lamina.config.set_max_epochs(1)
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> len(model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=5, verbose=0)
+        ...     .history["loss"])
+        1
+        >>> lamina.config.set_max_epochs(None)
+    """
+    global _MAX_EPOCHS
+    _MAX_EPOCHS = _check_cap(max_epochs, "max_epochs")
+
+
+def max_epochs():
+    """The cap on `fit`'s epochs set by `set_max_epochs`, or None (no cap, the default).
+
+    Examples:
+        >>> lamina.config.max_epochs() is None
+        True
+    """
+    return _MAX_EPOCHS
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Caps the number of steps (batches) of every later epoch of `fit`, and of `evaluate`
+    and `predict` (a debugging aid). `None` removes the cap.
+
+    Examples:
+        >>> lamina.config.set_max_steps_per_epoch(2)
+        >>> lamina.config.max_steps_per_epoch()
+        2
+        >>> lamina.config.set_max_steps_per_epoch(None)
+    """
+    global _MAX_STEPS_PER_EPOCH
+    _MAX_STEPS_PER_EPOCH = _check_cap(max_steps_per_epoch, "max_steps_per_epoch")
+
+
+def max_steps_per_epoch():
+    """The cap on steps per epoch set by `set_max_steps_per_epoch`, or None (the default).
+
+    Examples:
+        >>> lamina.config.max_steps_per_epoch() is None
+        True
+    """
+    return _MAX_STEPS_PER_EPOCH
+
+
+def capped_steps(steps):
+    """`steps` (None: all the data's batches) after the cap of `set_max_steps_per_epoch`."""
+    if _MAX_STEPS_PER_EPOCH is None or (steps is not None and steps <= _MAX_STEPS_PER_EPOCH):
+        return steps
+    warnings.warn(f"Limiting steps_per_epoch to {_MAX_STEPS_PER_EPOCH} "
+                  "(keras.config.set_max_steps_per_epoch).", stacklevel=3)
+    return _MAX_STEPS_PER_EPOCH
+
+
+# Flash attention: None (the default) lets attention layers use a fused kernel where it
+# applies, False (disable_flash_attention) forbids it. Keras's values, None included.
+_FLASH_ATTENTION = None
+
+
+def enable_flash_attention():
+    """Lets attention layers use flash attention where it applies (the default).
+
+    Layers created afterwards with `flash_attention=None` choose by themselves; lamina uses
+    the fused cuDNN kernel on a GPU for float16/bfloat16 inputs when the layer has no
+    dropout and no attention scores are asked for, and its XLA path otherwise. Like Keras,
+    `is_flash_attention_enabled()` then returns None (automatic), not True.
+
+    Examples:
+        >>> lamina.config.enable_flash_attention()
+        >>> lamina.config.is_flash_attention_enabled() is None
+        True
+    """
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = None
+
+
+def disable_flash_attention():
+    """Stops attention layers created afterwards with `flash_attention=None` from using
+    flash attention: they compute attention scores explicitly (XLA).
+
+    Examples:
+        >>> lamina.config.disable_flash_attention()
+        >>> lamina.config.is_flash_attention_enabled()
+        False
+        >>> lamina.config.enable_flash_attention()
+    """
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = False
+
+
+def is_flash_attention_enabled():
+    """`False` after `disable_flash_attention()`, else `None` (layers decide; Keras returns
+    the same values).
+
+    Examples:
+        >>> lamina.config.is_flash_attention_enabled() is None
+        True
+    """
+    return _FLASH_ATTENTION

@@ -12,7 +12,8 @@ import string
 import jax
 import jax.numpy as jnp
 
-from lamina import constraints, initializers, random, regularizers
+from lamina import constraints, initializers, ops, random, regularizers
+from lamina._runtime import config
 from lamina.layers._sublayers import build_sublayer, own_scope
 from lamina.layers.core import EinsumDense
 from lamina.layers.layer import Layer
@@ -138,7 +139,16 @@ class MultiHeadAttention(Layer):
         self._output_shape = output_shape or None
         self._attention_axes = None if attention_axes is None else tuple(attention_axes)
         self._sliding_window = sliding_window
-        self._flash_attention = flash_attention  # accepted; one implementation serves all
+        # flash_attention=None follows keras.config.disable_flash_attention() at creation, as
+        # in Keras (where an explicit False also falls back to the switch; here it stays False).
+        if flash_attention is None:
+            flash_attention = config.is_flash_attention_enabled()
+        if flash_attention and dropout > 0:
+            raise ValueError(
+                "MultiHeadAttention: dropout is not supported with flash attention. Received: "
+                f"dropout={dropout!r}, flash_attention=True. Set dropout=0.0, or leave "
+                "flash_attention=None.")
+        self._flash_attention = flash_attention
         self._kernel_initializer = initializers.get(kernel_initializer)
         self._bias_initializer = initializers.get(bias_initializer)
         self._kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -266,6 +276,22 @@ class MultiHeadAttention(Layer):
                            return_attention_scores=False):
         """Scaled dot-product attention of projected `(B, T, heads, key_dim)` tensors; returns
         `(attention_output, attention_scores)`. Subclasses may override it."""
+        if self._flash_attention and return_attention_scores:
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}': attention scores are not computed with "
+                "flash attention. Received: return_attention_scores=True with "
+                "flash_attention=True; create the layer with flash_attention=None to get them.")
+        if self._uses_flash_attention(query, return_attention_scores):
+            # (B, T, S) -> (B, 1, T, S): one mask for all heads.
+            mask = None if attention_mask is None else jnp.expand_dims(attention_mask, -3)
+            try:
+                return ops.dot_product_attention(
+                    query, key, value, mask=mask, scale=self._inverse_sqrt_key_dim,
+                    flash_attention=True), None
+            except (ValueError, NotImplementedError):
+                if self._flash_attention:
+                    raise  # asked for explicitly: the error says why it cannot run here
+                # Automatic: cuDNN refuses this shape or dtype, and the path below serves.
         query = query * jnp.asarray(self._inverse_sqrt_key_dim, query.dtype)
         scores = jnp.einsum(self._dot_product_equation, key, query)
         scores = self._masked_softmax(scores, attention_mask)
@@ -273,6 +299,19 @@ class MultiHeadAttention(Layer):
         if training and self._dropout > 0:
             weights = random.dropout(scores, self._dropout, seed=self.seed_generator)
         return jnp.einsum(self._combine_equation, weights, value), scores
+
+    def _uses_flash_attention(self, query, return_attention_scores):
+        """Whether this call runs the fused (cuDNN flash) kernel: always when the layer was
+        made with flash_attention=True (ops.dot_product_attention raises off a GPU), and
+        with None (automatic) on a GPU for float16/bfloat16 inputs; never with False, with
+        dropout, when scores are asked for, or over several attention axes."""
+        if self._flash_attention is False or self._dropout > 0 or return_attention_scores \
+                or query.ndim != 4:
+            return False
+        if self._flash_attention:
+            return True
+        return jax.devices()[0].platform == "gpu" and query.dtype in (jnp.float16,
+                                                                       jnp.bfloat16)
 
     def _compute_causal_mask(self, query, value=None):
         """`(1, T, S)`: True where the key position is not after the query position."""

@@ -25,6 +25,7 @@ from lamina._runtime.dtypes import is_float, standardize_dtype
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.state import has_tracers
 from lamina._runtime.stateful import Stateful
+from lamina._runtime.traceback_filter import filter_traceback
 from lamina._runtime.variable import AutocastScope, Variable, autocast_dtype, created_by
 from lamina.layers import symbolic
 from lamina.layers._remat import rematerialized_call
@@ -478,6 +479,7 @@ class Layer(Stateful):
             f"Layer {type(self).__name__} does not define call(). Subclasses of Layer must "
             "implement call(self, inputs) (and usually build(self, input_shape)).")
 
+    @filter_traceback  # an error in call() shows the user's frames, not lamina's
     def __call__(self, *args, **kwargs):
         if symbolic.any_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)

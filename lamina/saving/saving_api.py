@@ -12,6 +12,7 @@ import errno
 import os
 import warnings
 
+from lamina._runtime.traceback_filter import filter_traceback
 from lamina.layers.layer import Layer
 from lamina.saving import archive, weights_file
 
@@ -38,6 +39,7 @@ def _path(filepath, function, expected):
             f"{type(filepath).__name__}.") from None
 
 
+@filter_traceback
 def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     """Saves a model (architecture, weights, optimizer state) to a `.keras` archive, as
     `model.save(filepath)` does; the file loads in Keras 3 too. The archive is written to a
@@ -90,6 +92,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     archive.save_model(model, filepath, overwrite=overwrite)
 
 
+@filter_traceback
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     """Loads a model saved by `model.save()` / `save_model` (by lamina or by Keras 3).
 
@@ -132,6 +135,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
                               safe_mode=safe_mode)
 
 
+@filter_traceback
 def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
     """Saves the weights (and the optimizer's state) to a `.weights.h5` file in Keras 3's
     layout, as `model.save_weights(filepath)` does (atomically).
@@ -168,6 +172,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs)
     weights_file.save_weights(model, filepath, overwrite=overwrite)
 
 
+@filter_traceback
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     """Loads weights into a built model from a `.weights.h5` file or a `.keras` archive, as
     `model.load_weights(filepath)` does: all or nothing, every mismatch listed by variable

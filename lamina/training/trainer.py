@@ -6,6 +6,8 @@ may be overridden by a subclass (`train_step(self, data)` returning a dict of lo
 `loops.py` drives the epochs; this module holds the public methods and the state they share.
 """
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,7 +15,9 @@ import numpy as np
 from lamina import optimizers
 from lamina._runtime.grad import value_and_grad
 from lamina._runtime.rng import global_seed_generator
+from lamina._runtime.config import capped_steps, max_epochs
 from lamina._runtime.scope import StateScope, current_scope, run_pure
+from lamina._runtime.traceback_filter import filter_traceback
 from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.callbacks import CallbackList, TerminateOnNaN
 from lamina.metrics import Mean
@@ -385,6 +389,7 @@ class Trainer:
         return None
 
     # ----------------------------------------------------------------------------- fit
+    @filter_traceback  # errors show the user's frames, not lamina's
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -408,6 +413,13 @@ class Trainer:
         checks.check_fit_arguments(epochs, initial_epoch, batch_size, steps_per_epoch,
                                    validation_split, validation_steps, validation_batch_size,
                                    validation_freq, shuffle)
+        # keras.config.set_max_epochs / set_max_steps_per_epoch: debugging caps.
+        if max_epochs() is not None and max_epochs() < epochs:
+            warnings.warn(f"Limiting epochs to {max_epochs()} (keras.config.set_max_epochs).",
+                          stacklevel=3)
+            epochs = max_epochs()
+        steps_per_epoch = capped_steps(steps_per_epoch)
+        validation_steps = capped_steps(validation_steps)
         class_weight = checks.standardize_class_weight(class_weight)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_lib.split_validation(
@@ -542,6 +554,7 @@ class Trainer:
             f"{validation_freq!r}")
 
     # ----------------------------------------------------------------------------- evaluate
+    @filter_traceback
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Returns the loss and metrics on the data: a scalar (the loss alone), a list in
@@ -560,6 +573,7 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         checks.check_count("evaluate", "batch_size", batch_size)
         checks.check_count("evaluate", "steps", steps)
+        steps = capped_steps(steps)
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                   shuffle=False)
         self._check_data("test", data)
@@ -586,6 +600,7 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------------------------- predict
+    @filter_traceback
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Predictions for the inputs, batched; NumPy arrays in the model's output structure.
 
@@ -597,6 +612,7 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         checks.check_count("predict", "batch_size", batch_size)
         checks.check_count("predict", "steps", steps)
+        steps = capped_steps(steps)
         if data_lib.is_array_data(x) and not callbacks and steps is None and \
                 not self.run_eagerly:
             count = data_lib.check_sample_counts(x, None, None)
@@ -658,6 +674,7 @@ class Trainer:
         self._check_batch_targets(batch, class_weight)
         return loops.to_python(programs.run_single(batch))
 
+    @filter_traceback
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One step of training on one batch; returns its logs (scalar, list or dict).
@@ -675,6 +692,7 @@ class Trainer:
         logs = self._run_on_batch("train", batch, class_weight)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @filter_traceback
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss and metrics on one batch (metrics reset first)."""
         self._assert_compiled("test_on_batch")
@@ -683,6 +701,7 @@ class Trainer:
         logs = self._run_on_batch("test", batch)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @filter_traceback
     def predict_on_batch(self, x):
         """The model's outputs for `x` as one batch, as NumPy arrays."""
         return self._predict_small(x)
