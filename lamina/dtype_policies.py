@@ -414,7 +414,7 @@ def set_dtype_policy(policy):
         >>> layer.build((None, 3))
         >>> layer.compute_dtype, layer.kernel.dtype   # compute in half, store in float32
         ('float16', 'float32')
-        >>> lamina.dtype_policies.set_dtype_policy("float32")  # back to the default
+        >>> lamina.dtype_policies.set_dtype_policy(None)  # back to following floatx()
     """
     global _global_policy
     if policy is not None and not isinstance(policy, (str, DTypePolicy)):

@@ -15,7 +15,7 @@ Examples:
     (dtype(bfloat16), 'float32')
     >>> model(np.ones((1, 4))).dtype   # the last layer computes in float32
     dtype('float32')
-    >>> lamina.mixed_precision.set_global_policy("float32")
+    >>> lamina.mixed_precision.set_global_policy(None)  # back to floatx() (lamina only)
 """
 
 from lamina.dtype_policies import DTypePolicy as DTypePolicy

@@ -387,15 +387,22 @@ class Layer(Stateful):
         dtype replaces it (a float32 layer reads float32), and a layer with `autocast=False`
         or a non-float compute dtype turns it off. Float32 layers outside any scope open
         nothing: a float32 model traces exactly as without mixed precision.
+
+        One deliberate difference: Keras opens the scope for a top-level mixed layer even with
+        `autocast=False` (and clears it for the same layer when nested); here `autocast=False`
+        means no cast in both places. Keras's own `autocast=False` layers (LayerNormalization,
+        GroupNormalization, Embedding) compute the same either way.
         """
         current = autocast_dtype()
         policy = self._policy()
         compute = policy.compute_dtype
+        if not self.autocast:
+            return _NO_SCOPE if current is None else AutocastScope(None)
         if current is None:
             if compute == policy.variable_dtype:
                 return _NO_SCOPE
             return AutocastScope(compute)
-        if not self.autocast or not compute.startswith(("float", "bfloat")):
+        if not compute.startswith(("float", "bfloat")):
             return AutocastScope(None)
         if compute != current:
             return AutocastScope(compute)
