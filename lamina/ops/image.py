@@ -15,8 +15,8 @@ from lamina.ops._convert import data_format as _data_format
 from lamina.ops._convolution import conv, depthwise_conv
 
 __all__ = [
-    "crop_images", "extract_patches", "gaussian_blur", "map_coordinates", "pad_images", "resize",
-    "rgb_to_grayscale", "scale_and_translate",
+    "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "map_coordinates",
+    "pad_images", "resize", "rgb_to_grayscale", "scale_and_translate", "sobel_edges", "ssim",
 ]
 
 _INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
@@ -193,6 +193,160 @@ def _extract_patches(images, size, strides, dilation_rate, padding, data_format,
     patches = conv(batched, kernel, strides=strides, padding=padding, data_format=data_format,
                    dilation_rate=dilation_rate)
     return patches if images.ndim == 4 else patches[0]
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
+                       data_format=None):
+    """Patches of `size` (depth, height, width) from volumes, flattened into the channels.
+
+    Volumes are `(depth, height, width, channels)` or batched `(batch, depth, height, width,
+    channels)` (channels first with `data_format="channels_first"`). `strides` defaults to
+    `size`: patches that tile the volume.
+
+    Examples:
+        >>> ops.image.extract_patches_3d(ops.ones((2, 6, 6, 6, 3)), (3, 3, 3)).shape
+        (2, 2, 2, 2, 81)
+    """
+    data_format = _data_format(data_format)
+    volumes = tensor(volumes)
+    if volumes.ndim not in (4, 5):
+        raise ValueError(
+            "ops.image.extract_patches_3d takes a single volume (rank 4) or a batch of "
+            f"volumes (rank 5). Received: volumes of shape {volumes.shape}.")
+    size = _triple(size, "size")
+    strides = size if strides is None else _triple(strides, "strides")
+    dilation_rate = dilation_rate if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    channel_axis = volumes.ndim - 1 if data_format == "channels_last" else volumes.ndim - 4
+    features = size[0] * size[1] * size[2] * volumes.shape[channel_axis]
+    dtype = volumes.dtype if jnp.issubdtype(volumes.dtype, jnp.inexact) else jnp.float32
+    return _extract_patches_3d(volumes.astype(dtype), size, strides, dilation_rate, padding,
+                               data_format, features)
+
+
+def _triple(value, name):
+    value = (value,) * 3 if isinstance(value, int) else tuple(value)
+    if len(value) != 3 or not all(isinstance(v, int) and v > 0 for v in value):
+        raise ValueError(
+            f"ops.image.extract_patches_3d takes {name} as a positive int or a tuple of three "
+            f"(depth, height, width). Received: {name}={value}")
+    return value
+
+
+@compiled("size", "strides", "dilation_rate", "padding", "data_format", "features")
+def _extract_patches_3d(volumes, size, strides, dilation_rate, padding, data_format, features):
+    channels = features // (size[0] * size[1] * size[2])
+    # An identity kernel copies each (depth, row, column, channel) of a patch to its own
+    # output channel.
+    kernel = jnp.eye(features, dtype=volumes.dtype).reshape(*size, channels, features)
+    batched = volumes if volumes.ndim == 5 else volumes[None]
+    patches = conv(batched, kernel, strides=strides, padding=padding, data_format=data_format,
+                   dilation_rate=dilation_rate)
+    return patches if volumes.ndim == 5 else patches[0]
+
+
+def sobel_edges(images, data_format=None):
+    """Vertical and horizontal Sobel gradients of each channel: `[..., 0]` is d/dy (rows),
+    `[..., 1]` is d/dx (columns); the border is zero-padded, as Keras's JAX backend does
+    (so the last column below sees a drop to 0).
+
+    Takes a batch `(batch, height, width, channels)` (or channels first) and returns
+    `(batch, height, width, channels, 2)` (or `(batch, channels, height, width, 2)`).
+
+    Examples:
+        >>> image = np.zeros((1, 4, 4, 1), "float32"); image[0, :, 2:, 0] = 1.0
+        >>> ops.image.sobel_edges(image)[0, 1, :, 0, 1]
+        Array([ 0.,  4.,  4., -4.], dtype=float32)
+    """
+    data_format = _data_format(data_format)
+    images = tensor(images)
+    if images.ndim != 4:
+        raise ValueError(
+            "ops.image.sobel_edges takes a batch of images (rank 4). Received: images of "
+            f"shape {images.shape}; add a batch axis with images[None] for one image.")
+    dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.inexact) else jnp.float32
+    return _sobel_edges(images.astype(dtype), data_format)
+
+
+@compiled("data_format")
+def _sobel_edges(images, data_format):
+    channels = images.shape[3 if data_format == "channels_last" else 1]
+    smooth = jnp.asarray([1.0, 2.0, 1.0], images.dtype)
+    slope = jnp.asarray([-1.0, 0.0, 1.0], images.dtype)
+
+    def gradient(kernel):
+        kernel = jnp.broadcast_to(kernel[:, :, None, None], kernel.shape + (channels, 1))
+        return depthwise_conv(images, kernel, padding="same", data_format=data_format)
+
+    return jnp.stack([gradient(jnp.outer(slope, smooth)), gradient(jnp.outer(smooth, slope))],
+                     axis=-1)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    """The structural similarity index of two images (Wang et al. 2004, eq. 13): local means,
+    variances and covariance under a Gaussian window, averaged over the valid positions and
+    the channels. 1 for identical images.
+
+    Returns one value per image of a batch `(batch,)`, or a scalar for single images.
+
+    Examples:
+        >>> image = np.linspace(0, 1, 16 * 16 * 3, dtype="float32").reshape(16, 16, 3)
+        >>> float(ops.image.ssim(image, image))
+        1.0
+    """
+    data_format = _data_format(data_format)
+    image1, image2 = tensor(image1), tensor(image2)
+    for name, image in (("image1", image1), ("image2", image2)):
+        if image.ndim not in (3, 4):
+            raise ValueError(
+                f"ops.image.ssim takes single images (rank 3) or batches (rank 4). Received: "
+                f"{name} of shape {image.shape}.")
+    if image1.shape != image2.shape:
+        raise ValueError(
+            "ops.image.ssim compares images of one shape. Received: image1 of shape "
+            f"{image1.shape} and image2 of shape {image2.shape}.")
+    if not isinstance(filter_size, int) or filter_size < 1:
+        raise ValueError(f"ops.image.ssim takes filter_size as a positive int. Received: "
+                         f"filter_size={filter_size!r}")
+    height, width = _height_width(image1, data_format)
+    if filter_size > min(height, width):
+        raise ValueError(
+            f"ops.image.ssim: filter_size={filter_size} is larger than the images "
+            f"({height}x{width}). Use a filter_size of at most {min(height, width)}.")
+    original = image1.dtype
+    dtype = original if jnp.issubdtype(original, jnp.inexact) else jnp.float32
+    value = _ssim(image1.astype(dtype), image2.astype(dtype),
+                  tensor([max_val, filter_sigma, k1, k2], dtype), filter_size, data_format)
+    return value.astype(original)
+
+
+@compiled("filter_size", "data_format")
+def _ssim(image1, image2, constants, filter_size, data_format):
+    max_val, sigma, k1, k2 = constants
+    single = image1.ndim == 3
+    if single:
+        image1, image2 = image1[None], image2[None]
+    if data_format == "channels_first":
+        image1, image2 = jnp.moveaxis(image1, 1, -1), jnp.moveaxis(image2, 1, -1)
+    offsets = jnp.arange(filter_size, dtype=image1.dtype) - (filter_size - 1) / 2
+    window = jnp.exp(-(offsets ** 2) / (2 * sigma ** 2))
+    window = window / jnp.sum(window)
+    channels = image1.shape[-1]
+    kernel = jnp.broadcast_to(jnp.outer(window, window)[:, :, None, None],
+                              (filter_size, filter_size, channels, 1))
+
+    def local_mean(x):
+        return depthwise_conv(x, kernel, padding="valid", data_format="channels_last")
+
+    mean1, mean2 = local_mean(image1), local_mean(image2)
+    variance1 = local_mean(image1 * image1) - mean1 * mean1
+    variance2 = local_mean(image2 * image2) - mean2 * mean2
+    covariance = local_mean(image1 * image2) - mean1 * mean2
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    index = ((2 * mean1 * mean2 + c1) * (2 * covariance + c2)
+             / ((mean1 ** 2 + mean2 ** 2 + c1) * (variance1 + variance2 + c2)))
+    per_image = jnp.mean(index, axis=(1, 2, 3))  # over positions, then channels (equal counts)
+    return per_image[0] if single else per_image
 
 
 def rgb_to_grayscale(images, data_format=None):
