@@ -15,6 +15,7 @@ import inspect
 from lamina import _registry
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
+from lamina.optimizers import legacy as legacy
 from lamina.optimizers import schedules as schedules
 from lamina.optimizers.adam import Adam as Adam
 from lamina.optimizers.adam import Adamax as Adamax
@@ -38,7 +39,7 @@ from lamina.optimizers.sgd import SGD as SGD
 __all__ = [
     "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
     "Lion", "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer",
-    "OptimizerMap", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get", "schedules",
+    "OptimizerMap", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get", "legacy", "schedules",
     "serialize",
 ]
 
