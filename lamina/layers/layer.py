@@ -34,6 +34,7 @@ from lamina.layers.input_spec import assert_input_compatibility
 _call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
 
 _NO_SCOPE = contextlib.nullcontext()  # reusable: it holds no state
+_PLAIN_POLICIES = (dtype_policies.DTypePolicy, dtype_policies.FloatDTypePolicy)
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
 
 
@@ -394,6 +395,10 @@ class Layer(Stateful):
         GroupNormalization, Embedding) compute the same either way.
         """
         current = autocast_dtype()
+        policy = self._dtype_policy
+        if current is None and type(policy) in _PLAIN_POLICIES and \
+                policy.compute_dtype == policy.variable_dtype:
+            return _NO_SCOPE  # the common case, kept cheap: it runs on every call
         policy = self._policy()
         compute = policy.compute_dtype
         if not self.autocast:
