@@ -49,10 +49,7 @@ PENDING = {
         "keras.layers.Masking", "keras.layers.ConvLSTM1D", "keras.layers.ConvLSTM2D",
         "keras.layers.ConvLSTM3D",
         # Issue 16's "model layers Keras 3.15 exports and lamina lacks" (its item 4).
-        "keras.layers.AdaptiveAveragePooling1D", "keras.layers.AdaptiveAveragePooling2D",
-        "keras.layers.AdaptiveAveragePooling3D", "keras.layers.AdaptiveMaxPooling1D",
-        "keras.layers.AdaptiveMaxPooling2D", "keras.layers.AdaptiveMaxPooling3D",
-        "keras.layers.GroupQueryAttention", "keras.layers.RMSNormalization",
+        "keras.layers.GroupQueryAttention",
         "keras.layers.ReversibleEmbedding", "keras.layers.SpectralNormalization",
         "keras.layers.JaxLayer", "keras.layers.FlaxLayer", "keras.layers.serialize",
         "keras.layers.deserialize",

@@ -25,6 +25,12 @@ from lamina.layers.convolution import Conv3D as Conv3D
 from lamina.layers.convolution import Conv3D as Convolution3D
 from lamina.layers.convolution import Conv3DTranspose as Conv3DTranspose
 from lamina.layers.convolution import Conv3DTranspose as Convolution3DTranspose
+from lamina.layers.adaptive_pooling import AdaptiveAveragePooling1D as AdaptiveAveragePooling1D
+from lamina.layers.adaptive_pooling import AdaptiveAveragePooling2D as AdaptiveAveragePooling2D
+from lamina.layers.adaptive_pooling import AdaptiveAveragePooling3D as AdaptiveAveragePooling3D
+from lamina.layers.adaptive_pooling import AdaptiveMaxPooling1D as AdaptiveMaxPooling1D
+from lamina.layers.adaptive_pooling import AdaptiveMaxPooling2D as AdaptiveMaxPooling2D
+from lamina.layers.adaptive_pooling import AdaptiveMaxPooling3D as AdaptiveMaxPooling3D
 from lamina.layers.pooling import AveragePooling1D as AveragePooling1D
 from lamina.layers.pooling import AveragePooling1D as AvgPool1D
 from lamina.layers.pooling import AveragePooling2D as AveragePooling2D
@@ -106,6 +112,7 @@ from lamina.layers.merging import subtract as subtract
 from lamina.layers.normalization import BatchNormalization as BatchNormalization
 from lamina.layers.normalization import GroupNormalization as GroupNormalization
 from lamina.layers.normalization import LayerNormalization as LayerNormalization
+from lamina.layers.normalization import RMSNormalization as RMSNormalization
 from lamina.layers.normalization import UnitNormalization as UnitNormalization
 from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import Rescaling as Rescaling

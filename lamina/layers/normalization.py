@@ -1,5 +1,5 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
-UnitNormalization.
+UnitNormalization, RMSNormalization.
 
 All of them compute their statistics in at least float32 (as Keras 3 does), so a
 `mixed_float16` model normalizes float16 activations without overflow, and cast the result
@@ -133,6 +133,15 @@ def _unit_norm(x, *, axis):
     squared_norm = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
     # rsqrt(0) is inf; Keras's cap (1 / 1e-12) turns an all-zero sample into zeros, not NaN.
     return x * jnp.minimum(jax.lax.rsqrt(squared_norm), 1e12)
+
+
+@functools.partial(jax.jit, static_argnames=("axes", "epsilon"))
+def _rms_norm(x, scale, *, axes, epsilon):
+    # As Keras's ops.rms_normalization: statistics in at least float32, the input's dtype out.
+    compute = jnp.promote_types(x.dtype, jnp.float32)
+    y = x.astype(compute)
+    y = y * jax.lax.rsqrt(jnp.mean(jnp.square(y), axis=axes, keepdims=True) + epsilon)
+    return (y * scale.astype(compute)).astype(x.dtype)
 
 
 def _check_axes_in_range(layer, axes, input_shape):
@@ -621,3 +630,51 @@ class UnitNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Zhang & Sennrich, 2019): each sample divided by its
+    root mean square over `axis`, times a learned `scale`:
+    `x * rsqrt(mean(square(x)) + epsilon) * scale`.
+
+    Unlike `LayerNormalization`, nothing is centred and there is no offset: cheaper, and the
+    normalization used by most recent transformers. The statistics are computed in at least
+    float32; the output has the input's (compute) dtype. The weight `scale` has the shape of the
+    normalized axes; after `build`, `axis` is stored as a sorted list, as in Keras 3.
+
+    Args:
+        axis: an int or a list of ints: the axes normalized together.
+        epsilon: added to the mean square before the square root.
+
+    Examples:
+        >>> y = RMSNormalization(epsilon=0.0)(jnp.array([[3.0, -4.0]]))
+        >>> [round(v, 4) for v in y[0].tolist()]
+        [0.8485, -1.1314]
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _axis_argument(self, axis)
+        self.epsilon = epsilon
+        self.scale = None
+
+    def build(self, input_shape):
+        axes = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        _check_axes_in_range(self, axes, input_shape)
+        for axis in axes:
+            _check_known_size(self, axis, input_shape)
+        self.axis = axes
+        self.scale = self.add_weight(name="scale", shape=tuple(input_shape[a] for a in axes),
+                                     initializer="ones")
+        self.built = True
+
+    def call(self, inputs):
+        return _rms_norm(inputs, self.scale.value, axes=tuple(self.axis), epsilon=self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        _check_axes_in_range(self, axes, input_shape)
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}

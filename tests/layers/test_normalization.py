@@ -14,6 +14,7 @@ from lamina.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
     LayerNormalization,
+    RMSNormalization,
     UnitNormalization,
 )
 
@@ -393,3 +394,36 @@ def test_unit_normalization_matches_keras(keras3):
     for axis in (-1, [1, 2]):
         compare_with_keras(keras3, UnitNormalization(axis=axis),
                            keras3.layers.UnitNormalization(axis=axis), X)
+
+
+# ------------------------------------------------------------------------ RMSNormalization
+def test_rms_normalization_numerics_weights_and_config():
+    layer = RMSNormalization(name="rms")
+    y = layer(X)
+    assert [(w.path, w.shape) for w in layer.weights] == [("rms/scale", (2,))]
+    expected = X / np.sqrt((X ** 2).mean(-1, keepdims=True) + 1e-6)
+    np.testing.assert_allclose(y, expected, rtol=1e-5)
+    scale = random_weights(layer)[0]
+    np.testing.assert_allclose(layer(X), expected * scale, rtol=1e-5)
+    assert layer.axis == [-1] and layer.get_config()["axis"] == [-1]  # a list after build
+    several = RMSNormalization(axis=[2, 1], epsilon=0.0)
+    y = several(X)
+    assert several.axis == [1, 2] and several.scale.shape == (3, 2)
+    np.testing.assert_allclose(y, X / np.sqrt((X ** 2).mean((1, 2), keepdims=True)), rtol=1e-5)
+    assert_config_round_trip(RMSNormalization(axis=1, epsilon=1e-3, name="r"))
+    half = RMSNormalization(dtype="mixed_float16")
+    y = half(X * 300)  # squares overflow float16: the statistics are float32
+    assert y.dtype == jnp.float16 and half.scale.dtype == "float32"
+    np.testing.assert_allclose(y, expected, rtol=2e-3, atol=2e-3)
+    with pytest.raises(ValueError, match="axis 3 is out of bounds"):
+        RMSNormalization(axis=3)(X)
+    with pytest.raises(TypeError, match="axis must be an int or a list"):
+        RMSNormalization(axis="last")
+
+
+def test_rms_normalization_matches_keras(keras3):
+    for kwargs in [{}, {"axis": [1, 2], "epsilon": 0.1}]:
+        ours, theirs = RMSNormalization(**kwargs), keras3.layers.RMSNormalization(**kwargs)
+        ours(X)
+        random_weights(ours)
+        compare_with_keras(keras3, ours, theirs, X)
