@@ -15,11 +15,11 @@ from collections.abc import MutableMapping
 import jax.numpy as jnp
 import numpy as np
 
-from lamina._registry import keras_export
+from lamina._registry import keras_export as _keras_export
 from lamina._runtime import config
 from lamina._runtime.dtypes import ALLOWED_DTYPES as _ALLOWED_DTYPES
 from lamina._runtime.dtypes import short_repr as _short_repr
-from lamina._runtime.dtypes import standardize_dtype
+from lamina._runtime.dtypes import standardize_dtype as _standardize_dtype
 from lamina._runtime.session import on_clear_session as _on_clear_session
 
 _MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
@@ -35,7 +35,7 @@ def _quantized_refusal(name, what):
         "Use a float policy such as 'float32' or 'mixed_bfloat16'.")
 
 
-@keras_export("keras.DTypePolicy", "keras.dtype_policies.DTypePolicy",
+@_keras_export("keras.DTypePolicy", "keras.dtype_policies.DTypePolicy",
               "keras.mixed_precision.DTypePolicy", "keras.mixed_precision.Policy")
 class DTypePolicy:
     """A layer's dtype policy: the dtype it computes in and the dtype of its variables.
@@ -73,7 +73,7 @@ class DTypePolicy:
         if name.startswith(_QUANTIZATION_MODES) and "_from_" in name:
             raise _quantized_refusal(name, "Invalid dtype policy name")
         try:
-            dtype = standardize_dtype(name)
+            dtype = _standardize_dtype(name)
         except ValueError:
             # Names come from layer configs ("dtype": {"class_name": "DTypePolicy", ...}),
             # so the message lists every accepted one, mixed policies included.
@@ -113,7 +113,7 @@ class DTypePolicy:
             >>> DTypePolicy("mixed_bfloat16").convert_input(np.arange(2), True, "bfloat16").dtype
             dtype('int32')
         """
-        dtype = standardize_dtype(dtype)
+        dtype = _standardize_dtype(dtype)
         if not hasattr(x, "dtype") and not hasattr(x, "__array__"):
             return x
         if not hasattr(x, "shape") or isinstance(x, (np.ndarray, np.generic)):
@@ -145,7 +145,7 @@ class DTypePolicy:
         return f'<DTypePolicy "{self._name}">'
 
 
-@keras_export("keras.FloatDTypePolicy", "keras.dtype_policies.FloatDTypePolicy")
+@_keras_export("keras.FloatDTypePolicy", "keras.dtype_policies.FloatDTypePolicy")
 class FloatDTypePolicy(DTypePolicy):
     """The name Keras 3.0 to 3.3 gave `DTypePolicy` (their files say `"FloatDTypePolicy"`).
 
@@ -155,7 +155,7 @@ class FloatDTypePolicy(DTypePolicy):
     """
 
 
-@keras_export("keras.dtype_policies.DTypePolicyMap")
+@_keras_export("keras.dtype_policies.DTypePolicyMap")
 class DTypePolicyMap(DTypePolicy, MutableMapping):
     """A dict of layer paths (or regular expressions over them) to policies, used as a policy.
 
@@ -327,7 +327,7 @@ def _from_dict(identifier):
         "serialized DTypePolicyMap, or {'name': 'float32'}.")
 
 
-@keras_export("keras.dtype_policies.get")
+@_keras_export("keras.dtype_policies.get")
 def get(identifier):
     """A DTypePolicy from None (the global policy), a name, a config dict or a policy.
 
@@ -349,14 +349,14 @@ def get(identifier):
     if isinstance(identifier, str):
         return DTypePolicy(identifier)
     if hasattr(identifier, "as_numpy_dtype") or isinstance(identifier, (np.dtype, type)):
-        return DTypePolicy(standardize_dtype(identifier))  # np.float16, jnp.bfloat16, tf dtypes
+        return DTypePolicy(_standardize_dtype(identifier))  # np.float16, jnp.bfloat16, tf dtypes
     raise ValueError(
         "Cannot interpret `dtype` argument. Expected a string (a dtype or policy name such as "
         "'float32' or 'mixed_bfloat16'), a DTypePolicy or its config dict. Received: "
         f"dtype={_short_repr(identifier)} (of type {type(identifier).__name__})")
 
 
-@keras_export("keras.dtype_policies.serialize")
+@_keras_export("keras.dtype_policies.serialize")
 def serialize(dtype_policy):
     """Keras 3's serialized form of a policy, as found in layer configs.
 
@@ -376,7 +376,7 @@ def serialize(dtype_policy):
             "config": dtype_policy.get_config(), "registered_name": None}
 
 
-@keras_export("keras.dtype_policies.deserialize")
+@_keras_export("keras.dtype_policies.deserialize")
 def deserialize(config, custom_objects=None):
     """The policy a layer config names (the inverse of `serialize`); also takes a name.
 
@@ -390,7 +390,7 @@ def deserialize(config, custom_objects=None):
     return get(config)
 
 
-@keras_export("keras.config.dtype_policy", "keras.mixed_precision.dtype_policy",
+@_keras_export("keras.config.dtype_policy", "keras.mixed_precision.dtype_policy",
               "keras.mixed_precision.global_policy")
 def dtype_policy():
     """The global policy (`float32`, or what `set_dtype_policy` chose).
@@ -402,7 +402,7 @@ def dtype_policy():
     return _global_policy or DTypePolicy(config.floatx())
 
 
-@keras_export("keras.config.set_dtype_policy", "keras.mixed_precision.set_dtype_policy",
+@_keras_export("keras.config.set_dtype_policy", "keras.mixed_precision.set_dtype_policy",
               "keras.mixed_precision.set_global_policy")
 def set_dtype_policy(policy):
     """Sets the global policy: the one layers (and models) created from now on without a
