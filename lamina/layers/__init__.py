@@ -10,6 +10,8 @@ from lamina.layers.core import InputLayer as InputLayer
 from lamina.layers.input_spec import InputSpec as InputSpec
 from lamina.layers.lambda_layer import Lambda as Lambda
 from lamina.layers.layer import Layer as Layer
+from lamina.layers.serialization import deserialize as deserialize
+from lamina.layers.serialization import serialize as serialize
 from lamina.layers import symbolic_ops as _symbolic_ops  # noqa: F401  (operators on KerasTensor)
 
 # Convolution, pooling, padding, cropping and upsampling (with Keras 3's aliases).
