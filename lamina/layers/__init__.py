@@ -10,6 +10,7 @@ from lamina.layers.core import InputLayer as InputLayer
 from lamina.layers.input_spec import InputSpec as InputSpec
 from lamina.layers.lambda_layer import Lambda as Lambda
 from lamina.layers.layer import Layer as Layer
+from lamina.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
 from lamina.layers.serialization import deserialize as deserialize
 from lamina.layers.serialization import serialize as serialize
 from lamina.layers import symbolic_ops as _symbolic_ops  # noqa: F401  (operators on KerasTensor)
