@@ -50,7 +50,6 @@ PENDING = {
         "keras.layers.ConvLSTM3D",
         # Issue 16's "model layers Keras 3.15 exports and lamina lacks" (its item 4).
         "keras.layers.GroupQueryAttention",
-        "keras.layers.SpectralNormalization",
         "keras.layers.JaxLayer", "keras.layers.FlaxLayer",
     ]),
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "

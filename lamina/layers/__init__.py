@@ -116,6 +116,7 @@ from lamina.layers.normalization import BatchNormalization as BatchNormalization
 from lamina.layers.normalization import GroupNormalization as GroupNormalization
 from lamina.layers.normalization import LayerNormalization as LayerNormalization
 from lamina.layers.normalization import RMSNormalization as RMSNormalization
+from lamina.layers.spectral_normalization import SpectralNormalization as SpectralNormalization
 from lamina.layers.normalization import UnitNormalization as UnitNormalization
 from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import Rescaling as Rescaling
