@@ -7,6 +7,7 @@ from lamina.layers.core import Embedding as Embedding
 from lamina.layers.core import Identity as Identity
 from lamina.layers.core import Input as Input
 from lamina.layers.core import InputLayer as InputLayer
+from lamina.layers.core import Masking as Masking
 from lamina.layers.input_spec import InputSpec as InputSpec
 from lamina.layers.lambda_layer import Lambda as Lambda
 from lamina.layers.layer import Layer as Layer
@@ -78,6 +79,7 @@ from lamina.layers.spatial import ZeroPadding3D as ZeroPadding3D
 from lamina.layers.attention import AdditiveAttention as AdditiveAttention
 from lamina.layers.attention import Attention as Attention
 from lamina.layers.attention import MultiHeadAttention as MultiHeadAttention
+from lamina.layers.group_query_attention import GroupQueryAttention as GroupQueryAttention
 from lamina.layers.cells import GRUCell as GRUCell
 from lamina.layers.cells import LSTMCell as LSTMCell
 from lamina.layers.cells import SimpleRNNCell as SimpleRNNCell

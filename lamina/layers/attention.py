@@ -1,5 +1,6 @@
 """Attention layers: `MultiHeadAttention` (Vaswani et al., 2017), `Attention` (Luong-style dot
-product) and `AdditiveAttention` (Bahdanau-style).
+product) and `AdditiveAttention` (Bahdanau-style), and the mask combination they and
+`GroupQueryAttention` share.
 
 MultiHeadAttention builds its projections as `EinsumDense` sublayers named `query`, `key`,
 `value` (and `gate`) and `attention_output`, with Keras 3's equations, so its weights have Keras
@@ -59,6 +60,60 @@ def _attention_equations(rank, attention_axes):
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
+def _mask_to_rank(mask, rank, axis):
+    """Adds axes to `mask` at `axis` until it has `rank` dimensions (Keras's expansion)."""
+    for _ in range(rank - mask.ndim):
+        mask = jnp.expand_dims(mask, axis=axis)
+    return mask
+
+
+def _check_input_mask(layer, mask_name, mask, input_name, input_shape):
+    """A query/value/key mask must have its input's shape without the features axis."""
+    expected = tuple(input_shape[:-1])
+    received = tuple(mask.shape)
+    if len(received) != len(expected) or any(
+            e is not None and r is not None and r not in (1, e)
+            for r, e in zip(received, expected)):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': {mask_name} of shape {received} does not "
+            f"fit {input_name} of shape {tuple(input_shape)}. Expected a mask of shape "
+            f"{expected} ({input_name}'s shape without its last axis), True at the positions "
+            "to keep.")
+
+
+def combine_attention_masks(layer, query, value, key=None, query_mask=None, value_mask=None,
+                            key_mask=None, attention_mask=None, use_causal_mask=False,
+                            sliding_window=None):
+    """The `(B, T, S)` boolean mask (or None) of an attention call, as Keras builds it: the query
+    mask as `(B, T, 1)`, the value and key masks as `(B, 1, S)`, the causal `(1, T, S)` lower
+    triangle and the sliding-window band, ANDed with `attention_mask`. All arrays: no Python
+    branch depends on a mask's values, so it traces into a compiled step."""
+    key = value if key is None else key
+    masks = []
+    for name, mask, input_name, tensor, axis in (
+            ("query_mask", query_mask, "query", query, -1),
+            ("value_mask", value_mask, "value", value, -2),
+            ("key_mask", key_mask, "key", key, -2)):
+        if mask is not None:
+            mask = jnp.asarray(mask).astype(bool)
+            _check_input_mask(layer, name, mask, input_name, tensor.shape)
+            masks.append(jnp.expand_dims(mask, axis))
+    q_length, v_length = query.shape[1], value.shape[1]
+    rows, cols = jnp.arange(q_length)[:, None], jnp.arange(v_length)[None, :]
+    if use_causal_mask:
+        masks.append((rows >= cols)[None])
+    if sliding_window is not None:
+        masks.append((jnp.abs(rows - cols) < sliding_window)[None])
+    if attention_mask is not None:
+        masks.insert(0, jnp.asarray(attention_mask).astype(bool))
+    if not masks:
+        return None
+    combined = masks[0]
+    for mask in masks[1:]:
+        combined = combined & mask
+    return combined
+
+
 def _clone_initializer(initializer):
     # Each projection gets its own initializer object, as in Keras (a seeded initializer shared
     # by the four projections would otherwise give them related values).
@@ -90,6 +145,14 @@ class MultiHeadAttention(Layer):
     `attention_mask` (boolean `(B, T, S)`, True where a query may attend to a key),
     `query_mask` `(B, T)`, `value_mask` / `key_mask` `(B, S)`, `use_causal_mask`,
     `return_attention_scores` (also return the `(B, heads, T, S)` probabilities), `training`.
+
+    Masks: `query_mask`, `value_mask` and `key_mask` are filled in from the inputs' Keras masks
+    (`Embedding(mask_zero=True)`, `Masking`) and combined with `attention_mask`, the causal
+    mask and the sliding window into one `(B, T, S)` mask, all as arrays, so the combination
+    compiles into the step. The output carries the query's mask. As in Keras 3, a query whose
+    keys are all masked (a padded position) attends to every key evenly on the fused path
+    (no dropout, no scores), and gets zero weights when scores are returned or dropout is set.
+    Keras ignores an explicit `query_mask=` (it reads only the query's own mask); lamina uses it.
 
     Examples:
         >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
@@ -281,17 +344,23 @@ class MultiHeadAttention(Layer):
                 f"MultiHeadAttention '{self.name}': attention scores are not computed with "
                 "flash attention. Received: return_attention_scores=True with "
                 "flash_attention=True; create the layer with flash_attention=None to get them.")
-        if self._uses_flash_attention(query, return_attention_scores):
-            # (B, T, S) -> (B, 1, T, S): one mask for all heads.
-            mask = None if attention_mask is None else jnp.expand_dims(attention_mask, -3)
-            try:
-                return ops.dot_product_attention(
-                    query, key, value, mask=mask, scale=self._inverse_sqrt_key_dim,
-                    flash_attention=True), None
-            except (ValueError, NotImplementedError):
-                if self._flash_attention:
-                    raise  # asked for explicitly: the error says why it cannot run here
-                # Automatic: cuDNN refuses this shape or dtype, and the path below serves.
+        if not (self._dropout > 0 or return_attention_scores or query.ndim != 4):
+            # Keras's choice of path: without dropout or scores, one fused attention (where a
+            # query whose keys are all masked attends to all of them evenly; the path below
+            # gives it zeros). (B, T, S) -> (B, 1, T, S): one mask for all heads.
+            mask = None if attention_mask is None else _mask_to_rank(attention_mask, 4, -3)
+            if self._uses_flash_attention(query, return_attention_scores):
+                try:
+                    return ops.dot_product_attention(
+                        query, key, value, mask=mask, scale=self._inverse_sqrt_key_dim,
+                        flash_attention=True), None
+                except (ValueError, NotImplementedError):
+                    if self._flash_attention:
+                        raise  # asked for explicitly: the error says why it cannot run here
+                    # Automatic: cuDNN refuses this shape or dtype; XLA's kernel serves.
+            return ops.dot_product_attention(query, key, value, mask=mask,
+                                             scale=self._inverse_sqrt_key_dim,
+                                             flash_attention=False), None
         query = query * jnp.asarray(self._inverse_sqrt_key_dim, query.dtype)
         scores = jnp.einsum(self._dot_product_equation, key, query)
         scores = self._masked_softmax(scores, attention_mask)
@@ -326,29 +395,16 @@ class MultiHeadAttention(Layer):
         return (distance < self._sliding_window)[None]
 
     def _compute_attention_mask(self, query, value, query_mask=None, value_mask=None,
-                                key_mask=None, attention_mask=None, use_causal_mask=False):
+                                key_mask=None, attention_mask=None, use_causal_mask=False,
+                                key=None):
         """The `(B, T, S)` boolean mask combining all the masks given (or None)."""
-        masks = []
-        if query_mask is not None:
-            masks.append(jnp.asarray(query_mask).astype(bool)[..., :, None])
-        if value_mask is not None:
-            masks.append(jnp.asarray(value_mask).astype(bool)[..., None, :])
-        if key_mask is not None:
-            masks.append(jnp.asarray(key_mask).astype(bool)[..., None, :])
-        if use_causal_mask:
-            masks.append(self._compute_causal_mask(query, value))
-        if self._sliding_window is not None:
-            masks.append(self._compute_sliding_window_mask(query, value))
         if attention_mask is not None:
             attention_mask = jnp.asarray(attention_mask).astype(bool)
             self._check_attention_mask(attention_mask, query, value)
-            masks.insert(0, attention_mask)
-        if not masks:
-            return None
-        combined = masks[0]
-        for mask in masks[1:]:
-            combined = combined & mask
-        return combined
+        return combine_attention_masks(
+            self, query, value, key, query_mask=query_mask, value_mask=value_mask,
+            key_mask=key_mask, attention_mask=attention_mask, use_causal_mask=use_causal_mask,
+            sliding_window=self._sliding_window)
 
     def _check_attention_mask(self, mask, query, value):
         axes = self._attention_axes
@@ -370,7 +426,7 @@ class MultiHeadAttention(Layer):
         self._build_projections(query.shape, value.shape, key.shape if key_given else None)
         attention_mask = self._compute_attention_mask(
             query, value, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
-            attention_mask=attention_mask, use_causal_mask=use_causal_mask)
+            attention_mask=attention_mask, use_causal_mask=use_causal_mask, key=key)
         gate = self._gate_dense(query) if self._use_gate else None
         query = self._query_dense(query)
         key = self._key_dense(key)
@@ -530,13 +586,17 @@ class Attention(Layer):
         key = inputs[2] if len(inputs) > 2 else value
         q_mask = None if mask is None else mask[0]
         v_mask = None if mask is None else mask[1]
+        if q_mask is not None:
+            q_mask = jnp.asarray(q_mask).astype(bool)
+            _check_input_mask(self, "the query mask (mask[0])", q_mask, "query", query.shape)
         if v_mask is not None:
             v_mask = jnp.asarray(v_mask).astype(bool)
+            _check_input_mask(self, "the value mask (mask[1])", v_mask, "value", value.shape)
         scores = self._calculate_scores(query=query, key=key)
         scores_mask = self._calculate_score_mask(scores, v_mask, use_causal_mask)
         output, weights = self._apply_scores(scores, value, scores_mask, training=training)
         if q_mask is not None:
-            output = jnp.where(jnp.asarray(q_mask).astype(bool)[..., None], output, 0.0)
+            output = jnp.where(q_mask[..., None], output, 0.0)
         if return_attention_scores:
             return output, weights
         return output

@@ -28,9 +28,10 @@ def softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
-def mha_reference(weights, query, value, key=None, mask=None):
+def mha_reference(weights, query, value, key=None, mask=None, fused=False):
     """Multi-head attention over the time axis, from the projection weights (Keras's order:
-    query, key, value, output, each kernel then bias)."""
+    query, key, value, output, each kernel then bias). A query whose keys are all masked gets
+    zero weights, or with `fused` (Keras's path without scores or dropout) even weights."""
     wq, bq, wk, bk, wv, bv, wo, bo = [np.asarray(w, np.float64) for w in weights]
     key = value if key is None else key
     q = np.einsum("btd,dnh->btnh", query, wq) + bq
@@ -40,7 +41,7 @@ def mha_reference(weights, query, value, key=None, mask=None):
     if mask is not None:
         scores = np.where(mask[:, None], scores, -1e9)
     probabilities = softmax(scores)
-    if mask is not None:
+    if mask is not None and not fused:
         probabilities = np.where(mask[:, None], probabilities, 0.0)
     heads = np.einsum("bnts,bsnh->btnh", probabilities, v)
     return np.einsum("btnh,nhd->btd", heads, wo) + bo, probabilities
@@ -81,7 +82,8 @@ def test_multi_head_attention_matches_numpy_with_every_mask():
     assert_close(plain[1], scores)
     assert_close(masked, mha_reference(weights, Q, V, K, ATTENTION_MASK)[0])
     both = query_mask[:, :, None] & value_mask[:, None, :]
-    assert_close(combined, mha_reference(weights, Q, V, K, both)[0])
+    assert not both[0, 3].any()  # a padded query: its keys are all masked
+    assert_close(combined, mha_reference(weights, Q, V, K, both, fused=True)[0])
     lower = np.tril(np.ones((3, 3), bool))[None].repeat(2, 0)
     output, scores = mha_reference(weights, causal_q, V, K, lower)
     assert_close(causal[0], output)
@@ -255,3 +257,58 @@ def test_attention_matches_keras(name, options):
         return_attention_scores=True)
     assert getattr(L, name)(name="a", **options).get_config() == getattr(k.layers, name)(
         name="a", **options).get_config()
+
+
+# ----------------------------------------------------------------------------- masks
+QUERY_MASK = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+VALUE_MASK = np.array([[1, 1, 0], [1, 0, 1]], bool)
+
+
+@pytest.mark.parametrize("case", ["query_value", "causal", "causal_scores"])
+def test_multi_head_attention_masks_match_keras(case):
+    """Keras takes the query mask from the query's Keras mask (and ignores an explicit
+    `query_mask=`); lamina takes it from either. A padded query attends to every key evenly
+    on the fused path (no scores, no dropout), and gets zero weights otherwise, as in Keras."""
+    k = helpers.import_keras()
+    from keras.src import backend
+
+    kwargs = {"value_mask": VALUE_MASK, "use_causal_mask": case != "query_value",
+              "return_attention_scores": case == "causal_scores"}
+    query = Q[:, :3] if case != "query_value" else Q
+    query_mask = QUERY_MASK[:, :3] if case != "query_value" else QUERY_MASK
+    theirs = k.layers.MultiHeadAttention(2, 3, name="mha")
+    ours = L.MultiHeadAttention(2, 3, name="mha")
+    shapes = {"shapes_dict": {"query_shape": query.shape, "value_shape": V.shape}}
+    ours.build_from_config(shapes)
+    theirs.build_from_config(shapes)
+    theirs.set_weights(helpers.random_weights(ours, seed=2))
+    keras_query = k.ops.convert_to_tensor(query)
+    backend.set_keras_mask(keras_query, k.ops.convert_to_tensor(query_mask))
+    expected = theirs(keras_query, V, **kwargs)
+    received = ours(query, V, query_mask=query_mask, **kwargs)
+    for e, r in zip(*(x if isinstance(x, tuple) else (x,) for x in (expected, received))):
+        np.testing.assert_allclose(np.asarray(r), np.asarray(e), rtol=1e-5, atol=1e-5)
+
+
+def test_masks_are_arrays_in_the_compiled_step_and_bad_shapes_are_named():
+    layer = L.MultiHeadAttention(2, 3, name="mha", **CHEAP)
+    weights = build_mha(layer, Q.shape, V.shape)
+    run = keras.function(lambda q_mask, v_mask: layer(Q, V, query_mask=q_mask,
+                                                      value_mask=v_mask))
+    both = QUERY_MASK[:, :, None] & VALUE_MASK[:, None, :]
+    assert_close(run(QUERY_MASK, VALUE_MASK), mha_reference(weights, Q, V, mask=both,
+                                                              fused=True)[0])
+    ones = np.ones((2, 3), bool)
+    assert_close(run(np.ones((2, 4), bool), ones), mha_reference(weights, Q, V)[0])
+
+    with pytest.raises(ValueError, match=r"'mha'.*value_mask.*\(2, 4\).*\(2, 3, 6\)"):
+        layer(Q, V, value_mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match=r"'mha'.*query_mask.*\(2, 3\).*\(2, 4, 5\)"):
+        layer(Q, V, query_mask=np.ones((2, 3), bool))
+    with pytest.raises(ValueError, match=r"'mha'.*query_mask.*\(2, 3\).*\(2, 4, 5\)"):
+        layer.call(Q, V, query_mask=np.ones((2, 3), bool))  # checked inside call too
+    attention = L.Attention(name="att")
+    with pytest.raises(ValueError, match=r"'att'.*\(2, 3\).*\(2, 4, 5\)"):
+        attention([Q, V[..., :5]], mask=[np.ones((2, 3), bool), None])
+    with pytest.raises(ValueError, match=r"'att'.*value mask.*\(2, 4\).*\(2, 3, 5\)"):
+        attention.call([Q, V[..., :5]], mask=[None, np.ones((2, 4), bool)])
