@@ -245,7 +245,8 @@ def public_name(symbol):
 # string can reach a private helper or a module that is not part of the public API.
 PUBLIC_NAMESPACES = frozenset({
     "keras", "keras.activations", "keras.backend", "keras.callbacks", "keras.config",
-    "keras.constraints", "keras.datasets", "keras.dtype_policies", "keras.initializers",
+    "keras.constraints", "keras.datasets", "keras.distillation", "keras.dtype_policies",
+    "keras.initializers",
     "keras.layers", "keras.losses", "keras.metrics", "keras.models", "keras.ops",
     "keras.ops.image", "keras.ops.linalg", "keras.ops.nn", "keras.ops.numpy",
     "keras.optimizers", "keras.optimizers.schedules", "keras.random", "keras.regularizers",

@@ -578,10 +578,11 @@ _KERAS_PACKAGES = ("keras", "lamina")
 # is reachable from a file, in safe mode or not. User objects resolve only through
 # registration or `custom_objects`: no module named in a file is ever imported.
 _MODELING_NAMESPACES = frozenset({
-    "keras", "keras.activations", "keras.constraints", "keras.dtype_policies",
-    "keras.initializers", "keras.layers", "keras.losses", "keras.metrics", "keras.models",
-    "keras.ops", "keras.ops.image", "keras.ops.linalg", "keras.ops.nn", "keras.ops.numpy",
-    "keras.optimizers", "keras.optimizers.schedules", "keras.random", "keras.regularizers",
+    "keras", "keras.activations", "keras.constraints", "keras.distillation",
+    "keras.dtype_policies", "keras.initializers", "keras.layers", "keras.losses",
+    "keras.metrics", "keras.models", "keras.ops", "keras.ops.image", "keras.ops.linalg",
+    "keras.ops.nn", "keras.ops.numpy", "keras.optimizers", "keras.optimizers.schedules",
+    "keras.random", "keras.regularizers",
 })
 _FUNCTION_NAMESPACES = frozenset({
     "keras.activations", "keras.losses", "keras.metrics", "keras.ops", "keras.ops.image",
