@@ -35,7 +35,9 @@ def write_weights(model, h5_file):
         for index, variable in enumerate(variables):
             value = variable.numpy()
             if variable.dtype == "bfloat16":
-                dataset = group.create_dataset(str(index), data=value.view(np.uint16))
+                # As Keras writes it: h5py stores the 2-byte values as an opaque type, and the
+                # attribute says how to read them (Keras cannot read a uint16 view back).
+                dataset = group.create_dataset(str(index), data=value)
                 dataset.attrs["dtype"] = "bfloat16"
             else:
                 group.create_dataset(str(index), data=value)

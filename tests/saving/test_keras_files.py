@@ -343,3 +343,16 @@ def test_default_compile_config_runs_in_keras(tmp_path):
     x = np.ones((4, 3), "float32")
     np.testing.assert_allclose(_predict(loaded, x), _predict(model, x), **TOLERANCE)
     loaded.fit(x, np.ones((4, 1), "float32"), verbose=0)
+
+
+@pytest.mark.parametrize("source", ["keras", "lamina"])
+def test_bfloat16_weights_move_both_ways(source, tmp_path):
+    """bfloat16 weights are stored as Keras stores them (2-byte values marked by a "dtype"
+    attribute), so each side reads the other's exactly."""
+    lib, target = LIBS[source], LIBS[OTHER[source]]
+    model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2, dtype="bfloat16", name="d")])
+    model.save(tmp_path / "bf16.keras")
+    loaded = target.models.load_model(tmp_path / "bf16.keras")
+    assert str(loaded.layers[0].kernel.dtype) == "bfloat16"
+    np.testing.assert_array_equal(np.asarray(loaded.layers[0].kernel, "float32"),
+                                  np.asarray(model.layers[0].kernel, "float32"))
