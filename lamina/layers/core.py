@@ -1,12 +1,14 @@
-"""Core layers: InputLayer, Dense, EinsumDense, Embedding, Identity, Activation."""
+"""Core layers: InputLayer, Dense, EinsumDense, Embedding, Masking, Identity, Activation."""
 
 import re
 
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import activations, constraints, initializers, regularizers
+from lamina import _serialization as serialization
+from lamina import activations, constraints, initializers, ops, regularizers
 from lamina._runtime import config
+from lamina._runtime.masking import set_keras_mask
 from lamina._runtime.dtypes import standardize_dtype
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -335,9 +337,16 @@ class EinsumDense(Layer):
 class Embedding(Layer):
     """Maps integer indices to dense vectors: `Embedding(input_dim, output_dim)`.
 
+    With `mask_zero=True`, index 0 is padding: the outputs carry a mask (`inputs != 0`) that
+    the layers downstream use (`GlobalAveragePooling1D` averages the real steps only, recurrent
+    layers skip the padded ones, losses and metrics leave them out), so `input_dim` counts the
+    padding index too.
+
     Examples:
         >>> Embedding(10, 4)(jnp.array([[1, 2, 3]])).shape
         (1, 3, 4)
+        >>> Embedding(10, 4, mask_zero=True)(jnp.array([[5, 2, 0]]))._keras_mask
+        Array([[ True,  True, False]], dtype=bool)
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -352,6 +361,12 @@ class Embedding(Layer):
                 raise ValueError(
                     f"Embedding '{self.name}': {key} must be a positive integer. Received: "
                     f"{key}={value!r}")
+        if mask_zero and input_dim == 1:
+            raise ValueError(
+                f"Embedding '{self.name}': mask_zero=True reserves index 0 for padding, so "
+                "the vocabulary needs input_dim >= 2 (the real tokens are 1..input_dim-1). "
+                f"Received: input_dim={input_dim!r}, mask_zero=True. Count the padding index "
+                "in input_dim, or pass mask_zero=False.")
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -382,9 +397,10 @@ class Embedding(Layer):
         return jnp.take(self.embeddings.value, inputs, axis=0).astype(self.compute_dtype)
 
     def compute_mask(self, inputs, mask=None):
+        """With `mask_zero=True`, `inputs != 0`: the padding index 0 marks masked steps."""
         if not self.mask_zero:
             return None
-        return jnp.not_equal(inputs, 0)
+        return ops.not_equal(inputs, 0)  # a `NotEqual` node on symbolic inputs, as in Keras
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -401,6 +417,47 @@ class Embedding(Layer):
             "mask_zero": self.mask_zero,
             "quantization_config": None,
         }
+
+
+class Masking(Layer):
+    """Marks the time steps whose features all equal `mask_value` as padding.
+
+    For inputs `(batch, timesteps, features)`, a step whose features are all `mask_value` is
+    set to 0 and masked: the outputs carry a `(batch, timesteps)` mask that the layers
+    downstream use (recurrent layers skip masked steps, `GlobalAveragePooling1D` averages the
+    others, losses and metrics leave them out).
+
+    Args:
+        mask_value: the padding value (a number, `0.0` by default).
+
+    Examples:
+        >>> x = jnp.array([[[1.0, 2.0], [0.0, 0.0], [3.0, 0.0]]])
+        >>> Masking()(x)._keras_mask
+        Array([[ True, False,  True]], dtype=bool)
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, dict) and mask_value.get("config") is not None:
+            mask_value = serialization.deserialize_keras_object(mask_value)  # a saved array
+        self.mask_value = mask_value
+        self.supports_masking = True
+        self.built = True  # no weights; like Keras, no build config is saved
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        outputs = jnp.where(keep, inputs, jnp.zeros((), inputs.dtype))
+        set_keras_mask(outputs, keep[..., 0])  # the outputs and their mask in one pass
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class Identity(Layer):

@@ -22,12 +22,13 @@ from lamina import constraints, dtype_policies, initializers, regularizers
 from lamina._runtime import naming, remat
 from lamina._runtime.arrays import host_copy, to_device
 from lamina._runtime.dtypes import is_float, standardize_dtype
+from lamina._runtime.masking import get_keras_mask, set_keras_mask
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.state import has_tracers
 from lamina._runtime.stateful import Stateful
 from lamina._runtime.traceback_filter import filter_traceback
 from lamina._runtime.variable import AutocastScope, Variable, autocast_dtype, created_by
-from lamina.layers import symbolic
+from lamina.layers import _masking, symbolic
 from lamina.layers._remat import rematerialized_call
 from lamina.layers.input_spec import assert_input_compatibility
 
@@ -104,6 +105,12 @@ class Layer(Stateful):
     # Models answer eager calls through a compiled forward pass; plain layers run op by op.
     _compile_eager_calls = False
     _untracked_attributes = frozenset({"_losses", "_inbound_nodes", "_init_arguments"})
+    # Whether calls find, pass on and attach Keras masks; operations (keras.ops nodes, user
+    # Operations) take their arguments as given, as in Keras.
+    _mask_plumbing = True
+    # Keras converts a call's inputs into a new kwargs dict unless this is False (functional
+    # models): that decides which filled-in arguments a symbolic call records in its node.
+    _convert_input_args = True
 
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
@@ -143,7 +150,6 @@ class Layer(Stateful):
         self.autocast = autocast
         self.built = False
         self.input_spec = None
-        self.supports_masking = False
         self._build_shapes = None
         self.activity_regularizer = _get_regularizer(activity_regularizer)
         self._call_signature = inspect.signature(self.call)
@@ -151,6 +157,12 @@ class Layer(Stateful):
         self._call_takes_training = "training" in parameters
         self._call_takes_var_kwargs = any(
             p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        # Masks (Keras 3's rules, in _masking.py): the call's mask parameters, and whether the
+        # layer supports masking (by default: whether it defines compute_mask).
+        own(self, "_call_mask_parameters", frozenset(
+            name for name in parameters if name == "mask" or name.endswith("_mask")))
+        own(self, "_default_compute_mask", type(self).compute_mask is Layer.compute_mask)
+        own(self, "_supports_masking", not self._default_compute_mask)
 
         input_shape = kwargs.pop("input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
@@ -485,6 +497,25 @@ class Layer(Stateful):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
+    # ----------------------------------------------------------------------------- masking
+    @property
+    def supports_masking(self):
+        """Whether the layer passes masks on (True by default for a layer that defines
+        `compute_mask`): its outputs carry `compute_mask(inputs, mask)`. A layer that does not
+        support masking and receives a mask warns that the mask is lost, as in Keras."""
+        return self._supports_masking
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        object.__setattr__(self, "_supports_masking", bool(value))
+        if "_version" in self.__dict__:
+            self._mark_changed()  # traced calls attached (or dropped) masks by the old value
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs, given the inputs and their mask: by default the input's
+        mask, unchanged (for layers that keep the positions of their input)."""
+        return previous_mask
+
     # ----------------------------------------------------------------------------- calling
     def call(self, *args, **kwargs):
         raise NotImplementedError(
@@ -524,6 +555,8 @@ class Layer(Stateful):
                 kwargs["training"] = training
             elif self._call_takes_var_kwargs and training is not None:
                 kwargs["training"] = training
+            previous_mask = _masking.populate_masks(self, args, kwargs) \
+                if self._mask_plumbing else None
             outer_training = context.training
             if training is not None:
                 context.training = training
@@ -537,6 +570,9 @@ class Layer(Stateful):
                 raise
             finally:
                 context.training = outer_training
+            if self._mask_plumbing:
+                _masking.attach_output_masks(
+                    self, _masking.first_argument(self, args, kwargs), outputs, previous_mask)
             object.__setattr__(self, "_seen_output_shape", _output_shapes(outputs))
             if self.activity_regularizer is not None:
                 for output in jax.tree_util.tree_leaves(outputs):
@@ -567,38 +603,78 @@ class Layer(Stateful):
             return args  # the common case, kept cheap
 
         def convert(x):
+            source = x
             if isinstance(x, Variable):
                 x = x.value
             elif isinstance(x, (np.ndarray, np.generic)) or _is_number_list(x):
                 if on_host:
-                    return host_copy(x, float_dtype=compute_dtype if autocast else None)
+                    return _masking.keep_mask(
+                        source, host_copy(x, float_dtype=compute_dtype if autocast else None))
                 x = to_device(x)
             if autocast and isinstance(x, jax.Array) and x.dtype != compute_dtype and \
                     jnp.issubdtype(x.dtype, jnp.floating):
                 x = x.astype(compute_dtype)
-            return x
+            return _masking.keep_mask(source, x)  # a cast input keeps its mask (Keras)
 
         return tuple(jax.tree_util.tree_map(
             convert, list(args), is_leaf=lambda x: isinstance(x, Variable) or _is_number_list(x)))
 
     def _compiled_eager_call(self, args, kwargs):
-        outputs, losses = self._call_compiled("call", self._forward_with_losses, *args, **kwargs)
+        if "mask" in self._call_mask_parameters and kwargs.get("mask") is None and \
+                len(args) == 1:
+            masks = _masking.masks_of(args[0])  # masks enter the program as arguments
+            if _masking.has_mask(masks):
+                kwargs = {**kwargs, "mask": masks}
+        outputs, losses, masks = self._call_compiled(
+            "call", self._forward_with_losses, *args, **kwargs)
         for layer in self._flatten_layers():
             layer._losses.clear()
         self._losses.extend((loss, None) for loss in losses)
+        for output, mask in zip(_masking.flatten(outputs), masks):
+            if mask is not None:
+                set_keras_mask(output, mask)  # `model(x)._keras_mask`, as in eager Keras
         return outputs
 
     def _forward_with_losses(self, *args, **kwargs):
         outputs = self._call(args, kwargs)
-        return outputs, self._collect_added_losses()
+        masks = [get_keras_mask(output) for output in _masking.flatten(outputs)]
+        return outputs, self._collect_added_losses(), masks
 
     def _symbolic_call(self, args, kwargs):
         if args:
             assert_input_compatibility(self.input_spec, args[0], self.name)
         self._maybe_build(args, kwargs)
+        recorded = kwargs
+        if self._mask_plumbing:
+            # The node records what Keras 3's would, so configs match: the arguments filled in
+            # below (`training`'s default, `mask`) join it only when Keras's input conversion
+            # kept the caller's dict (one symbolic argument of the layer's input dtype, no
+            # keywords), or always for a functional model.
+            if self._convert_input_args and (
+                    kwargs or len(args) != 1 or not symbolic.is_symbolic(args[0])
+                    or args[0].dtype != self.input_dtype):
+                kwargs = dict(kwargs)
+            self._fill_in_training(kwargs)
+            previous_mask = _masking.populate_masks(self, args, kwargs)
         outputs = self.compute_output_spec(*args, **kwargs)
-        symbolic.Node(self, args, kwargs, outputs)
+        if self._mask_plumbing:
+            _masking.attach_output_masks(
+                self, _masking.first_argument(self, args, kwargs), outputs, previous_mask)
+        symbolic.Node(self, args, recorded, outputs)
         return outputs
+
+    def _fill_in_training(self, kwargs):
+        """Keras 3.15's `training` for a symbolic call: the one passed, else the enclosing
+        call's, else the default of `call`'s signature."""
+        if "training" in kwargs or not self._call_takes_training:
+            return
+        context = _call_context.get()
+        value = context.training if context is not None else None
+        if value is None:
+            default = self._call_signature.parameters["training"].default
+            value = None if default is inspect.Parameter.empty else default
+        if value is not None:
+            kwargs["training"] = value
 
     def compute_output_spec(self, *args, **kwargs):
         """Symbolic outputs for symbolic inputs: from `compute_output_shape` when the layer

@@ -54,6 +54,8 @@ class Operation(Layer, metaclass=_OperationType):
         True
     """
 
+    _mask_plumbing = False  # operations take their arguments as given (Keras's Operation)
+
     def __init__(self, name=None, **kwargs):
         kwargs.setdefault("autocast", False)
         super().__init__(name=name, **kwargs)
@@ -75,6 +77,13 @@ class Operation(Layer, metaclass=_OperationType):
         """Records a call on symbolic tensors in the graph and returns its symbolic outputs
         (Keras's name for what `__call__` does with `keras.Input`s)."""
         return self._symbolic_call(args, kwargs)
+
+
+def is_operation(obj):
+    """Whether `obj` is an operation of a graph rather than a layer: an instance of a class
+    derived from `Operation` (a `keras.ops` node, a user Operation). Every layer passes
+    `isinstance(obj, Operation)`; this tells the two apart, as Keras's `model.layers` does."""
+    return any(klass is Operation for klass in type(obj).__mro__)
 
 
 def _overrides_get_config(cls):

@@ -55,7 +55,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         config = functional_config(model)
         clones = {layer.name: clone_function(layer) for layer in model.layers}
         return functional_from_config(Functional, config, custom_objects=None,
-                                      layer_factory=lambda entry: clones[entry["name"]])
+                                      layer_factory=lambda entry: clones.get(entry["name"]))
     raise ValueError(
         "clone_model with clone_function works on Sequential and functional models; a "
         "subclassed model must be re-created from its class.")

@@ -9,8 +9,11 @@ with its `inbound_nodes`, plus `input_layers` and `output_layers`.
 import jax
 
 from lamina._registry import keras_export
+from lamina._runtime.masking import set_keras_mask
+from lamina.layers._masking import check_mask, flatten
 from lamina.layers.core import InputLayer
 from lamina.layers.layer import Layer
+from lamina.layers.operation import is_operation
 from lamina.layers.symbolic import KerasTensor, is_symbolic
 from lamina.models.functional_config import functional_config
 from lamina.models.model import Model, _functional_like_constructor
@@ -106,6 +109,11 @@ class Functional(Model, graph=True):
 
     # How weights files lay it out (its layers first): read by lamina.saving.object_graph.
     _object_graph_kind = "Functional"
+    # A nested model records the mask it is called with in its node, as Keras's does.
+    _convert_input_args = False
+    # Whether calls check every input axis against the graph's (a Sequential's graph, made
+    # from one batch, takes other sequence lengths, as Keras's does).
+    _checks_input_axes = True
 
     def __init__(self, inputs, outputs, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -132,9 +140,13 @@ class Functional(Model, graph=True):
         self._flat_inputs = flat_inputs
         self._flat_outputs = flat_outputs
         self._nodes = _order_nodes(flat_outputs, flat_inputs)
-        layers = _layers_by_depth(self._nodes)
+        operations = _layers_by_depth(self._nodes)
+        # Keras's `model.layers` leaves out the graph's operations (`x * 2`, `ops.mean`):
+        # they hold no weights and are listed, with the layers, in `_operations` and the config.
+        object.__setattr__(self, "_operations", operations)
+        layers = [layer for layer in operations if not is_operation(layer)]
         names = {}
-        for layer in layers:
+        for layer in operations:
             if layer.name in names:
                 raise ValueError(
                     f"Model '{self.name}' has two different layers named '{layer.name}' "
@@ -210,7 +222,7 @@ class Functional(Model, graph=True):
         name = tensor._keras_history.operation.name
         # The batch axis is never checked, as in Keras: a Sequential model built by fit()
         # records its first batch size in its input layer, and still takes other sizes.
-        if len(shape) != len(expected) or any(
+        if len(shape) != len(expected) or self._checks_input_axes and any(
                 e is not None and e != a for e, a in zip(expected[1:], shape[1:])):
             raise ValueError(
                 f"Input '{name}' of model '{self.name}' expects shape {expected}, but received "
@@ -223,13 +235,25 @@ class Functional(Model, graph=True):
         for tensor, value in zip(self._flat_inputs, flat):
             self._check_input(tensor, value)
             values[id(tensor)] = value
+        if mask is not None:
+            # The model's inputs carry the given masks into the graph (Keras).
+            masks = flatten(mask)
+            for tensor, value, one_mask in zip(self._flat_inputs, flat, masks):
+                if one_mask is not None:
+                    check_mask(self, f"input '{tensor._keras_history.operation.name}'",
+                               one_mask, value)
+                    set_keras_mask(value, one_mask)
         for node in self._nodes:
             if node.is_input:
                 continue
             args, kwargs = jax.tree_util.tree_map(
                 lambda x: values[id(x)] if isinstance(x, KerasTensor) else x,
                 node.arguments, is_leaf=is_symbolic)
-            outputs = node.operation(*args, **kwargs)
+            operation = node.operation
+            if training is not None and operation._call_takes_training:
+                # The model's training flag wins over the one recorded in the node (Keras).
+                kwargs = {**kwargs, "training": training}
+            outputs = operation(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, jax.tree_util.tree_leaves(outputs)):
                 values[id(tensor)] = value
         return jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,

@@ -44,7 +44,7 @@ def functional_config(model):
         return serialization.serialize_keras_object(value)
 
     layers = []
-    for layer in model.layers:
+    for layer in model._operations:  # the layers and the graph's operations (Keras's order)
         entry = serialization.serialize_keras_object(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [] if type(layer).__name__ == "InputLayer" else [
@@ -73,7 +73,8 @@ def functional_config(model):
 def functional_from_config(cls, config, custom_objects=None, layer_factory=None):
     """Rebuilds the layers, replays their calls in dependency order, and makes the model.
 
-    `layer_factory(entry)` may supply each layer instead of deserializing it (clone_model).
+    `layer_factory(entry)` may supply each layer instead of deserializing it (clone_model);
+    where it returns None, the entry is deserialized.
     """
     layers = {}
     pending = []
@@ -83,9 +84,8 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
             raise ValueError(
                 f"The functional config's {where} has no 'class_name' naming the layer's "
                 f"class. Received: {_preview(entry)}")
-        if layer_factory is not None:
-            layer = layer_factory(entry)
-        else:
+        layer = None if layer_factory is None else layer_factory(entry)
+        if layer is None:
             layer = serialization.deserialize_keras_object(
                 {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
                 custom_objects=custom_objects)
