@@ -48,8 +48,6 @@ PENDING = {
     16: ("masks, sequences and recurrent layers", [
         "keras.layers.ConvLSTM1D", "keras.layers.ConvLSTM2D",
         "keras.layers.ConvLSTM3D",
-        # Issue 16's "model layers Keras 3.15 exports and lamina lacks" (its item 4).
-        "keras.layers.JaxLayer", "keras.layers.FlaxLayer",
     ]),
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
          "on, dataset utilities", [

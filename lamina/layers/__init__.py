@@ -10,6 +10,8 @@ from lamina.layers.core import InputLayer as InputLayer
 from lamina.layers.core import Masking as Masking
 from lamina.layers.input_spec import InputSpec as InputSpec
 from lamina.layers.lambda_layer import Lambda as Lambda
+from lamina.layers.jax_layer import FlaxLayer as FlaxLayer
+from lamina.layers.jax_layer import JaxLayer as JaxLayer
 from lamina.layers.layer import Layer as Layer
 from lamina.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
 from lamina.layers.serialization import deserialize as deserialize
