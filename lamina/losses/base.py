@@ -29,6 +29,7 @@ from lamina import _serialization as serialization
 from lamina import dtype_policies
 from lamina._registry import keras_export
 from lamina._runtime import config, naming
+from lamina._runtime.masking import get_keras_mask
 from lamina._runtime.variable import Variable
 
 __all__ = [
@@ -239,7 +240,9 @@ class Loss:
         dtype: the dtype the loss computes in; `None` means `keras.config.floatx()`.
 
     `__call__(y_true, y_pred, sample_weight=None)` converts both inputs to `dtype`, calls
-    `call`, weights the result per sample and reduces it. `get_config()` returns
+    `call`, weights the result per sample and reduces it. Predictions that carry a Keras mask
+    (from `Embedding(mask_zero=True)` or `Masking`) weight it too: masked entries count for
+    nothing and the averaging reductions average over the others, as in Keras. `get_config()` returns
     `{"name", "reduction"}`; a subclass adds its hyperparameters so that a saved model
     rebuilds it (`from_config` calls the constructor with the config).
 
@@ -268,12 +271,17 @@ class Loss:
                 f"{type(self).__name__} was used before Loss.__init__ ran. Call "
                 "super().__init__(**kwargs) in your loss's __init__.")
         dtype = self._dtype
+        in_mask = get_keras_mask(y_pred)  # padded steps of the predictions count for nothing
         y_pred = convert_tree(y_pred, dtype)
         y_true = convert_tree(y_true, dtype)
         try:
             values, mask = self._call_with_mask(y_true, y_pred)
         except INPUT_ERRORS as error:
             raise error.renamed(f"Loss '{self.name}' ({type(self).__name__})") from None
+        if mask is None:
+            mask = get_keras_mask(values)  # a call() may mask its values itself, as in Keras
+        if in_mask is not None:
+            mask = in_mask if mask is None else jnp.logical_and(in_mask, mask)
         return reduce_weighted_values(
             values, sample_weight=sample_weight, mask=mask, reduction=self.reduction,
             dtype=dtype, name=f"Loss '{self.name}' ({type(self).__name__})")

@@ -11,6 +11,7 @@ from lamina.losses.base import (INPUT_ERRORS, apply_mask, convert, loss_mask,
                                 squeeze_or_expand_to_same_rank)
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
+from lamina._runtime.masking import get_keras_mask
 from lamina.losses.functions import VALUE_CHECKS
 from lamina.metrics.base import Metric, reset_to_zeros
 
@@ -24,9 +25,12 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype, name="m
     weights' rank; weights with more than one axis are reduced to one weight per sample.
     Returns `(values, sample_weight)`.
     """
+    mask = get_keras_mask(values)
     values = convert(values).astype(dtype)
     if sample_weight is not None:
         sample_weight = convert(sample_weight).astype(dtype)
+        # Keras weights by the values' mask when weights are given (only then).
+        sample_weight = apply_mask(sample_weight, mask, dtype, "sum")
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         weight_ndim, values_ndim = sample_weight.ndim, values.ndim
         if values_ndim > weight_ndim:
@@ -145,6 +149,8 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        # The predictions' mask weights the values (masked entries count for nothing).
+        sample_weight = apply_mask(sample_weight, get_keras_mask(y_pred), self.dtype, "sum")
         y_true, y_pred = convert(y_true), convert(y_pred)
         try:
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
