@@ -7,6 +7,7 @@ MultiHeadAttention builds its projections as `EinsumDense` sublayers named `quer
 3's names, shapes and order.
 """
 
+import contextlib
 import math
 import string
 
@@ -15,6 +16,7 @@ import jax.numpy as jnp
 
 from lamina import constraints, initializers, ops, random, regularizers
 from lamina._runtime import config
+from lamina._runtime.masking import get_keras_mask, set_keras_mask
 from lamina.layers._sublayers import build_sublayer, own_scope
 from lamina.layers.core import EinsumDense
 from lamina.layers.layer import Layer
@@ -58,6 +60,23 @@ def _attention_equations(rank, attention_axes):
     product = "".join([target[i] for i in batch_axes] + [target[i] for i in attention_axes]
                       + [source[i] for i in attention_axes])
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
+
+
+@contextlib.contextmanager
+def masks_set_aside(*tensors):
+    """Removes the inputs' Keras masks while the projections run, and puts them back: the
+    attention layer has used them, and the projections would otherwise warn that they drop
+    them (Keras deletes the masks for good; here the caller's tensors keep theirs)."""
+    saved = [(tensor, get_keras_mask(tensor)) for tensor in tensors]
+    for tensor, mask in saved:
+        if mask is not None:
+            set_keras_mask(tensor, None)
+    try:
+        yield
+    finally:
+        for tensor, mask in saved:
+            if mask is not None:
+                set_keras_mask(tensor, mask)
 
 
 def _mask_to_rank(mask, rank, axis):
@@ -427,10 +446,11 @@ class MultiHeadAttention(Layer):
         attention_mask = self._compute_attention_mask(
             query, value, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
             attention_mask=attention_mask, use_causal_mask=use_causal_mask, key=key)
-        gate = self._gate_dense(query) if self._use_gate else None
-        query = self._query_dense(query)
-        key = self._key_dense(key)
-        value = self._value_dense(value)
+        with masks_set_aside(query, key, value):
+            gate = self._gate_dense(query) if self._use_gate else None
+            query = self._query_dense(query)
+            key = self._key_dense(key)
+            value = self._value_dense(value)
         attention_output, attention_scores = self._compute_attention(
             query, key, value, attention_mask, training, return_attention_scores)
         if gate is not None:
@@ -604,7 +624,7 @@ class Attention(Layer):
     def compute_mask(self, inputs, mask=None):
         """The output mask is the query's."""
         self._validate_inputs(inputs, mask)
-        return None if mask is None or mask[0] is None else jnp.asarray(mask[0])
+        return None if mask is None else mask[0]
 
     def _validate_inputs(self, inputs, mask=None):
         name = type(self).__name__

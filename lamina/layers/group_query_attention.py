@@ -15,7 +15,12 @@ from lamina import constraints, initializers, ops, random, regularizers
 from lamina._registry import keras_export
 from lamina._runtime import config
 from lamina.layers._sublayers import build_sublayer, own_scope
-from lamina.layers.attention import _clone_initializer, _mask_to_rank, combine_attention_masks
+from lamina.layers.attention import (
+    _clone_initializer,
+    _mask_to_rank,
+    combine_attention_masks,
+    masks_set_aside,
+)
 from lamina.layers.core import EinsumDense
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
@@ -213,10 +218,11 @@ class GroupedQueryAttention(Layer):
             self, query, value, key, query_mask=query_mask, value_mask=value_mask,
             key_mask=key_mask, attention_mask=attention_mask, use_causal_mask=use_causal_mask,
             sliding_window=self.sliding_window)
-        gate = self._gate_dense(query) if self.use_gate else None
-        query = self._query_dense(query)
-        key = jnp.repeat(self._key_dense(key), self.num_repeats, axis=2)
-        value = jnp.repeat(self._value_dense(value), self.num_repeats, axis=2)
+        with masks_set_aside(query, key, value):
+            gate = self._gate_dense(query) if self.use_gate else None
+            query = self._query_dense(query)
+            key = jnp.repeat(self._key_dense(key), self.num_repeats, axis=2)
+            value = jnp.repeat(self._value_dense(value), self.num_repeats, axis=2)
         output, scores = self._compute_attention(
             query, key, value, attention_mask, training, return_attention_scores)
         if gate is not None:

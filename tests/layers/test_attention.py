@@ -312,3 +312,61 @@ def test_masks_are_arrays_in_the_compiled_step_and_bad_shapes_are_named():
         attention([Q, V[..., :5]], mask=[np.ones((2, 3), bool), None])
     with pytest.raises(ValueError, match=r"'att'.*value mask.*\(2, 4\).*\(2, 3, 5\)"):
         attention.call([Q, V[..., :5]], mask=[None, np.ones((2, 4), bool)])
+
+
+# ----------------------------------------------------------------------------- end to end
+def padded_tokens(rng, batch=16, length=6, vocabulary=20):
+    tokens = rng.integers(1, vocabulary, size=(batch, length))
+    lengths = rng.integers(2, length + 1, size=batch)
+    tokens[np.arange(length)[None] >= lengths[:, None]] = 0
+    return tokens, lengths
+
+
+def attention_stack(lib, kind="mha"):
+    """Embedding(mask_zero=True) -> self-attention -> GlobalAveragePooling1D -> Dense: the
+    masks flow from the embedding through attention into the pooling."""
+    tokens = lib.Input((None,), dtype="int32")
+    x = lib.layers.Embedding(20, 8, mask_zero=True)(tokens)
+    if kind == "mha":
+        x = lib.layers.MultiHeadAttention(2, 4)(x, x)
+    elif kind == "gqa":
+        x = lib.layers.GroupQueryAttention(4, 2, 1)(x, x, use_causal_mask=True)
+    else:
+        x = getattr(lib.layers, kind)()([x, x])
+    x = lib.layers.GlobalAveragePooling1D()(x)
+    return lib.Model(tokens, lib.layers.Dense(2, activation="softmax")(x))
+
+
+@pytest.mark.parametrize("source", ["keras", "lamina"])
+def test_attention_stack_trained_and_saved_on_one_side_predicts_the_same_on_the_other(
+        source, tmp_path):
+    k = helpers.import_keras()
+    libraries = {"keras": k, "lamina": keras}
+    lib, other = libraries[source], libraries["lamina" if source == "keras" else "keras"]
+    rng = np.random.default_rng(3)
+    tokens, lengths = padded_tokens(rng)
+    model = attention_stack(lib)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(tokens, rng.integers(0, 2, size=16), epochs=2, batch_size=8, verbose=0)
+    model.save(tmp_path / "stack.keras")
+    loaded = other.models.load_model(tmp_path / "stack.keras")
+    expected = model.predict(tokens, verbose=0)
+    np.testing.assert_allclose(loaded.predict(tokens, verbose=0), expected, rtol=1e-5,
+                               atol=1e-6)
+    # The masks make padding irrelevant: a padded row predicts what the unpadded one does.
+    row = int(np.argmin(lengths))
+    alone = tokens[row:row + 1, :lengths[row]]
+    np.testing.assert_allclose(loaded.predict(alone, verbose=0)[0], expected[row], rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["gqa", "Attention", "AdditiveAttention"])
+def test_embedding_masks_reach_every_attention_layer_as_in_keras(kind):
+    k = helpers.import_keras()
+    tokens, _ = padded_tokens(np.random.default_rng(4), batch=4)
+    ours, theirs = attention_stack(keras, kind), attention_stack(k, kind)
+    theirs.set_weights(helpers.random_weights(ours, seed=5))
+    np.testing.assert_allclose(ours.predict(tokens, verbose=0),
+                               theirs.predict(tokens, verbose=0), rtol=1e-5, atol=1e-6)
+    unmasked = np.where(tokens == 0, 3, tokens)  # the same tokens without padding differ
+    assert not np.allclose(ours.predict(unmasked, verbose=0), ours.predict(tokens, verbose=0))
