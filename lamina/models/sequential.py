@@ -163,8 +163,11 @@ class Sequential(Model):
                         f"While building Sequential model '{self.name}' layer by layer: "
                         f"layer '{layer.name}' received shape {getattr(x, 'shape', x)}.")
                     raise
-        object.__setattr__(self, "_functional", Functional(
-            inputs=input_layer.output, outputs=x, name=f"{self.name}_graph"))
+        graph = Functional(inputs=input_layer.output, outputs=x, name=f"{self.name}_graph")
+        # As in Keras, the stack takes inputs of other sizes than the one it was built for (a
+        # text model first called on 10 steps takes 12); its layers check what they need.
+        object.__setattr__(graph, "_checks_input_axes", False)
+        object.__setattr__(self, "_functional", graph)
         self.built = True
 
     def _maybe_build(self, args, kwargs):
