@@ -96,7 +96,9 @@ class JaxLayer(Layer):
     Saving: the config holds `call_fn` and `init_fn` (register them with
     `keras.saving.register_keras_serializable`); on loading, `init_fn` rebuilds the trees and
     the weights file restores their values. A layer made from `params` without `init_fn`
-    cannot be rebuilt from its config (as in Keras).
+    cannot be rebuilt from its config (as in Keras). Files written by Keras 3 load here; Keras
+    3.15 itself runs `init_fn` at load time only when TensorFlow is installed (its build asks
+    TensorFlow whether it is tracing), so lamina's files load in Keras where TensorFlow is.
 
     Args:
         call_fn: the model function (see above).
