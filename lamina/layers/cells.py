@@ -8,10 +8,13 @@ A built-in cell's `call` is `_step(_project(x))`: the input side (inputs times k
 input bias, with the input dropout mask) and then the recurrence (with the recurrent mask).
 """
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 
 from lamina import activations, constraints, initializers, random, regularizers
+from lamina._runtime import naming
 from lamina._serialization import serialize_keras_object
 from lamina.layers._sublayers import build_sublayer, deserialize_sublayer, own_scope
 from lamina.layers.layer import Layer
@@ -377,6 +380,44 @@ class GRUCell(_RecurrentCell):
             reset_after=self.reset_after)
 
 
+def build_shape_of(config):
+    """The input shape a sublayer's config records in its `build_config`, or None."""
+    build_config = config.get("build_config") if isinstance(config, dict) else None
+    shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
+    return _tuples(shape) if shape is not None else None
+
+
+def _tuples(shape):
+    if isinstance(shape, list) and all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape)
+    if isinstance(shape, (list, tuple)):
+        return type(shape)(_tuples(s) for s in shape)
+    return shape
+
+
+def owner_scope(owner_name):
+    """The name scope of a container being rebuilt from its config (`owner_name`, its config's
+    name): its sublayers' weights get the container's name in their paths."""
+    return naming.name_scope(owner_name) if owner_name else contextlib.nullcontext()
+
+
+def restore_sublayer(config, owner_name, custom_objects=None, build=True):
+    """Rebuilds a container's sublayer from its config; with `build`, also creates its
+    weights when the config records the shape it was built for, as Keras 3 does, so that a
+    container made by `from_config` can take `set_weights` or a weights file right away.
+
+    The weights are created inside the container's name scope (`owner_name`), and so are those
+    of the sublayer's own sublayers (`rnn/stacked_rnn_cells/lstm_cell/kernel`): Keras gives
+    them paths without the container's name.
+    """
+    with owner_scope(owner_name):
+        layer = deserialize_sublayer(config, custom_objects=custom_objects)
+        shape = build_shape_of(config)
+        if build and shape is not None and isinstance(layer, Layer):
+            build_sublayer(layer, shape)
+    return layer
+
+
 def _cell_output_size(cell):
     size = getattr(cell, "output_size", None)
     if size is not None:
@@ -473,7 +514,7 @@ class StackedRNNCells(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        cells = [deserialize_sublayer(c, custom_objects=custom_objects)
+        cells = [restore_sublayer(c, config.get("name"), custom_objects=custom_objects)
                  for c in config.pop("cells")]
         return super().from_config({**config, "cells": cells})
 

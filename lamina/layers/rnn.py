@@ -15,7 +15,7 @@ from lamina._runtime.scope import StateScope
 from lamina._runtime.variable import Variable
 from lamina._serialization import serialize_keras_object
 from lamina.layers import cells as cells_module
-from lamina.layers._sublayers import build_sublayer, deserialize_sublayer, own_scope
+from lamina.layers._sublayers import build_sublayer, own_scope
 from lamina.layers.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -354,7 +354,8 @@ class RNN(Layer):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         if "cell" in config:
-            config["cell"] = deserialize_sublayer(config["cell"], custom_objects=custom_objects)
+            config["cell"] = cells_module.restore_sublayer(
+                config["cell"], config.get("name"), custom_objects=custom_objects)
         return super().from_config(config)
 
 

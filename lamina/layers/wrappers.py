@@ -5,7 +5,8 @@ import jax.numpy as jnp
 
 from lamina._registry import CustomObjectScope
 from lamina._serialization import serialize_keras_object
-from lamina.layers._sublayers import build_sublayer, deserialize_sublayer, own_scope
+from lamina.layers._sublayers import build_sublayer, own_scope
+from lamina.layers.cells import build_shape_of, restore_sublayer
 from lamina.layers.layer import Layer
 
 
@@ -43,7 +44,8 @@ class Wrapper(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        layer = deserialize_sublayer(config.pop("layer"), custom_objects=custom_objects)
+        layer = restore_sublayer(config.pop("layer"), config.get("name"),
+                                 custom_objects=custom_objects)
         return super().from_config({**config, "layer": layer})
 
 
@@ -164,6 +166,7 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         self.forward_layer = _copy_layer(
             layer, name=f"forward_{_strip_prefix(layer.name, 'forward_')}")
+        copies_backward = backward_layer is None
         if backward_layer is None:
             backward_layer = _copy_layer(
                 layer, name=f"backward_{_strip_prefix(layer.name, 'backward_')}",
@@ -180,6 +183,8 @@ class Bidirectional(Layer):
         self.return_state = layer.return_state
         self.supports_masking = True
         self.input_spec = layer.input_spec
+        source_shape = layer._build_shapes if layer.built else None
+        self._build_copies(source_shape, source_shape if copies_backward else None)
         if weights is not None:
             self._initial_weights = list(weights)  # set by the Layer protocol after build
 
@@ -299,11 +304,25 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = deserialize_sublayer(config["layer"], custom_objects=custom_objects)
+        name = config.get("name")
+        # Built after the wrapper exists: __init__ copies the forward layer.
+        shapes = [build_shape_of(config["layer"]), build_shape_of(config.get("backward_layer"))]
+        config["layer"] = restore_sublayer(config["layer"], name, custom_objects, build=False)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize_sublayer(
-                config["backward_layer"], custom_objects=custom_objects)
-        return super().from_config(config)
+            config["backward_layer"] = restore_sublayer(
+                config["backward_layer"], name, custom_objects, build=False)
+        layer = super().from_config(config)
+        layer._build_copies(*shapes)
+        return layer
+
+    def _build_copies(self, forward_shape, backward_shape):
+        """Creates the two layers' weights for the shapes they were built for (Keras 3 owns
+        them right away when given a built layer or rebuilt from a config)."""
+        with own_scope(self):
+            if forward_shape is not None:
+                build_sublayer(self.forward_layer, forward_shape)
+            if backward_shape is not None:
+                build_sublayer(self.backward_layer, backward_shape)
 
 
 __all__ = ["Bidirectional", "TimeDistributed", "Wrapper"]

@@ -361,3 +361,65 @@ def test_matches_keras_configs_and_stacked_cells():
 
     helpers.assert_matches_keras(k.layers.RNN(cells(k.layers), name="rnn"),
                                  L.RNN(cells(L), name="rnn"), {"input_shape": SHAPE}, X)
+
+
+# ----------------------------------------------------------------------------- from_config
+def _containers(module):
+    layers = module.layers
+    return [
+        (layers.Bidirectional(layers.LSTM(3, name="lstm", **helpers.CHEAP), name="bidi"),
+         SHAPE),
+        (layers.RNN(layers.GRUCell(3, name="cell", **helpers.CHEAP), name="rnn"), SHAPE),
+        (layers.RNN([layers.LSTMCell(3, name="c1", **helpers.CHEAP),
+                     layers.SimpleRNNCell(2, name="c2", **helpers.CHEAP)], name="stack"),
+         SHAPE),
+        (layers.TimeDistributed(layers.Dense(3, name="dense"), name="td"), SHAPE),
+        (layers.StackedRNNCells([layers.LSTMCell(3, name="c3", **helpers.CHEAP)],
+                                name="cells"), (2, 3)),
+    ]
+
+
+def test_wrappers_rebuilt_from_a_config_own_their_weights_right_away():
+    for layer, shape in _containers(keras):
+        layer.build_from_config({"input_shape": shape})
+        weights = helpers.random_weights(layer, seed=2)
+        clone = type(layer).from_config(layer.get_config())
+        # As in Keras 3: the sublayers are built from their build_config (the wrapper is not).
+        assert [w.shape for w in clone.weights] == [w.shape for w in layer.weights]
+        assert [w.path for w in clone.weights] == [w.path for w in layer.weights]
+        clone.set_weights(weights)
+        for a, b in zip(clone.get_weights(), weights):
+            np.testing.assert_array_equal(a, b)
+    # A built layer given to Bidirectional: both copies are built (fresh weights), as in Keras.
+    lstm = L.LSTM(3, **helpers.CHEAP)
+    lstm.build_from_config({"input_shape": SHAPE})
+    both = L.Bidirectional(lstm, name="both")
+    assert [w.path for w in both.weights][::3] == [
+        "both/forward_lstm/lstm_cell/kernel", "both/backward_lstm/lstm_cell/kernel"]
+    assert L.Bidirectional(L.LSTM(3)).weights == []
+
+
+def test_rebuilt_wrappers_compute_like_the_original():
+    layer = L.Bidirectional(L.GRU(3, return_sequences=True, **helpers.CHEAP))
+    layer.build_from_config({"input_shape": SHAPE})
+    helpers.random_weights(layer, seed=4)
+    clone = L.Bidirectional.from_config(layer.get_config())
+    clone.set_weights(layer.get_weights())
+    a, b = helpers.compiled(lambda: (layer(X, mask=MASK), clone(X, mask=MASK)))
+    assert_close(a, np.asarray(b), tol=1e-6)
+
+
+def test_rebuilt_wrappers_own_as_many_weights_as_in_keras():
+    k = helpers.import_keras()
+    for (ours, shape), (theirs, _) in zip(_containers(keras), _containers(k)):
+        ours.build_from_config({"input_shape": shape})
+        theirs.build_from_config({"input_shape": shape})
+        ours_clone = type(ours).from_config(ours.get_config())
+        theirs_clone = type(theirs).from_config(theirs.get_config())
+        assert ours_clone.built == theirs_clone.built
+        assert [tuple(w.shape) for w in ours_clone.weights] == [
+            tuple(w.shape) for w in theirs_clone.weights]
+        # Keras gives the weights of a rebuilt wrapper paths without the wrapper's name.
+        for mine, keras_weight in zip(ours_clone.weights, theirs_clone.weights):
+            assert mine.path.startswith(f"{ours.name}/")
+            assert mine.path.endswith(f"/{keras_weight.path}")
