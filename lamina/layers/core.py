@@ -293,7 +293,7 @@ class EinsumDense(Layer):
             kernel_shape.append(sizes[letter])
         self.full_output_shape = output_shape
         self.kernel = self.add_weight(
-            name="kernel", shape=tuple(kernel_shape), initializer=self.kernel_initializer,
+            name="kernel", shape=tuple(kernel_shape), initializer=self._kernel_initializer(),
             regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.bias_axes is not None:
             first = min(self._output_letters.index(letter) for letter in self.bias_axes)
@@ -306,6 +306,24 @@ class EinsumDense(Layer):
         else:
             self.bias = None
         self.built = True
+
+    def _kernel_initializer(self):
+        """The kernel initializer, told which kernel axes are the einsum's inputs and which
+        its outputs (Keras 3): a variance-scaling initializer then takes its fan-in and
+        fan-out from them, not from the kernel's last two axes. A `(d_model, heads, key_dim)`
+        query kernel has fan-in d_model and fan-out heads * key_dim."""
+        initializer = self.kernel_initializer
+        if not isinstance(initializer, initializers.VarianceScaling) or (
+                initializer.input_axes is not None and initializer.output_axes is not None):
+            return initializer
+        output_axes = [i for i, letter in enumerate(self._kernel_letters)
+                       if letter in self._output_letters]
+        input_axes = [i for i, letter in enumerate(self._kernel_letters)
+                      if letter not in self._output_letters]
+        config = initializer.get_config()
+        # The concrete seed: the kernel gets the values this initializer would have drawn.
+        config.update(seed=initializer.seed, input_axes=input_axes, output_axes=output_axes)
+        return type(initializer).from_config(config)
 
     def call(self, inputs):
         outputs = jnp.einsum(self.equation, inputs, self.kernel.value)
