@@ -39,7 +39,9 @@ class Lambda(Layer):
             `training`.
         output_shape: the output shape (or a function of the input shape); inferred by
             tracing when omitted.
-        mask: a mask, or a function computing one.
+        mask: the outputs' mask: an array, or a function `mask(inputs, previous_mask)`.
+            Without it the layer does not support masking: a mask it receives is dropped,
+            with Keras's warning.
         arguments: extra keyword arguments for `function`.
 
     Examples:
@@ -60,8 +62,16 @@ class Lambda(Layer):
         parameters = inspect.signature(function).parameters
         self._fn_takes_mask = "mask" in parameters
         self._fn_takes_training = "training" in parameters
-        self.supports_masking = True
+        # Keras: a Lambda passes masks on only when given `mask` (its compute_mask).
+        self.supports_masking = mask is not None
         self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        """The `mask` given to the layer: called as `mask(inputs, previous_mask)` when it is a
+        function, else the value itself."""
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def call(self, inputs, mask=None, training=None):
         kwargs = dict(self.arguments)
