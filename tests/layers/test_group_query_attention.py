@@ -4,6 +4,7 @@ side, configs, `.keras` files both ways and errors."""
 import os
 import sys
 
+import jax
 import numpy as np
 import pytest
 
@@ -115,6 +116,12 @@ def test_functional_config_and_errors():
         layer(Q, V, value_mask=np.ones((2, 4), bool))
     with pytest.raises(ValueError, match="dropout is not supported with flash"):
         L.GroupQueryAttention(2, 2, 1, dropout=0.1, flash_attention=True)
+    flash = L.GroupQueryAttention(2, 2, 1, flash_attention=True)
+    with pytest.raises(ValueError, match="attention scores are not computed with flash"):
+        flash(Q, Q, return_attention_scores=True)
+    if jax.devices()[0].platform == "cpu":
+        with pytest.raises(ValueError, match="needs a GPU"):
+            flash(Q, Q)
 
 
 @pytest.mark.parametrize("case", ["plain", "masks", "causal_scores", "gate_window"])
