@@ -80,7 +80,7 @@ class Dropout(Layer):
         self.supports_masking = True
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
         if self.rate == 1:
@@ -201,7 +201,7 @@ class GaussianNoise(Layer):
         self.supports_masking = True
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=False):
         if training and self.stddev > 0:
             return inputs + random.normal(inputs.shape, stddev=self.stddev,
                                           dtype=self.compute_dtype, seed=self.seed_generator)
@@ -234,7 +234,7 @@ class GaussianDropout(Layer):
         self.supports_masking = True
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=False):
         if training and self.rate > 0:
             if self.rate == 1:
                 raise ValueError(
@@ -275,7 +275,7 @@ class AlphaDropout(Layer):
         self.supports_masking = True
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
         rate = self.rate
