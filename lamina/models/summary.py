@@ -61,7 +61,8 @@ def _rows(model):
         or any(len(nodes) > 1 for nodes in nodes_of.values()))
     rows = []
     seen = {}  # id(layer) -> how many rows it had (a Sequential lists a shared layer per place)
-    for layer in model.layers:
+    # A functional model lists its graph's operations too (`not_equal`, `multiply`), as Keras.
+    for layer in model._operations if functional else model.layers:
         shape = None
         connections = []
         nodes = nodes_of.get(id(layer), [])

@@ -139,7 +139,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     if isinstance(model, Sequential):
         layers = model.layers
     elif isinstance(model, Functional):
-        layers = list(model.layers)
+        layers = list(model._operations)  # the layers and the graph's operations, as Keras
     else:  # a subclassed model: its call is code, not a graph
         dot.add_node(_make_node(model, **label_options))
         return dot
