@@ -14,6 +14,7 @@ from lamina.callbacks.lambda_callback import LambdaCallback as LambdaCallback
 from lamina.callbacks.learning_rate import LearningRateScheduler as LearningRateScheduler
 from lamina.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlateau
 from lamina.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
+from lamina.callbacks.orbax_checkpoint import OrbaxCheckpoint as OrbaxCheckpoint
 from lamina.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
 from lamina.callbacks.remote_monitor import RemoteMonitor as RemoteMonitor
 from lamina.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
@@ -22,7 +23,7 @@ from lamina.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
-    "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
+    "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "OrbaxCheckpoint",
     "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard",
     "TerminateOnNaN",
 ]

@@ -7,11 +7,13 @@ pass cached per input signature, so a notebook user does not pay Python overhead
 
 import inspect
 import json
+import os
 
 from lamina._serialization import serialize_keras_object
 from lamina.layers.layer import Layer
 from lamina.models.functional_config import functional_from_config
 from lamina.models.summary import print_summary
+from lamina.saving import orbax_checkpoint
 from lamina.saving.archive import load_weights, save_model
 from lamina.saving.weights_file import save_weights
 from lamina.training.trainer import Trainer
@@ -162,7 +164,12 @@ class Model(Trainer, Layer):
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Loads weights from a `.weights.h5` file or a `.keras` archive, all or nothing."""
+        """Loads weights from a `.weights.h5` file or a `.keras` archive, all or nothing; or the
+        whole state (weights, optimizer, metrics) from an Orbax checkpoint directory."""
+        if isinstance(filepath, (str, os.PathLike)) and orbax_checkpoint.is_checkpoint(
+                os.fspath(filepath)):
+            orbax_checkpoint.load_weights(self, os.fspath(filepath), skip_mismatch=skip_mismatch)
+            return
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     @classmethod

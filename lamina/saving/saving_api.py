@@ -2,9 +2,12 @@
 functions, with its arguments, over lamina's `.keras` archives (`archive.py`) and
 `.weights.h5` files (`weights_file.py`).
 
+Orbax checkpoint directories (written by `keras.callbacks.OrbaxCheckpoint`) load with
+`load_model` and `load_weights`, through `orbax_checkpoint.py`.
+
 What lamina does not write or read is refused up front with the reason: legacy `.h5` model
-files, unzipped model directories (`zipped=False`), sharded weights (`max_shard_size`) and
-Orbax checkpoints. Where Keras would ask on the terminal before replacing a file
+files, unzipped model directories (`zipped=False`) and sharded weights (`max_shard_size`).
+Where Keras would ask on the terminal before replacing a file
 (`overwrite=False`), lamina raises `FileExistsError`.
 """
 
@@ -14,7 +17,7 @@ import warnings
 
 from lamina._runtime.traceback_filter import filter_traceback
 from lamina.layers.layer import Layer
-from lamina.saving import archive, weights_file
+from lamina.saving import archive, orbax_checkpoint, weights_file
 
 
 class MissingFileError(FileNotFoundError, ValueError):
@@ -101,7 +104,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     `keras.saving`).
 
     Args:
-        filepath: a path to a `.keras` archive.
+        filepath: a path to a `.keras` archive, or to an Orbax checkpoint directory written
+            by `OrbaxCheckpoint` (its latest step is loaded).
         custom_objects: `{name: class or function}` for custom parts of the model.
         compile: whether to compile the model with its saved training configuration.
         safe_mode: True refuses Python bytecode stored in the file (Lambda layers); False
@@ -119,11 +123,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
             "keras.saving.load_model: `custom_objects` must be a dict of {name: class or "
             f"function}}. Received: custom_objects={_short(custom_objects)} of type "
             f"{type(custom_objects).__name__}.")
+    if orbax_checkpoint.is_checkpoint(filepath):
+        return orbax_checkpoint.load_model(filepath, custom_objects=custom_objects,
+                                           compile=compile, safe_mode=safe_mode)
     if not filepath.endswith(".keras"):
         hint = (" It holds weights only: build the model, then call "
                 "model.load_weights(filepath)." if filepath.endswith(".weights.h5") else
-                " lamina reads Keras 3 `.keras` archives; legacy `.h5` model files, "
-                "SavedModel folders and Orbax checkpoints are not supported.")
+                " lamina reads Keras 3 `.keras` archives and Orbax checkpoint directories; "
+                "legacy `.h5` model files and SavedModel folders are not supported.")
         raise ValueError(
             f"keras.saving.load_model: file format not supported: filepath={filepath!r}."
             + hint)
@@ -180,7 +187,9 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
 
     Args:
         model: the model (or layer) to load into.
-        filepath: a `.weights.h5` file or a `.keras` archive.
+        filepath: a `.weights.h5` file, a `.keras` archive, or an Orbax checkpoint
+            directory written by `OrbaxCheckpoint` (its latest step, or the step folder
+            given: weights, optimizer and metric state).
         skip_mismatch: whether weights whose shape does not match are skipped.
 
     Examples:
@@ -200,10 +209,13 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         raise ValueError(
             f"keras.saving.load_weights: invalid keyword arguments: {sorted(kwargs)}. It "
             "takes model, filepath and skip_mismatch.")
+    if orbax_checkpoint.is_checkpoint(filepath):
+        return orbax_checkpoint.load_weights(model, filepath, skip_mismatch=skip_mismatch)
     if not filepath.endswith((".weights.h5", ".keras")):
         raise ValueError(
             f"keras.saving.load_weights: file format not supported: filepath={filepath!r}. "
-            "lamina reads `.weights.h5` files and `.keras` archives.")
+            "lamina reads `.weights.h5` files, `.keras` archives and Orbax checkpoint "
+            "directories.")
     if not os.path.exists(filepath):
         raise MissingFileError(errno.ENOENT, "keras.saving.load_weights: file not found",
                                filepath)

@@ -33,8 +33,8 @@ def test_public_names_match_keras():
     expected = {
         "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping",
         "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
-        "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard",
-        "TerminateOnNaN",
+        "OrbaxCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor",
+        "SwapEMAWeights", "TensorBoard", "TerminateOnNaN",
     }
     assert set(callbacks.__all__) == expected
     assert lamina.callbacks is callbacks
