@@ -11,6 +11,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from lamina import ops
 from lamina._runtime import config
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor
@@ -105,10 +106,11 @@ class Merge(Layer):
         return KerasTensor(shape, dtype=self.compute_dtype)
 
     def compute_mask(self, inputs, mask=None):
-        """The union of the input masks (None if any input has none)."""
+        """The union of the input masks (None if any input has none). Written with
+        `keras.ops`, so that on symbolic inputs it records Keras's `LogicalOr` nodes."""
         if mask is None or any(m is None for m in mask):
             return None
-        return functools.reduce(jnp.logical_or, [jnp.asarray(m) for m in mask])
+        return functools.reduce(ops.logical_or, mask)
 
     def get_config(self):
         return super().get_config()
@@ -296,14 +298,17 @@ class Concatenate(Merge):
         axis as Keras 3 does."""
         if mask is None or all(m is None for m in mask):
             return None
+        # keras.ops, in Keras's order, so that symbolic inputs record Keras's nodes.
         masks = []
         for x, m in zip(inputs, mask):
             if m is None:
-                masks.append(jnp.ones(x.shape, bool))
+                masks.append(ops.ones_like(x, dtype="bool"))
+            elif len(m.shape) < len(x.shape):
+                masks.append(ops.logical_or(ops.expand_dims(m, axis=-1),
+                                            ops.zeros_like(x, dtype="bool")))
             else:
-                m = jnp.asarray(m)
-                masks.append(jnp.broadcast_to(m[..., None], x.shape) if m.ndim < x.ndim else m)
-        return jnp.any(jnp.concatenate(masks, axis=self.axis), axis=-1)
+                masks.append(m)
+        return ops.any(ops.concatenate(masks, axis=self.axis), axis=-1, keepdims=False)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
