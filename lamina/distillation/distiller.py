@@ -43,7 +43,9 @@ class Distiller(Model):
             dtypes.
         distillation_losses: a `DistillationLoss` (`LogitsDistillation`,
             `FeatureDistillation`, or your own), or a list of them.
-        distillation_loss_weights: one weight per distillation loss, or None for 1.0 each.
+        distillation_loss_weights: one weight per distillation loss (a list of one for a
+            single loss; Keras 3.15 ignores the weights of a single loss), or None for 1.0
+            each.
         student_loss_weight: the weight of the student's own loss, between 0 and 1.
             Defaults to 0.5.
         name: the model's name. Defaults to `"distiller"`.

@@ -306,3 +306,15 @@ def test_compile_refuses_a_missing_loss_and_non_list_metrics():
     with pytest.raises(ValueError, match="`metrics` must be a list or tuple.*'accuracy'"):
         distiller.compile(optimizer="sgd", loss="mse", metrics="accuracy")
     assert not distiller.compiled
+
+
+def test_a_single_loss_takes_its_weight():
+    teacher, student = _models()
+    halved = Distiller(teacher, student, FeatureDistillation(), distillation_loss_weights=[0.5],
+                       student_loss_weight=0.0)
+    full = Distiller(teacher, student, FeatureDistillation(), student_loss_weight=0.0)
+    for distiller in (halved, full):
+        distiller.compile(optimizer="sgd", loss="mse")
+    assert halved.distillation_loss_weights == [0.5] and full.distillation_loss_weights == [1.0]
+    assert halved.evaluate(X, Y, verbose=0)[0] == pytest.approx(
+        0.5 * full.evaluate(X, Y, verbose=0)[0], rel=1e-6)
