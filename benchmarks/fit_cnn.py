@@ -18,12 +18,17 @@ so that machine noise hits them alike:
 * hand-written JAX with plain `lax.conv_general_dilated` and `lax.reduce_window` (what lamina
   did before): timed on `--plain-steps` steps per round only, since it is ~15x slower;
 * a matmul probe: the machine's float32 GEMM throughput (2048^3 products with `jnp.dot` and
-  with NumPy's BLAS), to say what fraction of it the training step reaches.
+  with NumPy's BLAS), to say what fraction of it the training step reaches;
+* with `--mixed-bfloat16`, lamina again under `keras.mixed_precision.set_global_policy(
+  "mixed_bfloat16")` (the same model: every layer computes in bfloat16 with float32
+  weights, the loss in float32).
 
 Reported: medians over epochs after the first (the first includes compilation, reported
-apart), per step and per 60,000-image epoch, and ratios.
+apart), per step and per 60,000-image epoch, and ratios; for the lamina sides, the accuracy
+of the trained model on 10,000 held-out images of the same distribution.
 
     python benchmarks/fit_cnn.py [--epochs 4] [--rows 60000] [--plain-steps 16]
+    python benchmarks/fit_cnn.py --mixed-bfloat16 --skip jax,keras,plain,matmul  # bf16 vs f32
 """
 
 import argparse
@@ -43,10 +48,15 @@ DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 
 
 # ----------------------------------------------------------------------------- data, FLOPs
-def make_data(rows):
-    """Images of 10 classes: a smooth random template per class plus noise, in 1/255 steps."""
+def make_data(rows, seed=None):
+    """Images of 10 classes: a smooth random template per class plus noise, in 1/255 steps.
+
+    The templates always come from seed 42; `seed` draws other images of the same classes
+    (a held-out set)."""
     rng = np.random.default_rng(42)
     templates = rng.random((CLASSES, 7, 7)).repeat(4, axis=1).repeat(4, axis=2)
+    if seed is not None:
+        rng = np.random.default_rng(seed)
     y = rng.integers(0, CLASSES, rows).astype(np.int32)
     noise = rng.normal(scale=0.35, size=(rows, 28, 28)).astype(np.float32)
     x = np.clip(templates[y] + noise, 0, 1)
@@ -88,20 +98,26 @@ def build_keras_model(keras):
 
 
 class FitWorker:
-    """lamina or Keras 3: one `fit` epoch per round."""
+    """lamina or Keras 3: one `fit` epoch per round, under the global dtype `policy`."""
 
-    def __init__(self, module, rows):
+    def __init__(self, module, rows, policy="float32"):
         if module == "lamina":
             import lamina as keras
         else:
             import keras
         self.x, self.y = make_data(rows)
+        keras.mixed_precision.set_global_policy(policy)
         self.model = build_keras_model(keras)
         self.steps = steps_per_epoch(rows)
 
     def run(self):
         history = self.model.fit(self.x, self.y, batch_size=BATCH, epochs=1, verbose=0)
         return self.steps, history.history["loss"][-1]
+
+    def accuracy(self):
+        x, y = make_data(10000, seed=7)
+        logits = np.asarray(self.model.predict(x, batch_size=500, verbose=0), "float32")
+        return float(np.mean(logits.argmax(axis=-1) == y))
 
 
 class JaxWorker:
@@ -218,6 +234,8 @@ class MatmulWorker:
 def worker_main(kind, rows, plain_steps):
     if kind in ("lamina", "keras"):
         worker = FitWorker(kind, rows)
+    elif kind == "lamina-bf16":
+        worker = FitWorker("lamina", rows, policy="mixed_bfloat16")
     elif kind == "jax":
         worker = JaxWorker(rows)
     elif kind == "plain":
@@ -226,6 +244,9 @@ def worker_main(kind, rows, plain_steps):
         worker = MatmulWorker(rows)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
+        if line.strip() == "accuracy":
+            print(json.dumps({"accuracy": worker.accuracy()}), flush=True)
+            continue
         if line.strip() != "run":
             break
         start = time.perf_counter()
@@ -246,7 +267,7 @@ class Side:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env={**os.environ, **env}, stderr=subprocess.DEVNULL)
         self.samples, self.first, self.last = [], None, None
-        self.max_rss_mb = None
+        self.max_rss_mb = self.accuracy = None
         self.ok = self._read() is not None
 
     def _read(self):
@@ -271,6 +292,11 @@ class Side:
         self.last = reply["result"]
         return per_step
 
+    def measure_accuracy(self):
+        self.process.stdin.write("accuracy\n")
+        self.process.stdin.flush()
+        self.accuracy = self._read()["accuracy"]
+
     def close(self):
         self.process.stdin.write("quit\n")
         self.process.stdin.flush()
@@ -290,13 +316,18 @@ def main():
                         help="steps per round of the plain-lax side (0 to skip it)")
     parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
     parser.add_argument("--skip", default="", help="comma-separated side kinds to leave out")
+    parser.add_argument("--mixed-bfloat16", action="store_true",
+                        help="add lamina under the mixed_bfloat16 policy")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker_main(args.worker, args.rows, args.plain_steps)
 
     skip = set(filter(None, args.skip.split(",")))
-    specs = [("lamina", "lamina", sys.executable, {}),
+    specs = [("lamina", "lamina", sys.executable, {})]
+    if args.mixed_bfloat16:
+        specs.append(("lamina (mixed_bfloat16)", "lamina-bf16", sys.executable, {}))
+    specs += [
              ("hand-written jax (same formulation)", "jax", sys.executable, {}),
              ("keras 3 (jax)", "keras", sys.executable, {"KERAS_BACKEND": "jax"})]
     if os.path.exists(args.tf_python):
@@ -320,6 +351,8 @@ def main():
         for side in sides:
             side.run()
     for side in sides:
+        if side.kind.startswith("lamina"):
+            side.measure_accuracy()
         side.close()
 
     steps = steps_per_epoch(FULL_EPOCH_ROWS)
@@ -332,7 +365,9 @@ def main():
         first = side.first["seconds"]
         print(f"  {side.name:40s} {t * 1e3:8.2f} ms/step {t * steps:7.1f} s/epoch  "
               f"first round {first:6.1f} s  {flops / t / 1e9:6.1f} GFLOP/s  "
-              f"last loss {side.last:.4f}  peak RSS {side.max_rss_mb or 0:6.0f} MB")
+              f"last loss {side.last:.4f}  peak RSS {side.max_rss_mb or 0:6.0f} MB"
+              + (f"  held-out accuracy {side.accuracy:.4f}" if side.accuracy is not None
+                 else ""))
     times = {side.name: side.median_step() for side in models}
     lamina_t = times.get("lamina")
     if lamina_t is not None:
