@@ -45,10 +45,6 @@ EXCLUDED = {
 }
 
 PENDING = {
-    16: ("masks, sequences and recurrent layers", [
-        "keras.layers.ConvLSTM1D", "keras.layers.ConvLSTM2D",
-        "keras.layers.ConvLSTM3D",
-    ]),
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
          "on, dataset utilities", [
         "keras.preprocessing", "keras.preprocessing.*",

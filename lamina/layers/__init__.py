@@ -86,6 +86,9 @@ from lamina.layers.cells import GRUCell as GRUCell
 from lamina.layers.cells import LSTMCell as LSTMCell
 from lamina.layers.cells import SimpleRNNCell as SimpleRNNCell
 from lamina.layers.cells import StackedRNNCells as StackedRNNCells
+from lamina.layers.conv_lstm import ConvLSTM1D as ConvLSTM1D
+from lamina.layers.conv_lstm import ConvLSTM2D as ConvLSTM2D
+from lamina.layers.conv_lstm import ConvLSTM3D as ConvLSTM3D
 from lamina.layers.rnn import GRU as GRU
 from lamina.layers.rnn import LSTM as LSTM
 from lamina.layers.rnn import RNN as RNN

@@ -245,10 +245,12 @@ class RNN(Layer):
             mask = mask[..., 0]
         if mask.shape != tuple(sequences.shape[:2]):
             raise ValueError(
-                f"RNN '{self.name}': mask must have shape (batch, timesteps) = "
-                f"{tuple(sequences.shape[:2])}, with True for the steps to use, but received a "
-                f"mask of shape {tuple(mask.shape)}. Build it from the inputs, e.g. "
-                "mask = ops.any(x != 0, axis=-1).")
+                f"{type(self).__name__} '{self.name}': the mask must have shape (batch, "
+                f"timesteps) = {tuple(sequences.shape[:2])} for inputs of shape "
+                f"{tuple(sequences.shape)}, True for the steps to use, but received a mask of "
+                f"shape {tuple(mask.shape)}. Pass one entry per sample and step, e.g. the "
+                "mask of Embedding(mask_zero=True) or Masking, or ops.any(x != 0, axis=-1) "
+                "for (batch, timesteps, features) inputs.")
         return mask.astype(bool)
 
     def _recur(self, sequences, states, mask, training):

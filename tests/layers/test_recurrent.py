@@ -306,8 +306,8 @@ def test_errors_say_what_was_expected_and_how_to_fix():
     with pytest.raises(ValueError, match=r"initial_state.*2 array\(s\) of shapes "
                                          r"\[\(2, 4\), \(2, 4\)\].*received 1.*\[h, c\]"):
         layer(X, initial_state=[np.zeros((2, 4), "float32")])
-    with pytest.raises(ValueError, match=r"mask must have shape \(batch, timesteps\) = "
-                                         r"\(2, 5\).*\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"LSTM 'lstm'.*mask.*\(batch, timesteps\) = "
+                                         r"\(2, 5\).*\(2, 5, 3\).*\(2, 4\)"):
         layer(X, mask=MASK[:, :4])
     with pytest.raises(ValueError, match="axis -1.*size 3"):
         layer(X[..., :2])
