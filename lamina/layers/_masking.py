@@ -49,6 +49,10 @@ def masks_of(structure):
 
 
 def has_mask(masks):
+    if masks is None:
+        return False  # the common case, kept cheap
+    if not isinstance(masks, (list, tuple, dict)):
+        return True
     return any(mask is not None for mask in flatten(masks))
 
 
@@ -152,6 +156,8 @@ def populate_masks(layer, args, kwargs):
 def attach_output_masks(layer, inputs, outputs, previous_mask):
     """Attaches `compute_mask`'s masks to the outputs of a layer that supports masking, or
     warns (once per call site) that a layer which does not drops the mask it was given."""
+    if previous_mask is None and layer._default_compute_mask:
+        return  # no mask and none to make: the common path of a model without masks
     if not layer.supports_masking:
         if previous_mask is not None and has_mask(previous_mask) and not in_symbolic_scope():
             warnings.warn(
@@ -165,8 +171,6 @@ def attach_output_masks(layer, inputs, outputs, previous_mask):
     flat_outputs = flatten(outputs)
     if all(get_keras_mask(x) is not None for x in flat_outputs):
         return  # call() attached them itself (Masking does)
-    if previous_mask is None and layer._default_compute_mask:
-        return  # nothing to pass on: the common path of a model without masks
     output_masks = layer.compute_mask(inputs, previous_mask)
     if output_masks is None:
         return

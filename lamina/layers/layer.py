@@ -630,9 +630,10 @@ class Layer(Stateful):
         for layer in self._flatten_layers():
             layer._losses.clear()
         self._losses.extend((loss, None) for loss in losses)
-        for output, mask in zip(_masking.flatten(outputs), masks):
-            if mask is not None:
-                set_keras_mask(output, mask)  # `model(x)._keras_mask`, as in eager Keras
+        if any(mask is not None for mask in masks):
+            for output, mask in zip(_masking.flatten(outputs), masks):
+                if mask is not None:
+                    set_keras_mask(output, mask)  # `model(x)._keras_mask`, as in eager Keras
         return outputs
 
     def _forward_with_losses(self, *args, **kwargs):
