@@ -33,7 +33,8 @@ NAMESPACES = (
     "initializers", "regularizers", "constraints", "losses", "metrics", "optimizers",
     "optimizers.schedules", "callbacks", "models", "saving", "utils", "random", "backend",
     "datasets", "distribution", "mixed_precision", "tree", "quantizers", "export",
-    "visualization", "applications", "preprocessing", "dtype_policies", "config",
+    "visualization", "applications", "preprocessing", "dtype_policies", "config", "wrappers",
+    "distillation", "optimizers.legacy",
 )
 
 EXCLUDED = {

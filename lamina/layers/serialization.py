@@ -2,6 +2,7 @@
 back (the functions `.keras` files and model configs use for each layer)."""
 
 import inspect
+import sys
 
 from lamina import _serialization
 from lamina.layers.layer import Layer
@@ -20,8 +21,9 @@ def serialize(layer):
 
 
 def _layer_classes():
-    import lamina.layers as namespace
-
+    # The package is loaded by the time anyone calls this (it imports this module); reading it
+    # from sys.modules keeps this module below the package that re-exports it.
+    namespace = sys.modules["lamina.layers"]
     return {name: value for name, value in vars(namespace).items()
             if inspect.isclass(value) and issubclass(value, Layer)}
 
