@@ -161,7 +161,7 @@ def _mixed_float16_model(k):
             2, kernel_initializer=k.initializers.Constant(0.5), bias_initializer="zeros")])
     finally:
         k.mixed_precision.set_global_policy(None if k is lamina else "float32")
-    model.compile(k.optimizers.SGD(0.01), "mse")  # wrapped: the model is mixed_float16
+    model.compile(k.optimizers.SGD(0.01, name="sgd"), "mse")  # wrapped: mixed_float16 model
     return model
 
 
