@@ -22,7 +22,7 @@ def test_public_names():
     assert sorted(optimizers.__all__) == sorted(BUILTINS + [
         "LossScaleOptimizer", "MultiOptimizer", "Optimizer", "OptimizerMap", "ScheduleFreeAdamW",
         "deserialize", "get",
-        "schedules", "serialize"])
+        "legacy", "schedules", "serialize"])
     assert sorted(optimizers.schedules.__all__) == [
         "CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
         "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
