@@ -14,6 +14,7 @@ object's identity, and an entry goes away with its object.
 
 import weakref
 
+import numpy as np
 from jax.core import Tracer
 
 __all__ = ["get_keras_mask", "set_keras_mask"]
@@ -34,7 +35,8 @@ def get_keras_mask(x):
         entry = _TABLE.get(id(x))
         if entry is not None and entry[0]() is x:
             return entry[1]
-    if x is None or isinstance(x, Tracer):  # a tracer's attribute lookup costs microseconds
+    # Tracers and NumPy arrays hold no attributes (and a failed lookup costs microseconds).
+    if x is None or isinstance(x, (Tracer, np.ndarray, np.generic)):
         return None
     return getattr(x, "_keras_mask", None)
 

@@ -630,15 +630,16 @@ class Layer(Stateful):
         for layer in self._flatten_layers():
             layer._losses.clear()
         self._losses.extend((loss, None) for loss in losses)
-        if any(mask is not None for mask in masks):
-            for output, mask in zip(_masking.flatten(outputs), masks):
-                if mask is not None:
-                    set_keras_mask(output, mask)  # `model(x)._keras_mask`, as in eager Keras
+        if masks:  # `model(x)._keras_mask`, as in eager Keras
+            flat = _masking.flatten(outputs)
+            for index, mask in masks:
+                set_keras_mask(flat[index], mask)
         return outputs
 
     def _forward_with_losses(self, *args, **kwargs):
         outputs = self._call(args, kwargs)
-        masks = [get_keras_mask(output) for output in _masking.flatten(outputs)]
+        masks = tuple((index, mask) for index, output in enumerate(_masking.flatten(outputs))
+                      if (mask := get_keras_mask(output)) is not None)
         return outputs, self._collect_added_losses(), masks
 
     def _symbolic_call(self, args, kwargs):
