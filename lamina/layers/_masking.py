@@ -15,13 +15,13 @@ code they are traced values like any other, and nothing branches on their conten
 import warnings
 
 import jax
-import numpy as np
 
 from lamina._runtime.masking import get_keras_mask, set_keras_mask
 from lamina._runtime.symbolic_scope import in_symbolic_scope
 from lamina.layers.symbolic import KerasTensor
 
-__all__ = ["flatten", "masks_of", "has_mask", "populate_masks", "attach_output_masks"]
+__all__ = ["attach_output_masks", "check_mask", "first_argument", "flatten", "has_mask",
+           "keep_mask", "masks_of", "populate_masks"]
 
 
 def _is_tensor(value):
@@ -196,9 +196,3 @@ def keep_mask(source, converted):
             set_keras_mask(converted, mask)
     return converted
 
-
-def as_mask_array(mask):
-    """A mask given as a list or NumPy array, as a JAX-friendly array (others unchanged)."""
-    if isinstance(mask, (list, np.ndarray)) and not isinstance(mask, jax.Array):
-        return np.asarray(mask)
-    return mask
