@@ -25,6 +25,12 @@ _PROBE_SIZES = (83, 89)
 class KerasTensor:
     """A symbolic tensor: a shape and dtype with the history of the layer call that made it.
 
+    Python operators (`x + 1`, `x * y`, `x != 0`, `x[:, 0]`, `~m`, `round(x)`) and `keras.ops`
+    functions on it record the operation nodes Keras 3 records; as in Keras, `x == y` is not
+    an operation but compares the tensors themselves (use `keras.ops.equal`). A tensor made by
+    a layer that masks (`Embedding(mask_zero=True)`, `Masking`) carries its symbolic mask as
+    `_keras_mask`.
+
     Examples:
         >>> x = KerasTensor((None, 3), name="features")
         >>> x.shape, x.dtype
