@@ -20,8 +20,8 @@ from lamina._runtime.masking import get_keras_mask, set_keras_mask
 from lamina._runtime.symbolic_scope import in_symbolic_scope
 from lamina.layers.symbolic import KerasTensor
 
-__all__ = ["attach_output_masks", "check_mask", "first_argument", "flatten", "has_mask",
-           "keep_mask", "masks_of", "populate_masks"]
+__all__ = ["attach_output_masks", "check_mask", "first_argument", "fits", "flatten",
+           "has_mask", "keep_mask", "masks_of", "populate_masks"]
 
 
 def _is_tensor(value):
@@ -71,7 +71,7 @@ def _shape(value):
     return None if shape is None else tuple(shape)
 
 
-def _fits(mask_shape, shape):
+def fits(mask_shape, shape):
     """Whether a mask of `mask_shape` can mark positions of a tensor of `shape`: its axes
     match the tensor's leading axes (size 1 broadcasts), or it broadcasts NumPy-style."""
     if len(mask_shape) <= len(shape) and all(
@@ -86,7 +86,7 @@ def check_mask(layer, what, mask, tensor, argument="mask"):
     """Raises a ValueError naming the layer and both shapes when `mask` cannot mark `tensor`."""
     for one_mask, one_tensor in _pairs(mask, tensor):
         mask_shape, shape = _shape(one_mask), _shape(one_tensor)
-        if mask_shape is None or shape is None or _fits(mask_shape, shape):
+        if mask_shape is None or shape is None or fits(mask_shape, shape):
             continue
         raise ValueError(
             f"Layer '{layer.name}' ({type(layer).__name__}) received a mask ({argument}) of "
@@ -178,7 +178,7 @@ def attach_output_masks(layer, inputs, outputs, previous_mask):
         if mask is None or get_keras_mask(tensor) is not None:
             continue
         mask_shape, shape = _shape(mask), _shape(tensor)
-        if mask_shape is not None and shape is not None and not _fits(mask_shape, shape):
+        if mask_shape is not None and shape is not None and not fits(mask_shape, shape):
             raise ValueError(
                 f"Layer '{layer.name}' ({type(layer).__name__}) would attach a mask of shape "
                 f"{mask_shape} to its output of shape {shape}: the mask does not mark the "

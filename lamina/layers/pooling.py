@@ -16,6 +16,7 @@ import numpy as np
 from jax import lax
 
 from lamina.layers import _conv_kernels as kernels
+from lamina.layers import _masking
 from lamina.layers import _spatial_args as spatial
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -286,6 +287,13 @@ class GlobalAveragePooling1D(_GlobalPooling):
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
+        steps_axis = 2 if self.data_format == "channels_first" else 1
+        expected = (inputs.shape[0], inputs.shape[steps_axis])
+        if not _masking.fits(tuple(jnp.shape(mask)), expected):
+            raise ValueError(
+                f"GlobalAveragePooling1D '{self.name}' received a mask of shape "
+                f"{tuple(jnp.shape(mask))} for inputs of shape {tuple(inputs.shape)}: it "
+                f"needs one of shape (batch, steps) = {expected}, True for the real steps.")
         steps = self._axes()
         mask = jnp.expand_dims(jnp.asarray(mask, bool),
                                2 if self.data_format == "channels_last" else 1)

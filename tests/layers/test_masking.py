@@ -74,6 +74,12 @@ def test_global_average_pooling_averages_the_real_steps_only():
     assert getattr(pooled, "_keras_mask", None) is None  # the mask is consumed
     kept = layers.GlobalAveragePooling1D(keepdims=True)(x, mask=mask)
     np.testing.assert_allclose(kept[:, 0], expected, rtol=1e-6)
+    first = layers.GlobalAveragePooling1D(data_format="channels_first")
+    np.testing.assert_allclose(first(np.swapaxes(x, 1, 2), mask=mask), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"GlobalAveragePooling1D 'pool' received a mask of "
+                                         r"shape \(3, 4\) for inputs of shape \(3, 5, 2\).*"
+                                         r"\(batch, steps\) = \(3, 5\)"):
+        layers.GlobalAveragePooling1D(name="pool")(x, mask=mask[:, :4])
 
 
 # ----------------------------------------------------------------------- passing them on
