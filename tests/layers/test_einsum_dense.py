@@ -36,7 +36,7 @@ def test_fans_come_from_the_einsum_axes():
 def test_kernels_equal_keras_for_the_same_seed():
     os.environ["KERAS_BACKEND"] = "jax"
     keras = pytest.importorskip("keras")
-    x = np.ones((1, 5, 64), "float32")
+    x = np.ones((1, 5, 64), "float32")  # (its shape: the layers are built, not called)
     weights = []
     for lib in (keras, lamina):
         dense = lib.layers.EinsumDense("abc,cde->abde", output_shape=(None, 4, 16),
@@ -44,7 +44,7 @@ def test_kernels_equal_keras_for_the_same_seed():
         dense.build((None, 5, 64))
         attention = lib.layers.MultiHeadAttention(
             num_heads=4, key_dim=16, kernel_initializer=lib.initializers.HeNormal(seed=1))
-        attention(x, x)
+        attention.build(x.shape, x.shape)
         weights.append([np.asarray(dense.kernel.numpy())]
                        + [np.asarray(w) for w in attention.get_weights()])
     for theirs, ours in zip(*weights):

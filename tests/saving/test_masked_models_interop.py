@@ -54,8 +54,9 @@ TARGETS = {"pooled_text": lambda x: np.random.default_rng(1).normal(size=(len(x)
            "tagged_steps": lambda x: np.random.default_rng(2).normal(size=x.shape + (1,))}
 
 
-@pytest.mark.parametrize("family", [pooled_text, tagged_steps], ids=["pooled", "per_step"])
-@pytest.mark.parametrize("source", ["keras", "lamina"])
+@pytest.mark.parametrize("source, family", [("keras", pooled_text), ("lamina", pooled_text),
+                                            ("keras", tagged_steps)],
+                         ids=["keras-pooled", "lamina-pooled", "keras-per_step"])
 def test_trained_masked_model_predicts_and_trains_the_same_on_the_other_side(
         source, family, tmp_path):
     lib, target = LIBS[source], LIBS[OTHER[source]]
