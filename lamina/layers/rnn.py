@@ -243,6 +243,14 @@ class RNN(Layer):
         mask = jnp.asarray(mask)
         if mask.ndim == 3 and mask.shape[-1] == 1:
             mask = mask[..., 0]
+        if mask.ndim > 2 and mask.shape[:2] == tuple(sequences.shape[:2]):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': the mask must have shape (batch, "
+                f"timesteps) = {tuple(sequences.shape[:2])} for inputs of shape "
+                f"{tuple(sequences.shape)} (a step is used or skipped as a whole), but "
+                f"received a mask of shape {tuple(mask.shape)} (Masking marks every position "
+                "but the last axis). Reduce it to one entry per step, e.g. mask = "
+                f"ops.any(mask, axis={tuple(range(2, mask.ndim))}), and pass it as mask=.")
         if mask.shape != tuple(sequences.shape[:2]):
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': the mask must have shape (batch, "

@@ -423,3 +423,66 @@ def test_rebuilt_wrappers_own_as_many_weights_as_in_keras():
         for mine, keras_weight in zip(ours_clone.weights, theirs_clone.weights):
             assert mine.path.startswith(f"{ours.name}/")
             assert mine.path.endswith(f"/{keras_weight.path}")
+
+
+# ----------------------------------------------------------------------------- masks end to end
+TOKENS = np.array([[3, 1, 4, 0, 0], [0, 0, 2, 7, 1], [5, 0, 6, 0, 8]], "int32")
+
+
+def test_embedding_masks_reach_the_recurrent_layers_and_follow_their_outputs():
+    embedding = L.Embedding(10, 3, mask_zero=True)
+    lstm = make("LSTM", return_sequences=True)
+    gru = L.GRU(2, **helpers.CHEAP)
+    helpers.build(lstm, (3, 5, 3))
+    helpers.build(gru, (3, 5, 4))
+    x = embedding(TOKENS)
+    sequences, last, explicit = helpers.compiled(lambda: (
+        lstm(embedding(TOKENS)), gru(lstm(embedding(TOKENS))),
+        gru(lstm(x, mask=TOKENS != 0), mask=TOKENS != 0)))
+    assert_close(last, np.asarray(explicit), tol=1e-6)
+    expected, _ = helpers.run_reference(helpers.lstm_step, lstm.get_weights(), np.asarray(x),
+                                        [np.zeros((3, 4))] * 2, mask=TOKENS != 0)
+    assert_close(sequences, expected)
+    # Eagerly too: the sequence output carries the time-step mask, the last output none.
+    eager = lstm(embedding(TOKENS))
+    np.testing.assert_array_equal(eager._keras_mask, TOKENS != 0)
+    assert getattr(gru(eager), "_keras_mask", None) is None
+
+
+def _masked_outputs(k):
+    """Which outputs of each recurrent layer carry a mask, on a masked symbolic input."""
+    inputs = k.Input((5,), dtype="int32")
+    x = k.layers.Embedding(10, 3, mask_zero=True)(inputs)
+    layers = k.layers
+    cases = {
+        "sequences": layers.LSTM(2, return_sequences=True),
+        "last": layers.GRU(2),
+        "sequences_and_states": layers.LSTM(2, return_sequences=True, return_state=True),
+        "bidirectional": layers.Bidirectional(layers.GRU(2, return_sequences=True)),
+        "bidirectional_last": layers.Bidirectional(layers.GRU(2)),
+        "time_distributed": layers.TimeDistributed(layers.Dense(2)),
+        "rnn_cells": layers.RNN([layers.GRUCell(2), layers.LSTMCell(2)], return_sequences=True),
+    }
+    found = {}
+    for name, layer in cases.items():
+        outputs = layer(x)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        found[name] = [getattr(t, "_keras_mask", None) is not None for t in outputs]
+    return found
+
+
+def test_output_masks_of_recurrent_layers_and_wrappers_are_keras_3s():
+    k = helpers.import_keras()
+    ours, theirs = _masked_outputs(keras), _masked_outputs(k)
+    assert ours == theirs
+    assert ours["sequences_and_states"] == [True, False, False]
+
+
+def test_a_mask_of_the_wrong_shape_names_the_layer_and_both_shapes():
+    layer = L.ConvLSTM2D(2, 3, name="frames", **helpers.CHEAP)
+    frames = np.ones((2, 4, 5, 5, 1), "float32")
+    helpers.build(layer, frames.shape)
+    # Masking marks (batch, time, rows, cols) here: a ConvLSTM needs one entry per step.
+    with pytest.raises(ValueError, match=r"ConvLSTM2D 'frames'.*\(2, 4\) for inputs of shape "
+                                         r"\(2, 4, 5, 5, 1\).*\(2, 4, 5, 5\).*ops.any"):
+        layer(L.Masking()(frames))
