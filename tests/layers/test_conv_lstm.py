@@ -66,7 +66,7 @@ def test_masks_match_keras_unrolled_loop():
     # against (batch, rows, cols, filters) states); its unrolled loop can, and agrees.
     k = helpers.import_keras()
     kwargs = dict(filters=3, kernel_size=3, padding="same", return_sequences=True,
-                  return_state=True, unroll=True, **CHEAP)
+                  return_state=True, unroll=True, name="masked", **CHEAP)
     helpers.assert_matches_keras(k.layers.ConvLSTM2D(**kwargs), L.ConvLSTM2D(**kwargs),
                                  {"input_shape": X2.shape}, X2, mask=MASK)
 
