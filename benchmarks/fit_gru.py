@@ -71,9 +71,10 @@ def gru_loss(params, x, y):
 
 
 def main():
-    # Per time step: x @ kernel and h @ recurrent_kernel forward; backward, the state's
-    # gradient and both weight gradients (the data need no gradient).
-    flops = 2 * BATCH * 3 * UNITS * (2 * FEATURES + 3 * UNITS)
+    # Per time step: x @ kernel and h @ recurrent_kernel forward; backward, the same two
+    # recomputed (on CPU), the state's gradient and both weight gradients (the data need no
+    # gradient).
+    flops = 2 * BATCH * 3 * UNITS * (3 * FEATURES + 4 * UNITS)
     args = common.run_sides("GRU forecaster", os.path.abspath(__file__),
                             "hand-written jax (lax.scan)", FULL_EPOCH_ROWS, "window", flops)
     if args is None:
