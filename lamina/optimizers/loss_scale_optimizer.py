@@ -15,7 +15,6 @@ through `stateless_apply`.
 """
 
 import math
-import warnings
 
 import jax.numpy as jnp
 import numpy as np
@@ -274,40 +273,6 @@ class LossScaleOptimizer(Optimizer):
 
     def _swap_ema_weights(self, var_list=None):
         self.inner_optimizer._swap_ema_weights(var_list)
-
-    # ----------------------------------------------------------------------------- weights
-    def set_weights(self, weights):
-        """Sets the values of `variables` (own, then the inner optimizer's), in order."""
-        if not self.built:
-            raise ValueError(
-                "set_weights() was called on a LossScaleOptimizer that is not built yet. Call "
-                "optimizer.build(trainable_variables) first, to create its variables.")
-        weights = list(weights)
-        variables = self.variables
-        if len(weights) != len(variables):
-            raise ValueError(
-                f"set_weights on LossScaleOptimizer '{self.name}' received {len(weights)} "
-                f"arrays, but it has {len(variables)} variables "
-                f"({[v.path for v in variables]}).")
-        checked = [v._check_assignable(np.asarray(w)) for v, w in zip(variables, weights)]
-        for variable, value in zip(variables, checked):
-            variable.assign(value)
-
-    def save_own_variables(self, store):
-        """Writes all of `variables` under "0", "1", ... (Keras's layout)."""
-        for index, variable in enumerate(self.variables):
-            store[str(index)] = variable.numpy()
-
-    def load_own_variables(self, store):
-        """Reads what `save_own_variables` wrote; warns and skips on a count mismatch."""
-        variables = self.variables
-        if len(store.keys()) != len(variables):
-            warnings.warn(
-                f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(variables)} variables whereas the saved optimizer has "
-                f"{len(store.keys())} variables.", stacklevel=2)
-            return
-        self.set_weights([store[str(i)] for i in range(len(variables))])
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):

@@ -9,11 +9,9 @@ weights files hold that list at `optimizer/vars` and each inner optimizer's own 
 """
 
 import re
-import warnings
 from collections.abc import MutableMapping
 
 import jax.numpy as jnp
-import numpy as np
 
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
@@ -409,39 +407,6 @@ class MultiOptimizer(Optimizer):
         for optimizer in self._inner_optimizers:
             if optimizer.use_ema and optimizer.built:
                 optimizer._swap_ema_weights()
-
-    # ----------------------------------------------------------------------------- state
-    def set_weights(self, weights):
-        """Sets the values of `variables` (own, then each inner optimizer's), in order."""
-        if not self.built:
-            raise ValueError(
-                "set_weights() was called on a MultiOptimizer that is not built yet. Call "
-                "optimizer.build(trainable_variables) first, to create its variables.")
-        weights = list(weights)
-        variables = self.variables
-        if len(weights) != len(variables):
-            raise ValueError(
-                f"set_weights on MultiOptimizer '{self.name}' received {len(weights)} arrays, "
-                f"but it has {len(variables)} variables ({[v.path for v in variables]}).")
-        checked = [v._check_assignable(np.asarray(w)) for v, w in zip(variables, weights)]
-        for variable, value in zip(variables, checked):
-            variable.assign(value)
-
-    def save_own_variables(self, store):
-        """Writes all of `variables` into `store` under "0", "1", ... (Keras's layout)."""
-        for index, variable in enumerate(self.variables):
-            store[str(index)] = variable.numpy()
-
-    def load_own_variables(self, store):
-        """Reads what `save_own_variables` wrote; warns and skips on a count mismatch."""
-        variables = self.variables
-        if len(store.keys()) != len(variables):
-            warnings.warn(
-                f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(variables)} variables whereas the saved optimizer has "
-                f"{len(store.keys())} variables.", stacklevel=2)
-            return
-        self.set_weights([store[str(i)] for i in range(len(variables))])
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):

@@ -651,37 +651,44 @@ class Optimizer(Stateful):
 
     # ----------------------------------------------------------------------------- state
     def set_weights(self, weights):
-        """Sets the values of `variables`, in order (checked first: a mismatch changes nothing)."""
+        """Sets the values of `variables`, in order (checked first: a mismatch changes nothing).
+
+        Reads the `variables` property, so an optimizer that holds others (LossScaleOptimizer,
+        MultiOptimizer) sets theirs too, in the order it lists them.
+        """
+        kind = type(self).__name__
         if not self.built:
             raise ValueError(
-                "set_weights() was called on an optimizer that is not built yet. Call "
+                f"set_weights() was called on a {kind} that is not built yet. Call "
                 "optimizer.build(trainable_variables) first, to create its variables.")
         weights = list(weights)
-        if len(weights) != len(self._variables):
+        variables = self.variables
+        if len(weights) != len(variables):
             raise ValueError(
-                f"set_weights on optimizer '{self.name}' received {len(weights)} arrays, but the "
-                f"optimizer has {len(self._variables)} variables "
-                f"({[v.path for v in self._variables]}).")
-        checked = [v._check_assignable(np.asarray(w)) for v, w in zip(self._variables, weights)]
-        for variable, value in zip(self._variables, checked):
+                f"set_weights on {kind} '{self.name}' received {len(weights)} arrays, but it "
+                f"has {len(variables)} variables ({[v.path for v in variables]}). Pass one "
+                "array per variable, in the order of optimizer.variables.")
+        checked = [v._check_assignable(np.asarray(w)) for v, w in zip(variables, weights)]
+        for variable, value in zip(variables, checked):
             variable.assign(value)
 
     def save_own_variables(self, store):
-        """Writes the variables' values into `store` under "0", "1", ... (weights files)."""
-        for index, variable in enumerate(self._variables):
+        """Writes the values of `variables` into `store` under "0", "1", ... (weights files)."""
+        for index, variable in enumerate(self.variables):
             store[str(index)] = variable.numpy()
 
     def load_own_variables(self, store):
         """Reads the values `save_own_variables` wrote; warns and skips on a count mismatch."""
-        if len(store.keys()) != len(self._variables):
+        variables = self.variables
+        if len(store.keys()) != len(variables):
             message = (f"Skipping variable loading for optimizer '{self.name}', because it has "
-                       f"{len(self._variables)} variables whereas the saved optimizer has "
+                       f"{len(variables)} variables whereas the saved optimizer has "
                        f"{len(store.keys())} variables.")
             if not self.built:
                 message += " This is likely because the optimizer has not been built yet."
             warnings.warn(message, stacklevel=2)
             return
-        self.set_weights([store[str(i)] for i in range(len(self._variables))])
+        self.set_weights([store[str(i)] for i in range(len(variables))])
 
     # ----------------------------------------------------------------------------- configs
     def get_config(self):
