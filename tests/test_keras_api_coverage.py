@@ -69,8 +69,7 @@ PENDING = {
         # The geometric and colour ops that RandomRotation/Shear/Zoom/Translation,
         # RandomElasticTransform, RandomPerspective and RandomHue/Saturation are built on.
         "keras.ops.image.affine_transform", "keras.ops.image.elastic_transform",
-        "keras.ops.image.perspective_transform", "keras.ops.image.rgb_to_hsv",
-        "keras.ops.image.hsv_to_rgb",
+        "keras.ops.image.perspective_transform",
         # STFTSpectrogram's kernels.
         "keras.initializers.STFT", "keras.initializers.STFTInitializer",
         "keras.initializers.stft",

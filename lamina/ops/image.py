@@ -15,8 +15,9 @@ from lamina.ops._convert import data_format as _data_format
 from lamina.ops._convolution import conv, depthwise_conv
 
 __all__ = [
-    "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "map_coordinates",
-    "pad_images", "resize", "rgb_to_grayscale", "scale_and_translate", "sobel_edges", "ssim",
+    "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
+    "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+    "scale_and_translate", "sobel_edges", "ssim",
 ]
 
 _INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
@@ -375,6 +376,80 @@ def _grayscale(images, channel_axis):
     weights = jnp.asarray([0.2989, 0.5870, 0.1140], compute)
     gray = jnp.tensordot(images.astype(compute), weights, axes=([channel_axis], [0]))
     return jnp.expand_dims(gray, channel_axis).astype(original)
+
+
+def _color_images(images, op, data_format):
+    """`images` checked for `op`: rank 3 or 4, a float dtype, 3 channels."""
+    images = _images(images, op)
+    if not jnp.issubdtype(images.dtype, jnp.floating):
+        raise ValueError(
+            f"ops.image.{op} takes float images (values in [0, 1]). Received: "
+            f"images.dtype={images.dtype}. Cast them first, e.g. "
+            "ops.cast(images, 'float32') / 255.")
+    channel_axis = _spatial_axes(images, data_format)[2]
+    if images.shape[channel_axis] != 3:
+        raise ValueError(
+            f"ops.image.{op} takes 3 channels. Received: shape {images.shape} "
+            f"({data_format}, channels on axis {channel_axis}).")
+    return images, channel_axis
+
+
+def rgb_to_hsv(images, data_format=None):
+    """Converts RGB images with values in `[0, 1]` to HSV, each component in `[0, 1]`.
+
+    A hue of 0 is red, 1/3 green and 2/3 blue; gray pixels get hue and saturation 0. The
+    images must be floats; the numerics are Keras 3's on JAX (dm_pix's formulas).
+
+    Examples:
+        >>> ops.image.rgb_to_hsv(ops.convert_to_tensor([[[0.0, 0.5, 1.0]]]))
+        Array([[[0.5833334, 1.       , 1.       ]]], dtype=float32)
+    """
+    data_format = _data_format(data_format)
+    images, channel_axis = _color_images(images, "rgb_to_hsv", data_format)
+    return _rgb_to_hsv(images, channel_axis)
+
+
+@compiled("channel_axis")
+def _rgb_to_hsv(images, channel_axis):
+    eps = jnp.finfo(images.dtype).eps
+    images = jnp.where(jnp.abs(images) < eps, 0.0, images).astype(images.dtype)
+    red, green, blue = (jnp.take(images, i, axis=channel_axis) for i in range(3))
+    value = jnp.maximum(jnp.maximum(red, green), blue)
+    spread = value - jnp.minimum(jnp.minimum(red, green), blue)
+    saturation = jnp.where(value > 0, spread / jnp.where(value > 0, value, 1.0), 0.0)
+    norm = 1.0 / (6.0 * jnp.where(spread > 0, spread, 1.0))
+    # The sextant follows the largest component; ties go to red, then green.
+    hue = jnp.where(value == green, norm * (blue - red) + 2.0 / 6.0,
+                    norm * (red - green) + 4.0 / 6.0)
+    hue = jnp.where(value == red, norm * (green - blue), hue)
+    hue = jnp.where(spread > 0, hue, 0.0) + (hue < 0.0).astype(hue.dtype)
+    return jnp.stack([hue, saturation, value], axis=channel_axis).astype(images.dtype)
+
+
+def hsv_to_rgb(images, data_format=None):
+    """Converts HSV images (each component in `[0, 1]`, hue taken modulo 1) to RGB.
+
+    The inverse of `rgb_to_hsv`; the images must be floats. Numerics are Keras 3's on JAX.
+
+    Examples:
+        >>> ops.image.hsv_to_rgb(ops.convert_to_tensor([[[0.5, 1.0, 1.0]]]))
+        Array([[[0., 1., 1.]]], dtype=float32)
+    """
+    data_format = _data_format(data_format)
+    images, channel_axis = _color_images(images, "hsv_to_rgb", data_format)
+    return _hsv_to_rgb(images, channel_axis)
+
+
+@compiled("channel_axis")
+def _hsv_to_rgb(images, channel_axis):
+    hue, saturation, value = (jnp.take(images, i, axis=channel_axis) for i in range(3))
+    sextant = jnp.mod(hue, 1.0) * 6.0
+    red = jnp.clip(jnp.abs(sextant - 3.0) - 1.0, 0.0, 1.0)
+    green = jnp.clip(2.0 - jnp.abs(sextant - 2.0), 0.0, 1.0)
+    blue = jnp.clip(2.0 - jnp.abs(sextant - 4.0), 0.0, 1.0)
+    gray = 1.0 - saturation
+    planes = [value * (gray + saturation * c) for c in (red, green, blue)]
+    return jnp.stack(planes, axis=channel_axis).astype(images.dtype)
 
 
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):

@@ -57,8 +57,8 @@ OPS_NAMES = [
 SUBMODULES = ["image", "linalg", "nn", "numpy"]
 
 IMAGE_NAMES = ["crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur",
-               "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
-               "scale_and_translate", "sobel_edges", "ssim"]
+               "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
+               "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
 
 OPS_DIR = pathlib.Path(ops.__file__).parent
 MODULES = sorted(path.stem for path in OPS_DIR.glob("*.py"))
