@@ -44,9 +44,11 @@ class PyDataset:
 
     `fit` asks for batches `dataset[i]`, each `x`, `(x, y)` or `(x, y, sample_weight)`; with
     `shuffle=True` (fit's default) it visits them in a new random order each pass, as Keras
-    does. `on_epoch_begin()` / `on_epoch_end()` run around every epoch. The `workers`,
-    `use_multiprocessing` and `max_queue_size` arguments are accepted for compatibility;
-    lamina loads batches in the calling thread.
+    does. `on_epoch_begin()` / `on_epoch_end()` run around every epoch. As in Keras 3, with
+    `workers > 1` (or `use_multiprocessing=True`) a pool of `workers` threads (forked
+    processes with `use_multiprocessing`, which inherit the dataset) calls `__getitem__` for
+    up to `max_queue_size` batches ahead, in order; otherwise batches are read one by one on
+    the trainer's prefetch thread.
 
     Examples:
         >>> class Batches(PyDataset):

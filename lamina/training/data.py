@@ -3,15 +3,26 @@
 * Arrays (NumPy, JAX, pandas, nested lists/tuples/dicts of them): put on the device once per
   call; each pass over the data draws a row order (indices only) and the step programs gather
   their batches from the device-resident arrays by index, so no data is copied per epoch.
-* Python generators and iterators yielding `x`, `(x, y)` or `(x, y, sample_weight)`.
-* `keras.utils.PyDataset`-style sequences (`__len__`, `__getitem__`, `on_epoch_end`).
+* Python generators and iterators yielding `x`, `(x, y)` or `(x, y, sample_weight)`, and any
+  iterable of such batches: Grain's `MapDataset` / `IterDataset` / `DataLoader` (batched), or
+  an object with `__iter__`, which starts a new pass every epoch.
+* `keras.utils.PyDataset`-style sequences (`__len__`, `__getitem__`, `on_epoch_end`), read by
+  `workers` threads or processes as in Keras 3.
+
+Streamed batches (all but arrays) are produced on a background thread and put on the device
+two batches ahead of the step (`prefetch.py`); every batch must have the first one's
+structure.
 
 `steps_per_epoch` follows Keras 3: an epoch takes the next `steps_per_epoch` batches of the
 current pass over the data and never crosses into the next pass; the next epoch continues where
 it stopped, and a new pass (a new shuffle) starts once the data is used up.
 """
 
+import collections
+import concurrent.futures
+import itertools
 import math
+import multiprocessing
 import numbers
 import random
 import types
@@ -22,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina._data import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.training import prefetch as prefetch_lib
 
 
 def _is_array(value):
@@ -51,8 +63,8 @@ def to_array(value):
 
 ACCEPTED_DATA = (
     "fit/evaluate/predict take NumPy or JAX arrays (or a list, tuple or dict of them, one "
-    "per model input or output), a Python generator or iterator yielding batches, or a "
-    "keras.utils.PyDataset")
+    "per model input or output), a Python generator or iterable yielding batches (e.g. a "
+    "batched Grain dataset or DataLoader), or a keras.utils.PyDataset")
 
 
 def _is_number(value):
@@ -380,14 +392,27 @@ def split_validation(x, y, sample_weight, validation_split):
 
 
 class GeneratorData:
-    """Batches pulled from a Python iterator, a generator, or a PyDataset-style sequence."""
+    """Batches pulled from a Python iterator or generator, a re-iterable source (a Grain
+    `MapDataset`/`IterDataset`/`DataLoader`, any object with `__iter__`), or a
+    PyDataset-style sequence.
 
-    def __init__(self, source, steps=None, shuffle=False, class_weight=None):
+    A one-shot iterator (a generator) continues from epoch to epoch; a re-iterable source
+    starts a new pass each time the previous one is used up, as Keras re-iterates a Grain
+    dataset. A sequence is indexed, in a new order each pass when shuffling, by `workers`
+    threads (or processes with `use_multiprocessing`) with up to `max_queue_size` batches in
+    flight, as Keras 3's PyDataset does. With `prefetch` the batches of an epoch are produced
+    on a background thread and placed on the device ahead of the step (`prefetch.py`).
+    """
+
+    def __init__(self, source, steps=None, shuffle=False, class_weight=None, prefetch=True):
         self.source = source
         self.is_sequence = hasattr(source, "__getitem__") and (
-            hasattr(source, "__len__") or hasattr(source, "num_batches"))
+            hasattr(source, "__len__") or hasattr(source, "num_batches")) and \
+            not _is_grain(source)
         self.shuffle = bool(shuffle) and self.is_sequence
         self.class_weight = class_weight
+        # A list is one batch from `*_on_batch`: no thread for it.
+        self.prefetch = prefetch and not isinstance(source, (list, tuple))
         self.steps_per_epoch = None if steps is None else int(steps)
         if self.is_sequence:
             self.num_batches = _sequence_length(source)
@@ -396,7 +421,7 @@ class GeneratorData:
                     f"{type(source).__name__} has no length (num_batches is None), so an epoch "
                     "never ends. Pass steps_per_epoch (and validation_steps / steps).")
         else:
-            self.num_batches = None
+            self.num_batches = _iterable_length(source)
         self.steps = self.steps_per_epoch if self.steps_per_epoch else self.num_batches
         if self.steps is not None and self.num_batches is not None:
             self.steps = min(self.steps, self.num_batches)
@@ -404,17 +429,20 @@ class GeneratorData:
         self._order = None
         self._cursor = 0
         self._batches_seen = 0
+        self._structure = None  # (treedef, description) of the first batch
 
     def reset(self):
         self._cursor = 0
         self._order = None
 
     def epoch_batches(self):
-        """Yields `(x[, y[, sample_weight]])` tuples of arrays for one epoch."""
-        if self.is_sequence:
-            yield from self._sequence_epoch()
-        else:
-            yield from self._iterator_epoch()
+        """The batches of one epoch, `(x[, y[, sample_weight]])` tuples of arrays: an
+        iterator to close when done (the loops close it), prefetched to the device on a
+        background thread unless `prefetch` is off."""
+        batches = self._sequence_epoch() if self.is_sequence else self._iterator_epoch()
+        if not self.prefetch:
+            return batches
+        return prefetch_lib.Prefetcher(batches, size=PREFETCH_BATCHES)
 
     def _sequence_epoch(self):
         source = self.source
@@ -431,16 +459,10 @@ class GeneratorData:
             if self.steps_per_epoch and wanted > remaining:
                 _ran_out_warning()
             wanted = min(wanted, remaining)
-        for step in range(wanted):
-            position = self._cursor
-            index = self._order[position] if self._order is not None else position
-            try:
-                data = source[index]
-            except Exception as error:
-                error.add_note(f"Raised by {type(source).__name__}.__getitem__({index}) while "
-                               f"producing batch {step} of the epoch. The model keeps the "
-                               "weights and optimizer state of the last completed step.")
-                raise
+        start = self._cursor
+        indices = [self._order[start + step] if self._order is not None else start + step
+                   for step in range(wanted)]
+        for step, data in enumerate(_fetch_items(source, indices)):
             self._cursor += 1
             yield self._convert(data, step)
         if total is not None and self._cursor >= total:
@@ -456,16 +478,17 @@ class GeneratorData:
             try:
                 data = next(self._iterator)
             except StopIteration:
+                self._iterator = None
                 if count == 0:
                     raise ValueError(
                         "The data generator is exhausted: it produced no batch for this epoch "
                         f"(it produced {self._batches_seen} in all). A generator can be "
                         "iterated only once: pass one that loops forever together with "
-                        "steps_per_epoch (and validation_steps), or a keras.utils.PyDataset."
+                        "steps_per_epoch (and validation_steps), a keras.utils.PyDataset, or "
+                        "an iterable that starts over on iter() (a Grain dataset or loader)."
                     ) from None
                 if self.steps_per_epoch is not None:
                     _ran_out_warning()
-                self._iterator = None
                 return
             except Exception as error:
                 error.add_note(f"Raised by the data generator while producing batch {count} "
@@ -482,7 +505,127 @@ class GeneratorData:
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         if self.class_weight is not None and y is not None:
             sample_weight = class_weights_to_sample_weights(y, self.class_weight, sample_weight)
-        return convert_batch(x, y, sample_weight, f"Batch {index} from the data generator")
+        batch = convert_batch(x, y, sample_weight, f"Batch {index} from the data generator")
+        structure = jax.tree_util.tree_structure(batch)
+        if self._structure is None:
+            self._structure = (structure, describe_batch(batch), index)
+        elif structure != self._structure[0]:
+            raise ValueError(
+                f"Batch {index} from the data generator has another structure than the "
+                f"first one (batch {self._structure[2]} of the first epoch): batch {index} is "
+                f"{describe_batch(batch)}, the first was {self._structure[1]}. Every batch "
+                "must have the same structure (the same inputs, targets and sample weights, "
+                "in the same nesting); only the batch size may change.")
+        return batch
+
+
+# Batches placed on the device ahead of the step when data is streamed.
+PREFETCH_BATCHES = 2
+
+
+def _is_grain(source):
+    return type(source).__module__.split(".")[0] == "grain"
+
+
+def _iterable_length(source):
+    """The number of batches of a re-iterable source that knows it (a Grain MapDataset),
+    else None."""
+    if iter_is_self(source):
+        return None
+    try:
+        return int(len(source))
+    except (TypeError, ValueError):
+        return None
+
+
+def iter_is_self(source):
+    return hasattr(source, "__next__") or isinstance(source, types.GeneratorType)
+
+
+def _fetch_items(source, indices):
+    """`source[i]` for `i` in `indices`, in order. A PyDataset with `workers > 1` (or
+    `use_multiprocessing`) is read by a pool of threads (processes), `max_queue_size` items
+    ahead, as Keras 3 does; the pool lives for one epoch."""
+    workers = int(getattr(source, "workers", 1) or 1)
+    processes = bool(getattr(source, "use_multiprocessing", False))
+    if not (workers > 1 or (workers > 0 and processes)) or len(indices) <= 1:
+        for step, index in enumerate(indices):
+            yield _get_item(source, index, step)
+        return
+    window = max(1, int(getattr(source, "max_queue_size", 10) or 10))
+    pool = _ItemPool(source, workers, processes)
+    pending = collections.deque()
+    try:
+        upcoming = iter(enumerate(indices))
+        for step, index in itertools.islice(upcoming, window):
+            pending.append((step, index, pool.submit(index)))
+        while pending:
+            step, index, result = pending.popleft()
+            try:
+                data = result()
+            except Exception as error:
+                _note_item_error(error, source, index, step)
+                raise
+            for next_step, next_index in itertools.islice(upcoming, 1):
+                pending.append((next_step, next_index, pool.submit(next_index)))
+            yield data
+    finally:
+        pool.close()
+
+
+def _get_item(source, index, step):
+    try:
+        return source[index]
+    except Exception as error:
+        _note_item_error(error, source, index, step)
+        raise
+
+
+def _note_item_error(error, source, index, step):
+    error.add_note(f"Raised by {type(source).__name__}.__getitem__({index}) while producing "
+                   f"batch {step} of the epoch. The model keeps the weights and optimizer "
+                   "state of the last completed step.")
+
+
+_POOL_DATASET = None  # the dataset of a worker process (set by the pool's initializer)
+
+
+def _init_worker_process(dataset):
+    global _POOL_DATASET
+    _POOL_DATASET = dataset
+
+
+def _get_in_worker_process(index):
+    return _POOL_DATASET[index]
+
+
+class _ItemPool:
+    """Threads, or forked processes that inherit the dataset (as Keras 3's multiprocessing
+    pool does, so it need not be picklable; the batches come back pickled)."""
+
+    def __init__(self, source, workers, processes):
+        self._processes = processes
+        if processes:
+            context = multiprocessing.get_context(
+                "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            self._pool = context.Pool(workers, initializer=_init_worker_process,
+                                      initargs=(source,))
+        else:
+            self._source = source
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="lamina-pydataset")
+
+    def submit(self, index):
+        if self._processes:
+            return self._pool.apply_async(_get_in_worker_process, (index,)).get
+        return self._pool.submit(self._source.__getitem__, index).result
+
+    def close(self):
+        if self._processes:
+            self._pool.terminate()
+            self._pool.join()
+        else:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def convert_batch(x, y=None, sample_weight=None, where="The batch"):

@@ -159,8 +159,13 @@ class EpochRunner:
         return logs
 
     def _run_generator(self):
+        # Closed on any exit: the prefetch thread is joined before the epoch returns or raises.
+        with contextlib.closing(self.data.epoch_batches()) as batches:
+            return self._run_batches(batches)
+
+    def _run_batches(self, batches):
         logs = None
-        for step, batch in enumerate(self.data.epoch_batches()):
+        for step, batch in enumerate(batches):
             describe = functools.partial(_batch_text, step, batch)
             with noted(self.kind, describe, self.epoch):
                 programs = self.model._programs_for_spec(self.kind, spec_of(batch),
@@ -176,7 +181,8 @@ class EpochRunner:
     def _eager_batches(self):
         data = self.data
         if not isinstance(data, data_lib.ArrayData):
-            yield from data.epoch_batches()
+            with contextlib.closing(data.epoch_batches()) as batches:
+                yield from batches
             return
         key_fn = (lambda: draw_seed(None)) if self.kind == "train" else None
         plan = data.epoch_plan(self.steps_per_epoch, key_fn)
@@ -189,8 +195,12 @@ class EpochRunner:
         """The same steps, op by op (`run_eagerly=True`): for print() and pdb in steps."""
         model, kind = self.model, self.kind
         step_fn = model._stateful_step(kind)
+        with contextlib.closing(self._eager_batches()) as batches:
+            return self._run_eager_batches(model, kind, step_fn, batches)
+
+    def _run_eager_batches(self, model, kind, step_fn, batches):
         logs = None
-        for step, batch in enumerate(self._eager_batches()):
+        for step, batch in enumerate(batches):
             describe = functools.partial(_batch_text, step, batch)
             with noted(kind, describe, self.epoch):
                 model._symbolic_build(spec_of(batch))
@@ -254,13 +264,14 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
                 single = programs.run_gather(data.arrays, plan.partial)["outputs"]
                 collect(step, step, single, False)
     else:
-        for step, batch in enumerate(data.epoch_batches()):
-            programs = model._programs_for_spec("predict", spec_of(batch))
-            call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
-            with noted("predict", functools.partial(_batch_text, step, batch)):
-                result = programs.run_single(batch)["outputs"]
-            if collect(step, step, result, False):
-                break
+        with contextlib.closing(data.epoch_batches()) as batches:
+            for step, batch in enumerate(batches):
+                programs = model._programs_for_spec("predict", spec_of(batch))
+                call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
+                with noted("predict", functools.partial(_batch_text, step, batch)):
+                    result = programs.run_single(batch)["outputs"]
+                if collect(step, step, result, False):
+                    break
     if not outputs:
         raise ValueError("predict received no data: the input produced no batches.")
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)

@@ -657,9 +657,13 @@ class Trainer:
             batches = data.epoch_batches()
         outputs = []
         predict = self._stateful_step("predict")
-        for batch in batches:
-            with StateScope():  # op by op; nothing the step assigns is kept
-                outputs.append(jax.tree_util.tree_map(np.asarray, predict(batch)))
+        try:
+            for batch in batches:
+                with StateScope():  # op by op; nothing the step assigns is kept
+                    outputs.append(jax.tree_util.tree_map(np.asarray, predict(batch)))
+        finally:
+            if hasattr(batches, "close"):
+                batches.close()  # joins the prefetch thread
         return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
     # ----------------------------------------------------------------------------- on_batch
