@@ -22,7 +22,7 @@ _SUBMODULES = frozenset({
     "callbacks", "datasets", "distillation", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
     "metrics", "mixed_precision", "ops", "optimizers", "random",
-    "regularizers", "saving", "tree", "utils", "wrappers",
+    "regularizers", "saving", "tree", "utils", "wrappers", "distribution",
 })
 
 

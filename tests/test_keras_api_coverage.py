@@ -79,7 +79,6 @@ PENDING = {
         # Box-format conversions used by the augmentation layers' bounding-box support.
         "keras.utils.bounding_boxes",
     ]),
-    18: ("keras.distribution", ["keras.distribution", "keras.distribution.*"]),
     19: ("export, quantization, applications, legacy formats and visualization", [
         "keras.export", "keras.export.*", "keras.quantizers", "keras.quantizers.*",
         "keras.Quantizer", "keras.applications", "keras.applications.*",

@@ -83,7 +83,12 @@ class _Program:
     def __init__(self, trace):
         self.trace = trace
         self.assigned_variables = tuple(trace.variables[i] for i in trace.assigned)
-        self.run = jax.jit(trace.call_assigned)
+        layouts = tuple(v._sharding for v in self.assigned_variables)
+        if any(layout is not None for layout in layouts):
+            # keras.distribution: assigned values come out in their Variables' layouts.
+            self.run = jax.jit(trace.call_assigned, out_shardings=(layouts, None))
+        else:
+            self.run = jax.jit(trace.call_assigned)
 
 
 def _layout_key(value):

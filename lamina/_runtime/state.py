@@ -7,6 +7,7 @@ lands what it computed with `commit`; nothing else writes a Variable's value beh
 
 import jax
 
+from lamina._runtime import sharding
 from lamina._runtime.scope import StateScope, current_scope
 from lamina._runtime.tracking import contains
 from lamina._runtime.variable import Variable, is_variable
@@ -21,11 +22,20 @@ def commit(pairs):
     """
     scope = current_scope()
     if scope is None:
+        if sharding._used:  # keras.distribution: values return to their Variables' layouts
+            pairs = [(variable, _relayout(variable, value)) for variable, value in pairs]
         for variable, value in pairs:
             variable._value = value
     else:
         for variable, value in pairs:
             scope.write(variable, value)
+
+
+def _relayout(variable, value):
+    target = variable._sharding
+    if target is None or getattr(value, "sharding", target) == target:
+        return value
+    return jax.device_put(value, target)
 
 
 def current_values(variables, distinct=False):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import _registry
-from lamina._runtime import config, dtypes, naming
+from lamina._runtime import config, dtypes, naming, sharding
 from lamina._runtime.arrays import to_device
 from lamina._runtime.scope import _current_scope, outside_scopes
 
@@ -59,6 +59,10 @@ class Variable:
 
     __array_priority__ = 100  # NumPy defers `ndarray + variable` to our reflected operators.
     _lamina_tracked_as = "variables"  # layers track Variables assigned to their attributes
+    # Under keras.distribution: the layout Keras code may set before the value is created
+    # (a TensorLayout), and the jax.sharding.Sharding the value is kept in (None: one device).
+    _layout = None
+    _sharding = None
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
                  aggregation="none", synchronization="auto", name=None, constraint=None):
@@ -96,9 +100,14 @@ class Variable:
                 "function. Its initial value must not depend on the function's inputs: create it "
                 "from a shape and an initializer, or create it outside the function and assign "
                 "to it inside.")
-        self._value = value
         self._dtype = dtypes.standardize_dtype(value.dtype)
         self._shape = tuple(value.shape)
+        if sharding._active is not None:  # keras.distribution: created with its layout
+            placed = sharding.variable_sharding(self)
+            if placed is not None:
+                value = jax.device_put(value, placed)
+            self._sharding = placed
+        self._value = value
 
         scope = _current_scope.get()
         if scope is not None:
@@ -258,6 +267,8 @@ class Variable:
                 "the function with keras.function (or use keras.value_and_grad), which carry "
                 "Variables through the trace.")
         else:
+            if self._sharding is not None and value.sharding != self._sharding:
+                value = jax.device_put(value, self._sharding)  # keeps its layout
             self._value = value
         return value
 

@@ -30,7 +30,7 @@ from lamina import _serialization as serialization
 from lamina import initializers
 from lamina._registry import keras_export
 from lamina._runtime import config as _config
-from lamina._runtime import naming
+from lamina._runtime import naming, sharding
 from lamina._runtime.scope import current_scope, run_pure
 from lamina._runtime.state import unwrap
 from lamina._runtime.stateful import Stateful
@@ -276,9 +276,12 @@ class Optimizer(Stateful):
         """
         prefix = getattr(reference_variable, "path", None) or str(reference_variable.name)
         prefix = prefix.replace("/", "_").replace(":", "_")
-        return self.add_variable(shape=reference_variable.shape, initializer=initializer,
-                                 dtype=reference_variable.dtype,
-                                 name=f"{prefix}_{name or 'var'}")
+        # Under keras.distribution a slot the layout map does not name follows its weight's
+        # layout, so a sharded kernel's Adam moments are sharded alike.
+        with sharding.layout_like(reference_variable):
+            return self.add_variable(shape=reference_variable.shape, initializer=initializer,
+                                     dtype=reference_variable.dtype,
+                                     name=f"{prefix}_{name or 'var'}")
 
     def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
         """One slot per variable (`name` a string), or one list per name (`name` a list).

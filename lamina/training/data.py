@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina._data import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina._runtime import sharding
 from lamina.training import prefetch as prefetch_lib
 
 
@@ -320,7 +321,8 @@ class ArrayData:
             raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.arrays = jax.device_put(pack_x_y_sample_weight(x, y, sample_weight))
+        self.arrays = jax.device_put(pack_x_y_sample_weight(x, y, sample_weight),
+                                     sharding.array_placement())
         self.full_batches = self.num_samples // self.batch_size
         self.partial_size = self.num_samples - self.full_batches * self.batch_size
         self.steps = self.full_batches + (1 if self.partial_size else 0)

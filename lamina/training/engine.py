@@ -42,8 +42,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
+from lamina._runtime import sharding
 from lamina._runtime.state import commit, current_values
 from lamina._runtime.tracing import trace_stateful
 
@@ -131,9 +133,20 @@ class StepPrograms:
         self.state = state._replace(other_variables=state.other_variables + tuple(found))
         self.variables = self.state.flat()
         self._traces = {_layout_key(batch_spec): first}  # batch layout -> StatefulTrace
-        self._single = jax.jit(self._single_impl, donate_argnums=0)
-        self._gather = jax.jit(self._gather_impl, donate_argnums=0)
-        self._loop = jax.jit(self._loop_impl, donate_argnums=0)
+        self._distribution = sharding.active()
+        jit_options = {"donate_argnums": 0}
+        if self._distribution is not None or sharding._used:
+            # keras.distribution: the state moves to the active distribution's layouts (or
+            # back to one device) and every program returns it in them, so weights, slots and
+            # metric totals stay sharded from program to program.
+            sharding.place(self.variables)
+        if self._distribution is not None:
+            layouts = self.state.unflatten(tuple(v._value.sharding for v in self.variables))
+            jit_options["out_shardings"] = (layouts, None)
+        self._jit_options = jit_options
+        self._single = jax.jit(self._single_impl, **jit_options)
+        self._gather = jax.jit(self._gather_impl, **jit_options)
+        self._loop = jax.jit(self._loop_impl, **jit_options)
         self._scans = {}
         self._pending = {}  # program and batch layout -> Future of its compilation
 
@@ -182,6 +195,8 @@ class StepPrograms:
     def _guarded_step(self, values, batch, logs, healthy):
         """One step; with a guard, a non-finite loss keeps the old state (and, once unhealthy,
         every later step does too, keeping the logs of the first bad step)."""
+        if self._distribution is not None:
+            batch = self._split_batch(batch)
         new_values, new_logs = self._pure(values, batch)
         if self.guard_loss is None or self.guard_loss not in new_logs:
             return new_values, new_logs, healthy
@@ -192,6 +207,36 @@ class StepPrograms:
             new_logs = jax.tree_util.tree_map(
                 lambda new, old: jnp.where(healthy, new, old), new_logs, logs)
         return kept, new_logs, ok
+
+    def _split_batch(self, batch):
+        """The batch laid out along the data axis (XLA then runs each device on its rows and
+        sums what the step reduces over the batch). A batch the axis does not divide, the
+        last of an epoch, stays whole: every device computes it."""
+        shards = self._distribution._data_shards()
+
+        def split(leaf):
+            if leaf.ndim == 0 or leaf.shape[0] % shards:
+                return leaf
+            return lax.with_sharding_constraint(
+                leaf, self._distribution._data_sharding(leaf.ndim))
+
+        return jax.tree_util.tree_map(split, batch)
+
+    def _place_batch(self, batch):
+        """A batch from the host as arrays laid out along the data axis; with several
+        processes each one's batch is its part of the global batch (Keras's rule)."""
+        distribution = self._distribution
+        shards = distribution._data_shards()
+
+        def place(leaf):
+            if distribution.num_processes > 1:
+                return jax.make_array_from_process_local_data(
+                    distribution._data_sharding(np.ndim(leaf)), np.asarray(leaf))
+            if np.ndim(leaf) == 0 or np.shape(leaf)[0] % shards:
+                return jax.device_put(leaf, distribution._replicated_sharding())
+            return jax.device_put(leaf, distribution._data_sharding(np.ndim(leaf)))
+
+        return jax.tree_util.tree_map(place, batch)
 
     def _single_impl(self, values, batch):
         new_values, logs, _ = self._guarded_step(values, batch, None, jnp.bool_(True))
@@ -237,6 +282,8 @@ class StepPrograms:
         commit(zip(self.variables, values.flat()))
 
     def run_single(self, batch):
+        if self._distribution is not None:
+            batch = self._place_batch(batch)
         values, logs = self._single(self.read_values(), batch)
         self.write_values(values)
         return logs
@@ -286,7 +333,7 @@ class StepPrograms:
             def scan(values, arrays, index_table, start):
                 return self._scan_impl(count, values, arrays, index_table, start)
 
-            program = jax.jit(scan, donate_argnums=0)
+            program = jax.jit(scan, **self._jit_options)
             self._scans[count] = program
         values, logs = program(self.read_values(), arrays, index_table, start)
         self.write_values(values)

@@ -19,6 +19,7 @@ import math
 import jax
 import numpy as np
 
+from lamina._runtime import sharding
 from lamina._runtime.rng import draw_seed
 from lamina._runtime.scope import StateScope
 from lamina._runtime.state import commit
@@ -125,6 +126,10 @@ class EpochRunner:
 
     def _run_arrays(self):
         data, kind = self.data, self.kind
+        sharding.check_batch_size(data.batch_size if data.full_batches else None,
+                                  "fit" if kind == "train" else "evaluate")
+        if sharding.multi_process():
+            return self._run_process_batches()
         with noted(kind, lambda: f"the first batch ({describe_first(data)})", self.epoch):
             programs = self.model._programs_for_spec(
                 kind, data.batch_spec(data.batch_size if data.full_batches
@@ -173,6 +178,21 @@ class EpochRunner:
             self.model._check_batch_targets(batch, self.data.class_weight, self._where)
             self._hook(self.begin, step)
             with noted(self.kind, describe, self.epoch):
+                logs = programs.run_single(batch)
+            if self._after_program(step, logs):
+                break
+        return logs
+
+    def _run_process_batches(self):
+        """Arrays under a distribution over several processes: each process's batches are
+        its rows of each global batch, assembled step by step (`run_single`)."""
+        logs = None
+        for step, batch in enumerate(self._eager_batches()):
+            describe = functools.partial(_batch_text, step, batch)
+            with noted(self.kind, describe, self.epoch):
+                programs = self.model._programs_for_spec(self.kind, spec_of(batch),
+                                                         self.guard_loss)
+                self._hook(self.begin, step)
                 logs = programs.run_single(batch)
             if self._after_program(step, logs):
                 break
@@ -239,6 +259,7 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
         return bool(getattr(model, "stop_predicting", False))
 
     if isinstance(data, data_lib.ArrayData):
+        sharding.check_batch_size(data.batch_size if data.full_batches else None, "predict")
         programs = model._programs_for_spec(
             "predict", data.batch_spec(data.batch_size if data.full_batches
                                        else data.partial_size))

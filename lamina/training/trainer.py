@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import optimizers
+from lamina._runtime import sharding
 from lamina._runtime.grad import value_and_grad
 from lamina._runtime.rng import global_seed_generator
 from lamina._runtime.config import capped_steps, max_epochs
@@ -324,7 +325,8 @@ class Trainer:
         structure = jax.tree_util.tree_structure(batch_spec)
         shapes = tuple((tuple(s.shape[1:]), str(s.dtype))
                        for s in jax.tree_util.tree_leaves(batch_spec))
-        key = (kind, structure, shapes, guard_loss, self._compiled_state_version())
+        key = (kind, structure, shapes, guard_loss, sharding.token(),
+               self._compiled_state_version())
         cache = self.__dict__.get("_programs")
         if cache is None:  # predict on a model that was never compiled
             cache = {}
@@ -342,7 +344,7 @@ class Trainer:
             # Programs traced before the model, optimizer or metrics changed are stale. The
             # programs are stored under the version after tracing, which may have built more.
             key = key[:-1] + (self._compiled_state_version(),)
-            for stale in [k for k in cache if k[-1] != key[-1]]:
+            for stale in [k for k in cache if k[-2:] != key[-2:]]:  # or distribution
                 del cache[stale]
             cache[key] = programs
         return programs
