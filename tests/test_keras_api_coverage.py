@@ -66,10 +66,6 @@ PENDING = {
         "keras.layers.RandomTranslation", "keras.layers.RandomZoom", "keras.layers.Resizing",
         "keras.layers.STFTSpectrogram", "keras.layers.Solarization", "keras.layers.StringLookup",
         "keras.layers.TextVectorization",
-        # The geometric and colour ops that RandomRotation/Shear/Zoom/Translation,
-        # RandomElasticTransform, RandomPerspective and RandomHue/Saturation are built on.
-        "keras.ops.image.affine_transform", "keras.ops.image.elastic_transform",
-        "keras.ops.image.perspective_transform",
         # STFTSpectrogram's kernels.
         "keras.initializers.STFT", "keras.initializers.STFTInitializer",
         "keras.initializers.stft",

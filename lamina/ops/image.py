@@ -13,11 +13,15 @@ from lamina._runtime import config
 from lamina.ops._convert import compiled, tensor
 from lamina.ops._convert import data_format as _data_format
 from lamina.ops._convolution import conv, depthwise_conv
+from lamina.ops._image_warps import affine_transform as affine_transform
+from lamina.ops._image_warps import elastic_transform as elastic_transform
+from lamina.ops._image_warps import perspective_transform as perspective_transform
 
 __all__ = [
-    "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
-    "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv",
-    "scale_and_translate", "sobel_edges", "ssim",
+    "affine_transform", "crop_images", "elastic_transform", "extract_patches",
+    "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
+    "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate",
+    "sobel_edges", "ssim",
 ]
 
 _INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")

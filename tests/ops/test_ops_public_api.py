@@ -56,8 +56,9 @@ OPS_NAMES = [
 
 SUBMODULES = ["image", "linalg", "nn", "numpy"]
 
-IMAGE_NAMES = ["crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur",
-               "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
+IMAGE_NAMES = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
+               "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates",
+               "pad_images", "perspective_transform", "resize", "rgb_to_grayscale",
                "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
 
 OPS_DIR = pathlib.Path(ops.__file__).parent
