@@ -19,7 +19,7 @@ from lamina._version import __version__ as __version__
 from lamina._version import version as version
 
 _SUBMODULES = frozenset({
-    "callbacks", "datasets", "distillation", "layers", "dtype_policies", "models",
+    "callbacks", "datasets", "distillation", "export", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
     "metrics", "mixed_precision", "ops", "optimizers", "random",
     "regularizers", "saving", "tree", "utils", "wrappers", "distribution",

@@ -76,7 +76,7 @@ PENDING = {
         "keras.utils.bounding_boxes",
     ]),
     19: ("export, quantization, applications, legacy formats and visualization", [
-        "keras.export", "keras.export.*", "keras.quantizers", "keras.quantizers.*",
+        "keras.quantizers", "keras.quantizers.*",
         "keras.Quantizer", "keras.applications", "keras.applications.*",
         "keras.visualization", "keras.visualization.*",
         "keras.dtype_policies.AWQDTypePolicy", "keras.dtype_policies.GPTQDTypePolicy",

@@ -10,6 +10,7 @@ import json
 import os
 
 from lamina._serialization import serialize_keras_object
+from lamina.export.model_export import export_model
 from lamina.layers.layer import Layer
 from lamina.models.functional_config import functional_from_config
 from lamina.models.summary import print_summary
@@ -171,6 +172,41 @@ class Model(Trainer, Layer):
             orbax_checkpoint.load_weights(self, os.fspath(filepath), skip_mismatch=skip_mismatch)
             return
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Exports the inference pass (`model(x, training=False)`) for serving without lamina.
+
+        Args:
+            filepath: where to write: a folder for `"stablehlo"`, a file for `"onnx"`.
+            format: `"stablehlo"` (JAX's serialized StableHLO, `jax.export`: a folder with
+                `serve.jax_exported`, loaded by `jax.export.deserialize` and run with JAX
+                alone) or `"onnx"` (an ONNX file, through jax2onnx: `pip install
+                "lamina[export]"`). Keras's `"tf_saved_model"` (its default), `"litert"`,
+                `"openvino"` and `"torch"` need TensorFlow or PyTorch and are refused with a
+                `ValueError` that says what to use instead.
+            verbose: print where the artifact was written (default True).
+            input_signature: the inputs' shapes and dtypes, a list of `keras.InputSpec`
+                (one per positional argument); by default the model's own inputs with a free
+                batch size. A model never built or called needs it (it is built from it).
+            **kwargs: `opset_version` for `"onnx"`; `platforms` (e.g. `("cpu", "cuda")`)
+                for `"stablehlo"`.
+
+        A `None` in the signature (the batch size by default) stays free in the artifact.
+        See docs/exporting.md for serving the files.
+
+        Examples:
+            >>> import os, tempfile
+            >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            >>> path = os.path.join(tempfile.mkdtemp(), "model")
+            >>> model.export(path, format="stablehlo", verbose=False)
+            >>> with open(os.path.join(path, "serve.jax_exported"), "rb") as file:
+            ...     serve = jax.export.deserialize(bytearray(file.read()))
+            >>> serve.call(np.ones((4, 3), "float32")).shape
+            (4, 2)
+        """
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
