@@ -49,10 +49,9 @@ PENDING = {
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
          "on, dataset utilities", [
         "keras.preprocessing", "keras.preprocessing.*",
-        "keras.layers.AugMix", "keras.layers.AutoContrast", "keras.layers.CategoryEncoding",
+        "keras.layers.AugMix", "keras.layers.AutoContrast",
         "keras.layers.CenterCrop", "keras.layers.ContrastLimitedAdaptiveHistogramEqualization",
-        "keras.layers.CutMix", "keras.layers.Discretization", "keras.layers.Equalization",
-        "keras.layers.HashedCrossing", "keras.layers.Hashing", "keras.layers.IntegerLookup",
+        "keras.layers.CutMix", "keras.layers.Equalization",
         "keras.layers.MaxNumBoundingBoxes", "keras.layers.MelSpectrogram", "keras.layers.MixUp",
         "keras.layers.Pipeline", "keras.layers.RandAugment", "keras.layers.RandomBrightness",
         "keras.layers.RandomColorDegeneration", "keras.layers.RandomColorJitter",
@@ -64,8 +63,7 @@ PENDING = {
         "keras.layers.RandomRotation", "keras.layers.RandomSaturation",
         "keras.layers.RandomSharpness", "keras.layers.RandomShear",
         "keras.layers.RandomTranslation", "keras.layers.RandomZoom", "keras.layers.Resizing",
-        "keras.layers.STFTSpectrogram", "keras.layers.Solarization", "keras.layers.StringLookup",
-        "keras.layers.TextVectorization",
+        "keras.layers.STFTSpectrogram", "keras.layers.Solarization",
         # STFTSpectrogram's kernels.
         "keras.initializers.STFT", "keras.initializers.STFTInitializer",
         "keras.initializers.stft",

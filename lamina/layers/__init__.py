@@ -127,6 +127,14 @@ from lamina.layers.spectral_normalization import SpectralNormalization as Spectr
 from lamina.layers.normalization import UnitNormalization as UnitNormalization
 from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import Rescaling as Rescaling
+# Text and categorical preprocessing (string layers run on the host: preprocessing/host.py).
+from lamina.layers.preprocessing import CategoryEncoding as CategoryEncoding
+from lamina.layers.preprocessing import Discretization as Discretization
+from lamina.layers.preprocessing import HashedCrossing as HashedCrossing
+from lamina.layers.preprocessing import Hashing as Hashing
+from lamina.layers.preprocessing import IntegerLookup as IntegerLookup
+from lamina.layers.preprocessing import StringLookup as StringLookup
+from lamina.layers.preprocessing import TextVectorization as TextVectorization
 from lamina.layers.regularization import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization import AlphaDropout as AlphaDropout
 from lamina.layers.regularization import Dropout as Dropout

@@ -44,7 +44,8 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        # A "string" input feeds host-side text layers; the layer's own policy stays floatx.
+        super().__init__(name=name, dtype=None if dtype == "string" else dtype, **kwargs)
         if shape is not None and batch_shape is not None:
             raise ValueError(
                 f"InputLayer '{self.name}': pass either shape= or batch_shape=, not both. "
@@ -78,7 +79,8 @@ class InputLayer(Layer):
         # floatx, not the global policy's compute dtype: under "mixed_bfloat16" a model's
         # inputs stay float32 and each layer casts them (as in Keras).
         self._input_dtype = dtype if dtype is not None else config.floatx()
-        self._input_dtype = standardize_dtype(self._input_dtype)
+        if self._input_dtype != "string":
+            self._input_dtype = standardize_dtype(self._input_dtype)
         if input_tensor is None:
             input_tensor = KerasTensor(self._batch_shape, dtype=self._input_dtype, name=self.name)
         Node(self, (), {}, input_tensor)

@@ -39,7 +39,8 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", sparse=False, name=None):
         self._shape = tuple(None if d is None else int(d) for d in shape)
-        self._dtype = standardize_dtype(dtype)
+        # "string": the inputs of host-side text layers (never an array's dtype in JAX).
+        self._dtype = "string" if dtype == "string" else standardize_dtype(dtype)
         self.sparse = bool(sparse)
         self.name = name
         self._keras_history = None
