@@ -70,16 +70,10 @@ PENDING = {
         "keras.utils.FeatureSpace", "keras.utils.audio_dataset_from_directory",
         "keras.utils.image_dataset_from_directory", "keras.utils.text_dataset_from_directory",
         "keras.utils.timeseries_dataset_from_array",
-        # Box-format conversions used by the augmentation layers' bounding-box support.
-        "keras.utils.bounding_boxes",
     ]),
     19: ("export, quantization, applications, legacy formats and visualization", [
-        "keras.quantizers", "keras.quantizers.*",
-        "keras.Quantizer", "keras.applications", "keras.applications.*",
+        "keras.applications", "keras.applications.*",
         "keras.visualization", "keras.visualization.*",
-        "keras.dtype_policies.AWQDTypePolicy", "keras.dtype_policies.GPTQDTypePolicy",
-        "keras.dtype_policies.Int4DTypePolicy", "keras.dtype_policies.QuantizedDTypePolicy",
-        "keras.dtype_policies.QuantizedFloat8DTypePolicy",
         # TF-Keras 2's config format, read by legacy .h5 model files.
         "keras.legacy", "keras.utils.legacy",
     ]),

@@ -25,6 +25,8 @@ from lamina._runtime.rng import set_random_seed as set_random_seed
 from lamina._runtime.session import clear_session as clear_session
 from lamina._serialization import deserialize_keras_object as deserialize_keras_object
 from lamina._serialization import serialize_keras_object as serialize_keras_object
+from lamina.utils import bounding_boxes as bounding_boxes
+from lamina.utils import legacy as legacy
 from lamina.utils.config import Config as Config
 from lamina.utils.dataset_utils import pack_x_y_sample_weight as pack_x_y_sample_weight
 from lamina.utils.dataset_utils import split_dataset as split_dataset
