@@ -53,12 +53,21 @@ def variable_sharding(variable):
     distribution = _active
     if distribution is None:
         return None
-    sharding = distribution._variable_sharding(variable)
     reference = _like.get()
+    if reference is not None and tuple(reference.shape) == tuple(variable.shape):
+        variable._layout_reference = reference
+    return _target(distribution, variable, {})
+
+
+def _target(distribution, variable, planned):
+    """The variable's sharding: its own layout, else its reference's (`planned` holds the
+    shardings being given to other Variables in the same move, by id)."""
+    sharding = distribution._variable_sharding(variable)
+    reference = variable.__dict__.get("_layout_reference")
     if reference is not None and not distribution._has_own_layout(variable):
-        own = getattr(reference, "_sharding", None)
-        if own is not None and tuple(reference.shape) == tuple(variable.shape):
-            sharding = own
+        followed = planned.get(id(reference), reference._sharding)
+        if followed is not None:
+            sharding = followed
     return sharding
 
 
@@ -69,9 +78,11 @@ def place(variables):
     distribution = _active
     if distribution is None and not _used:
         return
-    moves = []
-    for variable in variables:
-        sharding = None if distribution is None else distribution._variable_sharding(variable)
+    moves, planned = [], {}
+    # Weights first, so that the slots that follow them see where they go.
+    for variable in sorted(variables, key=lambda v: "_layout_reference" in v.__dict__):
+        sharding = None if distribution is None else _target(distribution, variable, planned)
+        planned[id(variable)] = sharding
         value = variable._value
         if sharding is None:
             if variable._sharding is not None:

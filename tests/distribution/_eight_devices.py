@@ -1,0 +1,198 @@
+"""The multi-device checks, run once in a process with 8 simulated CPU devices
+(test_multi_device.py starts it with XLA_FLAGS=--xla_force_host_platform_device_count=8 and
+asserts on the JSON it writes).
+
+Usage: python _eight_devices.py WORK_DIR   (reads WORK_DIR/one_device.keras, writes
+WORK_DIR/results.json and WORK_DIR/eight_devices.keras / .weights.h5)
+"""
+
+import json
+import os
+import re
+import sys
+
+import jax
+import numpy as np
+
+import lamina as keras
+from lamina import layers
+from lamina.distribution import (DataParallel, DeviceMesh, LayoutMap, ModelParallel,
+                                 TensorLayout, set_distribution)
+
+work = sys.argv[1]
+results = {"device_count": jax.device_count()}
+rng = np.random.default_rng(0)
+x = rng.normal(size=(100, 12)).astype("float32")  # batches of 16: six split, one of 4 whole
+y = (x[:, :1] * 2 - x[:, 1:2]).astype("float32")
+
+
+def spec(variable):
+    sharding = variable.value.sharding
+    return [list(p) if isinstance(p, tuple) else p
+            for p in getattr(sharding, "spec", ())] if hasattr(sharding, "spec") else None
+
+
+def shard_shape(variable):
+    return list(variable.value.addressable_shards[0].data.shape)
+
+
+def error_of(fn):
+    try:
+        fn()
+    except Exception as error:  # noqa: BLE001  (the test checks class and text)
+        return {"type": type(error).__name__, "message": str(error)}
+    return None
+
+
+def mlp():
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((12,)), layers.Dense(32, activation="relu"), layers.Dropout(0.25),
+        layers.BatchNormalization(), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    return model
+
+
+# ---------------------------------------------------------------- DataParallel vs one device
+plain = mlp()
+plain_history = plain.fit(x, y, batch_size=16, epochs=3, verbose=0).history
+with DataParallel().scope():
+    dp = mlp()
+    dp_history = dp.fit(x, y, batch_size=16, epochs=3, verbose=0).history
+    results["dp"] = {
+        "kernel_devices": len(dp.layers[0].kernel.value.sharding.device_set),
+        "kernel_spec": spec(dp.layers[0].kernel),
+        "slot_devices": len(dp.optimizer.variables[-1].value.sharding.device_set),
+        "metric_devices": len(dp.metrics_variables[0].value.sharding.device_set),
+        "history": dp_history,
+        "weight_diff": max(float(np.abs(a - b).max())
+                           for a, b in zip(plain.get_weights(), dp.get_weights())),
+        "predict_diff": float(np.abs(dp.predict(x, batch_size=16, verbose=0)
+                                     - plain.predict(x, batch_size=16, verbose=0)).max()),
+        "evaluate": dp.evaluate(x, y, batch_size=16, verbose=0),
+        "plain_evaluate": plain.evaluate(x, y, batch_size=16, verbose=0),
+        "odd_batch": error_of(lambda: dp.fit(x, y, batch_size=12, verbose=0)),
+    }
+    # The compiled epoch loop splits the batch: XLA sums the gradients across devices.
+    programs = next(p for k, p in dp._programs.items() if k[0] == "train")
+    table = np.zeros((1, 16), "int32")
+    arrays = jax.device_put((x, y), keras.distribution.distribution()._replicated_sharding())
+    hlo = programs._loop.lower(programs.read_values(), arrays, table, 0, 1).compile().as_text()
+    results["dp"]["all_reduce"] = "all-reduce" in hlo
+    dp.save(os.path.join(work, "eight_devices.keras"))
+    dp.save_weights(os.path.join(work, "eight_devices.weights.h5"))
+    results["dp"]["saved_predictions"] = dp.predict(x[:8], verbose=0).tolist()
+results["plain_history"] = plain_history
+
+# ---------------------------------------------------------------- ModelParallel, 2 x 4 mesh
+mesh = DeviceMesh((2, 4), ("batch", "model"))
+layout_map = LayoutMap(mesh)
+layout_map[".*dense.*kernel"] = (None, "model")
+layout_map[".*dense.*bias"] = ("model",)
+layout_map[".*einsum.*kernel"] = TensorLayout((None, "model", None))
+
+
+def wide():
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((12,))
+    hidden = layers.Dense(64, activation="relu", name="dense_in")(inputs)
+    hidden = layers.EinsumDense("ab,bcd->acd", (8, 4), bias_axes="cd", name="einsum")(hidden)
+    hidden = layers.Reshape((32,))(hidden)
+    outputs = layers.Dense(8, name="dense_out")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+reference = wide()
+reference_out = reference.predict(x, batch_size=16, verbose=0)
+with ModelParallel(layout_map=layout_map, batch_dim_name="batch").scope():
+    sharded = wide()
+    sharded.set_weights(reference.get_weights())
+    variables = {v.path: {"spec": spec(v), "shard": shard_shape(v), "shape": list(v.shape)}
+                 for v in sharded.weights}
+    out = sharded.predict(x, batch_size=16, verbose=0)
+    sharded.fit(x, np.tile(y, (1, 8)), batch_size=16, epochs=1, verbose=0)  # Adam
+    slots = {v.path: {"spec": spec(v), "shard": shard_shape(v)}
+             for v in sharded.optimizer.variables if v.ndim >= 2}
+    results["mp"] = {"variables": variables, "predict_diff": float(np.abs(out - reference_out).max()),
+                     "slots": slots,
+                     "kernel_after_fit": spec(sharded.get_layer("dense_in").kernel)}
+
+# ---------------------------------------------------------------- custom loop on sharded state
+with ModelParallel(layout_map=layout_map).scope():
+    custom = wide()
+    kernel = custom.get_layer("dense_in").kernel
+    optimizer = keras.optimizers.SGD(0.1)
+
+    @keras.function
+    def train_step(xb, yb):
+        def loss_fn():
+            return keras.ops.mean((custom(xb) - yb) ** 2)
+        loss, grads = keras.value_and_grad(loss_fn, custom.trainable_variables)()
+        optimizer.apply(grads, custom.trainable_variables)
+        return loss
+
+    xb = keras.distribution.distribute_tensor(x[:16], TensorLayout(("batch", None), mesh))
+    losses = [float(train_step(xb, np.tile(y[:16], (1, 8)))) for _ in range(3)]
+    results["custom"] = {"losses": losses, "kernel_spec": spec(kernel),
+                         "kernel_shard": shard_shape(kernel)}
+plain_custom = wide()
+plain_optimizer = keras.optimizers.SGD(0.1)
+
+
+@keras.function
+def plain_step(xb, yb):
+    loss, grads = keras.value_and_grad(
+        lambda: keras.ops.mean((plain_custom(xb) - yb) ** 2), plain_custom.trainable_variables)()
+    plain_optimizer.apply(grads, plain_custom.trainable_variables)
+    return loss
+
+
+results["custom"]["plain_losses"] = [float(plain_step(x[:16], np.tile(y[:16], (1, 8))))
+                                     for _ in range(3)]
+
+# ---------------------------------------------------------------- bad input
+bad_map = LayoutMap(mesh)
+bad_map[".*dense.*kernel"] = ("model",)  # rank 1 for a rank-2 kernel
+with ModelParallel(layout_map=bad_map).scope():
+    results["bad_rank"] = error_of(lambda: layers.Dense(4, name="dense_bad")(np.ones((2, 3))))
+odd_map = LayoutMap(mesh)
+odd_map[".*kernel"] = (None, "model")
+with ModelParallel(layout_map=odd_map).scope():
+    results["bad_split"] = error_of(lambda: layers.Dense(6, name="dense_odd")(np.ones((2, 3))))
+results["bad_axis"] = error_of(lambda: TensorLayout(("model", "nope"), mesh))
+results["mesh_too_large"] = error_of(lambda: DeviceMesh((16,), ("batch",)))
+
+# Switching distributions between compile and fit: the state moves to the new layouts.
+switched = mlp()  # built and compiled without a distribution
+switch_map = LayoutMap(mesh)
+switch_map[re.escape(switched.layers[0].kernel.path)] = (None, "model")
+with ModelParallel(layout_map=switch_map).scope():
+    switched.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    results["switch"] = {"kernel_shard": shard_shape(switched.layers[0].kernel),
+                         "slot_shard": shard_shape(switched.optimizer.variables[2])}
+switched.fit(x, y, batch_size=16, epochs=1, verbose=0)  # and back to one device
+results["switch"]["back_devices"] = len(switched.layers[0].kernel.value.sharding.device_set)
+
+# A layout that does not fit a model built before: fit refuses it and nothing moves.
+kept = plain
+before = [w.copy() for w in kept.get_weights()]
+before_devices = sorted({len(v.value.sharding.device_set) for v in kept.variables})
+with ModelParallel(layout_map=odd_map).scope():
+    results["half_sharded"] = {"error": error_of(
+        lambda: kept.fit(x, y, batch_size=16, epochs=1, verbose=0))}
+results["half_sharded"]["devices"] = [before_devices, sorted(
+    {len(v.value.sharding.device_set) for v in kept.variables})]
+results["half_sharded"]["unchanged"] = all(
+    np.array_equal(a, b) for a, b in zip(before, kept.get_weights()))
+
+# ---------------------------------------------------------------- a model saved on one device
+with DataParallel().scope():
+    loaded = keras.saving.load_model(os.path.join(work, "one_device.keras"))
+    results["loaded_from_one"] = {
+        "predictions": loaded.predict(x[:8], verbose=0).tolist(),
+        "kernel_devices": len(loaded.layers[0].kernel.value.sharding.device_set)}
+
+with open(os.path.join(work, "results.json"), "w") as file:
+    json.dump(results, file)

@@ -1,0 +1,158 @@
+"""keras.distribution on 8 simulated CPU devices.
+
+The checks run in one subprocess (`_eight_devices.py`, started once for the module with
+`XLA_FLAGS=--xla_force_host_platform_device_count=8`: this process keeps its one device); the
+tests assert on what it reports. Files cross between the two: a model saved here (one
+device) is loaded there, and one saved there (8 devices) is loaded here.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lamina as keras
+from lamina import layers
+
+WORKER = pathlib.Path(__file__).with_name("_eight_devices.py")
+# DataParallel runs the same arithmetic on split batches; XLA sums the per-device gradient
+# parts in another order than one device does, so results agree to float32 rounding.
+TOLERANCE = 1e-5
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 12)).astype("float32")
+    return x, (x[:, :1] * 2 - x[:, 1:2]).astype("float32")
+
+
+def _mlp():
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((12,)), layers.Dense(32, activation="relu"), layers.Dropout(0.25),
+        layers.BatchNormalization(), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    return model
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("eight_devices")
+    x, _ = _data()
+    one = _mlp()
+    one.save(work / "one_device.keras")
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+           "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, str(WORKER), str(work)], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = json.loads((work / "results.json").read_text())
+    results["work"] = work
+    results["one_device_predictions"] = one.predict(x[:8], verbose=0)
+    return results
+
+
+def test_the_worker_sees_eight_devices(run):
+    assert run["device_count"] == 8
+
+
+def test_data_parallel_fit_ends_at_the_one_device_weights(run):
+    dp = run["dp"]
+    # Dropout and BatchNormalization included: the noise is drawn for the global batch, and
+    # the batch statistics are those of the global batch, as on one device.
+    assert dp["weight_diff"] < TOLERANCE
+    for key in ("loss", "mae"):
+        np.testing.assert_allclose(dp["history"][key], run["plain_history"][key], rtol=1e-5)
+    np.testing.assert_allclose(dp["evaluate"], dp["plain_evaluate"], rtol=1e-5)
+    assert dp["predict_diff"] < TOLERANCE  # one array, rows in order (last batch of 4 too)
+
+
+def test_data_parallel_state_is_on_every_device_and_the_batch_is_split(run):
+    dp = run["dp"]
+    assert dp["kernel_devices"] == dp["slot_devices"] == dp["metric_devices"] == 8
+    assert dp["kernel_spec"] == [None, None]  # replicated
+    assert dp["all_reduce"]  # the compiled epoch loop sums gradients across devices
+
+
+def test_batch_not_divisible_by_the_data_axis_is_refused(run):
+    error = run["dp"]["odd_batch"]
+    assert error["type"] == "ValueError"
+    assert "batch_size=12" in error["message"] and "8 devices" in error["message"]
+
+
+def test_model_parallel_shards_dense_and_einsum_kernels_as_asked(run):
+    variables = run["mp"]["variables"]
+    assert variables["dense_in/kernel"] == {"spec": [None, "model"], "shard": [12, 16],
+                                            "shape": [12, 64]}
+    assert variables["dense_in/bias"]["shard"] == [16]
+    assert variables["einsum/kernel"] == {"spec": [None, "model", None], "shard": [64, 2, 4],
+                                          "shape": [64, 8, 4]}
+    assert variables["einsum/bias"]["spec"] == [None, None]  # no key matches: replicated
+    assert variables["dense_out/kernel"]["shard"] == [32, 2]
+    assert run["mp"]["predict_diff"] < TOLERANCE  # predicts as the unsharded model
+
+
+def test_model_parallel_fit_keeps_weights_and_adam_slots_sharded(run):
+    assert run["mp"]["kernel_after_fit"] == [None, "model"]
+    slots = run["mp"]["slots"]
+    assert slots["adam_3/dense_in_kernel_momentum"] == {"spec": [None, "model"],
+                                                        "shard": [12, 16]}
+    assert slots["adam_3/einsum_kernel_velocity"]["shard"] == [64, 2, 4]
+    assert slots["adam_3/einsum_bias_momentum"]["spec"] == [None, None]
+
+
+def test_custom_loop_with_function_and_value_and_grad_on_sharded_variables(run):
+    custom = run["custom"]
+    np.testing.assert_allclose(custom["losses"], custom["plain_losses"], rtol=1e-5)
+    assert custom["kernel_spec"] == [None, "model"] and custom["kernel_shard"] == [12, 16]
+
+
+def test_layouts_that_do_not_fit_name_the_variable_its_shape_and_the_layout(run):
+    rank = run["bad_rank"]
+    assert rank["type"] == "ValueError"
+    assert "'dense_bad/kernel'" in rank["message"] and "(3, 4)" in rank["message"]
+    assert "('model',)" in rank["message"]
+    split = run["bad_split"]["message"]
+    assert "'dense_odd/kernel'" in split and "(3, 6)" in split and "4 equal parts" in split
+    axis = run["bad_axis"]
+    assert axis["type"] == "ValueError" and "['nope']" in axis["message"]
+
+
+def test_a_mesh_larger_than_the_devices_is_refused(run):
+    error = run["mesh_too_large"]
+    assert error["type"] == "ValueError"
+    assert "needs 16 devices, but 8 were given" in error["message"]
+
+
+def test_switching_distributions_between_compile_and_fit_moves_the_state(run):
+    switch = run["switch"]
+    assert switch["kernel_shard"] == [12, 8] and switch["slot_shard"] == [12, 8]
+    assert switch["back_devices"] == 1  # fit without a distribution: back on one device
+
+
+def test_a_layout_error_leaves_nothing_half_sharded(run):
+    half = run["half_sharded"]
+    assert half["error"]["type"] == "ValueError"
+    assert "sequential/dense_1/kernel" in half["error"]["message"]
+    before, after = half["devices"]
+    assert before == after and half["unchanged"]
+
+
+def test_saved_on_eight_devices_loads_on_one(run):
+    x, _ = _data()
+    expected = np.asarray(run["dp"]["saved_predictions"])
+    model = keras.saving.load_model(run["work"] / "eight_devices.keras")
+    np.testing.assert_allclose(model.predict(x[:8], verbose=0), expected, atol=1e-6)
+    fresh = _mlp()
+    fresh.load_weights(run["work"] / "eight_devices.weights.h5")
+    np.testing.assert_allclose(fresh.predict(x[:8], verbose=0), expected, atol=1e-6)
+
+
+def test_saved_on_one_device_loads_on_eight(run):
+    loaded = run["loaded_from_one"]
+    assert loaded["kernel_devices"] == 8
+    np.testing.assert_allclose(loaded["predictions"], run["one_device_predictions"], atol=1e-6)
