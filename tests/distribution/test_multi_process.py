@@ -1,0 +1,103 @@
+"""Two processes on localhost join with `keras.distribution.initialize` and train one model
+data-parallel (each feeding its own rows of every batch); a worker that cannot reach its
+coordinator gets a clear error after a bounded wait."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import lamina as keras
+
+WORKER = pathlib.Path(__file__).with_name("_two_process_worker.py")
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    work = tmp_path_factory.mktemp("two_processes")
+    port = _free_port()
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "JAX_PLATFORMS": "cpu"}
+    workers = [subprocess.Popen([sys.executable, str(WORKER), str(port), str(i),
+                                 str(work / f"process_{i}.json")], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for i in range(2)]
+    try:
+        outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output[-4000:]
+    return [json.loads((work / f"process_{i}.json").read_text()) for i in range(2)]
+
+
+def test_two_processes_span_one_mesh(two_processes):
+    for index, report in enumerate(two_processes):
+        assert report["process_index"] == index and report["process_count"] == 2
+        assert report["device_count"] == 4 and report["local_device_count"] == 2
+
+
+def test_two_processes_end_with_identical_weights(two_processes):
+    first, second = two_processes
+    assert first["loss"] == second["loss"]
+    for a, b in zip(first["weights"], second["weights"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_two_processes_train_as_one_process_on_the_global_batches(two_processes):
+    # Global batch i is process 0's batch i followed by process 1's (Keras's rule for
+    # per-process data): one process training on those batches ends at the same weights.
+    parts = []
+    for process_id in range(2):
+        rows = np.random.default_rng(10 + process_id)
+        x = rows.normal(size=(32, 6)).astype("float32")
+        parts.append((x, x.sum(axis=1, keepdims=True)))
+    x = np.concatenate([np.concatenate([p[0][i:i + 8] for p in parts]) for i in (0, 8, 16, 24)])
+    y = np.concatenate([np.concatenate([p[1][i:i + 8] for p in parts]) for i in (0, 8, 16, 24)])
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], two_processes[0]["loss"], rtol=1e-5)
+    for a, b in zip(model.get_weights(), two_processes[0]["weights"]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+_UNREACHABLE = """
+import sys, time
+import lamina as keras
+start = time.monotonic()
+try:
+    keras.distribution.initialize(f"127.0.0.1:{sys.argv[1]}", num_processes=2, process_id=1,
+                                  initialization_timeout=2)
+except ConnectionError as error:
+    print("ConnectionError", round(time.monotonic() - start, 1), error)
+"""
+
+
+def test_initialize_with_an_unreachable_coordinator_fails_after_the_timeout():
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", _UNREACHABLE, str(_free_port())],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    kind, waited, message = result.stdout.strip().split(" ", 2)
+    assert kind == "ConnectionError" and 2 <= float(waited) < 10
+    assert "could not reach the coordinator at 127.0.0.1:" in message
+    assert "initialization_timeout" in message
+    assert time.monotonic() - start < 60
