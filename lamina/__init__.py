@@ -22,7 +22,7 @@ _SUBMODULES = frozenset({
     "callbacks", "datasets", "distillation", "export", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
     "metrics", "mixed_precision", "ops", "optimizers", "random",
-    "regularizers", "saving", "tree", "utils", "wrappers", "distribution",
+    "quantizers", "regularizers", "saving", "tree", "utils", "wrappers", "distribution",
 })
 
 
@@ -32,6 +32,7 @@ _LAZY_NAMES = {
     "Input": "lamina.layers", "InputSpec": "lamina.layers", "Layer": "lamina.layers",
     "Optimizer": "lamina.optimizers", "Loss": "lamina.losses", "Metric": "lamina.metrics",
     "DTypePolicy": "lamina.dtype_policies", "FloatDTypePolicy": "lamina.dtype_policies",
+    "Quantizer": "lamina.quantizers",
     "KerasTensor": "lamina.layers.symbolic",
     "StatelessScope": "lamina._runtime",
     "Initializer": "lamina.initializers", "Regularizer": "lamina.regularizers",

@@ -582,7 +582,7 @@ _MODELING_NAMESPACES = frozenset({
     "keras.dtype_policies", "keras.initializers", "keras.layers", "keras.losses",
     "keras.metrics", "keras.models", "keras.ops", "keras.ops.image", "keras.ops.linalg",
     "keras.ops.nn", "keras.ops.numpy", "keras.optimizers", "keras.optimizers.schedules",
-    "keras.random", "keras.regularizers",
+    "keras.quantizers", "keras.random", "keras.regularizers",
 })
 _FUNCTION_NAMESPACES = frozenset({
     "keras.activations", "keras.losses", "keras.metrics", "keras.ops", "keras.ops.image",

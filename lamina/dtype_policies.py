@@ -7,6 +7,10 @@ dtype (`lamina._runtime.variable.AutocastScope`), so gradients still reach float
 
 A `DTypePolicyMap` gives the layers of a block their own policies by path. The global policy
 (`set_dtype_policy`) is what layers created without `dtype=` take.
+
+The quantized policies (`"int8_from_float32"`, `"int4/128_from_float32"`,
+`"float8_from_mixed_bfloat16"`, ...) are what `layer.quantize(mode)` gives a layer: the mode,
+and the float policy it computes in (Keras 3's classes and names, so they move in files).
 """
 
 import re
@@ -23,16 +27,17 @@ from lamina._runtime.dtypes import standardize_dtype as _standardize_dtype
 from lamina._runtime.session import on_clear_session as _on_clear_session
 
 _MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
-# Keras's quantized policies ("int8_from_float32", ...): lamina does not quantize.
-_QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
+# The quantization modes of Keras's quantized policies ("int8_from_float32", ...).
+QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
+_QUANTIZATION_MODES = QUANTIZATION_MODES
 _global_policy = None
 
 
 def _quantized_refusal(name, what):
     return ValueError(
-        f"{what}: {_short_repr(name)} names a quantized dtype policy (Keras's "
-        f"{'/'.join(_QUANTIZATION_MODES)} quantization), which lamina does not implement. "
-        "Use a float policy such as 'float32' or 'mixed_bfloat16'.")
+        f"{what}: {_short_repr(name)} names a quantized dtype policy, which DTypePolicy does "
+        "not take. Use keras.dtype_policies.get(name) (a QuantizedDTypePolicy), or a float "
+        "policy such as 'float32' or 'mixed_bfloat16'.")
 
 
 @_keras_export("keras.DTypePolicy", "keras.dtype_policies.DTypePolicy",
@@ -101,7 +106,7 @@ class DTypePolicy:
 
     @property
     def quantization_mode(self):
-        """None: lamina's policies are not quantized (Keras's `"int8"`, ... modes)."""
+        """The quantization mode (`"int8"`, `"int4"`, `"float8"`, ...), None for float policies."""
         return None
 
     def convert_input(self, x, autocast, dtype):
@@ -142,7 +147,8 @@ class DTypePolicy:
         return hash(self._name)
 
     def __repr__(self):
-        return f'<DTypePolicy "{self._name}">'
+        name = type(self).__name__
+        return f'<{"DTypePolicy" if name == "FloatDTypePolicy" else name} "{self._name}">'
 
 
 @_keras_export("keras.FloatDTypePolicy", "keras.dtype_policies.FloatDTypePolicy")
@@ -153,6 +159,207 @@ class FloatDTypePolicy(DTypePolicy):
         >>> FloatDTypePolicy("mixed_float16") == DTypePolicy("mixed_float16")
         True
     """
+
+
+@_keras_export("keras.dtype_policies.QuantizedDTypePolicy")
+class QuantizedDTypePolicy(DTypePolicy):
+    """The policy of a quantized layer: a quantization `mode` on top of a float policy.
+
+    Its name is `"<mode>_from_<source_name>"` (`"int8_from_float32"`); it computes in the
+    source policy's compute dtype. `layer.quantize(mode)` sets it; a layer built with it
+    (from a config) creates quantized weights.
+
+    Args:
+        mode: one of `"int8"`, `"float8"`, `"int4"`, `"gptq"`, `"awq"`.
+        source_name: the float policy's name (None: the global policy's).
+
+    Examples:
+        >>> policy = lamina.dtype_policies.get("int8_from_mixed_bfloat16")
+        >>> policy.quantization_mode, policy.compute_dtype, policy.variable_dtype
+        ('int8', 'bfloat16', 'float32')
+    """
+
+    def __init__(self, mode, source_name=None):
+        if source_name is None:
+            source_name = _default_name()
+        self._compute_dtype, self._variable_dtype = self._parse_name(source_name)
+        if mode not in QUANTIZATION_MODES:
+            raise ValueError(
+                f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
+                f"Received: mode={_short_repr(mode)}")
+        if mode == "int8" and self._compute_dtype == "float16":
+            raise ValueError(
+                "Quantization mode='int8' does not work well with compute_dtype='float16' "
+                f"(source_name={source_name!r}): use 'mixed_bfloat16' or 'float32'.")
+        self._name = f"{mode}_from_{source_name}"
+        self._source_name = source_name
+        self._quantization_mode = mode
+
+    @property
+    def quantization_mode(self):
+        return self._quantization_mode
+
+    def get_config(self):
+        return {"mode": self._quantization_mode, "source_name": self._source_name}
+
+
+@_keras_export("keras.dtype_policies.QuantizedFloat8DTypePolicy")
+class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
+    """The policy of a float8-quantized layer: `"float8_from_<source>"`, with the length of
+    the amax history its delayed scaling keeps.
+
+    Examples:
+        >>> policy = lamina.dtype_policies.QuantizedFloat8DTypePolicy(
+        ...     "float8", "float32", amax_history_length=16)
+        >>> policy.name, policy.amax_history_length
+        ('float8_from_float32', 16)
+    """
+
+    default_amax_history_length = 1024
+
+    def __init__(self, mode, source_name=None, amax_history_length=1024):
+        super().__init__(mode, source_name)
+        if not isinstance(amax_history_length, int) or isinstance(amax_history_length, bool) \
+                or amax_history_length <= 0:
+            raise TypeError(
+                "QuantizedFloat8DTypePolicy: amax_history_length must be a positive integer. "
+                f"Received: amax_history_length={_short_repr(amax_history_length)}")
+        self._amax_history_length = amax_history_length
+
+    @property
+    def amax_history_length(self):
+        """How many steps of largest magnitudes the float8 scaling factors are taken over."""
+        return self._amax_history_length
+
+    def __eq__(self, other):
+        return super().__eq__(other) and \
+            self._amax_history_length == other._amax_history_length
+
+    __hash__ = DTypePolicy.__hash__
+
+    def get_config(self):
+        return {**super().get_config(), "amax_history_length": self._amax_history_length}
+
+
+def _parse_mode(cls, mode, fields, check):
+    """`"int4/128"` -> (base mode, [128]); errors name the expected format."""
+    expected = "'" + "/".join([cls.__name__[:-len("DTypePolicy")].lower()] +
+                              [f"<{f}>" for f in fields]) + "'"
+    parts = mode.split("/") if isinstance(mode, str) else []
+    base = cls.__name__[:-len("DTypePolicy")].lower()
+    if len(parts) != len(fields) + 1 or parts[0] != base:
+        raise ValueError(f"Invalid mode for {cls.__name__}. Expected format {expected}, but "
+                         f"got {_short_repr(mode)}.")
+    try:
+        values = [int(p) for p in parts[1:]]
+    except ValueError:
+        raise ValueError(f"Invalid mode for {cls.__name__}: {', '.join(fields)} must be "
+                         f"integers. Expected format {expected}, but got {mode!r}.") from None
+    check(dict(zip(fields, values)), mode)
+    return base, values
+
+
+def _check_group(name):
+    def check(values, mode):
+        if values[name] < -1 or values[name] == 0:
+            raise ValueError(f"Invalid {name} in mode {mode!r}: expected -1 (per channel) or a "
+                             f"positive integer, got {values[name]}.")
+    return check
+
+
+class _SizedQuantizedPolicy(QuantizedDTypePolicy):
+    _fields = ()
+
+    def __init__(self, mode, source_name=None):
+        base, values = _parse_mode(type(self), mode, self._fields, self._check)
+        super().__init__(base, source_name)
+        for field, value in zip(self._fields, values):
+            setattr(self, field, value)
+        self._name = f"{mode}_from_{self._source_name}"
+
+    @staticmethod
+    def _check(values, mode):
+        pass
+
+    def get_config(self):
+        mode = "/".join([self._quantization_mode] +
+                        [str(getattr(self, f)) for f in self._fields])
+        return {"mode": mode, "source_name": self._source_name}
+
+
+@_keras_export("keras.dtype_policies.Int4DTypePolicy")
+class Int4DTypePolicy(_SizedQuantizedPolicy):
+    """The policy of an int4-quantized layer with its group size: `"int4/<block_size>"`
+    (`-1`: one scale per output channel).
+
+    Examples:
+        >>> policy = lamina.dtype_policies.get("int4/128_from_float32")
+        >>> type(policy).__name__, policy.quantization_mode, policy.block_size
+        ('Int4DTypePolicy', 'int4', 128)
+    """
+
+    _fields = ("block_size",)
+    _check = staticmethod(_check_group("block_size"))
+
+
+@_keras_export("keras.dtype_policies.GPTQDTypePolicy")
+class GPTQDTypePolicy(_SizedQuantizedPolicy):
+    """The policy of a GPTQ-quantized layer: `"gptq/<weight_bits>/<group_size>"`. lamina
+    reads and writes it; building a layer with it (GPTQ's weights) is not implemented.
+
+    Examples:
+        >>> policy = lamina.dtype_policies.GPTQDTypePolicy("gptq/4/128", "float32")
+        >>> policy.name, policy.weight_bits, policy.group_size
+        ('gptq/4/128_from_float32', 4, 128)
+    """
+
+    _fields = ("weight_bits", "group_size")
+
+    @staticmethod
+    def _check(values, mode):
+        if values["weight_bits"] not in (2, 3, 4, 8):
+            raise ValueError(f"Invalid weight_bits in mode {mode!r}: expected 2, 3, 4 or 8, "
+                             f"got {values['weight_bits']}.")
+        _check_group("group_size")(values, mode)
+
+
+@_keras_export("keras.dtype_policies.AWQDTypePolicy")
+class AWQDTypePolicy(_SizedQuantizedPolicy):
+    """The policy of an AWQ-quantized layer: `"awq/4/<group_size>"`. lamina reads and
+    writes it; building a layer with it (AWQ's weights) is not implemented.
+
+    Examples:
+        >>> lamina.dtype_policies.AWQDTypePolicy("awq/4/-1", "float32").group_size
+        -1
+    """
+
+    _fields = ("weight_bits", "group_size")
+
+    @staticmethod
+    def _check(values, mode):
+        if values["weight_bits"] != 4:
+            raise ValueError(f"Invalid weight_bits in mode {mode!r}: AWQ quantizes to 4 bits, "
+                             f"got {values['weight_bits']}.")
+        _check_group("group_size")(values, mode)
+
+
+def _quantized_policy_from_name(name):
+    """`"int8_from_float32"` -> QuantizedDTypePolicy("int8", "float32"), and so on."""
+    mode, separator, source = name.partition("_from_")
+    if not separator or not source:
+        raise ValueError(
+            f"Cannot read the quantized dtype policy name {_short_repr(name)}: expected "
+            "'<mode>_from_<source policy>', e.g. 'int8_from_float32' or "
+            "'int4/128_from_mixed_bfloat16'.")
+    if mode.startswith("float8"):
+        return QuantizedFloat8DTypePolicy(mode, source)
+    if mode.startswith("int4") and "/" in mode:
+        return Int4DTypePolicy(mode, source)
+    if mode.startswith("gptq"):
+        return GPTQDTypePolicy(mode, source)
+    if mode.startswith("awq"):
+        return AWQDTypePolicy(mode, source)
+    return QuantizedDTypePolicy(mode, source)
 
 
 @_keras_export("keras.dtype_policies.DTypePolicyMap")
@@ -302,8 +509,9 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
 _CLASS_NAMES = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
                 # tf.keras 2's mixed-precision class, as older files name it
                 "Policy": DTypePolicy}
-_QUANTIZED_CLASS_NAMES = ("QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy",
-                          "Int4DTypePolicy", "GPTQDTypePolicy", "AWQDTypePolicy")
+_QUANTIZED_CLASSES = {cls.__name__: cls for cls in (
+    QuantizedDTypePolicy, QuantizedFloat8DTypePolicy, Int4DTypePolicy, GPTQDTypePolicy,
+    AWQDTypePolicy)}
 
 
 def _default_name():
@@ -314,8 +522,15 @@ def _default_name():
 def _from_dict(identifier):
     class_name = identifier.get("class_name", "DTypePolicy")
     config = identifier.get("config", {}) if "class_name" in identifier else identifier
-    if class_name in _QUANTIZED_CLASS_NAMES:
-        raise _quantized_refusal(class_name, "Cannot read a dtype policy")
+    if class_name in _QUANTIZED_CLASSES and "class_name" in identifier:
+        cls = _QUANTIZED_CLASSES[class_name]
+        fields = {"mode", "source_name"} | (
+            {"amax_history_length"} if cls is QuantizedFloat8DTypePolicy else set())
+        if not isinstance(config, dict) or "mode" not in config or not set(config) <= fields:
+            raise ValueError(
+                f"Cannot read a {class_name} from {_short_repr(identifier)}: its config needs "
+                f"'mode' and may have {sorted(fields - {'mode'})}.")
+        return cls(**config)
     if class_name == "DTypePolicyMap" and "class_name" in identifier:
         return DTypePolicyMap.from_config(config)
     if (class_name in _CLASS_NAMES and isinstance(config, dict) and set(config) <= {"name"}
@@ -347,6 +562,8 @@ def get(identifier):
     if isinstance(identifier, dict):
         return _from_dict(identifier)
     if isinstance(identifier, str):
+        if identifier.startswith(QUANTIZATION_MODES) and "_from_" in identifier:
+            return _quantized_policy_from_name(identifier)
         return DTypePolicy(identifier)
     if hasattr(identifier, "as_numpy_dtype") or isinstance(identifier, (np.dtype, type)):
         return DTypePolicy(_standardize_dtype(identifier))  # np.float16, jnp.bfloat16, tf dtypes
@@ -371,7 +588,8 @@ def serialize(dtype_policy):
             "dtype_policies.serialize: `dtype_policy` must be a DTypePolicy (or None). "
             f"Received: dtype_policy={_short_repr(dtype_policy)} (of type "
             f"{type(dtype_policy).__name__})")
-    module = "keras.dtype_policies" if isinstance(dtype_policy, DTypePolicyMap) else "keras"
+    module = "keras.dtype_policies" if isinstance(
+        dtype_policy, (DTypePolicyMap, QuantizedDTypePolicy)) else "keras"
     return {"module": module, "class_name": type(dtype_policy).__name__,
             "config": dtype_policy.get_config(), "registered_name": None}
 
@@ -432,5 +650,7 @@ def _reset_global_policy():
     _global_policy = None
 
 
-__all__ = ["DTypePolicy", "DTypePolicyMap", "FloatDTypePolicy", "deserialize", "dtype_policy",
-           "get", "serialize", "set_dtype_policy"]
+__all__ = ["AWQDTypePolicy", "DTypePolicy", "DTypePolicyMap", "FloatDTypePolicy",
+           "GPTQDTypePolicy", "Int4DTypePolicy", "QuantizedDTypePolicy",
+           "QuantizedFloat8DTypePolicy", "deserialize", "dtype_policy", "get", "serialize",
+           "set_dtype_policy"]

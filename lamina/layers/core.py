@@ -10,6 +10,8 @@ from lamina import activations, constraints, initializers, ops, regularizers
 from lamina._runtime import config
 from lamina._runtime.masking import set_keras_mask
 from lamina._runtime.dtypes import standardize_dtype
+from lamina.layers._quantized import (QuantizedDense, QuantizedEinsumDense, QuantizedEmbedding,
+                                      deserialize_config)
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.symbolic import KerasTensor, Node
@@ -140,10 +142,12 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     return layer.output
 
 
-class Dense(Layer):
+class Dense(QuantizedDense, Layer):
     """`activation(inputs @ kernel + bias)`: the densely connected layer.
 
-    Applies to the last axis of inputs of any rank >= 2.
+    Applies to the last axis of inputs of any rank >= 2. `quantize("int8")` (or `"int4"`,
+    `"float8"`) replaces the kernel by a quantized one, as Keras 3 does
+    (`lamina/layers/_quantized.py`).
 
     Examples:
         >>> Dense(4)(jnp.ones((2, 3))).shape
@@ -160,10 +164,10 @@ class Dense(Layer):
             raise ValueError(
                 f"Dense '{self.name}': units must be a positive integer. Received: "
                 f"units={units!r}")
-        if lora_rank is not None or quantization_config is not None:
+        if lora_rank is not None:
             raise NotImplementedError(
-                f"Dense '{self.name}': LoRA and quantization are not supported by lamina. "
-                "Remove lora_rank / quantization_config.")
+                f"Dense '{self.name}': LoRA is not supported by lamina. Remove lora_rank.")
+        self.quantization_config = deserialize_config(self, quantization_config)
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -183,9 +187,15 @@ class Dense(Layer):
                 f"Dense '{self.name}' needs a known last axis to create its kernel, but the "
                 f"input shape is {tuple(input_shape)}. Give the input a fixed number of "
                 "features.")
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_dim, self.units), initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        mode = self._check_quantized_policy() if self.quantization_mode else None
+        if mode in (None, "float8"):
+            self.kernel = self.add_weight(
+                name="kernel", shape=(input_dim, self.units),
+                initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint)
+        if mode is not None:
+            self._build_quantized(mode, self._policy_block_size(self.quantization_config),
+                                  (input_dim, self.units), self.quantization_config)
         if self.use_bias:
             self.bias = self.add_weight(
                 name="bias", shape=(self.units,), initializer=self.bias_initializer,
@@ -196,6 +206,8 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
+        if self._quantized_mode is not None:
+            return self._quantized_call(inputs)
         outputs = jnp.matmul(inputs, self.kernel.value)
         if self.bias is not None:
             outputs = outputs + self.bias.value
@@ -216,11 +228,12 @@ class Dense(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "quantization_config": None,
+            "quantization_config": serialization.serialize_keras_object(
+                self.quantization_config),
         }
 
 
-class EinsumDense(Layer):
+class EinsumDense(QuantizedEinsumDense, Layer):
     """A dense layer described by an einsum equation: `EinsumDense("ab,bc->ac", (64,))`.
 
     Args:
@@ -241,10 +254,10 @@ class EinsumDense(Layer):
                  bias_constraint=None, lora_rank=None, lora_alpha=None, quantization_config=None,
                  **kwargs):
         super().__init__(**kwargs)
-        if lora_rank is not None or quantization_config is not None:
+        if lora_rank is not None:
             raise ValueError(
-                f"EinsumDense '{self.name}': LoRA and quantization are not supported by lamina. "
-                "Remove lora_rank / quantization_config.")
+                f"EinsumDense '{self.name}': LoRA is not supported by lamina. Remove lora_rank.")
+        self.quantization_config = deserialize_config(self, quantization_config)
         match = re.fullmatch(r"\s*([a-zA-Z.]+)\s*,\s*([a-zA-Z]+)\s*->\s*([a-zA-Z.]+)\s*", equation)
         if match is None:
             raise ValueError(
@@ -294,9 +307,14 @@ class EinsumDense(Layer):
                     f"{tuple(input_shape)} and output_shape {self.partial_output_shape}.")
             kernel_shape.append(sizes[letter])
         self.full_output_shape = output_shape
-        self.kernel = self.add_weight(
-            name="kernel", shape=tuple(kernel_shape), initializer=self._kernel_initializer(),
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        mode = self._check_quantized_policy() if self.quantization_mode else None
+        if mode in (None, "float8"):
+            self.kernel = self.add_weight(
+                name="kernel", shape=tuple(kernel_shape), initializer=self._kernel_initializer(),
+                regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if mode is not None:
+            self._build_quantized(mode, self._policy_block_size(self.quantization_config),
+                                  tuple(kernel_shape), self.quantization_config)
         if self.bias_axes is not None:
             first = min(self._output_letters.index(letter) for letter in self.bias_axes)
             bias_shape = tuple(
@@ -328,6 +346,8 @@ class EinsumDense(Layer):
         return type(initializer).from_config(config)
 
     def call(self, inputs):
+        if self._quantized_mode is not None:
+            return self._quantized_call(inputs)
         outputs = jnp.einsum(self.equation, inputs, self.kernel.value)
         if self.bias is not None:
             outputs = outputs + self.bias.value
@@ -350,11 +370,12 @@ class EinsumDense(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "quantization_config": None,
+            "quantization_config": serialization.serialize_keras_object(
+                self.quantization_config),
         }
 
 
-class Embedding(Layer):
+class Embedding(QuantizedEmbedding, Layer):
     """Maps integer indices to dense vectors: `Embedding(input_dim, output_dim)`.
 
     With `mask_zero=True`, index 0 is padding: the outputs carry a mask (`inputs != 0`) that
@@ -389,6 +410,7 @@ class Embedding(Layer):
                 "in input_dim, or pass mask_zero=False.")
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
+        self.quantization_config = deserialize_config(self, quantization_config)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
@@ -400,6 +422,12 @@ class Embedding(Layer):
         self.autocast = False
 
     def build(self, input_shape=None):
+        if self.quantization_mode:
+            self._build_quantized(self._check_quantized_policy(),
+                                  self._policy_block_size(self.quantization_config),
+                                  (self.input_dim, self.output_dim), self.quantization_config)
+            self.built = True
+            return
         self.embeddings = self.add_weight(
             name="embeddings", shape=(self.input_dim, self.output_dim),
             initializer=self.embeddings_initializer, regularizer=self.embeddings_regularizer,
@@ -414,6 +442,8 @@ class Embedding(Layer):
         inputs = jnp.asarray(inputs)
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
             inputs = inputs.astype("int32")
+        if self._quantized_mode is not None:
+            return self._quantized_call(inputs)
         return jnp.take(self.embeddings.value, inputs, axis=0).astype(self.compute_dtype)
 
     def compute_mask(self, inputs, mask=None):
@@ -435,7 +465,8 @@ class Embedding(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
-            "quantization_config": None,
+            "quantization_config": serialization.serialize_keras_object(
+                self.quantization_config),
         }
 
 

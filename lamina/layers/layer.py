@@ -31,6 +31,7 @@ from lamina._runtime.variable import AutocastScope, Variable, autocast_dtype, cr
 from lamina.layers import _masking, symbolic
 from lamina.layers._remat import rematerialized_call
 from lamina.layers.input_spec import assert_input_compatibility
+from lamina.quantizers.config import validate_and_resolve_config
 
 _call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
 
@@ -384,8 +385,18 @@ class Layer(Stateful):
 
     @property
     def quantization_mode(self):
-        """None: lamina does not quantize layers (Keras's int8/float8 modes)."""
+        """The layer's quantization mode (`"int8"`, `"int4"`, `"float8"`), None if not quantized."""
         return self._policy().quantization_mode
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the layer's weights; Dense, EinsumDense and Embedding implement it (see
+        `keras.quantizers`). Other layers raise NotImplementedError, as in Keras."""
+        config = validate_and_resolve_config(mode, config)
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} ('{self.name}') does not support quantize() (mode "
+            f"'{config.mode}'): lamina quantizes Dense, EinsumDense and Embedding layers, as "
+            "Keras 3 does. model.quantize() skips this layer with a warning; its filters= "
+            "argument chooses the layers to quantize.")
 
     @property
     def input_dtype(self):

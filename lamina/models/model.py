@@ -8,12 +8,15 @@ pass cached per input signature, so a notebook user does not pay Python overhead
 import inspect
 import json
 import os
+import re
+import warnings
 
 from lamina._serialization import serialize_keras_object
 from lamina.export.model_export import export_model
 from lamina.layers.layer import Layer
 from lamina.models.functional_config import functional_from_config
 from lamina.models.summary import print_summary
+from lamina.quantizers.config import validate_and_resolve_config
 from lamina.saving import orbax_checkpoint
 from lamina.saving.archive import load_weights, save_model
 from lamina.saving.weights_file import save_weights
@@ -60,6 +63,17 @@ def _functional_like_constructor(cls):
     if inspect.Parameter.VAR_POSITIONAL in kinds and inspect.Parameter.VAR_KEYWORD in kinds:
         return True
     return positional(cls.__init__) == positional(Model._graph_class.__init__)
+
+
+def _matches(layer, filters):
+    """Whether `model.quantize(filters=...)` takes `layer` (Keras's rules)."""
+    if filters is None:
+        return True
+    if isinstance(filters, str):
+        return bool(re.search(filters, layer.name))
+    if isinstance(filters, (list, tuple)):
+        return any(re.search(pattern, layer.name) for pattern in filters)
+    return bool(filters(layer))
 
 
 def _is_functional_config(config):
@@ -147,6 +161,65 @@ class Model(Trainer, Layer):
         names = [layer.name for layer in layers]
         raise ValueError(
             f"No layer named '{name}' in model '{self.name}'. Its layers are: {names}.")
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantizes the weights of the model's Dense, EinsumDense and Embedding layers.
+
+        Args:
+            mode: `"int8"`, `"int4"` or `"float8"` (Keras's `"gptq"` and `"awq"` need a
+                calibration lamina does not implement).
+            config: a `keras.quantizers.QuantizationConfig` instead of (or agreeing with)
+                `mode`, to choose the quantizers or int4's `block_size`.
+            filters: which layers to quantize: a regular expression over layer names, a list
+                of them, or a callable taking a layer. None: all.
+
+        The model must be built. Every layer is checked before any changes, so an error (a
+        layer already quantized, a bad mode) leaves the model as it was. Other layers that
+        hold weights are skipped with a warning that names them; layers without weights are
+        skipped silently (Keras warns for those too).
+
+        Examples:
+            >>> model = lamina.Sequential([lamina.Input((8,)), lamina.layers.Dense(4)])
+            >>> model.quantize("int4")
+            >>> model.layers[0].dtype_policy.name, model.layers[0].kernel.shape
+            ('int4/128_from_float32', (8, 2))
+        """
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}.quantize: "
+                f"{kwargs}. It takes mode, config, filters and type_check.")
+        if filters is not None and not (isinstance(filters, (str, list, tuple))
+                                        or callable(filters)):
+            raise ValueError(
+                "The `filters` argument must be a regex string, a list of regex strings, or a "
+                f"callable. Received: {type(filters).__name__}")
+        config = validate_and_resolve_config(mode, config)
+        mode = config.mode
+        if mode in ("gptq", "awq"):
+            raise NotImplementedError(
+                f"model.quantize('{mode}'): lamina does not run {mode.upper()} calibration "
+                "(it reads GPTQ/AWQ configs and dtype policies only). Use 'int8', 'int4' or "
+                "'float8'.")
+        chosen = []
+        for layer in self._flatten_layers(include_self=False):
+            if len(list(layer._flatten_layers())) != 1 or not _matches(layer, filters):
+                continue
+            if not layer._own_variables():
+                continue
+            checked = getattr(layer, "_check_quantize", None)
+            if checked is not None:  # lamina's quantizable layers: checked before any change
+                try:
+                    checked(mode, type_check)
+                except NotImplementedError as error:
+                    warnings.warn(str(error), stacklevel=2)
+                    continue
+            chosen.append(layer)
+        for layer in chosen:
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+            except NotImplementedError as error:  # a layer with no quantized form
+                warnings.warn(str(error), stacklevel=2)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):

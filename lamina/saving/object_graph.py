@@ -82,6 +82,11 @@ def _children(obj, kind):
 def own_variables(obj, kind):
     """The variables an object writes at `<path>/vars`, in Keras's order."""
     if kind in ("Layer", "Functional", "Sequential"):
+        # Quantized layers store their variables in Keras's order for their mode.
+        ordered = getattr(obj, "_variables_in_saved_order", None)
+        ordered = ordered() if callable(ordered) else None
+        if ordered is not None:
+            return ordered
         return list(obj._trainable_variables) + list(obj._non_trainable_variables)
     if kind == "Optimizer":
         return list(obj.variables)
