@@ -35,6 +35,7 @@ from lamina.export import _files, signatures
 from lamina.layers.layer import Layer
 
 DEFAULT_ENDPOINT_NAME = "serve"
+_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 _ENDPOINT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -174,7 +175,15 @@ class ExportArchive:
             raise ValueError(
                 f"Unsupported format={format!r} for ExportArchive. lamina's archive has one "
                 "format: 'stablehlo'.")
-        self._platforms = None if platforms is None else tuple(platforms)
+        if platforms is not None:
+            platforms = (platforms,) if isinstance(platforms, str) else tuple(platforms)
+            unknown = [p for p in platforms if p not in _PLATFORMS]
+            if unknown or not platforms:
+                raise ValueError(
+                    f"ExportArchive(platforms={platforms!r}): expected one or more of "
+                    f"{list(_PLATFORMS)} (JAX's platform names), or None for the platform of "
+                    "this machine.")
+        self._platforms = platforms
         self._endpoints = {}
         self._tracked = []
         self._collections = {}

@@ -152,9 +152,9 @@ def model_input_signature(model):
         raise ValueError(
             f"Model '{name}' has not been built, so the shapes of its inputs are unknown and "
             "it cannot be exported. Build it first: call it on a batch of data (model(x) or "
-            "model.predict(x)), or start it with keras.Input(shape=...); or pass "
-            "input_signature=[keras.InputSpec(shape=(None, ...), dtype='float32')] to "
-            "export().")
+            "model.predict(x)); or pass input_signature=[keras.InputSpec(shape=(None, ...), "
+            "dtype='float32')] to export(), which builds it. (A Sequential or functional "
+            "model built from keras.Input(shape=...) is built from the start.)")
     structure = getattr(model, "_inputs_struct", None)
     if structure is not None:  # functional: one argument holding every input
         return normalize([structure], f"export() of model '{name}'")

@@ -1,0 +1,41 @@
+"""`model.export(format="onnx")`: the file runs in ONNX Runtime and predicts what the model
+predicts, at any batch size. One conversion (jax2onnx loads all its plugins once, ~10 s)."""
+
+import numpy as np
+import pytest
+
+import lamina as keras
+
+onnxruntime = pytest.importorskip("onnxruntime")
+pytest.importorskip("jax2onnx")
+
+
+def test_onnx_file_matches_predict_with_a_dynamic_batch_size(tmp_path):
+    keras.utils.set_random_seed(3)
+    wide = keras.Input((3,), name="wide")
+    deep = keras.Input((5,), name="deep")
+    hidden = keras.layers.Dense(8, activation="tanh")(deep)
+    norm = keras.layers.BatchNormalization()
+    hidden = norm(hidden)
+    hidden = keras.layers.Dropout(0.5)(hidden)
+    merged = keras.layers.Concatenate()([wide, hidden])
+    output = keras.layers.Dense(2, activation="softmax")(merged)
+    model = keras.Model([wide, deep], output)
+    rng = np.random.default_rng(0)
+    norm.moving_mean.assign(rng.normal(size=8))  # as after training: inference mode uses them
+    norm.moving_variance.assign(rng.uniform(0.5, 2.0, size=8))
+    x = [rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 5)).astype("float32")]
+    expected = model.predict(x, verbose=0)
+
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"an older export")  # replaced, as Keras overwrites
+    model.export(path, format="onnx", verbose=False)
+
+    session = onnxruntime.InferenceSession(str(path))
+    inputs = session.get_inputs()
+    assert [(i.name, i.shape) for i in inputs] == [("wide", ["batch", 3]),
+                                                   ("deep", ["batch", 5])]
+    assert [(o.name, o.shape) for o in session.get_outputs()] == [("output_0", ["batch", 2])]
+    for size in (16, 1, 5):
+        (served,) = session.run(None, {"wide": x[0][:size], "deep": x[1][:size]})
+        np.testing.assert_allclose(served, expected[:size], rtol=1e-5, atol=1e-6)
