@@ -216,8 +216,8 @@ class Functional(Model, graph=True):
 
     def _check_input(self, tensor, value):
         shape = getattr(value, "shape", None)
-        if shape is None:
-            return
+        if shape is None or tensor.dtype == "string":
+            return  # a string input arrives as its host layer's output (training/host_stage.py)
         expected = tensor.shape
         name = tensor._keras_history.operation.name
         # The batch axis is never checked, as in Keras: a Sequential model built by fit()

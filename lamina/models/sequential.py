@@ -150,7 +150,9 @@ class Sequential(Model):
                     f"Sequential model '{self.name}' takes a single input, but build() got "
                     f"several shapes: {input_shape}. Use the functional API for several "
                     "inputs.")
-            input_layer = InputLayer(batch_shape=tuple(input_shape))
+            # Keras gives the input the first layer's dtype: "string" for a text layer.
+            dtype = "string" if getattr(stack[0], "compute_dtype", None) == "string" else None
+            input_layer = InputLayer(batch_shape=tuple(input_shape), dtype=dtype)
             stack.insert(0, input_layer)
             self._tracker.add("layers", input_layer, index=0)
         x = input_layer.output

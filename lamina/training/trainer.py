@@ -21,9 +21,10 @@ from lamina._runtime.scope import StateScope, current_scope, run_pure
 from lamina._runtime.traceback_filter import filter_traceback
 from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.callbacks import CallbackList, TerminateOnNaN
+from lamina.layers.symbolic import any_symbolic
 from lamina.metrics import Mean
 from lamina.training import data as data_lib
-from lamina.training import checks, loops, state_steps
+from lamina.training import checks, host_stage, loops, state_steps
 from lamina.training.compile_utils import CompileLoss, CompileMetrics, OutputLayout
 from lamina.training.engine import StepPrograms, TrainState
 from lamina.training.interrupts import deferred_interrupts
@@ -55,6 +56,13 @@ class Trainer:
     stop_training = False
     _compile_loss = None
     _compile_metrics = None
+
+    def __call__(self, *args, **kwargs):
+        # `model(raw_strings)`: a model starting with string layers runs them on the host
+        # first, as fit/predict do (training/host_stage.py); one cached lookup otherwise.
+        if args and host_stage.host_layers(self) and not any_symbolic(args):
+            args = (host_stage.preprocess(self, args[0]),) + args[1:]
+        return super().__call__(*args, **kwargs)
 
     # ----------------------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -423,6 +431,9 @@ class Trainer:
         steps_per_epoch = capped_steps(steps_per_epoch)
         validation_steps = capped_steps(validation_steps)
         class_weight = checks.standardize_class_weight(class_weight)
+        x = host_stage.preprocess(self, x)  # string layers run on the host first
+        if validation_data is not None:
+            validation_data = host_stage.preprocess_validation(self, validation_data)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_lib.split_validation(
                 x, y, sample_weight, validation_split)
@@ -576,6 +587,7 @@ class Trainer:
         checks.check_count("evaluate", "batch_size", batch_size)
         checks.check_count("evaluate", "steps", steps)
         steps = capped_steps(steps)
+        x = host_stage.preprocess(self, x)  # string layers run on the host first
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                   shuffle=False)
         self._check_data("test", data)
@@ -615,6 +627,7 @@ class Trainer:
         checks.check_count("predict", "batch_size", batch_size)
         checks.check_count("predict", "steps", steps)
         steps = capped_steps(steps)
+        x = host_stage.preprocess(self, x)  # string layers run on the host first
         if data_lib.is_array_data(x) and not callbacks and steps is None and \
                 not self.run_eagerly:
             count = data_lib.check_sample_counts(x, None, None)
@@ -640,6 +653,7 @@ class Trainer:
 
     def _predict_small(self, x):
         """One batch: the model's cached compiled forward pass, no data machinery."""
+        x = host_stage.preprocess(self, x)
         problem = data_lib.data_problem("x", x)
         if problem is not None:
             raise problem
@@ -689,7 +703,8 @@ class Trainer:
         """
         self._assert_compiled("train_on_batch")
         class_weight = checks.standardize_class_weight(class_weight)
-        batch = data_lib.convert_batch(x, y, sample_weight, "train_on_batch")
+        batch = data_lib.convert_batch(host_stage.preprocess(self, x), y, sample_weight,
+                                       "train_on_batch")
         if class_weight is not None:
             x, y, sample_weight = data_lib.unpack_x_y_sample_weight(batch)
             batch = data_lib.pack_x_y_sample_weight(x, y, data_lib.to_array(
@@ -702,7 +717,8 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss and metrics on one batch (metrics reset first)."""
         self._assert_compiled("test_on_batch")
-        batch = data_lib.convert_batch(x, y, sample_weight, "test_on_batch")
+        batch = data_lib.convert_batch(host_stage.preprocess(self, x), y, sample_weight,
+                                       "test_on_batch")
         self.reset_metrics()
         logs = self._run_on_batch("test", batch)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
