@@ -20,7 +20,8 @@ from lamina._version import version as version
 
 _SUBMODULES = frozenset({
     "callbacks", "datasets", "distillation", "export", "layers", "dtype_policies", "models",
-    "activations", "backend", "compat", "config", "constraints", "initializers", "losses",
+    "activations", "backend", "compat", "config", "constraints", "initializers", "legacy",
+    "losses",
     "metrics", "mixed_precision", "ops", "optimizers", "random",
     "quantizers", "regularizers", "saving", "tree", "utils", "wrappers", "distribution",
 })

@@ -74,8 +74,6 @@ PENDING = {
     19: ("export, quantization, applications, legacy formats and visualization", [
         "keras.applications", "keras.applications.*",
         "keras.visualization", "keras.visualization.*",
-        # TF-Keras 2's config format, read by legacy .h5 model files.
-        "keras.legacy", "keras.utils.legacy",
     ]),
 }
 

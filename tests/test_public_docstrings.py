@@ -23,6 +23,7 @@ PUBLIC_MODULES = [
     "lamina.constraints", "lamina.datasets.boston_housing", "lamina.datasets.california_housing",
     "lamina.datasets.cifar10", "lamina.datasets.fashion_mnist", "lamina.datasets.imdb",
     "lamina.datasets.mnist", "lamina.dtype_policies", "lamina.initializers", "lamina.layers",
+    "lamina.legacy.saving",
     "lamina.losses", "lamina.metrics", "lamina.mixed_precision", "lamina.models", "lamina.ops",
     "lamina.ops.image",
     "lamina.ops.linalg", "lamina.ops.nn", "lamina.ops.numpy", "lamina.optimizers",

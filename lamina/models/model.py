@@ -17,7 +17,7 @@ from lamina.layers.layer import Layer
 from lamina.models.functional_config import functional_from_config
 from lamina.models.summary import print_summary
 from lamina.quantizers.config import validate_and_resolve_config
-from lamina.saving import orbax_checkpoint
+from lamina.saving import legacy_h5, orbax_checkpoint, saving_api
 from lamina.saving.archive import load_weights, save_model
 from lamina.saving.weights_file import save_weights
 from lamina.training.trainer import Trainer
@@ -230,7 +230,17 @@ class Model(Trainer, Layer):
 
     # ----------------------------------------------------------------------------- saving
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
-        """Saves the model (architecture, weights, optimizer state) to a `.keras` archive."""
+        """Saves the model (architecture, weights, optimizer state) to a `.keras` archive, or
+        to a `.h5` / `.hdf5` file in tf.keras 2's legacy format, as Keras 3 does (with its
+        warning; `include_optimizer=False` leaves the optimizer out)."""
+        if _is_legacy_h5(filepath):
+            include_optimizer = kwargs.pop("include_optimizer", True)
+            if kwargs:
+                raise ValueError(f"save() got unexpected arguments {sorted(kwargs)} for a "
+                                 "legacy `.h5` file; it takes overwrite and include_optimizer.")
+            legacy_h5.save_model(self, filepath, overwrite=overwrite,
+                                 include_optimizer=include_optimizer)
+            return
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
@@ -239,7 +249,11 @@ class Model(Trainer, Layer):
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Loads weights from a `.weights.h5` file or a `.keras` archive, all or nothing; or the
-        whole state (weights, optimizer, metrics) from an Orbax checkpoint directory."""
+        whole state (weights, optimizer, metrics) from an Orbax checkpoint directory; or a
+        legacy `.h5` file of tf.keras 2 by layer order (by layer name with `by_name=True`)."""
+        if _is_legacy_h5(filepath) or kwargs.get("by_name") is not None:
+            saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+            return
         if isinstance(filepath, (str, os.PathLike)) and orbax_checkpoint.is_checkpoint(
                 os.fspath(filepath)):
             orbax_checkpoint.load_weights(self, os.fspath(filepath), skip_mismatch=skip_mismatch)
@@ -307,6 +321,11 @@ class Model(Trainer, Layer):
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (Keras 3's format; no weights)."""
         return json.dumps(serialize_keras_object(self), default=_json_default, **kwargs)
+
+
+def _is_legacy_h5(filepath):
+    return isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith(
+        (".h5", ".hdf5")) and not os.fspath(filepath).endswith(".weights.h5")
 
 
 def _json_default(value):

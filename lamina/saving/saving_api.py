@@ -5,8 +5,10 @@ functions, with its arguments, over lamina's `.keras` archives (`archive.py`) an
 Orbax checkpoint directories (written by `keras.callbacks.OrbaxCheckpoint`) load with
 `load_model` and `load_weights`, through `orbax_checkpoint.py`.
 
-What lamina does not write or read is refused up front with the reason: legacy `.h5` model
-files, unzipped model directories (`zipped=False`) and sharded weights (`max_shard_size`).
+Legacy HDF5 files (`.h5`, `.hdf5`: tf.keras 2's `model.save("x.h5")` and `save_weights`) are
+read and written as Keras 3 does, through `legacy_h5.py`. What lamina does not write or read is
+refused up front with the reason: unzipped model directories (`zipped=False`) and sharded
+weights (`max_shard_size`).
 Where Keras would ask on the terminal before replacing a file
 (`overwrite=False`), lamina raises `FileExistsError`.
 """
@@ -17,7 +19,7 @@ import warnings
 
 from lamina._runtime.traceback_filter import filter_traceback
 from lamina.layers.layer import Layer
-from lamina.saving import archive, orbax_checkpoint, weights_file
+from lamina.saving import archive, legacy_h5, orbax_checkpoint, weights_file
 
 
 class MissingFileError(FileNotFoundError, ValueError):
@@ -50,12 +52,13 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
 
     Args:
         model: the model (or layer) to save.
-        filepath: a path ending in `.keras`.
+        filepath: a path ending in `.keras`, or in `.h5` / `.hdf5` for the legacy HDF5
+            format of tf.keras 2 (written as Keras 3 writes it, with its warning).
         overwrite: whether an existing file may be replaced (False raises
             `FileExistsError`).
         zipped: True or None (a zipped archive, the only form lamina writes).
-        **kwargs: Keras's `include_optimizer` (`.h5` only; ignored) and deprecated
-            `save_format`.
+        **kwargs: Keras's `include_optimizer` (`.h5` only: whether the optimizer's
+            configuration and state are saved) and deprecated `save_format`.
 
     Examples:
         >>> import os, tempfile
@@ -67,7 +70,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     """
     _check_model(model, "save_model")
     filepath = _path(filepath, "save_model", "a .keras file")
-    kwargs.pop("include_optimizer", None)  # Keras reads it for legacy .h5 files only
+    include_optimizer = kwargs.pop("include_optimizer", True)  # legacy .h5 files only
     save_format = kwargs.pop("save_format", None)
     if kwargs:
         raise ValueError(
@@ -88,10 +91,9 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
             "for the Hugging Face Hub) is not supported by lamina, which writes zipped `.keras` "
             f"archives. Received: zipped=False, filepath={filepath!r}. Leave zipped=None.")
     if filepath.endswith((".h5", ".hdf5")):
-        raise ValueError(
-            "keras.saving.save_model: lamina does not write the legacy HDF5 model format. "
-            f"Received: filepath={filepath!r}. Save to a `.keras` file instead (or use "
-            "save_weights('....weights.h5') for the weights alone).")
+        legacy_h5.save_model(model, filepath, overwrite=overwrite,
+                             include_optimizer=include_optimizer)
+        return
     archive.save_model(model, filepath, overwrite=overwrite)
 
 
@@ -104,7 +106,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     `keras.saving`).
 
     Args:
-        filepath: a path to a `.keras` archive, or to an Orbax checkpoint directory written
+        filepath: a path to a `.keras` archive, to a legacy `.h5` / `.hdf5` model file
+            (tf.keras 2's `model.save("x.h5")`), or to an Orbax checkpoint directory written
             by `OrbaxCheckpoint` (its latest step is loaded).
         custom_objects: `{name: class or function}` for custom parts of the model.
         compile: whether to compile the model with its saved training configuration.
@@ -113,7 +116,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
             `keras.config.enable_unsafe_deserialization()` was called.
 
     Examples:
-        >>> lamina.saving.load_model("model.h5")
+        >>> lamina.saving.load_model("model.tflite")
         Traceback (most recent call last):
         ValueError: keras.saving.load_model: file format not supported: ...
     """
@@ -126,11 +129,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     if orbax_checkpoint.is_checkpoint(filepath):
         return orbax_checkpoint.load_model(filepath, custom_objects=custom_objects,
                                            compile=compile, safe_mode=safe_mode)
+    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
+        return legacy_h5.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                                    safe_mode=safe_mode)
     if not filepath.endswith(".keras"):
         hint = (" It holds weights only: build the model, then call "
                 "model.load_weights(filepath)." if filepath.endswith(".weights.h5") else
-                " lamina reads Keras 3 `.keras` archives and Orbax checkpoint directories; "
-                "legacy `.h5` model files and SavedModel folders are not supported.")
+                " lamina reads Keras 3 `.keras` archives, legacy `.h5` model files and Orbax "
+                "checkpoint directories; SavedModel folders are not supported (export the "
+                "model to `.keras` from TensorFlow).")
         raise ValueError(
             f"keras.saving.load_model: file format not supported: filepath={filepath!r}."
             + hint)
@@ -187,10 +194,14 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
 
     Args:
         model: the model (or layer) to load into.
-        filepath: a `.weights.h5` file, a `.keras` archive, or an Orbax checkpoint
-            directory written by `OrbaxCheckpoint` (its latest step, or the step folder
-            given: weights, optimizer and metric state).
-        skip_mismatch: whether weights whose shape does not match are skipped.
+        filepath: a `.weights.h5` file, a `.keras` archive, a legacy `.h5` / `.hdf5` file
+            (tf.keras 2's weights or whole model: weights matched by layer order, or by
+            layer name with `by_name=True`), or an Orbax checkpoint directory written by
+            `OrbaxCheckpoint` (its latest step, or the step folder given: weights, optimizer
+            and metric state).
+        skip_mismatch: whether weights whose shape does not match are skipped (with a
+            warning).
+        **kwargs: `by_name` (legacy `.h5` files only).
 
     Examples:
         >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
@@ -200,22 +211,34 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     """
     _check_model(model, "load_weights")
     filepath = _path(filepath, "load_weights", "a .weights.h5 or .keras file")
-    for legacy in ("objects_to_skip", "by_name"):
-        if kwargs.pop(legacy, None) is not None:
-            raise ValueError(
-                f"keras.saving.load_weights: `{legacy}` is not supported by lamina (Keras uses "
-                f"it for sharded or legacy `.h5` files). Received: {legacy}=... Remove it.")
+    by_name = kwargs.pop("by_name", None)
+    if kwargs.pop("objects_to_skip", None) is not None:
+        raise ValueError(
+            "keras.saving.load_weights: `objects_to_skip` is not supported by lamina (Keras "
+            "uses it for sharded `.weights.h5` files). Received: objects_to_skip=... Remove it.")
     if kwargs:
         raise ValueError(
             f"keras.saving.load_weights: invalid keyword arguments: {sorted(kwargs)}. It "
-            "takes model, filepath and skip_mismatch.")
+            "takes model, filepath, skip_mismatch and by_name (legacy `.h5` files).")
+    legacy = filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5")
+    if by_name is not None and not legacy:
+        raise ValueError(
+            "keras.saving.load_weights: `by_name` only applies to legacy '.h5' or '.hdf5' "
+            f"files (tf.keras 2's layout). Received: by_name={by_name!r}, "
+            f"filepath={filepath!r}. Remove it: other files match weights by their path.")
+    if legacy:
+        if not os.path.exists(filepath):
+            raise MissingFileError(errno.ENOENT, "keras.saving.load_weights: file not found",
+                                   filepath)
+        return legacy_h5.load_weights(model, filepath, by_name=bool(by_name),
+                                      skip_mismatch=skip_mismatch)
     if orbax_checkpoint.is_checkpoint(filepath):
         return orbax_checkpoint.load_weights(model, filepath, skip_mismatch=skip_mismatch)
     if not filepath.endswith((".weights.h5", ".keras")):
         raise ValueError(
             f"keras.saving.load_weights: file format not supported: filepath={filepath!r}. "
-            "lamina reads `.weights.h5` files, `.keras` archives and Orbax checkpoint "
-            "directories.")
+            "lamina reads `.weights.h5` files, `.keras` archives, legacy `.h5` files and Orbax "
+            "checkpoint directories.")
     if not os.path.exists(filepath):
         raise MissingFileError(errno.ENOENT, "keras.saving.load_weights: file not found",
                                filepath)

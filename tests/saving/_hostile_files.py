@@ -272,7 +272,25 @@ def config_entries():
             refusal=r"lambda|bytecode", safe_mode=safe_mode, references="CVE-2024-3660"))
     entries += [
         Hostile("legacy HDF5 model with a Lambda", "config", _legacy_h5_model,
-                refusal=r"\.keras|weights", references="CVE-2025-9905"),
+                refusal=r"lambda|bytecode", references="CVE-2025-9905"),
+        Hostile("legacy HDF5 model, tf.keras 2 Lambda bytecode", "config",
+                _legacy_h5_config(_tf_keras_2_lambda), refusal=r"lambda|bytecode",
+                references="CVE-2025-9905"),
+        Hostile("legacy HDF5 model names os.system as a layer", "config",
+                _legacy_h5_config(_tf_keras_2_layer("system")),
+                refusal=r"layer 'evil' of class 'system'.*custom_objects"),
+        Hostile("legacy HDF5 model names os.system as an activation", "config",
+                _legacy_h5_config(_tf_keras_2_activation(_function("os", "system"))),
+                refusal=_REFUSED),
+        Hostile("legacy HDF5 model_config nested too deep", "json",
+                _legacy_h5_config(lambda sentinel: _nested(200000)),
+                refusal=r"nests|deep"),
+        Hostile("legacy HDF5 model_config of the wrong type", "json",
+                _legacy_h5_config(lambda sentinel: np.arange(3)), refusal=r"must be a string"),
+        Hostile("legacy HDF5 training_config names os.system as the loss", "config",
+                _legacy_h5_training({"loss": _function("os", "system"),
+                                     "optimizer_config": {"class_name": "Adam", "config": {}}}),
+                refusal=_REFUSED),
         Hostile("StringLookup reads a vocabulary file", "config",
                 _config_attack(_insert_layer(_class(
                     "keras.layers", "StringLookup", {"vocabulary": "/etc/passwd"}))),
@@ -328,6 +346,73 @@ def _legacy_h5_model(folder, sentinel):
         f.attrs["keras_version"] = "2.15.0"
         f.attrs["backend"] = "tensorflow"
     return path
+
+
+def _clean_legacy_h5(folder, name="hostile.h5"):
+    """`clean_model()` saved by lamina in the legacy HDF5 format (as tf.keras 2 lays it out)."""
+    import warnings
+
+    path = os.path.join(folder, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clean_model().save(path)
+    return path
+
+
+def _legacy_h5_config(make_config):
+    """A legacy `.h5` model file whose `model_config` attribute is `make_config(sentinel)`
+    (JSON-encoded unless it is an array)."""
+    def build(folder, sentinel):
+        import h5py
+
+        path = _clean_legacy_h5(folder)
+        config = make_config(sentinel)
+        with h5py.File(path, "r+") as f:
+            f.attrs["model_config"] = config if isinstance(config, (np.ndarray, str, bytes)) \
+                else json.dumps(config)
+        return path
+    return build
+
+
+def _legacy_h5_training(training_config):
+    def build(folder, sentinel):
+        import h5py
+
+        path = _clean_legacy_h5(folder)
+        with h5py.File(path, "r+") as f:
+            f.attrs["training_config"] = json.dumps(training_config)
+        return path
+    return build
+
+
+def _tf_keras_2_model(layer):
+    """A tf.keras 2 Sequential config (no modules, `batch_input_shape`) around `layer`."""
+    return {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 3],
+                                                "dtype": "float32", "name": "input"}},
+        {"class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "relu"}},
+        layer]}}
+
+
+def _tf_keras_2_lambda(sentinel):
+    """tf.keras 2's Lambda: `function` is [marshalled bytecode, defaults, closure]."""
+    def payload(x, path=str(sentinel)):
+        open(path, "w").close()
+        return x
+    code = base64.b64encode(marshal.dumps(payload.__code__)).decode("ascii")
+    return _tf_keras_2_model({"class_name": "Lambda", "config": {
+        "name": "lambda", "function": [code, [str(sentinel)], None],
+        "function_type": "lambda", "module": "__main__", "arguments": {}}})
+
+
+def _tf_keras_2_layer(class_name):
+    return lambda sentinel: _tf_keras_2_model(
+        {"class_name": class_name, "config": {"name": "evil", "command": f"touch {sentinel}"}})
+
+
+def _tf_keras_2_activation(activation):
+    return lambda sentinel: _tf_keras_2_model({"class_name": "Dense", "config": {
+        "name": "evil", "units": 2, "activation": activation}})
 
 
 # ---------------------------------------------------------------------------------- json
@@ -664,48 +749,48 @@ def _secret_files(folder):
     return secret, other
 
 
-def _tamper_kernel(kind):
+def _tamper_kernel(kind, kernel=KERNEL):
     def tamper(f, folder):
         import h5py
 
         secret, other = _secret_files(folder)
-        del f[KERNEL]
+        del f[kernel]
         if kind == "external link":
-            f[KERNEL] = h5py.ExternalLink(other, "/kernel")
+            f[kernel] = h5py.ExternalLink(other, "/kernel")
         elif kind == "soft link":
             f.create_dataset("elsewhere", data=np.zeros((3, 2), "float32"))
-            f[KERNEL] = h5py.SoftLink("/elsewhere")
+            f[kernel] = h5py.SoftLink("/elsewhere")
         elif kind == "dangling soft link":
-            f[KERNEL] = h5py.SoftLink("/nowhere")
+            f[kernel] = h5py.SoftLink("/nowhere")
         elif kind == "external storage":
-            f.create_dataset(KERNEL, shape=(3, 2), dtype="float32", external=[(secret, 0, 24)])
+            f.create_dataset(kernel, shape=(3, 2), dtype="float32", external=[(secret, 0, 24)])
         elif kind == "virtual dataset":
             layout = h5py.VirtualLayout(shape=(3, 2), dtype="float32")
             layout[:] = h5py.VirtualSource(other, "kernel", shape=(3, 2))
-            f.create_virtual_dataset(KERNEL, layout)
+            f.create_virtual_dataset(kernel, layout)
         elif kind == "hard link loop":
-            f[KERNEL] = f["layers/dense"]
+            f[kernel] = f[kernel.rsplit("/", 2)[0]]
         elif kind == "float64 1e300":
-            f.create_dataset(KERNEL, data=np.full((3, 2), 1e300))
+            f.create_dataset(kernel, data=np.full((3, 2), 1e300))
         elif kind == "float64 -1e300":
-            f.create_dataset(KERNEL, data=np.full((3, 2), -1e300))
+            f.create_dataset(kernel, data=np.full((3, 2), -1e300))
         elif kind == "strings":
-            f.create_dataset(KERNEL, data=np.array([[b"a", b"b"]] * 3))
+            f.create_dataset(kernel, data=np.array([[b"a", b"b"]] * 3))
         elif kind == "variable-length strings":
-            f.create_dataset(KERNEL, data=[["a", "b"]] * 3, dtype=h5py.string_dtype())
+            f.create_dataset(kernel, data=[["a", "b"]] * 3, dtype=h5py.string_dtype())
         elif kind == "compound":
-            f.create_dataset(KERNEL, shape=(3, 2), dtype=np.dtype([("a", "f4"), ("b", "i4")]))
+            f.create_dataset(kernel, shape=(3, 2), dtype=np.dtype([("a", "f4"), ("b", "i4")]))
         elif kind == "object references":
-            f.create_dataset(KERNEL, shape=(3, 2), dtype=h5py.ref_dtype)
+            f.create_dataset(kernel, shape=(3, 2), dtype=h5py.ref_dtype)
         elif kind == "huge declared shape":
-            f.create_dataset(KERNEL, shape=(10**6, 10**6), dtype="float32", chunks=(1, 1))
+            f.create_dataset(kernel, shape=(10**6, 10**6), dtype="float32", chunks=(1, 1))
         elif kind == "scalar":
-            f.create_dataset(KERNEL, data=np.float32(1.0))
+            f.create_dataset(kernel, data=np.float32(1.0))
         elif kind == "bogus dtype attribute":
-            f.create_dataset(KERNEL, data=np.zeros((3, 2), "float32"))
-            f[KERNEL].attrs["dtype"] = "float1024"
+            f.create_dataset(kernel, data=np.zeros((3, 2), "float32"))
+            f[kernel].attrs["dtype"] = "float1024"
         elif kind == "a group":
-            f.create_group(KERNEL)
+            f.create_group(kernel)
         elif kind == "missing":
             pass
     return tamper
@@ -760,6 +845,20 @@ def _weights_file(tamper):
     return build
 
 
+def _legacy_h5_weights(kind):
+    """The clean model's legacy `.h5` file with its first kernel tampered as `kind` says."""
+    def build(folder, sentinel):
+        import h5py
+
+        path = _clean_legacy_h5(folder)
+        with h5py.File(path, "r+") as f:
+            name = f["model_weights/dense"].attrs["weight_names"][0]
+            name = name.decode() if isinstance(name, bytes) else name
+            _tamper_kernel(kind, f"model_weights/dense/{name}")(f, folder)
+        return path
+    return build
+
+
 def hdf5_entries():
     entries = []
     for kind, refusal in HDF5_KINDS.items():
@@ -768,6 +867,10 @@ def hdf5_entries():
                                load="load_weights"))
         entries.append(Hostile(f"archive weights: {kind}", "hdf5",
                                _weights_in_archive(_tamper_kernel(kind)), refusal))
+        entries.append(Hostile(f"legacy .h5 model weights: {kind}", "hdf5",
+                               _legacy_h5_weights(kind), refusal))
+        entries.append(Hostile(f"legacy .h5 weights into a model: {kind}", "hdf5",
+                               _legacy_h5_weights(kind), refusal, load="load_weights"))
     entries.append(Hostile("archive weights: int64 2^40 into int iterations", "hdf5",
                            _weights_in_archive(_iterations_overflow),
                            r"overflow|range|int|optimizer|^$", load="load_model_or_pass"))

@@ -50,8 +50,10 @@ def test_save_model_arguments(tmp_path):
         saving.save_model(model, tmp_path / "m", save_format="keras")
     with pytest.raises(ValueError, match="zipped=False"):
         saving.save_model(model, tmp_path / "folder", zipped=False)
-    with pytest.raises(ValueError, match="legacy HDF5 model format"):
-        saving.save_model(model, tmp_path / "m.h5")
+    with pytest.warns(UserWarning, match="HDF5 file.*legacy"):  # tf.keras 2's format
+        saving.save_model(model, tmp_path / "m.h5", include_optimizer=False)
+    with pytest.warns(UserWarning, match="No training configuration"):
+        assert not saving.load_model(tmp_path / "m.h5").compiled  # no optimizer, no compile
     with pytest.raises(ValueError, match=r"Invalid filepath extension.*m\.txt"):
         saving.save_model(model, tmp_path / "m.txt")
     with pytest.raises(ValueError, match=r"`filepath` must be a path.*filepath=3 of type int"):
@@ -67,8 +69,10 @@ def test_load_model_arguments(tmp_path):
     with pytest.raises(ValueError, match=r"file not found") as caught:
         saving.load_model(tmp_path / "absent.keras")
     assert isinstance(caught.value, FileNotFoundError)   # and the ValueError Keras raises
-    with pytest.raises(ValueError, match=r"file format not supported.*legacy `.h5`"):
-        saving.load_model(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match=r"file format not supported.*SavedModel"):
+        saving.load_model(tmp_path / "saved_model.pb")
+    with pytest.raises(FileNotFoundError):
+        saving.load_model(tmp_path / "absent.h5")
     with pytest.raises(ValueError, match=r"holds weights only.*load_weights"):
         saving.load_model(tmp_path / "m.weights.h5")
     with pytest.raises(TypeError, match=r"`custom_objects` must be a dict.*list"):
@@ -87,7 +91,7 @@ def test_weights_arguments(tmp_path):
         saving.load_weights(model, tmp_path / "w.txt")
     with pytest.raises(ValueError, match=r"invalid keyword arguments: \['foo'\]"):
         saving.load_weights(model, tmp_path / "w.weights.h5", foo=1)
-    with pytest.raises(ValueError, match="`by_name` is not supported"):
+    with pytest.raises(ValueError, match="`by_name` only applies to legacy '.h5'"):
         saving.load_weights(model, tmp_path / "w.weights.h5", by_name=True)
     with pytest.raises(FileNotFoundError):
         saving.load_weights(model, tmp_path / "absent.weights.h5")
