@@ -432,19 +432,27 @@ class GeneratorData:
         self._cursor = 0
         self._batches_seen = 0
         self._structure = None  # (treedef, description) of the first batch
+        self._index_tables = {}  # (group, batch size) -> the index table of a StackedBatches
 
     def reset(self):
         self._cursor = 0
         self._order = None
 
-    def epoch_batches(self):
+    def epoch_batches(self, group=1):
         """The batches of one epoch, `(x[, y[, sample_weight]])` tuples of arrays: an
         iterator to close when done (the loops close it), prefetched to the device on a
-        background thread unless `prefetch` is off."""
+        background thread unless `prefetch` is off.
+
+        With `group > 1`, runs of up to `group` consecutive batches of one layout come as one
+        `StackedBatches` (a program then runs them all, as it runs a chunk of array data);
+        a batch of another layout (the last, smaller one) comes alone.
+        """
         batches = self._sequence_epoch() if self.is_sequence else self._iterator_epoch()
+        if group > 1 and self.prefetch:
+            batches = _grouped(batches, group, self._index_tables)
         if not self.prefetch:
             return batches
-        return prefetch_lib.Prefetcher(batches, size=PREFETCH_BATCHES)
+        return prefetch_lib.Prefetcher(batches, size=PREFETCH_BATCHES, place=_place)
 
     def _sequence_epoch(self):
         source = self.source
@@ -521,8 +529,125 @@ class GeneratorData:
         return batch
 
 
-# Batches placed on the device ahead of the step when data is streamed.
+# Items (batches, or groups of them) placed on the device ahead of the step when data is
+# streamed; and the most bytes one group of stacked batches may hold.
 PREFETCH_BATCHES = 2
+GROUP_BYTES = 64 << 20
+
+
+class StackedBatches:
+    """`count` consecutive batches of one layout, stacked on the device: `arrays` holds
+    `group` batches' rows (those past `count` are unused padding, so that one compiled
+    program serves every count), `table[i]` indexes batch `i`'s rows. `targets` keeps the
+    host copy of the targets for the trainer's label checks."""
+
+    __slots__ = ("arrays", "table", "count", "batch_size", "targets")
+
+    def __init__(self, arrays, table, count, batch_size, targets):
+        self.arrays = arrays
+        self.table = table
+        self.count = count
+        self.batch_size = batch_size
+        self.targets = targets
+
+    def batch_spec(self):
+        return jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((self.batch_size,) + tuple(a.shape[1:]), a.dtype),
+            self.arrays)
+
+    def describe(self):
+        return describe_batch(self.batch_spec())
+
+
+def _layout(batch):
+    leaves, treedef = jax.tree_util.tree_flatten(batch)
+    return treedef, tuple((np.shape(leaf), str(leaf.dtype)) for leaf in leaves)
+
+
+def _stack(batches, group, tables):
+    """`batches` (one layout) as a `StackedBatches` of `group` slots, on the host."""
+    first = batches[0]
+    size = int(np.shape(jax.tree_util.tree_leaves(first)[0])[0])
+
+    def stack(*leaves):
+        out = _aligned_empty((group * size,) + np.shape(leaves[0])[1:], leaves[0].dtype)
+        for index, leaf in enumerate(leaves):
+            out[index * size:(index + 1) * size] = leaf
+        out[len(leaves) * size:] = 0
+        return out
+
+    arrays = jax.tree_util.tree_map(stack, *batches)
+    table = tables.get((group, size))
+    if table is None:
+        table = tables[(group, size)] = jax.device_put(
+            np.arange(group * size, dtype=np.int32).reshape(group, size))
+    _, y, _ = unpack_x_y_sample_weight(arrays)
+    targets = None if y is None else jax.tree_util.tree_map(
+        lambda a: a[:len(batches) * size], y)
+    return StackedBatches(arrays, table, len(batches), size, targets)
+
+
+def _aligned_empty(shape, dtype, alignment=64):
+    """An uninitialized array whose data starts on a 64-byte boundary: on the CPU backend
+    `jax.device_put` then uses its memory instead of copying it."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    buffer = np.empty(nbytes + alignment, np.uint8)
+    offset = -buffer.ctypes.data % alignment
+    return buffer[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
+def _grouped(batches, group, tables):
+    """Groups runs of same-layout batches (see `GeneratorData.epoch_batches`); a group is
+    made smaller so that it holds at most `GROUP_BYTES`. When the source raises, the batches
+    before the error still come out (and train) first."""
+    iterator = iter(batches)
+    try:
+        yield from _group_runs(iterator, group, tables)
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()  # the source's epoch generator, when the consumer stops early
+
+
+def _group_runs(iterator, group, tables):
+    pending, layout, limit = [], None, group
+
+    def flush():
+        return _stack(pending, limit, tables) if limit > 1 else pending[0]
+
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            break
+        except Exception:
+            if pending:
+                yield flush()
+            raise
+        this = _layout(batch)
+        if pending and this != layout:
+            yield flush()
+            pending = []
+        if not pending:
+            layout = this
+            size = sum(np.asarray(leaf).nbytes for leaf in jax.tree_util.tree_leaves(batch))
+            limit = max(1, min(group, GROUP_BYTES // max(size, 1)))
+        pending.append(batch)
+        if len(pending) == limit:
+            yield flush()
+            pending = []
+    if pending:
+        yield flush()
+
+
+def _place(item):
+    if isinstance(item, StackedBatches):
+        item.arrays = jax.device_put(item.arrays)
+        return item
+    return jax.device_put(item)
+
+
 
 
 def _is_grain(source):

@@ -27,6 +27,9 @@ from lamina.training import data as data_lib
 
 # Steps per compiled program while a progress bar is shown (it updates once per program).
 DISPLAY_CHUNK = 32
+# Streamed batches per compiled program when no callback needs each batch (and at most
+# data.GROUP_BYTES of them): one program runs them all, as for arrays.
+STREAM_GROUP = 32
 # Steps per program in `predict`; the rest of an epoch runs in programs of 16, 8, ... 1
 # steps, so predicting on data of any size reuses at most six compiled programs.
 PREDICT_CHUNK = 32
@@ -164,13 +167,22 @@ class EpochRunner:
         return logs
 
     def _run_generator(self):
+        # Runs of batches go through one program each, as chunks of array data do (a
+        # callback that must see every batch makes them single batches).
+        group = self.model._chunk_for(self.kind, self.callbacks) or STREAM_GROUP
         # Closed on any exit: the prefetch thread is joined before the epoch returns or raises.
-        with contextlib.closing(self.data.epoch_batches()) as batches:
+        with contextlib.closing(self.data.epoch_batches(group)) as batches:
             return self._run_batches(batches)
 
     def _run_batches(self, batches):
-        logs = None
-        for step, batch in enumerate(batches):
+        logs, step = None, 0
+        for batch in batches:
+            if isinstance(batch, data_lib.StackedBatches):
+                logs, stop = self._run_stacked(step, batch)
+                step += batch.count
+                if stop:
+                    break
+                continue
             describe = functools.partial(_batch_text, step, batch)
             with noted(self.kind, describe, self.epoch):
                 programs = self.model._programs_for_spec(self.kind, spec_of(batch),
@@ -179,9 +191,42 @@ class EpochRunner:
             self._hook(self.begin, step)
             with noted(self.kind, describe, self.epoch):
                 logs = programs.run_single(batch)
-            if self._after_program(step, logs):
+            step += 1
+            if self._after_program(step - 1, logs):
                 break
         return logs
+
+    def _run_stacked(self, step, stacked):
+        """Batches `step .. step + stacked.count - 1` in one program."""
+        last = step + stacked.count - 1
+
+        def describe():
+            return f"batches {step}..{last} (each {stacked.describe()})"
+
+        with noted(self.kind, describe, self.epoch):
+            programs = self.model._programs_for_spec(self.kind, stacked.batch_spec(),
+                                                     self.guard_loss)
+        # Targets are checked batch by batch, as they would be one at a time: the batches
+        # before a refused one still run.
+        count, refused = stacked.count, None
+        for index in range(stacked.count if stacked.targets is not None else 0):
+            rows = slice(index * stacked.batch_size, (index + 1) * stacked.batch_size)
+            targets = jax.tree_util.tree_map(lambda a, rows=rows: a[rows], stacked.targets)
+            try:
+                self.model._check_batch_targets((None, targets), self.data.class_weight,
+                                                self._where)
+            except ValueError as error:
+                count, refused = index, error
+                break
+        logs, stop = None, False
+        if count:
+            self._hook(self.begin, step)
+            with noted(self.kind, describe, self.epoch):
+                logs = programs.run_steps(count, stacked.arrays, stacked.table, 0)
+            stop = self._after_program(step + count - 1, logs)
+        if refused is not None:
+            raise refused
+        return logs, stop
 
     def _run_process_batches(self):
         """Arrays under a distribution over several processes: each process's batches are
@@ -285,14 +330,39 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
                 single = programs.run_gather(data.arrays, plan.partial)["outputs"]
                 collect(step, step, single, False)
     else:
-        with contextlib.closing(data.epoch_batches()) as batches:
-            for step, batch in enumerate(batches):
+        every = getattr(model, "steps_per_execution", "auto")
+        group = 1 if callbacks.needs_batch_hooks("predict") else \
+            (PREDICT_CHUNK if every == "auto" else every)
+        with contextlib.closing(data.epoch_batches(group)) as batches:
+            step = 0
+            for batch in batches:
+                if isinstance(batch, data_lib.StackedBatches):
+                    programs = model._programs_for_spec("predict", batch.batch_spec())
+                    stop, offset = False, 0
+                    # Powers of two below a full group: at most six scan programs in all.
+                    for count in _predict_chunks(batch.count) if batch.count < group else \
+                            [batch.count]:
+                        call_hook(callbacks.on_predict_batch_begin, step,
+                                  where=f"(batch={step})")
+                        with noted("predict", lambda first=step, last=step + count - 1:
+                                   f"batches {first}..{last} (each {batch.describe()})"):
+                            stacked = programs.run_steps(count, batch.arrays, batch.table,
+                                                         offset)["outputs"]
+                        stop = collect(step, step + count - 1, stacked, True)
+                        step += count
+                        offset += count
+                        if stop:
+                            break
+                    if stop:
+                        break
+                    continue
                 programs = model._programs_for_spec("predict", spec_of(batch))
                 call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
                 with noted("predict", functools.partial(_batch_text, step, batch)):
                     result = programs.run_single(batch)["outputs"]
                 if collect(step, step, result, False):
                     break
+                step += 1
     if not outputs:
         raise ValueError("predict received no data: the input produced no batches.")
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)

@@ -213,3 +213,31 @@ def test_pydataset_worker_error_names_the_index():
         model.fit(Batches(fail_at=2, workers=2), epochs=1, shuffle=False, verbose=0)
     assert any("__getitem__(2)" in note and "batch 2" in note for note in info.value.__notes__)
     assert not _prefetch_threads()
+
+
+def test_a_last_smaller_batch_and_batch_callbacks_keep_array_numbers():
+    """Streamed runs go through one program per group of batches; a smaller last batch and a
+    callback that needs every batch give what the arrays give."""
+    rows = 70  # four batches of 16 and one of 6
+    x, y = np.tile(X, (2, 1))[:rows], np.tile(Y, (2, 1))[:rows]
+
+    def batches():
+        for start in range(0, rows, BATCH):
+            yield x[start:start + BATCH], y[start:start + BATCH]
+
+    class Passes:
+        def __iter__(self):
+            return batches()
+
+    seen = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    reference = _model()
+    expected = reference.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+    for callbacks in ([], [counter]):
+        model = _model()
+        history = model.fit(Passes(), epochs=2, verbose=0, callbacks=callbacks)
+        np.testing.assert_allclose(history.history["loss"], expected.history["loss"],
+                                   rtol=1e-6)
+    assert seen == [0, 1, 2, 3, 4] * 2
+    np.testing.assert_allclose(model.predict(Passes(), verbose=0),
+                               reference.predict(x, verbose=0), rtol=1e-6)
