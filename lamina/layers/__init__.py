@@ -127,6 +127,19 @@ from lamina.layers.spectral_normalization import SpectralNormalization as Spectr
 from lamina.layers.normalization import UnitNormalization as UnitNormalization
 from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import Rescaling as Rescaling
+# Image resizing and geometric augmentation; Pipeline chains preprocessing layers.
+from lamina.layers.preprocessing.image import CenterCrop as CenterCrop
+from lamina.layers.preprocessing.image import MaxNumBoundingBoxes as MaxNumBoundingBoxes
+from lamina.layers.preprocessing.image import RandomCrop as RandomCrop
+from lamina.layers.preprocessing.image import RandomElasticTransform as RandomElasticTransform
+from lamina.layers.preprocessing.image import RandomFlip as RandomFlip
+from lamina.layers.preprocessing.image import RandomPerspective as RandomPerspective
+from lamina.layers.preprocessing.image import RandomRotation as RandomRotation
+from lamina.layers.preprocessing.image import RandomShear as RandomShear
+from lamina.layers.preprocessing.image import RandomTranslation as RandomTranslation
+from lamina.layers.preprocessing.image import RandomZoom as RandomZoom
+from lamina.layers.preprocessing.image import Resizing as Resizing
+from lamina.layers.preprocessing.pipeline import Pipeline as Pipeline
 # Text and categorical preprocessing (string layers run on the host: preprocessing/host.py).
 from lamina.layers.preprocessing import CategoryEncoding as CategoryEncoding
 from lamina.layers.preprocessing import Discretization as Discretization

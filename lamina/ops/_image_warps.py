@@ -261,8 +261,9 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
 
 def elastic_warp(images, alpha, sigma, kernel_size, key, interpolation, fill_mode,
                  fill_value):
-    """`elastic_transform` on a channels-last batch with a static `kernel_size`, so that
-    `alpha` and `sigma` may be traced (the augmentation layer draws them)."""
+    """`elastic_transform` on a channels-last batch, where `alpha` and `sigma` may be traced
+    (the augmentation layer draws them): `kernel_size` (static) must be at least
+    `int(6 * sigma) | 1` for every sigma the caller may pass."""
     dtype = images.dtype if jnp.issubdtype(images.dtype, jnp.floating) else jnp.float32
     return _elastic(images, jnp.asarray(alpha, dtype), jnp.asarray(sigma, dtype), key,
                     int(kernel_size), INTERPOLATIONS.index(interpolation), fill_mode,
@@ -276,6 +277,10 @@ def _elastic(images, alpha, sigma, key, kernel_size, order, fill_mode, fill_valu
     noise = jax.random.normal(key, (batch, height, width), dtype=dtype) * sigma
     offsets = jnp.arange(kernel_size, dtype=dtype) - (kernel_size - 1) / 2
     weights = jnp.exp(-0.5 * (offsets / sigma) ** 2)
+    # `kernel_size` is the largest the caller needs; the Gaussian keeps Keras's support
+    # `int(6 * sigma) | 1` (a traced sigma cannot size an array), zero outside it.
+    support = jnp.bitwise_or(jnp.floor(6 * sigma).astype(jnp.int32), 1)
+    weights = jnp.where(jnp.abs(offsets) <= (support - 1) / 2, weights, 0)
     weights = weights / jnp.sum(weights)
     kernel = jnp.outer(weights, weights)[:, :, None, None]
     field = depthwise_conv(noise[..., None], kernel, padding="same",

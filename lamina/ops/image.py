@@ -100,8 +100,10 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     elif pad_to_aspect_ratio:
         pad_h = max(height, int(width * target_h / target_w))
         pad_w = max(width, int(height * target_w / target_h))
-        images = _crop_or_pad(images, data_format, (pad_h - height) // 2,
-                              (pad_w - width) // 2, pad_h, pad_w, fill_value)
+        # Keras pads the same amount on both sides, so an odd surplus loses a row/column.
+        top, left = (pad_h - height) // 2, (pad_w - width) // 2
+        images = _crop_or_pad(images, data_format, top, left, height + 2 * top,
+                              width + 2 * left, fill_value)
     h_axis, w_axis, _ = _spatial_axes(images, data_format)
     shape = list(images.shape)
     shape[h_axis], shape[w_axis] = target_h, target_w
