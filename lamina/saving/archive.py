@@ -5,9 +5,10 @@ Saving writes the whole archive to a temporary file and renames it into place. L
 validates the archive (entry names, sizes, checksums, JSON) before building anything, and never
 imports modules named in the file.
 
-A `.keras` file may come from a stranger, so loading reads only what it needs (config.json and
-model.weights.h5; metadata.json and Keras's assets/ are not used) and bounds what a small file
-can cost, whatever its headers claim:
+A `.keras` file may come from a stranger, so loading reads only what it needs (config.json,
+model.weights.h5, and the `assets/` files of objects that load assets, such as a lookup
+layer's `vocabulary.txt`; metadata.json is not used) and bounds what a small file can cost,
+whatever its headers claim:
 
 * the whole zip directory is checked from its headers first, without decompressing anything:
   at most `MAX_ENTRIES` entries, no duplicate, absolute or '..' names, entries stored or
@@ -18,7 +19,12 @@ can cost, whatever its headers claim:
   limit (`MAX_JSON_BYTES` for config.json, `MAX_WEIGHTS_BYTES` for the weights), and refused if
   the stream does not end exactly there, so the limits hold for the bytes actually produced;
   zipfile checks the CRC-32 as the stream ends;
-* config.json may nest at most `_serialization.MAX_CONFIG_DEPTH` levels.
+* config.json may nest at most `_serialization.MAX_CONFIG_DEPTH` levels;
+* `assets/` entries are read only for the object path they name, at most `MAX_ASSETS_BYTES`
+  in all, each name checked part by part (no empty, '.', '..' or drive parts, no backslash,
+  colon or NUL) and written by lamina into a fresh temporary directory that the object's
+  `load_assets(dir)` reads (nothing is extracted by zipfile, no link is followed), as Keras
+  calls `save_assets(dir)`/`load_assets(dir)` with `assets/<object path>/`.
 
 No archive that Keras or lamina writes reaches a limit (both store entries uncompressed, and a
 re-zipped model compresses far below 100:1 unless it is nearly all zeros). To load a file you
@@ -33,6 +39,7 @@ import json
 import os
 import posixpath
 import struct
+import tempfile
 import zipfile
 import zlib
 
@@ -43,6 +50,7 @@ from lamina._registry import custom_object_scope
 from lamina._version import __version__
 from lamina.saving import weights_file
 from lamina.saving.atomic import atomic_output
+from lamina.saving.object_graph import walk
 from lamina.saving.weights_file import _h5py, read_weights, write_weights
 
 CONFIG = "config.json"
@@ -74,6 +82,9 @@ DEFLATE reaches ~1000:1 on zeros; genuine weights re-zipped with it stay under ~
 Keras and lamina write entries uncompressed (1:1). Keras uses the same ratio."""
 RATIO_EXEMPT_BYTES = 16 * 2**20
 """Entries expanding to at most this many bytes may have any compression ratio."""
+MAX_ASSETS_BYTES = 2**30
+"""Uncompressed bytes of all `assets/` entries together (a 1M-token vocabulary takes ~10 MB)."""
+ASSETS = "assets"
 # A genuine directory record takes well under this (46 bytes, the name and a few extra fields):
 # it bounds the directory that zipfile parses (into Python objects) before any check can run.
 _DIRECTORY_BYTES_PER_ENTRY = 1024
@@ -111,11 +122,83 @@ def save_model(model, filepath, overwrite=True, zipped=True, **kwargs):
     weights = io.BytesIO()
     with _h5py().File(weights, "w") as h5_file:
         write_weights(model, h5_file)
+    assets = _saved_assets(model)
     with atomic_output(filepath, overwrite=overwrite) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(METADATA, metadata)
             archive.writestr(CONFIG, config_json)
             archive.writestr(WEIGHTS, weights.getvalue())
+            for name, data in assets.items():
+                archive.writestr(name, data)
+
+
+def _asset_dir(path):
+    return f"{ASSETS}/{path}" if path else ASSETS
+
+
+def _saved_assets(model):
+    """`{entry name: bytes}` of what each object's `save_assets(dir)` writes, as Keras lays
+    it out: `assets/<object path>/<file>`."""
+    entries = {}
+    for path, obj, _ in walk(model):
+        save = getattr(obj, "save_assets", None)
+        if save is None:
+            continue
+        with tempfile.TemporaryDirectory() as directory:
+            save(directory)
+            for root, _, files in os.walk(directory):
+                for file in sorted(files):
+                    full = os.path.join(root, file)
+                    relative = os.path.relpath(full, directory).replace(os.sep, "/")
+                    with open(full, "rb") as handle:
+                        entries[f"{_asset_dir(path)}/{relative}"] = handle.read()
+    return entries
+
+
+def _asset_entries(archive, filepath):
+    """`{entry name: bytes}` of the archive's `assets/` files, their total size and every
+    name part checked before anything is read."""
+    infos = [info for info in archive.infolist()
+             if info.filename.startswith(ASSETS + "/") and not info.filename.endswith("/")]
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ASSETS_BYTES:
+        raise ValueError(
+            f"Refusing to load {filepath!r}: its assets/ entries declare {total:,} bytes "
+            f"uncompressed, over MAX_ASSETS_BYTES={MAX_ASSETS_BYTES:,} (a vocabulary takes a "
+            "few MB). The file is damaged or hostile. If you trust it, raise "
+            "lamina.saving.archive.MAX_ASSETS_BYTES.")
+    for info in infos:
+        for part in info.filename.split("/"):
+            if part in ("", ".", "..") or any(c in part for c in "\\:\x00"):
+                raise ValueError(
+                    f"Refusing to load {filepath!r}: the asset entry {info.filename!r} has the "
+                    f"name part {part!r}; asset names are plain relative paths "
+                    "(assets/<object path>/<file>). The file is damaged or hostile.")
+    return {info.filename: _read_entry(archive, info.filename, "MAX_ASSETS_BYTES",
+                                       filepath).getvalue() for info in infos}
+
+
+def _load_assets(model, assets):
+    """Calls `load_assets(dir)` of each object with assets in the archive, `dir` a fresh
+    temporary directory holding the files of its `assets/<path>/` (written here, by name)."""
+    if not assets:
+        return
+    for path, obj, _ in walk(model):
+        load = getattr(obj, "load_assets", None)
+        if load is None:
+            continue
+        prefix = _asset_dir(path) + "/"
+        own = {name[len(prefix):]: data for name, data in assets.items()
+               if name.startswith(prefix)}
+        if not own:
+            continue
+        with tempfile.TemporaryDirectory() as directory:
+            for relative, data in own.items():
+                target = os.path.join(directory, *relative.split("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as handle:
+                    handle.write(data)
+            load(directory)
 
 
 @contextlib.contextmanager
@@ -331,6 +414,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     with _open_archive(filepath) as archive:
         config = _read_config(archive, filepath)
         weights = _read_entry(archive, WEIGHTS, "MAX_WEIGHTS_BYTES", filepath)
+        assets = _asset_entries(archive, filepath)
     if not compile:
         config = {k: v for k, v in config.items() if k != "compile_config"}
     with custom_object_scope(custom_objects or {}), serialization.ObjectSharingScope():
@@ -340,6 +424,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)
     _load_weights_entry(model, weights, filepath, skip_mismatch=False)
+    _load_assets(model, assets)
     return model
 
 

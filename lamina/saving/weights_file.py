@@ -41,6 +41,9 @@ def write_weights(model, h5_file):
                 dataset.attrs["dtype"] = "bfloat16"
             else:
                 group.create_dataset(str(index), data=value)
+        # Values an object stores under its own keys (Keras's `store["idf_weights"]`).
+        for key, value in getattr(obj, "save_own_values", dict)().items():
+            group.create_dataset(key, data=value)
 
 
 def _member(group, name, what, where):
@@ -89,6 +92,26 @@ def _stored_values(h5_file, where, what):
                              "values belong; it was not written for this model.")
         stored.append(dataset)
     return stored
+
+
+def _keyed_values(h5_file, where, what):
+    """`{key: array}` of the datasets with non-numeric names in the group at `where`
+    (values an object saved under its own keys), read only from plain numeric datasets."""
+    group = h5_file
+    for part in where.split("/"):
+        group = _member(group, part, what, where)
+        if group is None:
+            return {}
+    values = {}
+    for key in list(group.keys()):
+        if key.isdigit():
+            continue
+        dataset = _member(group, key, what, f"{where}/{key}")
+        if not isinstance(dataset, _h5py().Dataset) or dataset.dtype.name not in _STORED_DTYPES:
+            raise ValueError(f"The {what} holds '{where}/{key}', which is not an array of "
+                             "numbers; it was not written for this model.")
+        values[key] = dataset[()]
+    return values
 
 
 # The dtypes a stored value may have (a bfloat16 is stored as 2-byte words marked by a "dtype"
@@ -188,13 +211,15 @@ def read_weights(model, h5_file, skip_mismatch=False, what="weights file", sourc
     read always raise. `what` names the file in messages; `source` (a path) is added to it.
     """
     named = f"{what} {source!r}" if source else what
-    assignments, problems = [], []
+    assignments, problems, keyed = [], [], []
     for path, obj, kind in walk(model):
         variables = own_variables(obj, kind)
         if variables is None:
             continue
         where = f"{path}/vars" if path else "vars"
         stored = _stored_values(h5_file, where, named)
+        if hasattr(obj, "load_own_values"):
+            keyed.append((obj, _keyed_values(h5_file, where, named)))
         label = f"'{getattr(obj, 'name', path)}' (at {path or '/'})"
         if len(stored) != len(variables):
             if kind == "Optimizer":
@@ -237,6 +262,8 @@ def read_weights(model, h5_file, skip_mismatch=False, what="weights file", sourc
               for variable, dataset, value_dtype in assignments]
     for variable, value in values:
         variable.assign(value)
+    for obj, stored in keyed:
+        obj.load_own_values(stored)
 
 
 def save_weights(model, filepath, overwrite=True):

@@ -142,7 +142,7 @@ class Discretization(Layer):
         return {
             "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
             "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse,
-            "name": self.name, "dtype": super().get_config()["dtype"],
+            "name": self.name, "dtype": self.variable_dtype,
         }
 
     @classmethod

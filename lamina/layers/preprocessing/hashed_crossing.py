@@ -125,4 +125,4 @@ class HashedCrossing(HostLayer):
     def get_config(self):
         return {"num_bins": self.num_bins, "output_mode": self.output_mode,
                 "sparse": self.sparse, "name": self.name,
-                "dtype": super().get_config()["dtype"]}
+                "dtype": self.variable_dtype}
