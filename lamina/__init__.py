@@ -22,7 +22,7 @@ _SUBMODULES = frozenset({
     "callbacks", "datasets", "distillation", "export", "layers", "dtype_policies", "models",
     "activations", "backend", "compat", "config", "constraints", "initializers", "legacy",
     "losses",
-    "metrics", "mixed_precision", "ops", "optimizers", "random",
+    "metrics", "mixed_precision", "ops", "optimizers", "random", "visualization",
     "quantizers", "regularizers", "saving", "tree", "utils", "wrappers", "distribution",
 })
 

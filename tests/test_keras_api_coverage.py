@@ -73,7 +73,6 @@ PENDING = {
     ]),
     19: ("export, quantization, applications, legacy formats and visualization", [
         "keras.applications", "keras.applications.*",
-        "keras.visualization", "keras.visualization.*",
     ]),
 }
 
