@@ -166,8 +166,12 @@ def layer(config, objects, where="layer"):
     return translated
 
 
-def _node(node, where):
-    """A tf.keras 2 call `[[layer, node, tensor, kwargs], ...]` as Keras 3's `{args, kwargs}`."""
+def _node(node, where, nested=()):
+    """A tf.keras 2 call `[[layer, node, tensor, kwargs], ...]` as Keras 3's `{args, kwargs}`.
+
+    tf.keras 2 numbers the calls of a nested model from 1 (its own input-to-output node is 0);
+    Keras 3's `inbound_nodes` count them from 0: indices into the models in `nested` shift.
+    """
     if isinstance(node, dict):
         return node
     if not isinstance(node, list):
@@ -188,10 +192,26 @@ def _node(node, where):
                     f"The legacy model config's {where}[{index}][3] must be a dict of call "
                     f"arguments. Received: {serialization.short_repr(entry[3], 200)}")
             kwargs = entry[3]
-        tensors.append({"class_name": "__keras_tensor__",
-                        "config": {"keras_history": list(entry[:3])}})
+        history = list(entry[:3])
+        if history[0] in nested and history[1] > 0:
+            history[1] -= 1
+        tensors.append({"class_name": "__keras_tensor__", "config": {"keras_history": history}})
     args = [tensors[0]] if len(tensors) == 1 else [tensors]
     return {"args": args, "kwargs": kwargs}
+
+
+def _endpoints(spec, sequential):
+    """`input_layers` / `output_layers` with the node indices of nested Sequential models
+    counted as Keras 3 counts them (from 0)."""
+    if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
+        if spec[0] in sequential and isinstance(spec[1], int) and spec[1] > 0:
+            return [spec[0], spec[1] - 1, spec[2]]
+        return spec
+    if isinstance(spec, list):
+        return [_endpoints(item, sequential) for item in spec]
+    if isinstance(spec, dict):
+        return {key: _endpoints(item, sequential) for key, item in spec.items()}
+    return spec
 
 
 def model(config, objects, where="model_config"):
@@ -207,6 +227,12 @@ def model(config, objects, where="model_config"):
             "damaged; re-save the model.")
     inner = dict(inner)
     layers = []
+    # Nested models, by name: Sequential ones are counted from 1 in tf.keras 2's input and
+    # output lists too, where Keras 3 counts only nested functional models so.
+    nested = {entry.get("name") or (entry.get("config") or {}).get("name"): entry["class_name"]
+              for entry in inner["layers"] if _is_object_config(entry)
+              and entry["class_name"] in _MODEL_CLASSES and not _is_custom(
+                  entry["class_name"], objects) and entry.get("module") is None}
     for index, entry in enumerate(inner["layers"]):
         place = f"{where}.layers[{index}]"
         translated = layer(entry, objects, place)
@@ -221,7 +247,7 @@ def model(config, objects, where="model_config"):
                 translated["config"][key] = batch_shape
         if isinstance(entry.get("inbound_nodes"), list):
             translated["inbound_nodes"] = [
-                _node(node, f"{place}.inbound_nodes[{i}]")
+                _node(node, f"{place}.inbound_nodes[{i}]", nested)
                 for i, node in enumerate(entry["inbound_nodes"])]
         layers.append(translated)
     inner["layers"] = layers
@@ -232,6 +258,9 @@ def model(config, objects, where="model_config"):
         raise LegacyConfigError(
             f"The legacy model config's {where} ({class_name}) lacks 'input_layers' or "
             "'output_layers'; a functional model's config lists both. The file is damaged.")
+    for key in ("input_layers", "output_layers"):
+        inner[key] = _endpoints(inner[key], {name for name, kind in nested.items()
+                                             if kind == "Sequential"})
     outputs = inner["output_layers"]
     if isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], list):
         # tf.keras 2 lists even one output; it returned that output alone, as Keras 3 does.

@@ -193,6 +193,21 @@ def main(folder):
     model.save(os.path.join(folder, "custom_layer_metric.h5"))
     record("custom_layer_metric", model, x_new, x)
 
+    # Models inside a functional model: a Sequential called twice and a functional model, one
+    # of whose outputs is the model's (tf.keras 2 numbers their calls from 1).
+    inner = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=[8]),
+                              keras.layers.Dense(2)], name="inner_sequential")
+    inner_input = keras.layers.Input(shape=[2])
+    inner_functional = keras.Model(inner_input, keras.layers.Dense(2)(inner_input),
+                                   name="inner_functional")
+    inputs = keras.layers.Input(shape=[8], name="features")
+    first = inner_functional(inner(inputs))
+    added = keras.layers.Add()([first, inner(inputs)])
+    model = keras.Model(inputs, [added, first])
+    model.save(os.path.join(folder, "nested.h5"))
+    added, first = model.predict(x_new, verbose=0)
+    expected["nested/predict"], expected["nested/predict_inner"] = added, first
+
     np.savez(os.path.join(folder, "expected.npz"), **expected)
 
 

@@ -187,6 +187,15 @@ def test_loaded_objects_are_the_book_classes_with_their_settings(files):
     assert model.get_layer("concatenate").axis == -1  # tf.keras 2 wrote it as [-1]... or -1
 
 
+def test_models_nested_in_a_functional_model(files):
+    with pytest.warns(LegacyH5Warning, match="No training configuration"):
+        model = keras.models.load_model(files["nested"])
+    added, first = model(_inputs(files, "nested", rows=5))
+    np.testing.assert_allclose(added, files["expected"]["nested/predict"], **CLOSE)
+    np.testing.assert_allclose(first, files["expected"]["nested/predict_inner"], **CLOSE)
+    assert [layer.name for layer in model.layers[1:3]] == ["inner_sequential", "inner_functional"]
+
+
 def test_unknown_layer_names_the_layer_and_custom_objects(files):
     with pytest.raises(ValueError, match=r"layer 'my_dense' of class 'MyDense'.*"
                                          r"custom_objects=\{'MyDense': MyDense\}"):
