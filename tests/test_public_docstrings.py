@@ -27,7 +27,8 @@ PUBLIC_MODULES = [
     "lamina.losses", "lamina.metrics", "lamina.mixed_precision", "lamina.models", "lamina.ops",
     "lamina.ops.image",
     "lamina.ops.linalg", "lamina.ops.nn", "lamina.ops.numpy", "lamina.optimizers",
-    "lamina.optimizers.schedules", "lamina.random", "lamina.regularizers", "lamina.saving",
+    "lamina.optimizers.schedules", "lamina.quantizers", "lamina.random", "lamina.regularizers",
+    "lamina.saving",
     "lamina.tree", "lamina.utils",
 ]
 TF_NAMESPACES = [tf, tf.math, tf.nn, tf.linalg, tf.random, tf.dtypes]

@@ -63,11 +63,11 @@ def _with_input_gradient(forward, input_gradient):
         return forward(x, *weights)
 
     def fwd(x, *weights):
-        return forward(x, *weights), (x.dtype, weights)
+        return forward(x, *weights), weights
 
-    def bwd(residuals, upstream):
-        dtype, weights = residuals
-        return ((input_gradient(upstream, *weights).astype(dtype),)
+    def bwd(weights, upstream):
+        # The inputs are in the compute dtype, as the outputs and their gradient are.
+        return ((input_gradient(upstream, *weights).astype(upstream.dtype),)
                 + tuple(_zero_cotangent(w) for w in weights))
 
     apply.defvjp(fwd, bwd)

@@ -15,7 +15,6 @@ import numpy as np
 
 from lamina._registry import keras_export
 from lamina._runtime import config as _config
-from lamina._runtime.dtypes import short_repr as _short_repr
 from lamina._runtime.dtypes import standardize_dtype as _standardize_dtype
 
 __all__ = [
@@ -165,7 +164,7 @@ class AbsMaxQuantizer(Quantizer):
     Examples:
         >>> q, scale = lamina.quantizers.AbsMaxQuantizer()(jnp.array([[0.5, -1.0]]))
         >>> q.tolist(), round(float(scale[0, 0]), 3)
-        ([[64, -127]], 127.0)
+        ([[63, -127]], 127.0)
     """
 
     def __init__(self, axis=None, value_range=(-127, 127), epsilon=None, output_dtype="int8"):
@@ -212,9 +211,9 @@ def fake_quant_with_min_max_vars(inputs, min_vals, max_vals, num_bits=8, narrow_
     quantization-aware training).
 
     Examples:
-        >>> lamina.quantizers.fake_quant_with_min_max_vars(
-        ...     jnp.array([-0.3, 0.26, 2.0]), -1.0, 1.0, num_bits=2).tolist()
-        [-0.3333333432674408, 0.3333333432674408, 1.0]
+        >>> lamina.quantizers.fake_quant_with_min_max_vars(      # 4 levels on [-4/3, 2/3]
+        ...     jnp.array([-0.3, 2.0, -1.5]), -1.0, 1.0, num_bits=2).tolist()
+        [0.0, 0.6666666865348816, -1.3333333730697632]
     """
     inputs = jnp.asarray(inputs)
     num_bits = int(num_bits)
@@ -365,9 +364,3 @@ def unpack_int4(packed, orig_len, axis=0, dtype="int8"):
     unpacked = stacked.reshape((-1,) + packed.shape[1:])[:orig_len]
     return jnp.moveaxis(unpacked, 0, axis)
 
-
-def _check_quantizer(quantizer, what):
-    if quantizer is not None and not callable(quantizer):
-        raise TypeError(
-            f"{what} must be a Quantizer (or None). Received: {_short_repr(quantizer)} (of "
-            f"type {type(quantizer).__name__})")
