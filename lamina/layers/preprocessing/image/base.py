@@ -155,6 +155,10 @@ class BaseImagePreprocessingLayer(Layer):
 
     _USE_BASE_FACTOR = True
     _FACTOR_BOUNDS = (-1, 1)
+    # An eager call (`layer(images)`) runs as one compiled program per input signature,
+    # drawing from and advancing the seed generator like any carried state, instead of
+    # compiling each of the dozens of small ops of a warp on its first use.
+    _compile_eager_calls = True
 
     def __init__(self, factor=None, bounding_box_format=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -166,6 +170,7 @@ class BaseImagePreprocessingLayer(Layer):
             raise ValueError(
                 f"{self._describe()} does not take a `factor` argument. Received: "
                 f"factor={factor!r}")
+        self.built = True  # no weights: eager calls compile from the first one
 
     # ------------------------------------------------------------------------- arguments
     def _describe(self):
