@@ -20,7 +20,8 @@ from lamina.compat import tf
 
 PUBLIC_MODULES = [
     "lamina", "lamina.activations", "lamina.backend", "lamina.callbacks", "lamina.config",
-    "lamina.constraints", "lamina.datasets.boston_housing", "lamina.datasets.california_housing",
+    "lamina.constraints", "lamina.distribution", "lamina.datasets.boston_housing",
+    "lamina.datasets.california_housing",
     "lamina.datasets.cifar10", "lamina.datasets.fashion_mnist", "lamina.datasets.imdb",
     "lamina.datasets.mnist", "lamina.dtype_policies", "lamina.initializers", "lamina.layers",
     "lamina.legacy.saving",

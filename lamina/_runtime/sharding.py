@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 
 import jax
+import numpy as np
 
 _active = None  # the Distribution set by keras.distribution.set_distribution / scope()
 _used = False  # whether a distribution was ever set (then Variables may need moving back)
@@ -85,8 +86,8 @@ def place(variables):
         planned[id(variable)] = sharding
         value = variable._value
         if sharding is None:
-            if variable._sharding is not None:
-                moves.append((variable, None, jax.device_put(value, jax.devices()[0])))
+            if variable._sharding is not None:  # back to one device, uncommitted as new
+                moves.append((variable, None, jax.device_put(np.asarray(value))))
         elif variable._sharding is not sharding or value.sharding != sharding:
             moves.append((variable, sharding, jax.device_put(value, sharding)))
     for variable, sharding, value in moves:

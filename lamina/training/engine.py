@@ -135,13 +135,16 @@ class StepPrograms:
         self._traces = {_layout_key(batch_spec): first}  # batch layout -> StatefulTrace
         self._distribution = sharding.active()
         jit_options = {"donate_argnums": 0}
+        self._placements = None
         if self._distribution is not None or sharding._used:
             # keras.distribution: the state moves to the active distribution's layouts (or
             # back to one device) and every program returns it in them, so weights, slots and
             # metric totals stay sharded from program to program.
             sharding.place(self.variables)
+            self._placements = (tuple(v._value.sharding for v in self.variables),
+                                tuple(v._sharding for v in self.variables))
         if self._distribution is not None:
-            layouts = self.state.unflatten(tuple(v._value.sharding for v in self.variables))
+            layouts = self.state.unflatten(self._placements[0])
             jit_options["out_shardings"] = (layouts, None)
         self._jit_options = jit_options
         self._single = jax.jit(self._single_impl, **jit_options)
@@ -276,7 +279,25 @@ class StepPrograms:
     # ----------------------------------------------------------------------------- running
     def read_values(self):
         """The state's current values, each its own buffer (every one is donated)."""
-        return self.state.unflatten(current_values(self.variables, distinct=True))
+        values = current_values(self.variables, distinct=True)
+        if self._placements is not None:
+            values = self._adopt(values)
+        return self.state.unflatten(values)
+
+    def _adopt(self, values):
+        """Values where this program expects them. Under distributions, a Variable shared
+        by programs compiled for different ones (the global seed state, a layer in two
+        models) may have been moved by another program since; it comes back here."""
+        expected, layouts = self._placements
+        moved = list(values)
+        for index, (value, where) in enumerate(zip(values, expected)):
+            if value.sharding != where:
+                # Back to one device as an uncommitted array, as plain programs see them
+                # (a committed one would make jit compile them once more).
+                moved[index] = jax.device_put(value, where) if layouts[index] is not None \
+                    else jax.device_put(np.asarray(value))
+                self.variables[index]._sharding = layouts[index]
+        return tuple(moved)
 
     def write_values(self, values):
         commit(zip(self.variables, values.flat()))

@@ -114,8 +114,8 @@ with ModelParallel(layout_map=layout_map, batch_dim_name="batch").scope():
     sharded.fit(x, np.tile(y, (1, 8)), batch_size=16, epochs=1, verbose=0)  # Adam
     slots = {v.path: {"spec": spec(v), "shard": shard_shape(v)}
              for v in sharded.optimizer.variables if v.ndim >= 2}
-    results["mp"] = {"variables": variables, "predict_diff": float(np.abs(out - reference_out).max()),
-                     "slots": slots,
+    results["mp"] = {"variables": variables, "slots": slots,
+                     "predict_diff": float(np.abs(out - reference_out).max()),
                      "kernel_after_fit": spec(sharded.get_layer("dense_in").kernel)}
 
 # ---------------------------------------------------------------- custom loop on sharded state
