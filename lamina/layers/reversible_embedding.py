@@ -16,9 +16,10 @@ class ReversibleEmbedding(Embedding):
     default) or, with `tie_weights=False`, by its own trainable `reverse_embeddings` of shape
     `(output_dim, input_dim)`. There is no bias.
 
+    `input_dim`, `output_dim`, `embeddings_initializer`, `embeddings_regularizer`,
+    `embeddings_constraint` and `mask_zero` are those of `Embedding`.
+
     Args:
-        input_dim, output_dim, embeddings_initializer, embeddings_regularizer,
-            embeddings_constraint, mask_zero: as for `Embedding`.
         tie_weights: whether the reverse projection uses the transposed embeddings.
         reverse_dtype: the dtype the reverse projection is computed in (default: the layer's
             compute dtype).
