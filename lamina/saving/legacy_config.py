@@ -21,6 +21,8 @@ here: the functions map JSON to JSON, and a layer that names no known class is r
 its name before anything is built.
 """
 
+import warnings
+
 from lamina import _registry as registry
 from lamina import _serialization as serialization
 
@@ -326,6 +328,12 @@ def _optimizer(value, objects):
     translated = _object(value, "keras.optimizers", objects)
     inner = translated["config"]
     if isinstance(inner, dict) and translated.get("module"):
+        if inner.get("decay") not in (None, 0, 0.0):
+            warnings.warn(
+                f"The legacy file's optimizer has decay={inner['decay']!r}, which Keras 3 "
+                "optimizers do not take (Keras 3 ignores it too): training goes on at a fixed "
+                "learning rate. Compile with a keras.optimizers.schedules.InverseTimeDecay to "
+                "keep decaying it.", stacklevel=6)
         inner = {k: v for k, v in inner.items() if k not in _OPTIMIZER_LEGACY_KEYS}
         if "lr" in inner and "learning_rate" not in inner:  # Keras 2.2's spelling
             inner["learning_rate"] = inner.pop("lr")

@@ -194,6 +194,7 @@ class _Plan:
     def __init__(self, what, skip_mismatch):
         self.what, self.skip_mismatch = what, skip_mismatch
         self.assignments, self.skipped = [], []
+        self.names = {}  # a stored weight's name (no ":0") -> the variable it loads into
 
     def problem(self, message):
         if not self.skip_mismatch:
@@ -221,6 +222,7 @@ class _Plan:
             if problem is not None:
                 raise ValueError(f"Cannot load {problem}. Nothing was loaded.")
             self.assignments.append((variable, dataset, value_dtype))
+            self.names[_strip(name)] = variable
 
     def commit(self):
         if self.skipped:
@@ -244,7 +246,8 @@ def read_weights(model, root, by_name=False, skip_mismatch=False, what="legacy w
     that have weights, one for one. By name: each layer takes the file's layer of its name,
     and layers without one are left alone. All or nothing unless `skip_mismatch`, which skips
     what does not fit (a layer whose weight count, or a weight whose shape, differs) with a
-    warning.
+    warning. Returns `{stored weight name: variable}` of what was loaded (without TensorFlow's
+    `:0`), by which optimizer slots find their variables.
     """
     plan = _Plan(what, skip_mismatch)
     saved = [(name, _stored_weights(root, name, what))
@@ -279,6 +282,7 @@ def read_weights(model, root, by_name=False, skip_mismatch=False, what="legacy w
     if stored_top or (top is not None and own and not by_name):
         plan.add(f"the top-level weights of model '{model.name}'", own, stored_top)
     plan.commit()
+    return plan.names
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False):
@@ -289,6 +293,7 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     with _open(filepath, "load_weights") as h5_file:
         read_weights(model, _weights_root(h5_file, what), by_name=by_name,
                      skip_mismatch=skip_mismatch, what=what)
+
 
 
 def _json_attribute(h5_file, name, filepath):
@@ -324,7 +329,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
             model = serialization.deserialize_keras_object(
                 config, custom_objects=custom_objects, safe_mode=safe_mode)
         what = f"weights in {os.path.basename(filepath)}"
-        read_weights(model, _weights_root(h5_file, what), what=what)
+        weight_names = read_weights(model, _weights_root(h5_file, what), what=what)
         training = _json_attribute(h5_file, "training_config", filepath) if compile else None
         if training is None:
             if compile:
@@ -334,7 +339,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
             return model
         _compile(model, training, custom_objects)
         if "optimizer_weights" in h5_file:
-            _load_optimizer_state(model, h5_file, filepath)
+            _load_optimizer_state(model, h5_file, filepath, weight_names)
     return model
 
 
@@ -348,16 +353,17 @@ def _compile(model, training, custom_objects):
     model.compile(**compiled)
 
 
-# tf.keras 2's slot names -> Keras 3's, where they differ.
+# tf.keras 2's slot names (2.11+ and the legacy optimizers) -> Keras 3's, where they differ.
 _SLOT_NAMES = {"m": ("momentum", "m"), "v": ("velocity", "v"), "vhat": ("velocity_hat",),
-               "u": ("norm", "u")}
+               "u": ("norm", "u"), "rms": ("velocity",), "mg": ("average_gradient",)}
 _ITERATION = re.compile(r"(^|/)(iter|iteration|iterations)(:\d+)?$")
 
 
-def _load_optimizer_state(model, h5_file, filepath):
+def _load_optimizer_state(model, h5_file, filepath, weight_names):
     """Restores the optimizer's iteration count and slots from `optimizer_weights`, matching
-    each stored slot to the trainable variable it belongs to; warns and keeps fresh slots when
-    they do not match."""
+    each stored slot to the variable it belongs to by the file's weight names
+    (`weight_names`: file name -> model variable); warns and keeps fresh slots when they do
+    not match."""
     what = f"optimizer weights in {filepath!r}"
     h5py = _h5py()
     optimizer = model.optimizer
@@ -368,7 +374,7 @@ def _load_optimizer_state(model, h5_file, filepath):
         names = _names(group, "weight_names", what)
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
-        plan = _optimizer_plan(optimizer, model.trainable_variables, group, names, what)
+        plan = _optimizer_plan(optimizer, weight_names, group, names, what)
     except ValueError as error:
         warnings.warn(
             f"Could not restore the optimizer state from {filepath!r} ({error}). Training "
@@ -385,10 +391,26 @@ def _load_optimizer_state(model, h5_file, filepath):
             u_product.dtype))
 
 
-def _optimizer_plan(optimizer, trainable, group, names, what):
+def _strip(name):
+    """A weight name without TensorFlow's output index (`dense/kernel:0` -> `dense/kernel`)."""
+    return re.sub(r":\d+$", "", name)
+
+
+def _slot_of(name, weight_names):
+    """(slot, model variable) of a tf.keras 2 optimizer weight: `Adam/m/dense/kernel:0`
+    (2.11+) or `Adam/dense/kernel/m:0` (the legacy optimizers), by the file's weight names."""
+    parts = _strip(name).split("/")[1:]  # after the optimizer's name
+    if len(parts) >= 2:
+        if "/".join(parts[1:]) in weight_names:
+            return parts[0], weight_names["/".join(parts[1:])]
+        if "/".join(parts[:-1]) in weight_names:
+            return parts[-1], weight_names["/".join(parts[:-1])]
+    raise ValueError(f"cannot tell which variable the optimizer weight '{name}' belongs to")
+
+
+def _optimizer_plan(optimizer, weight_names, group, names, what):
     plan = _Plan(what, skip_mismatch=False)
     variables = list(optimizer.variables)
-    by_path = {v.path: v for v in variables}
     short = [name.rsplit("/", 1)[-1] for name in names]
     if short == [v.path.rsplit("/", 1)[-1] for v in variables]:
         # Keras 3's (and lamina's) own names: the optimizer's variables, in order.
@@ -396,44 +418,34 @@ def _optimizer_plan(optimizer, trainable, group, names, what):
             plan.add(f"the optimizer variable '{variable.path}'", [variable],
                      [(name, _group_at(group, name, what))])
         return plan
+    by_path = {v.path: v for v in variables}
     iterations = getattr(optimizer, "iterations", None)
-    # Slots are stored per variable in the order tf.keras built them: the variables' order.
-    slots, order = {}, []
+    filled = set()
     for name in names:
         dataset = _group_at(group, name, what)
         if not isinstance(dataset, _h5py().Dataset):
             raise ValueError(f"the weight '{name}' is missing")
-        if _ITERATION.search(name):
+        if _ITERATION.search(_strip(name)):
             if iterations is not None:
                 plan.add("the optimizer's iteration count", [iterations], [(name, dataset)])
             continue
-        parts = name.rsplit(":", 1)[0].split("/")
-        if len(parts) < 3:
-            raise ValueError(f"cannot tell the variable and slot of '{name}'")
-        slot, variable_name = parts[1], "/".join(parts[2:])  # <optimizer>/<slot>/<variable>
-        if variable_name not in slots:
-            order.append(variable_name)
-        slots.setdefault(variable_name, []).append((slot, name, dataset))
-    if len(order) != len(trainable):
-        raise ValueError(f"the file has slots for {len(order)} variables, the model has "
-                         f"{len(trainable)} trainable ones")
-    for variable, variable_name in zip(trainable, order):
-        prefix = variable.path.replace("/", "_").replace(":", "_")
-        for slot, name, dataset in slots[variable_name]:
-            target = None
-            for candidate in _SLOT_NAMES.get(slot, (slot,)):
-                path = f"{optimizer.name}/{prefix}_{candidate}"
-                target = by_path.get(path)
-                if target is not None:
-                    break
-            if target is None:
-                if any(v.path.startswith(f"{optimizer.name}/{prefix}_") for v in variables):
-                    raise ValueError(f"the optimizer has no slot for '{name}'")
-                # The optimizer, configured as in the file, keeps no slot for this variable:
-                # tf.keras's SGD creates momentum slots even with momentum=0, and never reads
-                # them.
-                continue
-            plan.add(f"the optimizer slot '{target.path}'", [target], [(name, dataset)])
+        slot, variable = _slot_of(name, weight_names)
+        prefix = f"{optimizer.name}/{variable.path.replace('/', '_').replace(':', '_')}_"
+        target = next((by_path[prefix + candidate] for candidate in _SLOT_NAMES.get(slot, ())
+                       + (slot,) if prefix + candidate in by_path), None)
+        if target is None:
+            if any(path.startswith(prefix) for path in by_path):
+                raise ValueError(f"the optimizer has no slot for '{name}'")
+            # The optimizer, configured as in the file, keeps no slot for this variable:
+            # tf.keras's SGD creates momentum slots even with momentum=0, and never reads them.
+            continue
+        plan.add(f"the optimizer slot '{target.path}'", [target], [(name, dataset)])
+        filled.add(id(target))
+    slots = [v for v in variables if v is not iterations and id(v) not in filled
+             and v is not getattr(optimizer, "_u_product", None)
+             and not v.path.endswith("/learning_rate")]
+    if slots:
+        raise ValueError(f"the file holds no value for the slot '{slots[0].path}'")
     return plan
 
 

@@ -188,7 +188,9 @@ def main(folder):
         MyDense(30, activation="relu", input_shape=[8], name="my_dense"),
         keras.layers.Dense(1),
     ])
-    model.compile(loss=create_huber(2.0), optimizer="sgd", metrics=[HuberMetric(2.0)])
+    # TensorFlow < 2.11's optimizers (the book's era) name their slots `SGD/dense/kernel/momentum`.
+    model.compile(loss=create_huber(2.0), metrics=[HuberMetric(2.0)],
+                  optimizer=keras.optimizers.legacy.SGD(learning_rate=0.01, momentum=0.9))
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     model.save(os.path.join(folder, "custom_layer_metric.h5"))
     record("custom_layer_metric", model, x_new, x)

@@ -274,10 +274,15 @@ def test_save_h5_writes_the_legacy_format_with_keras_warning(files, tmp_path):
         assert all("module" not in layer for layer in config["config"]["layers"])
         assert list(f["model_weights"].attrs["layer_names"]) == ["my_dense", "dense_10"]
         assert json.loads(f.attrs["training_config"])["optimizer_config"]["class_name"] == "SGD"
+        assert len(f["optimizer_weights"].attrs["weight_names"]) == 6  # iteration, rate, 4 slots
     again = keras.models.load_model(path, custom_objects=CUSTOM)
     x = _inputs(files, "sequential", rows=5)
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), **CLOSE)
     assert int(again.optimizer.iterations.numpy()) == 8
+    for restored, saved in zip(again.optimizer.variables[2:], model.optimizer.variables[2:],
+                               strict=True):  # the momentum restored from tf.keras's legacy SGD
+        np.testing.assert_array_equal(restored.numpy(), saved.numpy())
+    assert all(np.any(v.numpy() != 0) for v in again.optimizer.variables[2:])
     # A failed save leaves the previous file whole (written to a temporary, then renamed).
     before = path.read_bytes()
     with pytest.raises(FileExistsError):
