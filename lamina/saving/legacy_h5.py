@@ -188,6 +188,11 @@ def _weights_root(h5_file, what):
     return root
 
 
+class _Mismatch(ValueError):
+    """A file that does not fit the model (counts, shapes, names), as opposed to one that is
+    damaged or hostile (links, values that are not numbers), which is always refused."""
+
+
 class _Plan:
     """Assignments gathered before any is made (all or nothing), and the problems met."""
 
@@ -198,7 +203,7 @@ class _Plan:
 
     def problem(self, message):
         if not self.skip_mismatch:
-            raise ValueError(
+            raise _Mismatch(
                 f"{message}. Nothing was loaded. Load into a model built with the same "
                 "architecture, or pass skip_mismatch=True to skip what does not fit.")
         self.skipped.append(message)
@@ -265,7 +270,7 @@ def read_weights(model, root, by_name=False, skip_mismatch=False, what="legacy w
         with_weights = [layer for layer in layers if _legacy_weights(layer)]
         saved = [(name, stored) for name, stored in saved if stored]
         if len(with_weights) != len(saved):
-            raise ValueError(
+            raise _Mismatch(
                 f"Layer count mismatch when loading weights from the {what}: the model has "
                 f"{len(with_weights)} layers with weights {[l.name for l in with_weights]}, "
                 f"the file has {len(saved)} {[name for name, _ in saved]}. Nothing was loaded. "
@@ -370,12 +375,12 @@ def _load_optimizer_state(model, h5_file, filepath, weight_names):
     try:
         group = _group_at(h5_file, "optimizer_weights", what)
         if not isinstance(group, h5py.Group):
-            raise ValueError("'optimizer_weights' is not a group")
+            raise _Mismatch("'optimizer_weights' is not a group")
         names = _names(group, "weight_names", what)
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
         plan = _optimizer_plan(optimizer, weight_names, group, names, what)
-    except ValueError as error:
+    except _Mismatch as error:  # links, external storage, bad values: refused, not skipped
         warnings.warn(
             f"Could not restore the optimizer state from {filepath!r} ({error}). Training "
             "resumes with a freshly initialized optimizer.", LegacyH5Warning, stacklevel=4)
@@ -405,7 +410,7 @@ def _slot_of(name, weight_names):
             return parts[0], weight_names["/".join(parts[1:])]
         if "/".join(parts[:-1]) in weight_names:
             return parts[-1], weight_names["/".join(parts[:-1])]
-    raise ValueError(f"cannot tell which variable the optimizer weight '{name}' belongs to")
+    raise _Mismatch(f"cannot tell which variable the optimizer weight '{name}' belongs to")
 
 
 def _optimizer_plan(optimizer, weight_names, group, names, what):
@@ -424,7 +429,7 @@ def _optimizer_plan(optimizer, weight_names, group, names, what):
     for name in names:
         dataset = _group_at(group, name, what)
         if not isinstance(dataset, _h5py().Dataset):
-            raise ValueError(f"the weight '{name}' is missing")
+            raise _Mismatch(f"the weight '{name}' is missing")
         if _ITERATION.search(_strip(name)):
             if iterations is not None:
                 plan.add("the optimizer's iteration count", [iterations], [(name, dataset)])
@@ -435,7 +440,7 @@ def _optimizer_plan(optimizer, weight_names, group, names, what):
                        + (slot,) if prefix + candidate in by_path), None)
         if target is None:
             if any(path.startswith(prefix) for path in by_path):
-                raise ValueError(f"the optimizer has no slot for '{name}'")
+                raise _Mismatch(f"the optimizer has no slot for '{name}'")
             # The optimizer, configured as in the file, keeps no slot for this variable:
             # tf.keras's SGD creates momentum slots even with momentum=0, and never reads them.
             continue
@@ -445,7 +450,7 @@ def _optimizer_plan(optimizer, weight_names, group, names, what):
              and v is not getattr(optimizer, "_u_product", None)
              and not v.path.endswith("/learning_rate")]
     if slots:
-        raise ValueError(f"the file holds no value for the slot '{slots[0].path}'")
+        raise _Mismatch(f"the file holds no value for the slot '{slots[0].path}'")
     return plan
 
 

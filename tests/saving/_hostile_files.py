@@ -859,6 +859,20 @@ def _legacy_h5_weights(kind):
     return build
 
 
+def _legacy_h5_optimizer(kind):
+    """The clean model's legacy `.h5` file with its optimizer's iteration count tampered."""
+    def build(folder, sentinel):
+        import h5py
+
+        path = _clean_legacy_h5(folder)
+        with h5py.File(path, "r+") as f:
+            name = f["optimizer_weights"].attrs["weight_names"][0]
+            name = name.decode() if isinstance(name, bytes) else name
+            _tamper_kernel(kind, f"optimizer_weights/{name}")(f, folder)
+        return path
+    return build
+
+
 def hdf5_entries():
     entries = []
     for kind, refusal in HDF5_KINDS.items():
@@ -871,6 +885,9 @@ def hdf5_entries():
                                _legacy_h5_weights(kind), refusal))
         entries.append(Hostile(f"legacy .h5 weights into a model: {kind}", "hdf5",
                                _legacy_h5_weights(kind), refusal, load="load_weights"))
+    for kind in ("external link", "soft link", "external storage", "virtual dataset"):
+        entries.append(Hostile(f"legacy .h5 optimizer weights: {kind}", "hdf5",
+                               _legacy_h5_optimizer(kind), HDF5_KINDS[kind]))
     entries.append(Hostile("archive weights: int64 2^40 into int iterations", "hdf5",
                            _weights_in_archive(_iterations_overflow),
                            r"overflow|range|int|optimizer|^$", load="load_model_or_pass"))
