@@ -66,13 +66,18 @@ def write_folder(filepath, write):
         raise
 
 
-def write_file(filepath, data):
-    """Writes the bytes `data` to `filepath` in one rename (replacing an existing file)."""
-    filepath = os.fspath(filepath)
+def check_file_target(filepath):
+    """Raises before any work if `filepath` is a folder (a file there is replaced)."""
     if os.path.isdir(filepath):
         raise IsADirectoryError(
             f"Cannot write the exported file to '{filepath}': it is a folder. Give a file "
             "path, e.g. 'model.onnx'.")
+
+
+def write_file(filepath, data):
+    """Writes the bytes `data` to `filepath` in one rename (replacing an existing file)."""
+    filepath = os.fspath(filepath)
+    check_file_target(filepath)
     with atomic_output(filepath, create_folder=True) as temporary:
         with open(temporary, "wb") as file:
             file.write(data)

@@ -119,7 +119,7 @@ def _trace_note(where, signature, error):
     note = (f"Raised while tracing {where} with input_signature={signature}. The signature "
             "must match what the function takes: one entry per positional argument, each "
             "with the shape and dtype the function accepts.")
-    if "symbolic dimension" in str(error) or type(error).__name__ in (
+    if "symbolic dimension" in str(error).lower() or type(error).__name__ in (
             "InconclusiveDimensionOperation", "UnexpectedDimension"):
         note += (" Each `None` in the signature is traced as a symbolic size (the first axis "
                  "as `batch`); this code needs a known size there. Give that axis a number in "

@@ -9,6 +9,7 @@ dynamic dimensions. jax2onnx is an optional dependency: `pip install "lamina[exp
 
 import contextlib
 import logging
+import os
 
 import jax
 import numpy as np
@@ -78,6 +79,7 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
             "takes opset_version.")
     name = getattr(model, "name", type(model).__name__)
     where = f"export(format='onnx') of model '{name}'"
+    _files.check_file_target(os.fspath(filepath))
     if input_signature is None:
         signature = signatures.model_input_signature(model)
     else:
