@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -210,3 +211,13 @@ def test_listed_names_are_keras_names(keras_names):
         elif name not in keras_names.get(namespace, ()):
             unknown.append(listed_name)
     assert not unknown, f"Not names of Keras {KERAS_SERIES}x's namespaces: {unknown}"
+
+
+def test_the_docs_snapshot_of_keras_names_is_current(keras_names):
+    """The documentation's compatibility page is built from tests/keras_public_names.json
+    (the site builds without Keras); it must list what the pinned Keras lists."""
+    snapshot = json.loads((pathlib.Path(__file__).parent / "keras_public_names.json")
+                          .read_text())["names"]
+    assert snapshot == keras_names, (
+        "tests/keras_public_names.json differs from the installed Keras: run "
+        "`.venv/bin/python scripts/keras_public_names.py` and commit the file")
