@@ -148,6 +148,31 @@ from lamina.layers.preprocessing import Hashing as Hashing
 from lamina.layers.preprocessing import IntegerLookup as IntegerLookup
 from lamina.layers.preprocessing import StringLookup as StringLookup
 from lamina.layers.preprocessing import TextVectorization as TextVectorization
+# Image augmentation: colour, intensity, histogram and mixing layers.
+from lamina.layers.preprocessing.image.color import RandomBrightness as RandomBrightness
+from lamina.layers.preprocessing.image.color import (
+    RandomColorDegeneration as RandomColorDegeneration,
+)
+from lamina.layers.preprocessing.image.color import RandomColorJitter as RandomColorJitter
+from lamina.layers.preprocessing.image.color import RandomContrast as RandomContrast
+from lamina.layers.preprocessing.image.color import RandomGrayscale as RandomGrayscale
+from lamina.layers.preprocessing.image.color import RandomHue as RandomHue
+from lamina.layers.preprocessing.image.color import RandomInvert as RandomInvert
+from lamina.layers.preprocessing.image.color import RandomSaturation as RandomSaturation
+from lamina.layers.preprocessing.image.histogram import (
+    ContrastLimitedAdaptiveHistogramEqualization as ContrastLimitedAdaptiveHistogramEqualization,
+)
+from lamina.layers.preprocessing.image.histogram import Equalization as Equalization
+from lamina.layers.preprocessing.image.intensity import AutoContrast as AutoContrast
+from lamina.layers.preprocessing.image.intensity import RandomErasing as RandomErasing
+from lamina.layers.preprocessing.image.intensity import RandomGaussianBlur as RandomGaussianBlur
+from lamina.layers.preprocessing.image.intensity import (
+    RandomPosterization as RandomPosterization,
+)
+from lamina.layers.preprocessing.image.intensity import RandomSharpness as RandomSharpness
+from lamina.layers.preprocessing.image.intensity import Solarization as Solarization
+from lamina.layers.preprocessing.image.mixing import CutMix as CutMix
+from lamina.layers.preprocessing.image.mixing import MixUp as MixUp
 from lamina.layers.regularization import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization import AlphaDropout as AlphaDropout
 from lamina.layers.regularization import Dropout as Dropout
