@@ -6,6 +6,7 @@ to keep a large weight off the accelerator while it is quantized). The quantized
 quantized kernel, its scale and its zero point are Keras's values.
 """
 
+import functools
 import math
 
 import jax
@@ -231,32 +232,35 @@ def _fake_quant_forward(num_bits, narrow_range, x, min_val, max_val):
     return result.astype(x.dtype), (nudged_min, nudged_max)
 
 
-def _fake_quant(num_bits, narrow_range, axis, x, min_val, max_val):
-    @jax.custom_vjp
-    def op(x, min_val, max_val):
-        return _fake_quant_forward(num_bits, narrow_range, x, min_val, max_val)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _fake_quant_op(num_bits, narrow_range, axis, x, min_val, max_val):
+    return _fake_quant_forward(num_bits, narrow_range, x, min_val, max_val)[0]
 
-    def forward(x, min_val, max_val):
-        result, (nudged_min, nudged_max) = _fake_quant_forward(
-            num_bits, narrow_range, x, min_val, max_val)
-        return result, (x, min_val, max_val, nudged_min, nudged_max)
 
-    def backward(residuals, upstream):
-        x, min_val, max_val, nudged_min, nudged_max = residuals
-        zero = jnp.zeros((), upstream.dtype)
-        dx = jnp.where((x >= nudged_min) & (x <= nudged_max), upstream, zero)
-        below = jnp.where(x <= nudged_min, upstream, zero)
-        above = jnp.where(x >= nudged_max, upstream, zero)
-        if axis is None:
-            grad_min, grad_max = jnp.sum(below), jnp.sum(above)
-        else:
-            others = tuple(i for i in range(x.ndim) if i != axis)
-            grad_min, grad_max = jnp.sum(below, axis=others), jnp.sum(above, axis=others)
-        return (dx, grad_min.reshape(min_val.shape).astype(min_val.dtype),
-                grad_max.reshape(max_val.shape).astype(max_val.dtype))
+def _fake_quant_fwd(num_bits, narrow_range, axis, x, min_val, max_val):
+    result, (nudged_min, nudged_max) = _fake_quant_forward(
+        num_bits, narrow_range, x, min_val, max_val)
+    return result, (x, min_val, max_val, nudged_min, nudged_max)
 
-    op.defvjp(forward, backward)
-    return op(x, min_val, max_val)
+
+def _fake_quant_bwd(num_bits, narrow_range, axis, residuals, upstream):
+    x, min_val, max_val, nudged_min, nudged_max = residuals
+    zero = jnp.zeros((), upstream.dtype)
+    dx = jnp.where((x >= nudged_min) & (x <= nudged_max), upstream, zero)
+    below = jnp.where(x <= nudged_min, upstream, zero)
+    above = jnp.where(x >= nudged_max, upstream, zero)
+    if axis is None:
+        grad_min, grad_max = jnp.sum(below), jnp.sum(above)
+    else:
+        others = tuple(i for i in range(x.ndim) if i != axis)
+        grad_min, grad_max = jnp.sum(below, axis=others), jnp.sum(above, axis=others)
+    return (dx, grad_min.reshape(min_val.shape).astype(min_val.dtype),
+            grad_max.reshape(max_val.shape).astype(max_val.dtype))
+
+
+_fake_quant_op.defvjp(_fake_quant_fwd, _fake_quant_bwd)
+# One compiled program per (bits, range, axis, shapes), rather than a dozen ops run one by one.
+_fake_quant = jax.jit(_fake_quant_op, static_argnums=(0, 1, 2))
 
 
 @keras_export("keras.quantizers.compute_float8_scale")
