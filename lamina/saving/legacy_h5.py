@@ -270,12 +270,16 @@ def read_weights(model, root, by_name=False, skip_mismatch=False, what="legacy w
         with_weights = [layer for layer in layers if _legacy_weights(layer)]
         saved = [(name, stored) for name, stored in saved if stored]
         if len(with_weights) != len(saved):
+            hint = ("Load into the model the file was saved from, or pass by_name=True to load "
+                    "the layers whose names match.")
+            if not with_weights and not getattr(model, "built", True):
+                hint = ("The model is not built, so its layers have no weights yet: call it on "
+                        "a batch of data (or build it) first, then load.")
             raise _Mismatch(
                 f"Layer count mismatch when loading weights from the {what}: the model has "
                 f"{len(with_weights)} layers with weights {[l.name for l in with_weights]}, "
                 f"the file has {len(saved)} {[name for name, _ in saved]}. Nothing was loaded. "
-                "Load into the model the file was saved from, or pass by_name=True to load "
-                "the layers whose names match.")
+                + hint)
         for position, (layer, (name, stored)) in enumerate(zip(with_weights, saved)):
             label = (f"layer #{position} (named '{layer.name}' in the model, '{name}' in the "
                      "file)")

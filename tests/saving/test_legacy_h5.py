@@ -258,6 +258,9 @@ def test_weights_layer_count_mismatch_is_refused(files):
         model.load_weights(files["sequential_weights"])
     with pytest.raises(ValueError, match=r"`by_name` only applies to legacy"):
         model.load_weights("model.weights.h5", by_name=True)
+    unbuilt = WideAndDeepModel()  # a subclassed model has no weights before its first call
+    with pytest.raises(ValueError, match=r"model is not built.*call it on a batch"):
+        unbuilt.load_weights(files["subclassed"])
 
 
 # ------------------------------------------------------------------- lamina writes the format
