@@ -53,9 +53,6 @@ PENDING = {
         "keras.layers.AugMix",
         "keras.layers.MelSpectrogram",
         "keras.layers.RandAugment",
-
-
-
         "keras.layers.STFTSpectrogram",
         # STFTSpectrogram's kernels.
         "keras.initializers.STFT", "keras.initializers.STFTInitializer",
