@@ -18,6 +18,7 @@ TF-IDF weights go to the layer's `vars/idf_weights` in the weights file.
 
 import collections
 import itertools
+import operator
 import os
 
 import numpy as np
@@ -38,11 +39,22 @@ class _Vocabulary:
     """The learned or given tokens (specials excluded), their dict, and TF-IDF weights.
     Immutable: a new vocabulary replaces the old one whole."""
 
-    __slots__ = ("index", "tokens")
+    __slots__ = ("_byte_index", "index", "tokens")
 
     def __init__(self, tokens, start):
         self.tokens = list(tokens)
         self.index = dict(zip(self.tokens, range(start, start + len(self.tokens))))
+        self._byte_index = None
+
+    def byte_index(self):
+        """The index keyed by UTF-8 bytes, with TextVectorization's text separator (NUL) at
+        -2; built on first use."""
+        if self._byte_index is None:
+            index = {token.encode("utf-8"): i for token, i in self.index.items()
+                     if isinstance(token, str)}
+            index[b"\x00"] = -2
+            self._byte_index = index
+        return self._byte_index
 
 
 class IndexLookup(HostLayer):
@@ -303,7 +315,7 @@ class IndexLookup(HostLayer):
         for special in (self.mask_token, self.oov_token):
             if special is not None:
                 counts.pop(special, None)
-        ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        ranked = sorted(counts.items(), key=operator.itemgetter(1, 0), reverse=True)
         if self.max_tokens:
             ranked = ranked[:self.max_tokens - self._token_start_index()]
         tokens = [token for token, _ in ranked]

@@ -41,6 +41,17 @@ _LOWER_AND_STRIP = str.maketrans(string.ascii_uppercase, string.ascii_lowercase,
                                  string.punctuation)
 _TABLES = {"lower": _LOWER, "strip_punctuation": _STRIP,
            "lower_and_strip_punctuation": _LOWER_AND_STRIP}
+# The same on UTF-8 bytes (ASCII bytes never occur inside a multi-byte character), for the
+# fast path: bytes.translate and bytes.split work on whole batches at C speed, and
+# bytes.split() splits on ASCII whitespace only, as TensorFlow does.
+_IDENTITY = bytes(range(256))
+_BYTE_LOWER = bytes.maketrans(string.ascii_uppercase.encode(), string.ascii_lowercase.encode())
+_BYTE_TABLES = {"lower": (_BYTE_LOWER, b""),
+                "strip_punctuation": (_IDENTITY, string.punctuation.encode()),
+                "lower_and_strip_punctuation": (_BYTE_LOWER, string.punctuation.encode()),
+                None: (_IDENTITY, b"")}
+_SEPARATOR = "\x00"  # between texts in the fast path (a text holding one takes the slow path)
+_MARK = -2  # the separator's id in the fast path's lookup
 # Characters Python's str.split() treats as whitespace but TensorFlow's split does not.
 _OTHER_SPACES = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
                            "\u3000]")
@@ -165,8 +176,9 @@ class TextVectorization(HostLayer):
         return "string"
 
     # ----------------------------------------------------------------------------- text
-    def _texts(self, inputs):
-        """The inputs as a list of standardized texts (one per row) and the batch shape."""
+    def _texts(self, inputs, standardize=True):
+        """The inputs as a list of texts (one per row, standardized unless told not to) and
+        the batch shape."""
         array, scalar = to_string_array(self, inputs)
         array = np.asarray(array, dtype=object)
         if self._split is not None and array.ndim > 1:
@@ -178,7 +190,7 @@ class TextVectorization(HostLayer):
             array = array[..., 0]
         shape = array.shape
         texts = array.reshape(-1).tolist()
-        standardize = self._standardize
+        standardize = self._standardize if standardize else None
         if callable(standardize):
             result = standardize(np.asarray(texts, dtype=str) if texts else
                                  np.zeros(0, dtype=str))
@@ -204,6 +216,33 @@ class TextVectorization(HostLayer):
             rows = [_ngrams(row, self._ngrams) for row in rows]
         return rows
 
+    def _fast_path(self):
+        return (self._split == "whitespace" and self._ngrams in (None, (1,))
+                and not callable(self._standardize))
+
+    def _fast_tokens(self, texts):
+        """All tokens of a batch as UTF-8 bytes, texts separated by a NUL token, from one
+        `translate` and one `split` over the joined batch; None if a text holds a NUL."""
+        joined = _SEPARATOR.join(texts)
+        if joined.count(_SEPARATOR) != max(len(texts) - 1, 0):
+            return None
+        table, delete = _BYTE_TABLES[self._standardize]
+        data = joined.encode("utf-8").translate(table, delete)
+        return data.replace(b"\x00", b" \x00 ").split()
+
+    def _fast_lookup(self, tokens, count):
+        """(ids, lengths) of `count` texts from `_fast_tokens`' output."""
+        lookup = self._lookup_layer
+        index = lookup._vocab.byte_index()
+        ids = np.fromiter(map(index.get, tokens, itertools.repeat(-1)), dtype=np.int64,
+                          count=len(tokens))
+        marks = np.flatnonzero(ids == _MARK)
+        bounds = np.concatenate(([-1], marks, [len(ids)]))
+        lengths = np.diff(bounds) - 1
+        ids = ids[ids != _MARK]
+        ids[ids == -1] = lookup._oov_start_index()  # one OOV index, no mask among tokens
+        return ids, lengths[:count]
+
     # ----------------------------------------------------------------------------- adapt
     def adapt(self, data, batch_size=None, steps=None):
         """Learns the vocabulary (and, for `"tf_idf"`, the IDF weights) from `data`: a list
@@ -220,7 +259,18 @@ class TextVectorization(HostLayer):
         document_counts = collections.Counter() if self._output_mode == "tf_idf" else None
         documents = 0
         for batch in adapt_batches(self, data, steps):
-            texts, _, _ = self._texts(batch)
+            fast = self._fast_path() and document_counts is None
+            if fast:
+                texts, _, _ = self._texts(batch, standardize=False)
+                tokens = self._fast_tokens(texts)
+                if tokens is not None:
+                    batch_counts = collections.Counter(tokens)
+                    batch_counts.pop(b"\x00", None)
+                    counts.update({t.decode("utf-8"): n for t, n in batch_counts.items()})
+                    continue
+                texts, _, _ = self._texts(batch)
+            else:
+                texts, _, _ = self._texts(batch)
             rows = self._tokens(texts)
             counts.update(itertools.chain.from_iterable(rows))
             if document_counts is not None:
@@ -233,11 +283,21 @@ class TextVectorization(HostLayer):
         lookup = self._lookup_layer
         lookup._require_vocabulary(f"TextVectorization '{self.name}'")
         object.__setattr__(lookup, "_called", True)
-        texts, shape, scalar = self._texts(inputs)
-        rows = self._tokens(texts)
-        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        flat = list(itertools.chain.from_iterable(rows))
-        ids = lookup.lookup_flat(flat)
+        ids = None
+        if self._fast_path():
+            texts, shape, scalar = self._texts(inputs, standardize=False)
+            tokens = self._fast_tokens(texts)
+            if tokens is not None:
+                ids, lengths = self._fast_lookup(tokens, len(texts))
+            else:
+                texts, shape, scalar = self._texts(inputs)
+        else:
+            texts, shape, scalar = self._texts(inputs)
+        if ids is None:
+            rows = self._tokens(texts)
+            lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+            ids = lookup.lookup_flat(list(itertools.chain.from_iterable(rows)))
+        rows = texts
         mode = self._output_mode
         if mode == "int":
             width = self._output_sequence_length
@@ -246,7 +306,7 @@ class TextVectorization(HostLayer):
             out = np.zeros((len(rows), width), dtype=np.int64)
             keep = np.minimum(lengths, width)
             row_of = np.repeat(np.arange(len(rows)), lengths)
-            column = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            column = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             inside = column < np.repeat(keep, lengths)
             out[row_of[inside], column[inside]] = ids[inside]
             if scalar:
@@ -267,8 +327,8 @@ class TextVectorization(HostLayer):
         elif mode == "tf_idf":
             out = counts.astype("float32") * np.asarray(lookup.idf_weights, "float32")
         else:  # one_hot: each text must be one token
-            out = np.zeros((len(flat), depth), dtype=np.int64)
-            out[np.arange(len(flat))[valid], ids[valid]] = 1.0
+            out = np.zeros((len(ids), depth), dtype=np.int64)
+            out[np.arange(len(ids))[valid], ids[valid]] = 1.0
             return out
         return out[0] if scalar else out.reshape(tuple(shape) + (depth,))
 

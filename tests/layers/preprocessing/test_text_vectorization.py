@@ -116,3 +116,9 @@ def test_config_round_trip_keeps_arguments():
     assert config["vocabulary_size"] == 3
     clone = keras.layers.TextVectorization.from_config(config)
     assert clone(["a b a"]).tolist() == layer(["a b a"]).tolist()
+
+
+def test_a_text_holding_nul_is_split_like_any_other():
+    # The batch fast path joins texts with NUL; a text holding one takes the per-text path.
+    layer = keras.layers.TextVectorization(vocabulary=["a\x00b", "c"])
+    assert layer(["a\x00b C!", "c"]).tolist() == [[2, 3], [3, 0]]
