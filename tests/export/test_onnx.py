@@ -39,3 +39,20 @@ def test_onnx_file_matches_predict_with_a_dynamic_batch_size(tmp_path):
     for size in (16, 1, 5):
         (served,) = session.run(None, {"wide": x[0][:size], "deep": x[1][:size]})
         np.testing.assert_allclose(served, expected[:size], rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_opset_and_integer_sequence_inputs(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((6,), dtype="int32", name="tokens"),
+                              keras.layers.Embedding(20, 4), keras.layers.GRU(5),
+                              keras.layers.Dense(1)])
+    tokens = np.random.default_rng(1).integers(1, 20, size=(3, 6)).astype("int32")
+    expected = model.predict(tokens, verbose=0)
+    path = tmp_path / "text.onnx"
+    model.export(path, format="onnx", verbose=False, opset_version=21)
+    assert {o.domain: o.version for o in onnx.load(str(path)).opset_import}[""] == 21
+    session = onnxruntime.InferenceSession(str(path))
+    for size in (3, 1):
+        (served,) = session.run(None, {"tokens": tokens[:size]})
+        np.testing.assert_allclose(served, expected[:size], rtol=1e-5, atol=1e-6)
