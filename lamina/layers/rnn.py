@@ -45,6 +45,10 @@ class RNN(Layer):
     `(batch, size)`), `mask` (boolean `(batch, timesteps)`; False steps leave the states
     unchanged), `training`.
 
+    Differs from Keras 3 on JAX: a `stateful=True` layer keeps its states from batch to batch
+    in `fit`, `evaluate` and `predict`, as Keras documents and as its TensorFlow backend does
+    (Keras's JAX trainer starts every batch from zeros).
+
     Examples:
         >>> layer = RNN(LSTMCell(4), return_sequences=True)
         >>> layer(jnp.ones((2, 5, 3))).shape

@@ -115,6 +115,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):
             allows it; None (the default) is safe unless
             `keras.config.enable_unsafe_deserialization()` was called.
 
+    Differs from Keras 3: an explicit `safe_mode=True` wins over
+    `keras.config.enable_unsafe_deserialization()` (in Keras the global switch overrides the
+    argument), so code that asks for a safe load always gets one.
+
     Examples:
         >>> lamina.saving.load_model("model.tflite")
         Traceback (most recent call last):
