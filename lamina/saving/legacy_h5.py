@@ -309,9 +309,9 @@ def _json_attribute(h5_file, name, filepath):
     text = _attribute_text(h5_file, name, repr(filepath))
     if text is None:
         return None
-    config = serialization.config_from_json(text, f"the '{name}' attribute of {filepath!r}")
-    serialization.check_config(config, root=name)
-    return config
+    # Bounded in depth here; its shape is checked as it is translated, then by the
+    # deserialization (tf.keras 2's Sequential config may be a bare list of layers).
+    return serialization.config_from_json(text, f"the '{name}' attribute of {filepath!r}")
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):

@@ -300,3 +300,61 @@ def test_legacy_serialization_names():
     assert deserialize(config, module_objects={"L1L2": keras.regularizers.L1L2}).l1 == 0.5
     with pytest.raises(ValueError, match=r"Unknown regularizer: 'L1L2'.*custom_objects"):
         deserialize(config, printable_module_name="regularizer")
+
+
+def _write_legacy(path, model_config, layers, training_config=None):
+    """A legacy `.h5` file as Keras 2.2 wrote it: `{layer: [(weight name, value)]}`."""
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(model_config).encode()
+        f.attrs["keras_version"] = b"2.2.4"
+        if training_config is not None:
+            f.attrs["training_config"] = json.dumps(training_config).encode()
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = [name.encode() for name in layers]
+        for layer, weights in layers.items():
+            sub = group.create_group(layer)
+            sub.attrs["weight_names"] = [name.encode() for name, _ in weights]
+            for name, value in weights:
+                sub.create_dataset(name, data=value)
+
+
+def test_keras_2_2_era_configs(tmp_path):
+    """Older spellings: a Sequential config that is the bare layer list with
+    `batch_input_shape` on its first layer, a functional model called "Model", one-element
+    `axis` lists, `lr`, a `Policy` dtype."""
+    rng = np.random.default_rng(1)
+    kernel, bias = rng.normal(size=(3, 2)).astype("float32"), np.float32([0.5, -0.5])
+    gamma = np.float32([2.0, 3.0])
+    dense = {"class_name": "Dense", "config": {
+        "name": "dense_1", "units": 2, "activation": "relu", "batch_input_shape": [None, 3],
+        "dtype": {"class_name": "Policy", "config": {"name": "float32"}},
+        "kernel_initializer": {"class_name": "VarianceScaling", "config": {
+            "scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None}}}}
+    norm = {"class_name": "LayerNormalization", "config": {"name": "norm", "axis": [-1],
+                                                           "center": False}}
+    weights = {"dense_1": [("dense_1/kernel:0", kernel), ("dense_1/bias:0", bias)],
+               "norm": [("norm/gamma:0", gamma)]}
+    training = {"loss": "mean_squared_error", "metrics": ["mae"], "loss_weights": None,
+                "optimizer_config": {"class_name": "SGD", "config": {
+                    "lr": 0.5, "momentum": 0.0, "decay": 0.0, "nesterov": False}}}
+    _write_legacy(tmp_path / "sequential.h5", {"class_name": "Sequential",
+                                               "config": [dense, norm]}, weights, training)
+    functional = {"class_name": "Model", "config": {
+        "name": "model_1", "input_layers": [["input_1", 0, 0]],
+        "output_layers": [["norm", 0, 0]], "layers": [
+            {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [], "config": {
+                "batch_input_shape": [None, 3], "dtype": "float32", "sparse": False,
+                "name": "input_1"}},
+            {**dense, "name": "dense_1", "inbound_nodes": [[["input_1", 0, 0, {}]]]},
+            {**norm, "name": "norm", "inbound_nodes": [[["dense_1", 0, 0, {}]]]}]}}
+    _write_legacy(tmp_path / "functional.h5", functional, {"input_1": [], **weights})
+    x = rng.normal(size=(4, 3)).astype("float32")
+    hidden = np.maximum(x @ kernel + bias, 0)
+    expected = gamma * (hidden - hidden.mean(-1, keepdims=True)) / np.sqrt(
+        hidden.var(-1, keepdims=True) + 1e-3)
+    model = keras.models.load_model(tmp_path / "sequential.h5")
+    np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-5)
+    assert model.layers[1].axis in (-1, [-1], (-1,)) and model.optimizer.learning_rate == 0.5
+    with pytest.warns(LegacyH5Warning, match="No training configuration"):
+        model = keras.models.load_model(tmp_path / "functional.h5")
+    np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-5)
