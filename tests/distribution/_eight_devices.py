@@ -118,6 +118,29 @@ with ModelParallel(layout_map=layout_map, batch_dim_name="batch").scope():
                      "predict_diff": float(np.abs(out - reference_out).max()),
                      "kernel_after_fit": spec(sharded.get_layer("dense_in").kernel)}
 
+# ---------------------------------------------------------------- Orbax, sharded
+# Orbax writes each device's shards (asynchronously, keeping the newest 2 steps) and restores
+# straight into the Variables' layouts; the pytest process restores the same steps on one
+# device.
+orbax_dir = os.path.join(work, "orbax")
+with ModelParallel(layout_map=layout_map).scope():
+    saver = wide()
+    saver.fit(x, np.tile(y, (1, 8)), batch_size=16, epochs=3, verbose=0,
+              callbacks=[keras.callbacks.OrbaxCheckpoint(orbax_dir, max_to_keep=2)])
+    resumed = wide()
+    resumed.fit(x[:16], np.tile(y[:16], (1, 8)), batch_size=16, epochs=1, verbose=0)  # builds
+    resumed.load_weights(orbax_dir)
+    results["orbax"] = {
+        "steps": sorted(os.listdir(orbax_dir)),
+        "predictions": saver.predict(x[:8], verbose=0).tolist(),
+        "resumed_diff": float(np.abs(resumed.predict(x[:8], verbose=0)
+                                     - saver.predict(x[:8], verbose=0)).max()),
+        "resumed_iterations": int(resumed.optimizer.iterations.numpy()),
+        "resumed_kernel": {"spec": spec(resumed.get_layer("dense_in").kernel),
+                           "shard": shard_shape(resumed.get_layer("dense_in").kernel)},
+        "resumed_slot_shard": shard_shape(resumed.optimizer.variables[2]),
+    }
+
 # ---------------------------------------------------------------- custom loop on sharded state
 with ModelParallel(layout_map=layout_map).scope():
     custom = wide()

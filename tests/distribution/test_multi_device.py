@@ -156,3 +156,20 @@ def test_saved_on_one_device_loads_on_eight(run):
     loaded = run["loaded_from_one"]
     assert loaded["kernel_devices"] == 8
     np.testing.assert_allclose(loaded["predictions"], run["one_device_predictions"], atol=1e-6)
+
+
+def test_orbax_checkpoint_saves_sharded_state_and_restores_it_sharded(run):
+    orbax = run["orbax"]
+    assert orbax["steps"] == ["1", "2"]  # three epochs, max_to_keep=2
+    assert orbax["resumed_diff"] == 0.0
+    assert orbax["resumed_iterations"] == 21  # 3 epochs x 7 batches, optimizer state back
+    assert orbax["resumed_kernel"] == {"spec": [None, "model"], "shard": [12, 16]}
+    assert orbax["resumed_slot_shard"] == [12, 16]
+
+
+def test_orbax_checkpoint_from_eight_devices_restores_on_one(run):
+    x, _ = _data()
+    model = keras.saving.load_model(run["work"] / "orbax")  # the latest step
+    np.testing.assert_allclose(model.predict(x[:8], verbose=0), run["orbax"]["predictions"],
+                               atol=1e-6)
+    assert int(model.optimizer.iterations.numpy()) == 21
