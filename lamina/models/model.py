@@ -17,7 +17,7 @@ from lamina.layers.layer import Layer
 from lamina.models.functional_config import functional_from_config
 from lamina.models.summary import print_summary
 from lamina.quantizers.config import validate_and_resolve_config
-from lamina.saving import legacy_h5, orbax_checkpoint, saving_api
+from lamina.saving import orbax_checkpoint, saving_api
 from lamina.saving.archive import load_weights, save_model
 from lamina.saving.weights_file import save_weights
 from lamina.training.trainer import Trainer
@@ -234,12 +234,7 @@ class Model(Trainer, Layer):
         to a `.h5` / `.hdf5` file in tf.keras 2's legacy format, as Keras 3 does (with its
         warning; `include_optimizer=False` leaves the optimizer out)."""
         if _is_legacy_h5(filepath):
-            include_optimizer = kwargs.pop("include_optimizer", True)
-            if kwargs:
-                raise ValueError(f"save() got unexpected arguments {sorted(kwargs)} for a "
-                                 "legacy `.h5` file; it takes overwrite and include_optimizer.")
-            legacy_h5.save_model(self, filepath, overwrite=overwrite,
-                                 include_optimizer=include_optimizer)
+            saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
             return
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
