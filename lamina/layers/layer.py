@@ -31,7 +31,7 @@ from lamina._runtime.variable import AutocastScope, Variable, autocast_dtype, cr
 from lamina.layers import _masking, symbolic
 from lamina.layers._remat import rematerialized_call
 from lamina.layers.input_spec import assert_input_compatibility
-from lamina.quantizers.config import validate_and_resolve_config
+from lamina.quantizers.config import Int4QuantizationConfig, validate_and_resolve_config
 
 _call_context = contextvars.ContextVar("lamina_layer_call_context", default=None)
 
@@ -351,6 +351,13 @@ class Layer(Stateful):
     @dtype_policy.setter
     def dtype_policy(self, value):
         policy = dtype_policies.get(value)
+        if policy.quantization_mode is not None and self.built and \
+                getattr(self, "_quantized_mode", None) is None:
+            # A quantized policy on a built float layer quantizes it first (as in Keras), so
+            # its weights always match its policy (and a refusal changes nothing).
+            block_size = getattr(policy, "block_size", None)
+            self.quantize(policy.quantization_mode, config=None if block_size is None else
+                          Int4QuantizationConfig(block_size=block_size))
         if isinstance(self._dtype_policy, dtype_policies.DTypePolicyMap) and self.path:
             # A map shared by a block and its sublayers: this layer's entry changes (Keras).
             if self.path in self._dtype_policy:

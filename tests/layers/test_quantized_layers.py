@@ -164,6 +164,18 @@ def test_layer_quantize_names_shapes_and_policies():
     assert embedding(jnp.array([[1, 6]])).dtype == jnp.bfloat16
 
 
+def test_a_quantized_policy_on_a_built_layer_quantizes_it():
+    dense = layers.Dense(3)
+    dense.build((None, 4))
+    dense.dtype_policy = "int4/2_from_float32"  # as in Keras: weights follow the policy
+    assert dense.quantization_mode == "int4" and dense.kernel_scale.shape == (2, 3)
+    conv = layers.Conv1D(2, 3)
+    conv.build((None, 5, 1))
+    with pytest.raises(NotImplementedError, match="does not support quantize"):
+        conv.dtype_policy = "int8_from_float32"
+    assert conv.dtype_policy.name == "float32"  # refused: nothing changed
+
+
 def test_int8_gradients_reach_the_inputs_through_the_dequantized_kernel():
     dense = layers.Dense(3, use_bias=False)
     x = jnp.array([[0.5, -1.0], [2.0, 0.25]])
