@@ -274,35 +274,28 @@ class RandomCrop(_SizingLayer):
             seed = seed if seed is not None else self._get_seed_generator()
             top = random.uniform((), 0, float(height - self.height + 1), seed=seed)
             left = random.uniform((), 0, float(width - self.width + 1), seed=seed)
-            return (top.astype("int32"), left.astype("int32"), self.height, self.width)
-        if height >= self.height and width >= self.width:
-            return ((height - self.height) // 2, (width - self.width) // 2, self.height,
-                    self.width)
-        # As Keras: the window of the target size at the aspect-ratio crop's corner, cut by
-        # the image's edges, then resized.
-        top, left, _, _ = _aspect_crop(height, width, self.height, self.width)
-        return top, left, min(self.height, height - top), min(self.width, width - left)
+            window = (top.astype("int32"), left.astype("int32"), self.height, self.width)
+        elif height >= self.height and width >= self.width:
+            window = ((height - self.height) // 2, (width - self.width) // 2, self.height,
+                      self.width)
+        else:
+            # As Keras: the window of the target size at the aspect-ratio crop's corner, cut
+            # by the image's edges, then resized.
+            top, left, _, _ = _aspect_crop(height, width, self.height, self.width)
+            window = (top, left, min(self.height, height - top), min(self.width, width - left))
+        return {"window": window, "image_size": (height, width)}
 
     def transform_images(self, images, transformation, training=True):
         images = jnp.asarray(images).astype(self.compute_dtype)
-        return self._set_size(images, *transformation, "bilinear")
+        return self._set_size(images, *transformation["window"], "bilinear")
 
     def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
-        return self._set_size(jnp.asarray(segmentation_masks), *transformation, "nearest")
+        return self._set_size(jnp.asarray(segmentation_masks), *transformation["window"],
+                              "nearest")
 
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        # The image size is not in the transformation: recover it from the window when it
-        # is the plain crop, which needs no scaling.
-        return _crop_boxes(self, bounding_boxes, None, None, *transformation) \
-            if self.bounding_box_format in ("xyxy", "yxyx", "xywh", "center_xywh",
-                                            "center_yxhw") \
-            else self._relative_boxes_error()
-
-    def _relative_boxes_error(self):
-        raise ValueError(
-            f"{self._describe()} moves boxes in absolute formats only. Convert the boxes "
-            "with keras.utils.bounding_boxes.convert_format first. Received: "
-            f"bounding_box_format={self.bounding_box_format!r}")
+        return _crop_boxes(self, bounding_boxes, *transformation["image_size"],
+                           *transformation["window"])
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,

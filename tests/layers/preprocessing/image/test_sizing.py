@@ -64,3 +64,17 @@ def test_bad_sizes_and_interpolations_are_refused():
         keras.layers.Resizing(2, 3, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
     with pytest.raises(ValueError, match=r"CenterCrop 'center_crop'.*rank 3.*\(2, 4, 5, 1, 1\)"):
         keras.layers.CenterCrop(2, 2)(IMAGES[..., None])
+
+
+def test_random_crop_moves_boxes_into_its_window():
+    data = {"images": np.zeros((3, 10, 20, 1), "float32"),
+            "bounding_boxes": {"boxes": np.tile([[[0.1, 0.2, 0.6, 0.8]]], (3, 1, 1)),
+                               "labels": np.array([[1], [1], [1]])}}
+    out = keras.layers.RandomCrop(6, 8, seed=4, bounding_box_format="rel_xyxy")(data)
+    assert out["images"].shape == (3, 6, 8, 1)
+    boxes = np.asarray(out["bounding_boxes"]["boxes"])
+    assert np.all((boxes >= 0) & (boxes <= 1))
+    centred = keras.layers.RandomCrop(6, 8, bounding_box_format="rel_xyxy")(data, training=False)
+    # Window rows 2..8 and columns 6..14: x 2..12 -> 0..6 of 8, y 2..8 -> 0..6 of 6.
+    np.testing.assert_allclose(centred["bounding_boxes"]["boxes"][0], [[0, 0, 0.75, 1]],
+                               atol=1e-6)
