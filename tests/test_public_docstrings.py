@@ -28,7 +28,8 @@ PUBLIC_MODULES = [
     "lamina.losses", "lamina.metrics", "lamina.mixed_precision", "lamina.models", "lamina.ops",
     "lamina.ops.image",
     "lamina.ops.linalg", "lamina.ops.nn", "lamina.ops.numpy", "lamina.optimizers",
-    "lamina.optimizers.schedules", "lamina.quantizers", "lamina.random", "lamina.regularizers",
+    "lamina.optimizers.schedules", "lamina.preprocessing", "lamina.preprocessing.image",
+    "lamina.preprocessing.sequence", "lamina.quantizers", "lamina.random", "lamina.regularizers",
     "lamina.saving",
     "lamina.tree", "lamina.utils",
 ]

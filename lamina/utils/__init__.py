@@ -31,8 +31,10 @@ from lamina.utils.config import Config as Config
 from lamina.utils.dataset_utils import pack_x_y_sample_weight as pack_x_y_sample_weight
 from lamina.utils.dataset_utils import split_dataset as split_dataset
 from lamina.utils.file_utils import get_file as get_file
+from lamina.utils.audio_dataset import audio_dataset_from_directory as audio_dataset_from_directory
 from lamina.utils.graph_utils import get_source_inputs as get_source_inputs
 from lamina.utils.graph_utils import is_keras_tensor as is_keras_tensor
+from lamina.utils.image_dataset import image_dataset_from_directory as image_dataset_from_directory
 from lamina.utils.image_utils import array_to_img as array_to_img
 from lamina.utils.image_utils import img_to_array as img_to_array
 from lamina.utils.image_utils import load_img as load_img
@@ -41,6 +43,8 @@ from lamina.utils.numerical_utils import normalize as normalize
 from lamina.utils.numerical_utils import to_categorical as to_categorical
 from lamina.utils.progbar import Progbar as Progbar
 from lamina.utils.sequence_utils import pad_sequences as pad_sequences
+from lamina.utils.text_dataset import text_dataset_from_directory as text_dataset_from_directory
+from lamina.utils.timeseries_dataset import timeseries_dataset_from_array as timeseries_dataset_from_array
 
 # Names whose module imports the models (and so the trainer): loaded on first use.
 _LAZY_NAMES = {

@@ -1,0 +1,3 @@
+"""`keras.preprocessing.sequence`: `pad_sequences` (the `keras.utils` function)."""
+
+from lamina.utils.sequence_utils import pad_sequences as pad_sequences
