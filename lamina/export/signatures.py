@@ -46,6 +46,26 @@ def _is_leaf(value):
         hasattr(value, "shape") and hasattr(value, "dtype"))
 
 
+def _is_text(dtype):
+    if isinstance(dtype, str) and dtype in ("string", "str") or dtype is str:
+        return True
+    try:
+        return np.dtype(dtype).kind in "USO"
+    except TypeError:
+        return False
+
+
+def _check_dtype(dtype, where):
+    if _is_text(dtype):
+        raise ValueError(
+            f"{where}: an exported program takes arrays, not strings (dtype='string'). lamina "
+            "runs string layers (TextVectorization, StringLookup, ...) on the host, outside "
+            "compiled code, so they cannot be exported. Export the model that starts after "
+            "them (e.g. keras.Model(vectorized_input, outputs)) and run the string "
+            "preprocessing in the server.")
+    return standardize_dtype(dtype)
+
+
 def _as_spec(value, where):
     if isinstance(value, Spec):
         return value
@@ -55,11 +75,12 @@ def _as_spec(value, where):
                 f"{where}: an InputSpec in an input signature needs both `shape` and `dtype`. "
                 f"Received: {value!r}. Give both, e.g. keras.InputSpec(shape=(None, 3), "
                 "dtype='float32').")
-        return Spec(value.shape, standardize_dtype(value.dtype), value.name)
+        return Spec(value.shape, _check_dtype(value.dtype, where), value.name)
     if isinstance(value, KerasTensor):
-        return Spec((None,) + tuple(value.shape)[1:], value.dtype, value.name)
+        return Spec((None,) + tuple(value.shape)[1:], _check_dtype(value.dtype, where),
+                    value.name)
     if isinstance(value, jax.ShapeDtypeStruct):
-        return Spec(tuple(value.shape), standardize_dtype(value.dtype))
+        return Spec(tuple(value.shape), _check_dtype(value.dtype, where))
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         shape = tuple(value.shape)
         if isinstance(value, (np.ndarray, np.generic, jax.Array)) and shape:
@@ -69,7 +90,7 @@ def _as_spec(value, where):
             dim = getattr(dim, "value", dim)  # a tf.TensorShape's Dimension
             dims.append(None if dim is None else int(dim))
         name = getattr(value, "name", None)
-        return Spec(dims, standardize_dtype(value.dtype), name if isinstance(name, str)
+        return Spec(dims, _check_dtype(value.dtype, where), name if isinstance(name, str)
                     else None)
     raise TypeError(
         f"{where}: each entry of an input signature must be a keras.InputSpec, a "

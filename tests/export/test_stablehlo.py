@@ -183,6 +183,8 @@ def test_an_endpoint_whose_signature_does_not_fit_is_refused_when_added(wide_and
     with pytest.raises(TypeError, match="Wrap it in a list"):
         archive.add_endpoint("embed", hidden, {"x": keras.InputSpec(shape=(None, 5),
                                                                     dtype="float32")})
+    with pytest.raises(ValueError, match="not strings.*Export the model that starts after"):
+        archive.add_endpoint("text", hidden, [keras.KerasTensor((None,), dtype="string")])
     with pytest.raises(ValueError, match="give an input_signature"):
         archive.add_endpoint("embed", hidden)
     with pytest.raises(ValueError, match="No endpoints have been set yet"):
