@@ -35,6 +35,22 @@ _NESTED_LAYERS = ("layer", "cell", "forward_layer", "backward_layer")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Arguments tf.keras 2's Lambda wrote that Keras 3 has no use for.
 _LAMBDA_LEGACY_KEYS = ("module", "function_type", "output_shape_type", "output_shape_module")
+# tf.keras 2 layer arguments that Keras 3 dropped: {key: the value that left it inert}, per
+# class (None: a key tf.keras wrote but never used). Another value is refused, naming it.
+_SEPARABLE = {"groups": 1, "kernel_initializer": None, "kernel_regularizer": None,
+              "kernel_constraint": None}
+_RECURRENT = {"time_major": False}
+_DROPPED_ARGUMENTS = {
+    "SeparableConv1D": _SEPARABLE, "SeparableConv2D": _SEPARABLE,
+    "DepthwiseConv1D": {"groups": 1, "kernel_initializer": None, "kernel_regularizer": None,
+                        "kernel_constraint": None, "filters": None},
+    "DepthwiseConv2D": {"groups": 1, "kernel_initializer": None, "kernel_regularizer": None,
+                        "kernel_constraint": None, "filters": None},
+    "Conv1DTranspose": {"groups": 1}, "Conv2DTranspose": {"groups": 1},
+    "Conv3DTranspose": {"groups": 1},
+    "LSTM": _RECURRENT, "GRU": _RECURRENT, "SimpleRNN": _RECURRENT, "RNN": _RECURRENT,
+    "Embedding": {"input_length": None},
+}
 # Keys of tf.keras 2's optimizers (2.11+ and the legacy ones) that Keras 3's do not take.
 _OPTIMIZER_LEGACY_KEYS = ("is_legacy_optimizer", "jit_compile", "decay")
 
@@ -121,6 +137,18 @@ def _layer_config(inner, class_name, objects, where):
             elif value.get("module") is None and value.get("__passive_serialization__"):
                 inner[key] = {k: v for k, v in value.items()
                               if k != "__passive_serialization__"}
+    for key, inert in _DROPPED_ARGUMENTS.get(class_name, {}).items():
+        if key not in inner:
+            continue
+        value = inner.pop(key)
+        if inert is not None and value != inert:
+            raise LegacyConfigError(
+                f"The legacy model config's {where} ({class_name} "
+                f"'{inner.get('name')}') sets {key}={value!r}, a tf.keras 2 argument that "
+                f"Keras 3 and lamina no longer have (only {key}={inert!r} can be read). "
+                "Rebuild this layer without it, then load the weights with load_weights.")
+    if class_name == "LeakyReLU" and "alpha" in inner and "negative_slope" not in inner:
+        inner["negative_slope"] = inner.pop("alpha")  # Keras 3's name for it
     if class_name == "Lambda":
         for key in _LAMBDA_LEGACY_KEYS:
             inner.pop(key, None)
@@ -143,8 +171,14 @@ def layer(config, objects, where="layer"):
     class_name = config["class_name"]
     inner = config["config"]
     name = inner.get("name") if isinstance(inner, dict) else None
-    if config.get("module") is not None:  # Keras 3's own form (a nested part Keras 3 wrote)
-        return dict(config)
+    if config.get("module") is not None:
+        # Keras 3's form (tf.keras 2.13+ writes it for nested layers too, with its own
+        # arguments): a built-in layer's arguments are still read as tf.keras 2's.
+        translated = dict(config)
+        if isinstance(inner, dict) and not _is_custom(class_name, objects) \
+                and _builtin("keras.layers", class_name):
+            translated["config"] = _layer_config(inner, class_name, objects, where)
+        return translated
     if class_name in _MODEL_CLASSES and not _is_custom(class_name, objects):
         translated = model(config, objects, where)
     elif _is_custom(class_name, objects) or _builtin("keras.layers", class_name):

@@ -195,6 +195,27 @@ def main(folder):
     model.save(os.path.join(folder, "custom_layer_metric.h5"))
     record("custom_layer_metric", model, x_new, x)
 
+    # Chapter 11: the layers of deep networks (batch norm, leaky/parametric ReLU, SELU with
+    # LeCun init, alpha dropout, max-norm, l2, Nesterov momentum), plus separable and depthwise
+    # convolutions and recurrent layers, whose tf.keras 2 configs carry arguments Keras 3 dropped.
+    layers = keras.layers
+    model = keras.Sequential([
+        layers.Reshape([8, 1], input_shape=[8]),
+        layers.Conv1D(4, 3, padding="causal"), layers.SeparableConv1D(4, 2, padding="same"),
+        layers.DepthwiseConv1D(2), layers.LSTM(4, return_sequences=True),
+        layers.Bidirectional(layers.GRU(3)),
+        layers.BatchNormalization(), layers.LeakyReLU(alpha=0.2),
+        layers.Dense(6, kernel_initializer="he_normal", kernel_regularizer=keras.regularizers.l2(0.01),
+                     kernel_constraint=keras.constraints.max_norm(1.0)),
+        layers.PReLU(), layers.Dense(6, activation="selu", kernel_initializer="lecun_normal"),
+        layers.AlphaDropout(0.1), layers.Dropout(0.2), layers.Dense(1),
+    ])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9,
+                                                             nesterov=True))
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(os.path.join(folder, "deep_layers.h5"))
+    expected["deep_layers/predict"] = np.asarray(model.predict(x_new, verbose=0))
+
     # Models inside a functional model: a Sequential called twice and a functional model, one
     # of whose outputs is the model's (tf.keras 2 numbers their calls from 1).
     inner = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=[8]),

@@ -174,6 +174,18 @@ def test_book_h5_model_predicts_and_trains_on_as_in_tf_keras(files, name, custom
     _continues_like_tf_keras(model, files, name)
 
 
+def test_chapter_11_layers_and_tf_keras_2_arguments(files):
+    """Batch norm, LeakyReLU(alpha=...), PReLU, SELU, alpha dropout, max-norm, l2, Nesterov
+    SGD, and separable, depthwise and recurrent layers whose configs hold arguments Keras 3
+    dropped (`groups`, a separable convolution's unused `kernel_*`, `time_major`). Dropout
+    draws different masks in each library, so training is compared elsewhere."""
+    model = keras.models.load_model(files["deep_layers"])
+    np.testing.assert_allclose(model.predict(_inputs(files, "deep_layers", rows=5), verbose=0),
+                               files["expected"]["deep_layers/predict"], **CLOSE)
+    assert int(model.optimizer.iterations.numpy()) == 4 and model.optimizer.nesterov
+    assert model.get_layer(index=7).negative_slope == pytest.approx(0.2)
+
+
 def test_loaded_objects_are_the_book_classes_with_their_settings(files):
     model = keras.saving.load_model(files["huber_loss"], custom_objects={"HuberLoss": HuberLoss})
     assert isinstance(model.loss, HuberLoss) and model.loss.threshold == 2.0
