@@ -56,7 +56,6 @@ PENDING = {
         # STFTSpectrogram's kernels.
         "keras.initializers.STFT", "keras.initializers.STFTInitializer",
         "keras.initializers.stft",
-        "keras.utils.FeatureSpace",
     ]),
     19: ("export, quantization, applications, legacy formats and visualization", [
         "keras.applications", "keras.applications.*",

@@ -30,6 +30,7 @@ from lamina.utils import legacy as legacy
 from lamina.utils.config import Config as Config
 from lamina.utils.dataset_utils import pack_x_y_sample_weight as pack_x_y_sample_weight
 from lamina.utils.dataset_utils import split_dataset as split_dataset
+from lamina.utils.feature_space import FeatureSpace as FeatureSpace
 from lamina.utils.file_utils import get_file as get_file
 from lamina.utils.audio_dataset import audio_dataset_from_directory as audio_dataset_from_directory
 from lamina.utils.graph_utils import get_source_inputs as get_source_inputs
