@@ -33,11 +33,11 @@ from lamina._runtime.rng import SeedGenerator, make_default_seed
 __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "IdentityInitializer", "Initializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
-    "OrthogonalInitializer", "RandomNormal", "RandomUniform", "TruncatedNormal",
-    "VarianceScaling", "Zeros", "compute_fans", "constant", "deserialize", "get",
+    "OrthogonalInitializer", "RandomNormal", "RandomUniform", "STFT", "STFTInitializer",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "constant", "deserialize", "get",
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal",
     "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform", "serialize",
-    "truncated_normal", "variance_scaling", "zeros",
+    "stft", "truncated_normal", "variance_scaling", "zeros",
 ]
 
 # The standard deviation of a standard normal truncated to [-2, 2]; dividing by it makes a
@@ -493,12 +493,82 @@ random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal,
 variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
 he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
 
+@keras_export("keras.initializers.STFT", "keras.initializers.stft",
+              "keras.initializers.STFTInitializer")
+class STFT(Initializer):
+    """The kernels of a short-time Fourier transform as a convolution (STFTSpectrogram's):
+    for a shape `(frame_length, 1, bins)`, `cos` (`side="real"`) or `sin` (`"imag"`) of
+    `-2 pi t k / (2 (bins - 1))`, times a window (a SciPy window name, e.g. "hann", with
+    `periodic`, or an array of `frame_length` values, or None), divided by the window's
+    `scaling` ("density": its L2 norm; "spectrum": its L1 norm; None: 1).
+
+    Examples:
+        >>> kernel = lamina.initializers.STFT("real", window=None)((4, 1, 3))
+        >>> kernel[:, 0, 2].round(3).tolist()
+        [1.0, -1.0, 1.0, -1.0]
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            from scipy import signal
+
+            signal.get_window(window, 1)  # raises for a window SciPy does not know
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError("Scaling is invalid, it must be `None`, 'density' or 'spectrum'. "
+                             f"Received scaling={scaling}")
+        self.side = side
+        self.window = window
+        self.scaling = scaling
+        self.periodic = periodic
+
+    def __call__(self, shape, dtype=None):
+        shape, dtype = _sized(shape, dtype)
+        if len(shape) != 3:
+            raise ValueError(
+                "STFT initializes kernels of shape (frame_length, input_channels, bins). "
+                f"Received: shape={shape}")
+        frame_length, _, bins = shape
+        dtype = np.dtype(jnp.dtype(dtype))
+        scale, window = 1.0, None
+        if self.window is not None:
+            window = self.window
+            if isinstance(window, str):
+                from scipy import signal
+
+                window = signal.get_window(window, frame_length, self.periodic)
+            window = np.asarray(window, dtype=dtype)
+            if window.shape != (frame_length,):
+                raise ValueError(
+                    "The shape of `window` must be equal to [frame_length]. Received: window "
+                    f"shape={window.shape}, frame_length={frame_length}")
+            window = window.reshape(frame_length, 1, 1)
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(np.square(window)))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(window))
+        frequency = np.arange(bins, dtype=dtype).reshape(1, 1, bins) / dtype.type(
+            (bins - 1) * 2)
+        time = np.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+        angle = (-2 * time * frequency) * np.arccos(dtype.type(-1))
+        kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
+        if window is not None:
+            kernel = kernel * window / dtype.type(scale)
+        return jax.device_put(np.broadcast_to(kernel, shape).astype(dtype))
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "periodic": self.periodic,
+                "scaling": self.scaling}
+
+
 ALL_OBJECTS_DICT = _identifiers.by_name(
     (Initializer, Zeros, Ones, Constant, Identity, RandomNormal, TruncatedNormal, RandomUniform,
      VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
-     LecunUniform, Orthogonal),
+     LecunUniform, Orthogonal, STFT),
     IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal, normal=RandomNormal,
-    uniform=RandomUniform, one=Ones, zero=Zeros)
+    uniform=RandomUniform, one=Ones, zero=Zeros, STFTInitializer=STFT, stft=STFT)
+STFTInitializer = stft = STFT  # Keras 3's aliases
 
 
 def _from_array(identifier):

@@ -50,12 +50,7 @@ PENDING = {
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
          "on, dataset utilities", [
         "keras.layers.AugMix",
-        "keras.layers.MelSpectrogram",
         "keras.layers.RandAugment",
-        "keras.layers.STFTSpectrogram",
-        # STFTSpectrogram's kernels.
-        "keras.initializers.STFT", "keras.initializers.STFTInitializer",
-        "keras.initializers.stft",
     ]),
     19: ("export, quantization, applications, legacy formats and visualization", [
         "keras.applications", "keras.applications.*",

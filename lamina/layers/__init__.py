@@ -127,6 +127,8 @@ from lamina.layers.spectral_normalization import SpectralNormalization as Spectr
 from lamina.layers.normalization import UnitNormalization as UnitNormalization
 from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import Rescaling as Rescaling
+from lamina.layers.preprocessing.audio import MelSpectrogram as MelSpectrogram
+from lamina.layers.preprocessing.audio import STFTSpectrogram as STFTSpectrogram
 # Image resizing and geometric augmentation; Pipeline chains preprocessing layers.
 from lamina.layers.preprocessing.image import CenterCrop as CenterCrop
 from lamina.layers.preprocessing.image import MaxNumBoundingBoxes as MaxNumBoundingBoxes
