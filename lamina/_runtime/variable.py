@@ -29,6 +29,45 @@ def _is_tracer(value):
     return isinstance(value, jax.core.Tracer)
 
 
+# Shapes without values. A Variable created inside `abstract_variables()` from a callable
+# initializer holds a `jax.ShapeDtypeStruct`: no memory, no initializer run. Functional models
+# still build, because a symbolic call reads Variables inside `jax.eval_shape`, where the read
+# gives traced zeros (free); a read anywhere else raises.
+_abstract = contextvars.ContextVar("lamina_abstract_variables", default=False)
+
+
+@contextlib.contextmanager
+def abstract_variables():
+    """Variables created in the block have a shape and dtype but no value.
+
+    For inspecting an architecture without allocating its weights (lamina.applications' graph
+    checks build ConvNeXtXLarge, 350M parameters, this way): layer names, classes, weight
+    shapes and `count_params()` are all there. Such a Variable cannot be read, assigned or
+    trained outside a trace; build the model again outside the block to use it.
+
+    Examples:
+        >>> with abstract_variables():
+        ...     v = Variable(lambda shape, dtype: jnp.ones(shape, dtype), shape=(40000, 40000))
+        >>> v.shape
+        (40000, 40000)
+    """
+    token = _abstract.set(True)
+    try:
+        yield
+    finally:
+        _abstract.reset(token)
+
+
+def _abstract_value(variable, struct):
+    zero = jnp.zeros((), struct.dtype)
+    if not _is_tracer(zero):
+        raise ValueError(
+            f"Variable '{variable.path}' was created inside abstract_variables(): it has a shape "
+            f"{tuple(struct.shape)} and dtype but no value, so it cannot be read here. Create "
+            "the model again outside abstract_variables() to read, assign or train it.")
+    return jnp.broadcast_to(zero, struct.shape)
+
+
 class Variable:
     """A named, mutable array: weights, metric totals, optimizer slots, counters, seeds.
 
@@ -102,7 +141,8 @@ class Variable:
                 "to it inside.")
         self._dtype = dtypes.standardize_dtype(value.dtype)
         self._shape = tuple(value.shape)
-        if sharding._active is not None:  # keras.distribution: created with its layout
+        if sharding._active is not None and not isinstance(value, jax.ShapeDtypeStruct):
+            # keras.distribution: created with its layout
             placed = sharding.variable_sharding(self)
             if placed is not None:
                 value = jax.device_put(value, placed)
@@ -132,6 +172,8 @@ class Variable:
             what = f"variable '{self._path}'"
             shape = standardize_shape(shape, what)
             dtype = _standardize_dtype(dtype, what)
+            if _abstract.get():
+                return jax.ShapeDtypeStruct(shape, np.dtype(dtype))
             check_allocation(shape, dtype, what)
             value = to_device(initializer(shape, dtype=dtype))
             value = value.astype(dtype) if value.dtype != np.dtype(dtype) else value
@@ -193,6 +235,8 @@ class Variable:
         """
         scope = _current_scope.get()
         value = self._value if scope is None else scope.read(self)
+        if isinstance(value, jax.ShapeDtypeStruct):
+            value = _abstract_value(self, value)
         cast = _autocast_dtype.get()
         if cast is not None and self.autocast and value.dtype != cast and \
                 self._dtype.startswith(("float", "bfloat")):
@@ -202,7 +246,10 @@ class Variable:
     def _read(self):
         """The current value in the Variable's own dtype, whatever the autocast scope."""
         scope = _current_scope.get()
-        return self._value if scope is None else scope.read(self)
+        value = self._value if scope is None else scope.read(self)
+        if isinstance(value, jax.ShapeDtypeStruct):
+            value = _abstract_value(self, value)
+        return value
 
     def numpy(self):
         """A NumPy copy of the current value."""
