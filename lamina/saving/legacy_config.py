@@ -236,6 +236,11 @@ def _node(node, where, nested=()):
     return {"args": args, "kwargs": kwargs}
 
 
+def _entry_name(entry):
+    inner = entry.get("config")
+    return entry.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+
+
 def _endpoints(spec, sequential):
     """`input_layers` / `output_layers` with the node indices of nested Sequential models
     counted as Keras 3 counts them (from 0)."""
@@ -265,10 +270,9 @@ def model(config, objects, where="model_config"):
     layers = []
     # Nested models, by name: Sequential ones are counted from 1 in tf.keras 2's input and
     # output lists too, where Keras 3 counts only nested functional models so.
-    nested = {entry.get("name") or (entry.get("config") or {}).get("name"): entry["class_name"]
-              for entry in inner["layers"] if _is_object_config(entry)
-              and entry["class_name"] in _MODEL_CLASSES and not _is_custom(
-                  entry["class_name"], objects) and entry.get("module") is None}
+    nested = {_entry_name(entry): entry["class_name"] for entry in inner["layers"]
+              if _is_object_config(entry) and entry["class_name"] in _MODEL_CLASSES
+              and not _is_custom(entry["class_name"], objects) and entry.get("module") is None}
     for index, entry in enumerate(inner["layers"]):
         place = f"{where}.layers[{index}]"
         translated = layer(entry, objects, place)
