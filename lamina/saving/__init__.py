@@ -6,7 +6,8 @@ dicts that Keras 3 writes in `config.json`, so configs move between lamina and K
 registry (`lamina._registry`) and the config conversion (`lamina._serialization`) live at the
 bottom of the library, because every layer, loss, metric and optimizer uses them in its
 `get_config`/`from_config`; this package re-exports them next to the archive and weights-file
-code, which sits above the objects it saves.
+code, which sits above the objects it saves. tf.keras 2's legacy `.h5` files (whole models and
+weights) load and save through the same functions (`legacy_h5.py`, `legacy_config.py`).
 
 Loading a file is loading a stranger's input, so what a config may name is an allow list:
 
