@@ -12,7 +12,7 @@ extension), SipHash in Python, each once per distinct value of a batch.
 import numpy as np
 
 from lamina.layers.preprocessing.category_encoding import (
-    check_output_mode, encode_categories, encoded_shape, refuse_sparse)
+    check_output_mode, encode_categories, refuse_sparse)
 from lamina.layers.preprocessing.host import HostLayer
 from lamina.layers.symbolic import KerasTensor
 

@@ -338,8 +338,8 @@ class IndexLookup(HostLayer):
     def _require_vocabulary(self, owner=None):
         if self._vocab is None:
             raise RuntimeError(
-                f"{owner or self._label()} has no vocabulary yet: call adapt(data) first, or create it "
-                "with vocabulary=[...] (or call set_vocabulary). Without one every token "
+                f"{owner or self._label()} has no vocabulary yet: call adapt(data) first, or "
+                "create it with vocabulary=[...] (or call set_vocabulary). Without one every token "
                 "would be out of vocabulary.")
 
     def _depth(self):
