@@ -34,13 +34,16 @@ TRAINING = dict(rtol=2e-5, atol=1e-6)
 
 
 @pytest.fixture(scope="module")
-def files(request):
+def files(request, tmp_path_factory):
     """{name: path} of the tf-keras files, and "expected": tf-keras's numbers."""
     if importlib.util.find_spec("tf_keras") is None:
         pytest.skip("tf-keras (a test dependency) is not installed")
     version = importlib.metadata.version("tf-keras")
     key = hashlib.sha256(GENERATOR.read_bytes() + version.encode()).hexdigest()[:16]
-    folder = pathlib.Path(request.config.cache.mkdir("tf_keras_h5_files")) / key
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    base = pathlib.Path(cache.mkdir("tf_keras_h5_files")) if cache is not None else \
+        tmp_path_factory.mktemp("tf_keras_h5_files")
+    folder = base / key
     if not (folder / "expected.npz").exists():
         partial = folder.with_name(key + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
