@@ -5,6 +5,7 @@ them, including those indented inside a tab (`=== "lamina"`). Blocks that import
 or `keras` show the other side of a comparison and are not run.
 """
 
+import importlib.util
 import inspect
 import json
 import os
@@ -114,3 +115,32 @@ def test_every_keras_name_lamina_has_is_documented(site):
     assert not undocumented, (
         "public names with no page in the API reference (add them to a docs/api/*.md page): "
         + ", ".join(undocumented))
+
+
+def _render_examples_module():
+    spec = importlib.util.spec_from_file_location(
+        "render_examples", ROOT / "scripts" / "render_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_example_page_is_rendered_from_the_current_script():
+    """docs/examples/ caches each example's output; a script changed since its page was
+    rendered fails here (the page would show output the script no longer prints)."""
+    render = _render_examples_module()
+    stale = [name for name in render.example_names()
+             if render.recorded_digest(name) != render.source_digest(name)]
+    assert not stale, (
+        f"examples whose page is missing or older than the script: {stale}; run "
+        f"`.venv/bin/python scripts/render_examples.py {' '.join(stale)}` and commit docs/examples/")
+
+
+def test_example_pages_show_output_and_figures(site):
+    result, site_dir = site
+    assert result.returncode == 0, result.stdout + result.stderr
+    demo = (site_dir / "examples" / "demo" / "index.html").read_text()
+    assert "<h2 id=\"output\">" in demo and ".png" in demo
+    # The source is included from examples/ at build time, not copied into the page.
+    text = re.sub(r"<[^>]+>", "", demo)   # the highlighted source, without its markup
+    assert "def main(" in text and "--8&lt;--" not in text
