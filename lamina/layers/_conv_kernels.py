@@ -100,7 +100,10 @@ def conv(x, w, strides, padding, dilation, channels_first, groups=1):
     spec = ConvSpec(tuple(strides), explicit_padding(
         spatial_shape, w.shape[:rank], strides, dilation, padding), tuple(dilation),
         bool(channels_first), int(groups))
-    if not _rewrite_for_cpu() or _patch_bytes(spec, x, w) > MAX_PATCH_BYTES:
+    # A symbolic size (jax.export with a free batch size) cannot be compared with the patch
+    # budget; XLA's own convolution takes any size.
+    symbolic = not all(isinstance(size, int) for size in x.shape)
+    if symbolic or not _rewrite_for_cpu() or _patch_bytes(spec, x, w) > MAX_PATCH_BYTES:
         return _lax_conv(spec, x, w)
     if spec.channels_first:
         # XLA's fast CPU kernels take channels last: two transposes cost far less than the

@@ -254,3 +254,18 @@ def test_unknown_formats_platforms_and_archive_formats_are_refused():
         keras.export.ExportArchive(format="saved_model")
     with pytest.raises(ValueError, match=r"platforms=\('gpu',\).*'cpu', 'cuda', 'rocm', 'tpu'"):
         keras.export.ExportArchive(platforms=["gpu"])
+
+
+def test_a_convolutional_model_exports_with_a_free_batch_size(tmp_path):
+    """lamina's CPU convolution kernels size their patches from the batch; with a symbolic
+    batch they hand the convolution to XLA, so the export keeps `None`."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    x = np.random.default_rng(0).normal(size=(5, 8, 8, 3)).astype("float32")
+    model.export(tmp_path / "served", format="stablehlo", verbose=False)
+    serve = _load(tmp_path / "served")
+    assert str(serve.in_avals[0].shape[0]) == "batch"
+    for size in (5, 2):
+        np.testing.assert_allclose(np.asarray(serve.call(x[:size])),
+                                   model.predict(x[:size], verbose=0), rtol=1e-5, atol=1e-6)
