@@ -31,7 +31,8 @@ PUBLIC_MODULES = [
     "lamina.optimizers.schedules", "lamina.preprocessing", "lamina.preprocessing.image",
     "lamina.preprocessing.sequence", "lamina.quantizers", "lamina.random", "lamina.regularizers",
     "lamina.saving",
-    "lamina.tree", "lamina.utils",
+    "lamina.tree", "lamina.utils", "lamina.export", "lamina.visualization", "lamina.wrappers",
+    "lamina.distillation", "lamina.optimizers.legacy",
 ]
 TF_NAMESPACES = [tf, tf.math, tf.nn, tf.linalg, tf.random, tf.dtypes]
 EXAMPLE = re.compile(r"^\s*(>>> |Examples?:\s*$)", re.MULTILINE)
