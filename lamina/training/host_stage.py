@@ -13,9 +13,17 @@ the layer where the user put it.
 Models without such a layer pay one cached lookup per call.
 """
 
+import contextlib
+import contextvars
+
 import numpy as np
 
+from lamina._runtime.scope import current_scope
+from lamina._runtime.state import has_tracers
 from lamina.layers.preprocessing.host import HostLayer
+from lamina.layers.symbolic import any_symbolic
+
+_applied = contextvars.ContextVar("lamina_host_stage_applied", default=False)
 
 
 def _is_host_layer(layer):
@@ -154,3 +162,23 @@ def preprocess_validation(model, validation_data):
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
         return (preprocess(model, validation_data[0]),) + tuple(validation_data[1:])
     return preprocess(model, validation_data)
+
+
+@contextlib.contextmanager
+def applied():
+    """Marks calls of the model inside the block as fed data the host stage produced."""
+    token = _applied.set(True)
+    try:
+        yield
+    finally:
+        _applied.reset(token)
+
+
+def preprocess_call(model, x):
+    """`model(x)`'s input: preprocessed when the user calls the model on data; as it is for
+    symbolic tensors, traced values, the trainer's own steps (inside a state scope) and
+    data the host stage produced (`applied()`)."""
+    if (_applied.get() or current_scope() is not None or not host_layers(model)
+            or any_symbolic(x) or has_tracers(x)):
+        return x
+    return preprocess(model, x)

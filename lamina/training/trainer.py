@@ -21,7 +21,6 @@ from lamina._runtime.scope import StateScope, current_scope, run_pure
 from lamina._runtime.traceback_filter import filter_traceback
 from lamina._serialization import deserialize_keras_object, serialize_keras_object
 from lamina.callbacks import CallbackList, TerminateOnNaN
-from lamina.layers.symbolic import any_symbolic
 from lamina.metrics import Mean
 from lamina.training import data as data_lib
 from lamina.training import checks, host_stage, loops, state_steps
@@ -60,8 +59,8 @@ class Trainer:
     def __call__(self, *args, **kwargs):
         # `model(raw_strings)`: a model starting with string layers runs them on the host
         # first, as fit/predict do (training/host_stage.py); one cached lookup otherwise.
-        if args and host_stage.host_layers(self) and not any_symbolic(args):
-            args = (host_stage.preprocess(self, args[0]),) + args[1:]
+        if args:
+            args = (host_stage.preprocess_call(self, args[0]),) + args[1:]
         return super().__call__(*args, **kwargs)
 
     # ----------------------------------------------------------------------------- compile
@@ -652,16 +651,17 @@ class Trainer:
         return outputs
 
     def _predict_small(self, x):
-        """One batch: the model's cached compiled forward pass, no data machinery."""
-        x = host_stage.preprocess(self, x)
+        """One batch: the model's cached compiled forward pass, no data machinery. `x` went
+        through the host stage already (predict, predict_on_batch)."""
         problem = data_lib.data_problem("x", x)
         if problem is not None:
             raise problem
         x = jax.tree_util.tree_map(data_lib.to_array, x)
         if not self.built:
             self._symbolic_build(loops.spec_of((x,)))
-        outputs = self(x, training=False) if current_scope() is None else \
-            self._call((x,), {"training": False})
+        with host_stage.applied():
+            outputs = self(x, training=False) if current_scope() is None else \
+                self._call((x,), {"training": False})
         return jax.tree_util.tree_map(np.asarray, outputs)
 
     def _predict_eagerly(self, data, steps=None):
@@ -726,7 +726,7 @@ class Trainer:
     @filter_traceback
     def predict_on_batch(self, x):
         """The model's outputs for `x` as one batch, as NumPy arrays."""
-        return self._predict_small(x)
+        return self._predict_small(host_stage.preprocess(self, x))
 
     # ----------------------------------------------------------------------------- configs
     def get_compile_config(self):

@@ -200,6 +200,8 @@ class FeatureSpace:
         self.crossers = {c.name: layers.HashedCrossing(c.crossing_dim, name=c.name)
                          for c in self.crosses}
         self._is_adapted = not self._adaptable()
+        self._inputs = None
+        self._encoded = None
 
     def _standardize_feature(self, key, feature):
         if isinstance(feature, Feature):
@@ -277,6 +279,52 @@ class FeatureSpace:
             else:
                 layer.adapt(np.concatenate(batches, axis=0))
         self._is_adapted = True
+
+    # ----------------------------------------------------------------------------- graph
+    def get_inputs(self):
+        """`{name: keras.Input(shape=(1,), dtype=...)}`, one symbolic input per feature (the
+        same ones at every call)."""
+        self._check_adapted()
+        if self._inputs is None:
+            self._inputs = {key: layers.Input(shape=(1,), dtype=feature.dtype, name=key)
+                            for key, feature in self.features.items()}
+        return self._inputs
+
+    def get_encoded_features(self):
+        """The encoded features as symbolic tensors of `get_inputs()` (one tensor with
+        `output_mode="concat"`, else a dict), to build a model that takes raw columns:
+        `keras.Model(space.get_inputs(), head(space.get_encoded_features()))`. Its string
+        preprocessors run on the host before the compiled step (`fit`/`predict` on a dict of
+        raw columns); crosses need the preprocessed features on the host too, so a space with
+        crosses is applied to the data instead (`space(data)`)."""
+        self._check_adapted()
+        if self.crosses:
+            raise ValueError(
+                "FeatureSpace.get_encoded_features(): this space has crosses, which hash the "
+                "preprocessed features on the host and so cannot sit inside a compiled model. "
+                "Apply the space to the data instead: model.fit(space(data), y).")
+        if self._encoded is None:
+            inputs = self.get_inputs()
+            encoded = {}
+            for key in sorted(self.features):
+                value = self.preprocessors[key](inputs[key])
+                if self.features[key].output_mode == "one_hot":
+                    value = layers.CategoryEncoding(
+                        num_tokens=self._cardinality(key, self.preprocessors[key]),
+                        output_mode="multi_hot")(value)
+                encoded[key] = value
+            if self.output_mode == "concat":
+                values = list(encoded.values())
+                encoded = layers.Concatenate(axis=-1)(values) if len(values) > 1 \
+                    else values[0]
+            self._encoded = encoded
+        return self._encoded
+
+    def _check_adapted(self):
+        if not self._is_adapted:
+            raise ValueError(
+                "You need to call `.adapt(dataset)` on the FeatureSpace before you can start "
+                "using it.")
 
     # ----------------------------------------------------------------------------- call
     def _cardinality(self, key, layer):

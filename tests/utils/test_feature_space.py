@@ -78,3 +78,19 @@ def test_bad_arguments_name_what_is_wrong():
         FS(features={"x": "float"}, crosses=[("x", "z")])
     with pytest.raises(ValueError, match="no column for the features"):
         FS(features={"x": "float_normalized"}).adapt({"y": np.ones(3)})
+
+
+def test_a_model_on_the_encoded_features_takes_raw_columns():
+    space = FS(features={"color": "string_categorical", "size": "integer_categorical",
+                         "price": "float_normalized", "tag": FS.string_hashed(num_bins=4)})
+    space.adapt(DATA)
+    inputs, encoded = space.get_inputs(), space.get_encoded_features()
+    assert encoded.shape == (None, 13)
+    model = keras.Model(inputs, encoded)
+    columns = {key: DATA[key][:, None] for key in inputs}
+    np.testing.assert_allclose(model.predict(columns, verbose=0), space(DATA), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="has crosses"):
+        _space_adapted = _space()
+        _space_adapted.adapt(DATA)
+        _space_adapted.get_encoded_features()
