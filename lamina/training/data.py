@@ -643,7 +643,9 @@ def _group_runs(iterator, group, tables):
 
 def _place(item):
     if isinstance(item, StackedBatches):
-        item.arrays = jax.device_put(item.arrays)
+        # Where array data goes: replicated over a one-process mesh (the program splits each
+        # batch), the default device otherwise.
+        item.arrays = jax.device_put(item.arrays, sharding.array_placement())
         return item
     return jax.device_put(item)
 

@@ -170,6 +170,8 @@ class EpochRunner:
         # Runs of batches go through one program each, as chunks of array data do (a
         # callback that must see every batch makes them single batches).
         group = self.model._chunk_for(self.kind, self.callbacks) or STREAM_GROUP
+        if sharding.multi_process():
+            group = 1  # each process's rows of a global batch are assembled batch by batch
         # Closed on any exit: the prefetch thread is joined before the epoch returns or raises.
         with contextlib.closing(self.data.epoch_batches(group)) as batches:
             return self._run_batches(batches)
@@ -331,8 +333,8 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
                 collect(step, step, single, False)
     else:
         every = getattr(model, "steps_per_execution", "auto")
-        group = 1 if callbacks.needs_batch_hooks("predict") else \
-            (PREDICT_CHUNK if every == "auto" else every)
+        group = 1 if callbacks.needs_batch_hooks("predict") or sharding.multi_process() \
+            else (PREDICT_CHUNK if every == "auto" else every)
         with contextlib.closing(data.epoch_batches(group)) as batches:
             step = 0
             for batch in batches:
