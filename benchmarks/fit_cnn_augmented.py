@@ -1,0 +1,165 @@
+"""The cost of on-device augmentation: the small CNN of fit_cnn.py with and without
+RandomFlip + RandomRotation + RandomZoom in front, lamina vs Keras 3 on JAX and on TensorFlow.
+
+The model is fit_cnn.py's (28x28x1 images, Conv2D(32) -> MaxPool -> Conv2D(64) -> MaxPool ->
+Flatten -> Dense(128) -> Dense(10), Adam, batch 64, its generated data); the augmented one puts
+`RandomFlip("horizontal")`, `RandomRotation(0.1)` and `RandomZoom(0.1)` (Keras's defaults
+otherwise: reflect filling, bilinear) before it, so every training step draws and applies a
+flip, a rotation and a zoom per image inside the compiled step; inference skips them.
+
+Sides, each in its own process, run in turn epoch by epoch (so machine noise hits them alike):
+lamina, Keras 3 on JAX, and Keras 3 on TensorFlow (if `--tf-python` has it; default
+/tmp/tfvenv/bin/python), each plain and augmented. Reported: the median epoch time after the
+first (which includes compilation, shown apart), the overhead of augmenting (augmented /
+plain, per framework), and each side's time over lamina's.
+
+    python benchmarks/fit_cnn_augmented.py [--epochs 4] [--rows 12000]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fit_cnn import BATCH, build_keras_model, make_data, steps_per_epoch  # noqa: E402
+
+DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+
+
+def build(keras, augmented):
+    model = build_keras_model(keras)
+    if not augmented:
+        return model
+    layers = keras.layers
+    augmented_model = keras.Sequential(
+        [keras.Input((28, 28, 1)), layers.RandomFlip("horizontal", seed=1),
+         layers.RandomRotation(0.1, seed=2), layers.RandomZoom(0.1, seed=3)]
+        + list(model.layers))
+    augmented_model.compile(optimizer=keras.optimizers.Adam(),
+                            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return augmented_model
+
+
+def worker_main(module, augmented, rows):
+    if module == "lamina":
+        import lamina as keras
+    else:
+        import keras
+    x, y = make_data(rows)
+    model = build(keras, augmented)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        start = time.perf_counter()
+        history = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        elapsed = time.perf_counter() - start
+        print(json.dumps({"seconds": elapsed, "loss": history.history["loss"][-1]}),
+              flush=True)
+
+
+class Side:
+    def __init__(self, name, module, augmented, python, env, rows):
+        self.name, self.module, self.augmented = name, module, augmented
+        command = [python, os.path.abspath(__file__), "--worker", module, "--rows", str(rows)]
+        if augmented:
+            command.append("--augmented")
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+        self.first, self.samples, self.loss = None, [], None
+        self.ok = self._read() is not None
+
+    def _read(self):
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                return None
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def run(self):
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        reply = self._read()
+        if reply is None:
+            raise RuntimeError(f"side {self.name!r} died")
+        if self.first is None:
+            self.first = reply["seconds"]
+        else:
+            self.samples.append(reply["seconds"])
+        self.loss = reply["loss"]
+
+    def close(self):
+        self.process.stdin.write("quit\n")
+        self.process.stdin.flush()
+        self.process.wait()
+
+    def median(self):
+        return statistics.median(self.samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=12000)
+    parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
+    parser.add_argument("--skip", default="", help="comma-separated frameworks to leave out "
+                        "(lamina, keras-jax, keras-tf)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--augmented", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker_main(args.worker, args.augmented, args.rows)
+
+    skip = set(filter(None, args.skip.split(",")))
+    frameworks = [("lamina", "lamina", sys.executable, {}),
+                  ("keras-jax", "keras", sys.executable, {"KERAS_BACKEND": "jax"})]
+    if os.path.exists(args.tf_python):
+        frameworks.append(("keras-tf", "keras", args.tf_python,
+                           {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}))
+    else:
+        print(f"(no TensorFlow Python at {args.tf_python}: skipping Keras 3 on TensorFlow)")
+    sides = []
+    for name, module, python, env in frameworks:
+        if name in skip:
+            continue
+        for augmented in (False, True):
+            side = Side(f"{name} {'augmented' if augmented else 'plain'}", module, augmented,
+                        python, env, args.rows)
+            if side.ok:
+                sides.append(side)
+            else:
+                print(f"({side.name}: could not start, skipped)")
+    for _ in range(args.epochs):
+        for side in sides:
+            side.run()
+    for side in sides:
+        side.close()
+
+    steps = steps_per_epoch(args.rows)
+    print(f"CNN, {args.rows} images ({steps} steps of {BATCH}) per epoch; median of "
+          f"{args.epochs - 1} epochs after the first")
+    times = {side.name: side.median() for side in sides}
+    for side in sides:
+        t = times[side.name]
+        print(f"  {side.name:24s} {t:7.2f} s/epoch  {t / steps * 1e3:7.2f} ms/step  "
+              f"first epoch {side.first:6.1f} s  last loss {side.loss:.4f}")
+    for name, *_ in frameworks:
+        plain, augmented = times.get(f"{name} plain"), times.get(f"{name} augmented")
+        if plain and augmented:
+            print(f"  {name}: augmentation overhead {augmented / plain:.2f}x "
+                  f"(+{(augmented - plain) / steps * 1e3:.2f} ms/step)")
+    for kind in ("plain", "augmented"):
+        base = times.get(f"lamina {kind}")
+        for name, t in times.items():
+            if base and name.endswith(kind) and not name.startswith("lamina"):
+                print(f"  {name} / lamina {kind} = {t / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
