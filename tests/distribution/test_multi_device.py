@@ -9,6 +9,7 @@ device) is loaded there, and one saved there (8 devices) is loaded here.
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -39,20 +40,57 @@ def _mlp():
     return model
 
 
+def _wide():
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((12,))
+    hidden = layers.Dense(64, activation="relu", name="dense_in")(inputs)
+    hidden = layers.EinsumDense("ab,bcd->acd", (8, 4), bias_axes="cd", name="einsum")(hidden)
+    hidden = layers.Reshape((32,))(hidden)
+    return keras.Model(inputs, layers.Dense(8, name="dense_out")(hidden))
+
+
+def _one_device_reference(x, y):
+    """What the worker's runs give on this process's one device (computed while it runs)."""
+    plain = _mlp()
+    reference = {"history": plain.fit(x, y, batch_size=16, epochs=2, verbose=0).history,
+                 "weights": plain.get_weights(),
+                 "predict": plain.predict(x, batch_size=16, verbose=0),
+                 "evaluate": plain.evaluate(x, y, batch_size=16, verbose=0)}
+    model, optimizer = _wide(), keras.optimizers.SGD(0.1)
+
+    @keras.function
+    def step(xb, yb):
+        loss, grads = keras.value_and_grad(
+            lambda: keras.ops.mean((model(xb) - yb) ** 2), model.trainable_variables)()
+        optimizer.apply(grads, model.trainable_variables)
+        return loss
+
+    reference["custom_losses"] = [float(step(x[:16], np.tile(y[:16], (1, 8))))
+                                  for _ in range(3)]
+    return reference
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("eight_devices")
-    x, _ = _data()
+    x, y = _data()
     one = _mlp()
     one.save(work / "one_device.keras")
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
            "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, str(WORKER), str(work)], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-4000:]
+    worker = subprocess.Popen([sys.executable, str(WORKER), str(work)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        reference = _one_device_reference(x, y)  # on the other core meanwhile
+        _, stderr = worker.communicate(timeout=600)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, stderr[-4000:]
     results = json.loads((work / "results.json").read_text())
     results["work"] = work
     results["one_device_predictions"] = one.predict(x[:8], verbose=0)
+    results["reference"] = reference
     return results
 
 
@@ -61,14 +99,16 @@ def test_the_worker_sees_eight_devices(run):
 
 
 def test_data_parallel_fit_ends_at_the_one_device_weights(run):
-    dp = run["dp"]
+    dp, reference = run["dp"], run["reference"]
     # Dropout and BatchNormalization included: the noise is drawn for the global batch, and
     # the batch statistics are those of the global batch, as on one device.
-    assert dp["weight_diff"] < TOLERANCE
+    for ours, expected in zip(dp["weights"], reference["weights"]):
+        np.testing.assert_allclose(ours, expected, atol=TOLERANCE)
     for key in ("loss", "mae"):
-        np.testing.assert_allclose(dp["history"][key], run["plain_history"][key], rtol=1e-5)
-    np.testing.assert_allclose(dp["evaluate"], dp["plain_evaluate"], rtol=1e-5)
-    assert dp["predict_diff"] < TOLERANCE  # one array, rows in order (last batch of 4 too)
+        np.testing.assert_allclose(dp["history"][key], reference["history"][key], rtol=1e-5)
+    np.testing.assert_allclose(dp["evaluate"], reference["evaluate"], rtol=1e-5)
+    # One array, rows in order (the last batch of 4, which 8 devices cannot split, too).
+    np.testing.assert_allclose(dp["predict"], reference["predict"], atol=TOLERANCE)
 
 
 def test_data_parallel_state_is_on_every_device_and_the_batch_is_split(run):
@@ -99,15 +139,15 @@ def test_model_parallel_shards_dense_and_einsum_kernels_as_asked(run):
 def test_model_parallel_fit_keeps_weights_and_adam_slots_sharded(run):
     assert run["mp"]["kernel_after_fit"] == [None, "model"]
     slots = run["mp"]["slots"]
-    assert slots["adam_3/dense_in_kernel_momentum"] == {"spec": [None, "model"],
+    assert slots["dense_in_kernel_momentum"] == {"spec": [None, "model"],
                                                         "shard": [12, 16]}
-    assert slots["adam_3/einsum_kernel_velocity"]["shard"] == [64, 2, 4]
-    assert slots["adam_3/einsum_bias_momentum"]["spec"] == [None, None]
+    assert slots["einsum_kernel_velocity"]["shard"] == [64, 2, 4]
+    assert slots["einsum_bias_momentum"]["spec"] == [None, None]
 
 
 def test_custom_loop_with_function_and_value_and_grad_on_sharded_variables(run):
     custom = run["custom"]
-    np.testing.assert_allclose(custom["losses"], custom["plain_losses"], rtol=1e-5)
+    np.testing.assert_allclose(custom["losses"], run["reference"]["custom_losses"], rtol=1e-5)
     assert custom["kernel_spec"] == [None, "model"] and custom["kernel_shard"] == [12, 16]
 
 
@@ -137,7 +177,8 @@ def test_switching_distributions_between_compile_and_fit_moves_the_state(run):
 def test_a_layout_error_leaves_nothing_half_sharded(run):
     half = run["half_sharded"]
     assert half["error"]["type"] == "ValueError"
-    assert "sequential/dense_1/kernel" in half["error"]["message"]
+    assert re.search(r"variable 'sequential(_\d+)?/dense_\d+/kernel' of shape \(32, 1\)",
+                     half["error"]["message"])
     before, after = half["devices"]
     assert before == after and half["unchanged"]
 
@@ -162,7 +203,7 @@ def test_orbax_checkpoint_saves_sharded_state_and_restores_it_sharded(run):
     orbax = run["orbax"]
     assert orbax["steps"] == ["1", "2"]  # three epochs, max_to_keep=2
     assert orbax["resumed_diff"] == 0.0
-    assert orbax["resumed_iterations"] == 21  # 3 epochs x 7 batches, optimizer state back
+    assert orbax["resumed_iterations"] == 18  # 3 epochs x 6 batches, optimizer state back
     assert orbax["resumed_kernel"] == {"spec": [None, "model"], "shard": [12, 16]}
     assert orbax["resumed_slot_shard"] == [12, 16]
 
@@ -172,4 +213,4 @@ def test_orbax_checkpoint_from_eight_devices_restores_on_one(run):
     model = keras.saving.load_model(run["work"] / "orbax")  # the latest step
     np.testing.assert_allclose(model.predict(x[:8], verbose=0), run["orbax"]["predictions"],
                                atol=1e-6)
-    assert int(model.optimizer.iterations.numpy()) == 21
+    assert int(model.optimizer.iterations.numpy()) == 18
