@@ -49,8 +49,6 @@ EXCLUDED = {
 PENDING = {
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
          "on, dataset utilities", [
-        "keras.layers.AugMix",
-        "keras.layers.RandAugment",
     ]),
     19: ("export, quantization, applications, legacy formats and visualization", [
         "keras.applications", "keras.applications.*",

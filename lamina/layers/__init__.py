@@ -175,6 +175,8 @@ from lamina.layers.preprocessing.image.intensity import RandomSharpness as Rando
 from lamina.layers.preprocessing.image.intensity import Solarization as Solarization
 from lamina.layers.preprocessing.image.mixing import CutMix as CutMix
 from lamina.layers.preprocessing.image.mixing import MixUp as MixUp
+from lamina.layers.preprocessing.image.rand_augment import AugMix as AugMix
+from lamina.layers.preprocessing.image.rand_augment import RandAugment as RandAugment
 from lamina.layers.regularization import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization import AlphaDropout as AlphaDropout
 from lamina.layers.regularization import Dropout as Dropout
