@@ -60,3 +60,15 @@ def test_a_string_layer_inside_a_compiled_function_says_where_it_can_go():
     lookup = keras.layers.StringLookup(vocabulary=["a"], name="words")
     with pytest.raises(TypeError, match="StringLookup 'words' computes on the host"):
         keras.function(lambda x: lookup(x))(np.ones((1, 2), "float32"))
+
+
+def test_a_host_layer_reading_numbers_runs_once_per_call():
+    # Hashing takes ids as well as strings: its output (bins) must not be hashed again by
+    # predict's inner model call.
+    inputs = keras.Input(shape=(1,), dtype="int64")
+    model = keras.Model(inputs, keras.layers.Hashing(num_bins=7)(inputs))
+    ids = np.array([[1], [2], [300], [-5]])
+    expected = [[5], [5], [3], [0]]  # Keras 3.15's bins for these ids
+    assert model.predict(ids, verbose=0).tolist() == expected
+    assert np.asarray(model(ids)).tolist() == expected
+    assert model.predict_on_batch(ids).tolist() == expected
