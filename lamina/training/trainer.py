@@ -103,14 +103,16 @@ class Trainer:
         self.steps_per_execution = (steps_per_execution if steps_per_execution == "auto"
                                     else int(steps_per_execution))
         self.run_eagerly = bool(run_eagerly) or jit_compile is False
-        self.jit_compile = jit_compile
+        # Resolved as Keras resolves "auto" on JAX (compiled unless run eagerly), and saved so:
+        # Keras's compile config holds a bool.
+        self.jit_compile = not self.run_eagerly
         self._compile_config = {
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
             "metrics": metrics, "weighted_metrics": weighted_metrics,
             # Keras reads an int here; "auto" is lamina's own default, saved as Keras's 1.
             "run_eagerly": run_eagerly,
             "steps_per_execution": 1 if steps_per_execution == "auto" else steps_per_execution,
-            "jit_compile": jit_compile, "auto_scale_loss": auto_scale_loss}
+            "jit_compile": self.jit_compile, "auto_scale_loss": auto_scale_loss}
         object.__setattr__(self, "_loss_tracker", Mean(name="loss"))
         object.__setattr__(self, "_programs", {})
         self.compiled = True
