@@ -30,6 +30,8 @@ rows = np.random.default_rng(10 + process_id)
 x = rows.normal(size=(32, 6)).astype("float32")
 y = x.sum(axis=1, keepdims=True).astype("float32")
 history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+# Replicated Variables are whole on every process: each can write the model file.
+model.save(out.replace(".json", ".keras"))
 json.dump({
     "process_index": jax.process_index(), "process_count": jax.process_count(),
     "device_count": jax.device_count(), "local_device_count": jax.local_device_count(),

@@ -42,7 +42,10 @@ def two_processes(tmp_path_factory):
                 worker.kill()
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 0, output[-4000:]
-    return [json.loads((work / f"process_{i}.json").read_text()) for i in range(2)]
+    reports = [json.loads((work / f"process_{i}.json").read_text()) for i in range(2)]
+    for index, report in enumerate(reports):
+        report["file"] = work / f"process_{index}.keras"
+    return reports
 
 
 def test_two_processes_span_one_mesh(two_processes):
@@ -101,3 +104,10 @@ def test_initialize_with_an_unreachable_coordinator_fails_after_the_timeout():
     assert "could not reach the coordinator at 127.0.0.1:" in message
     assert "initialization_timeout" in message
     assert time.monotonic() - start < 60
+
+
+def test_each_process_saves_a_model_that_loads_on_one_device(two_processes):
+    for report in two_processes:
+        model = keras.saving.load_model(report["file"])
+        for ours, saved in zip(model.get_weights(), report["weights"]):
+            np.testing.assert_array_equal(ours, saved)
