@@ -4,7 +4,6 @@ augmentation, and its `.keras` file moves both ways with Keras 3.15 with equal c
 weights."""
 
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -50,16 +49,6 @@ def keras3():
     return pytest.importorskip("keras")
 
 
-@pytest.fixture
-def keras_data_layers(monkeypatch):
-    """Keras's preprocessing layers ask whether they run in a TensorFlow graph whenever
-    'tensorflow' is in sys.modules; conftest.py marks it absent there (None), which that
-    check cannot import. Without the entry, the check answers no, as on a machine without
-    TensorFlow."""
-    if sys.modules.get("tensorflow", False) is None:
-        monkeypatch.delitem(sys.modules, "tensorflow")
-
-
 def test_fit_draws_the_augmentation_in_the_step_and_predict_skips_it(trained):
     model, states, history, _ = trained
     assert np.all(np.isfinite(history.history["loss"]))
@@ -69,8 +58,7 @@ def test_fit_draws_the_augmentation_in_the_step_and_predict_skips_it(trained):
                                atol=1e-6)
 
 
-def test_the_file_loads_in_lamina_and_in_keras_with_equal_configs(trained, keras3,
-                                                                  keras_data_layers):
+def test_the_file_loads_in_lamina_and_in_keras_with_equal_configs(trained, keras3):
     model, _, _, path = trained
     reloaded = keras.saving.load_model(path)
     assert reloaded.get_config() == model.get_config()
@@ -82,7 +70,7 @@ def test_the_file_loads_in_lamina_and_in_keras_with_equal_configs(trained, keras
             np.testing.assert_array_equal(loaded, saved)
 
 
-def test_a_keras_file_loads_in_lamina(keras3, keras_data_layers, tmp_path):
+def test_a_keras_file_loads_in_lamina(keras3, tmp_path):
     theirs = _model(keras3)
     path = tmp_path / "keras.keras"
     theirs.save(path)
