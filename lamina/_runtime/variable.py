@@ -145,7 +145,8 @@ class Variable:
             # keras.distribution: created with its layout
             placed = sharding.variable_sharding(self)
             if placed is not None:
-                value = jax.device_put(value, placed)
+                with jax.ensure_compile_time_eval():  # concrete even inside a trace
+                    value = jax.device_put(value, placed)
             self._sharding = placed
         self._value = value
 
@@ -315,7 +316,8 @@ class Variable:
                 "Variables through the trace.")
         else:
             if self._sharding is not None and value.sharding != self._sharding:
-                value = jax.device_put(value, self._sharding)  # keeps its layout
+                with jax.ensure_compile_time_eval():  # keeps its layout, as a concrete array
+                    value = jax.device_put(value, self._sharding)
             self._value = value
         return value
 

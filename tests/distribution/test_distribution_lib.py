@@ -122,3 +122,18 @@ def test_data_parallel_on_one_device_trains_exactly_as_without():
     assert dp_loss == plain_loss
     for a, b in zip(plain.get_weights(), dp.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_variables_created_while_tracing_take_the_layout():
+    # A layer built lazily by the first trace of fit or keras.function, and metric totals
+    # built while the step is traced: created for real, in the distribution's layout.
+    with dist.DataParallel().scope():
+        model = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        model.fit(np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), batch_size=4,
+                  verbose=0)
+        dense = keras.layers.Dense(2)
+        outputs = keras.function(lambda x: dense(x))(np.ones((4, 3), "float32"))
+    assert outputs.shape == (4, 2)
+    for variable in model.variables + [dense.kernel]:
+        assert isinstance(variable.value.sharding, jax.sharding.NamedSharding), variable.path
