@@ -129,7 +129,7 @@ def test_normalization_config():
     assert_config_round_trip(Normalization(mean=[1.0, 2.0], variance=[3.0, 4.0], name="n"))
 
 
-def test_normalization_matches_keras(keras3):
+def test_normalization_matches_keras(keras3, keras_preprocessing_layers):
     for kwargs in [{}, {"axis": None}]:
         ours, theirs = Normalization(**kwargs), keras3.layers.Normalization(**kwargs)
         ours.adapt(DATA)
@@ -174,7 +174,7 @@ def test_rescaling_config_round_trip_with_an_array_scale():
     assert_config_round_trip(Rescaling(0.5, name="r"))
 
 
-def test_rescaling_matches_keras(keras3):
+def test_rescaling_matches_keras(keras3, keras_preprocessing_layers):
     for kwargs in [{"scale": 1 / 127.5, "offset": -1}, {"scale": np.array([0.5, 2.0, 3.0])}]:
         ours, theirs = Rescaling(**kwargs), keras3.layers.Rescaling(**kwargs)
         np.testing.assert_allclose(ours(DATA), theirs(DATA), rtol=1e-6)

@@ -70,7 +70,7 @@ def test_the_file_loads_in_lamina_and_in_keras_with_equal_configs(trained, keras
             np.testing.assert_array_equal(loaded, saved)
 
 
-def test_a_keras_file_loads_in_lamina(keras3, tmp_path):
+def test_a_keras_file_loads_in_lamina(keras3, keras_preprocessing_layers, tmp_path):
     theirs = _model(keras3)
     path = tmp_path / "keras.keras"
     theirs.save(path)
