@@ -24,7 +24,7 @@ _SUBMODULES = frozenset({
     "losses",
     "metrics", "mixed_precision", "ops", "optimizers", "random", "visualization",
     "quantizers", "regularizers", "saving", "tree", "utils", "wrappers", "distribution",
-    "preprocessing",
+    "preprocessing", "applications",
 })
 
 

@@ -50,9 +50,6 @@ PENDING = {
     17: ("preprocessing and augmentation layers, the image ops and initializers they stand "
          "on, dataset utilities", [
     ]),
-    19: ("export, quantization, applications, legacy formats and visualization", [
-        "keras.applications", "keras.applications.*",
-    ]),
 }
 
 _LIST_NAMES = """
