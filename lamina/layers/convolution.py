@@ -8,18 +8,18 @@ XLA through dimension numbers: `(batch, *spatial, channels)` by default, or
 `(batch, channels, *spatial)` with `data_format="channels_first"`. Kernels are stored in
 Keras 3's shapes and order (`kernel`, then `bias`) so that weights exchange with Keras by
 position: `(*kernel_size, in_channels // groups, filters)` for a convolution,
-`(*kernel_size, filters, in_channels)` for a transposed one.
+`(*kernel_size, filters, in_channels)` for a transposed one. On CPU, a transposed convolution
+is one GEMM and strided adds (`ops._convolution.transposed_convolution` says why).
 
 Depthwise and separable convolutions live in `separable_convolution.py`.
 """
-
-from jax import lax
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.layers import _conv_kernels as kernels
 from lamina.layers import _spatial_args as spatial
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.ops._convolution import transposed_convolution
 
 
 def cast(x, dtype):
@@ -361,14 +361,11 @@ class _ConvTranspose(Layer):
         padding = [
             transpose_padding(k, s, d, self.padding, p) for k, s, d, p in zip(
                 self.kernel_size, self.strides, self.dilation_rate, self._output_paddings())]
-        # The transpose of a strided convolution is a convolution of the stride-dilated input
-        # with the spatially flipped kernel, whose (filters, channels) axes then read as
-        # (out, in): Keras's kernel layout serves as is, with no transpose.
-        kernel = lax.rev(cast(self.kernel.value, dtype), tuple(range(self.rank)))
-        outputs = lax.conv_general_dilated(
-            cast(inputs, dtype), kernel, window_strides=(1,) * self.rank, padding=padding,
-            lhs_dilation=self.strides, rhs_dilation=self.dilation_rate,
-            dimension_numbers=spatial.lax_layout(self.rank, self.data_format, kernel="OI"))
+        # lax.conv_transpose's values (Keras's); on CPU computed as one GEMM and strided adds,
+        # whose gradients stay fast inside fit's loop (see transposed_convolution).
+        outputs = transposed_convolution(
+            cast(inputs, dtype), cast(self.kernel.value, dtype), self.strides, padding,
+            self.dilation_rate, self.data_format == "channels_first")
         return add_bias_and_activate(
             self, outputs, self.bias.value if self.bias is not None else None)
 

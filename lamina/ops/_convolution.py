@@ -7,6 +7,9 @@ Inputs are `(batch, *spatial, channels)` (`"channels_last"`, the default) or
 does (the extra row or column goes at the end).
 """
 
+import functools
+import itertools
+
 import jax
 import jax.numpy as jnp
 
@@ -208,10 +211,91 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     pad_mode = _padding(padding)
     pads = [_transpose_padding(k, s, d, pad_mode, p) for k, s, d, p in
             zip(kernel.shape[:num_spatial], strides, dilation, output_padding)]
+    return transposed_convolution(inputs, kernel, strides, pads, dilation,
+                                  data_format == "channels_first")
+
+
+# The CPU formulation keeps `inputs @ kernel` (prod(kernel_size) times the output's channels
+# per input position) from the forward to the backward pass; past this size the plain
+# convolution (no extra memory, slow gradients inside loops) is used.
+_MAX_COLUMN_BYTES = 256 * 2**20
+
+
+def transposed_convolution(inputs, kernel, strides, padding, dilation, channels_first):
+    """Keras's transposed convolution for explicit `padding` ((before, after) of the
+    stride-dilated input, per spatial axis); `kernel` is `(*kernel_size, out, in)`.
+
+    The values are `lax.conv_transpose(..., transpose_kernel=True)`'s, which Keras's JAX
+    backend calls. On CPU the computation is reformulated: `fit` runs its steps inside an XLA
+    loop, where XLA's CPU backend does not rewrite the convolutions that autodiff derives from
+    a transposed convolution (an input-dilated convolution, its strided gradient and a kernel
+    gradient with a window as large as the output) into its fast GEMM kernels; they run as
+    naive element loops, several times slower (benchmarks/README.md, "VAE decoder"). Here
+    every input position is multiplied by the whole kernel in one GEMM, `(positions, in) x
+    (in, taps * out)`, and each tap's product is added into the output at its strided place
+    (`lax.pad` with interior padding, all taps fused into one loop). Its derivative is made of
+    GEMMs and strided slices, fast anywhere; the results differ from the convolution's by
+    float rounding only.
+    """
+    strides, dilation = tuple(strides), tuple(dilation)
+    padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    static = all(isinstance(n, int) for n in inputs.shape)
+    if (not static or jax.default_backend() != "cpu"
+            or _column_bytes(inputs, kernel) > _MAX_COLUMN_BYTES):
+        return _lax_transposed(inputs, kernel, strides, padding, dilation, channels_first)
+    if channels_first:
+        outputs = _gemm_transposed(jnp.moveaxis(inputs, 1, -1), kernel, strides, padding,
+                                   dilation)
+        return jnp.moveaxis(outputs, -1, 1)
+    return _gemm_transposed(inputs, kernel, strides, padding, dilation)
+
+
+def _column_bytes(inputs, kernel):
+    taps_out = 1
+    for size in kernel.shape[:-1]:
+        taps_out *= size
+    return inputs.size // kernel.shape[-1] * taps_out * inputs.dtype.itemsize
+
+
+def _lax_transposed(inputs, kernel, strides, padding, dilation, channels_first):
+    rank = inputs.ndim - 2
     return jax.lax.conv_transpose(
-        inputs, kernel, strides, padding=pads, rhs_dilation=dilation,
-        dimension_numbers=_dimension_numbers(num_spatial, data_format),
+        inputs, kernel, strides, padding=padding, rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(
+            rank, "channels_first" if channels_first else "channels_last"),
         transpose_kernel=True)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _gemm_transposed(inputs, kernel, strides, padding, dilation):
+    """The channels-last CPU formulation of `transposed_convolution` (see there); compiled as
+    its own (inlined) function, so that a traced step shows it as one equation."""
+    rank = inputs.ndim - 2
+    kernel_size, (filters, channels) = kernel.shape[:rank], kernel.shape[rank:]
+    taps = list(itertools.product(*map(range, kernel_size)))
+    # (positions, in) x (in, taps * out): the kernel's last axis is contracted as it lies.
+    columns = jax.lax.dot_general(
+        inputs, kernel.reshape(len(taps) * filters, channels),
+        (((inputs.ndim - 1,), (1,)), ((), ())))
+    columns = columns.reshape(inputs.shape[:-1] + (len(taps), filters))
+    # lax.conv_transpose flips the kernel and convolves the stride-dilated input padded by
+    # (before, after): input i, tap t lands on output i * stride + t * dilation + shift.
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation)]
+    shifts = [lo - (span - 1) for (lo, _), span in zip(padding, spans)]
+    lengths = [(n - 1) * s + 1 + lo + hi - span + 1 for n, s, (lo, hi), span in zip(
+        inputs.shape[1:-1], strides, padding, spans)]
+    zero = jnp.zeros((), columns.dtype)
+    outputs = None
+    for number, tap in enumerate(taps):
+        config = [(0, 0, 0)]
+        for n, t, s, d, shift, length in zip(inputs.shape[1:-1], tap, strides, dilation,
+                                             shifts, lengths):
+            low = t * d + shift
+            config.append((low, length - low - ((n - 1) * s + 1), s - 1))
+        config.append((0, 0, 0))
+        placed = jax.lax.pad(columns[..., number, :], zero, config)
+        outputs = placed if outputs is None else outputs + placed
+    return outputs
 
 
 # ------------------------------------------------------------------------------- patches
