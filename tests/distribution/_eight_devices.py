@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import time
 
 import jax
 import numpy as np
@@ -121,7 +122,7 @@ with ModelParallel(layout_map=layout_map, batch_dim_name="batch").scope():
 orbax_dir = os.path.join(work, "orbax")
 with ModelParallel(layout_map=layout_map).scope():
     saver = wide()
-    saver.fit(x96, np.tile(y96, (1, 8)), batch_size=16, epochs=3, verbose=0,
+    saver.fit(x96, np.tile(y96, (1, 8)), batch_size=16, epochs=3, shuffle=False, verbose=0,
               callbacks=[keras.callbacks.OrbaxCheckpoint(orbax_dir, max_to_keep=2)])
     resumed = wide()
     resumed.optimizer.build(resumed.trainable_variables)  # so that its state is restored
@@ -136,6 +137,39 @@ with ModelParallel(layout_map=layout_map).scope():
                            "shard": shard_shape(resumed.get_layer("dense_in").kernel)},
         "resumed_slot_shard": shard_shape(resumed.optimizer.variables[2]),
     }
+
+# ---------------------------------------------------------------- Orbax: killed, then resumed
+# _orbax_killed.py ran `saver`'s fit (same model, data and distribution) and was killed by
+# SIGKILL while its second checkpoint was being written; the test wrote what it left on disk
+# to killed.json. This fresh process resumes from the latest complete step and must end at
+# `saver`'s weights.
+killed_dir = os.path.join(work, "orbax_killed")
+killed_report = os.path.join(work, "killed.json")
+for _ in range(1200):  # the killed run starts beside this one; at most 5 minutes
+    if os.path.exists(killed_report):
+        break
+    time.sleep(0.25)
+with ModelParallel(layout_map=layout_map).scope():
+    after_kill = wide()
+    after_kill.load_weights(killed_dir)  # the latest complete step
+    kernel = after_kill.get_layer("dense_in").kernel
+    slot = after_kill.optimizer.variables[2]
+    restored = {"iterations": int(after_kill.optimizer.iterations.numpy()),
+                "kernel": {"spec": spec(kernel), "shard": shard_shape(kernel)},
+                "slot": {"path": slot.path, "shard": shard_shape(slot)}}
+    resumed_from = restored["iterations"] // 6 - 1  # the epoch of that step (6 batches each)
+    after_kill.fit(x96, np.tile(y96, (1, 8)), batch_size=16, epochs=3, shuffle=False,
+                   initial_epoch=resumed_from + 1, verbose=0,
+                   callbacks=[keras.callbacks.OrbaxCheckpoint(killed_dir, max_to_keep=2)])
+    results["killed"] = {
+        "restored": restored, "resumed_from": resumed_from,
+        "steps_after": sorted(os.listdir(killed_dir)),
+        "iterations_after": int(after_kill.optimizer.iterations.numpy()),
+        "weights_diff": max(float(np.abs(a - b).max()) for a, b in
+                            zip(after_kill.get_weights(), saver.get_weights())),
+        "optimizer_diff": max(float(np.abs(np.asarray(a.value) - np.asarray(b.value)).max())
+                              for a, b in zip(after_kill.optimizer.variables,
+                                              saver.optimizer.variables))}
 
 # ---------------------------------------------------------------- custom loop on sharded state
 with ModelParallel(layout_map=layout_map).scope():

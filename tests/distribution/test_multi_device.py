@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ import lamina as keras
 from lamina import layers
 
 WORKER = pathlib.Path(__file__).with_name("_eight_devices.py")
+KILLED = pathlib.Path(__file__).with_name("_orbax_killed.py")
 # DataParallel runs the same arithmetic on split batches; XLA sums the per-device gradient
 # parts in another order than one device does, so results agree to float32 rounding.
 TOLERANCE = 1e-5
@@ -78,16 +80,28 @@ def run(tmp_path_factory):
     one.save(work / "one_device.keras")
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
            "JAX_PLATFORMS": "cpu"}
+    # The run that is killed while saving starts first; the worker resumes from what it left
+    # once this process has recorded it (killed.json), after the worker's other checks.
+    killed = subprocess.Popen([sys.executable, str(KILLED), str(work / "orbax_killed")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     worker = subprocess.Popen([sys.executable, str(WORKER), str(work)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         reference = _one_device_reference(x, y)  # on the other core meanwhile
+        _, killed_stderr = killed.communicate(timeout=300)
+        on_disk = sorted(os.listdir(work / "orbax_killed"))
+        (work / "killed.json").write_text(json.dumps(
+            {"returncode": killed.returncode, "on_disk": on_disk}))
         _, stderr = worker.communicate(timeout=600)
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        for process in (killed, worker):
+            if process.poll() is None:
+                process.kill()
+    assert killed.returncode == -signal.SIGKILL, killed_stderr[-4000:]
     assert worker.returncode == 0, stderr[-4000:]
     results = json.loads((work / "results.json").read_text())
+    results["killed"]["on_disk"] = on_disk
     results["work"] = work
     results["one_device_predictions"] = one.predict(x[:8], verbose=0)
     results["reference"] = reference
@@ -214,3 +228,20 @@ def test_orbax_checkpoint_from_eight_devices_restores_on_one(run):
     np.testing.assert_allclose(model.predict(x[:8], verbose=0), run["orbax"]["predictions"],
                                atol=1e-6)
     assert int(model.optimizer.iterations.numpy()) == 18
+
+
+def test_orbax_checkpoint_resumes_after_a_kill_where_an_uninterrupted_run_ends(run):
+    killed = run["killed"]
+    # Killed while the checkpoint of epoch 1 was being written: Orbax keeps it in a
+    # temporary folder until it is complete, so only step 0 counts.
+    assert killed["on_disk"] == ["0", "1.orbax-checkpoint-tmp"]
+    restored = killed["restored"]
+    assert restored["iterations"] == 6 and killed["resumed_from"] == 0  # step 0, not 1
+    assert restored["kernel"] == {"spec": [None, "model"], "shard": [12, 16]}
+    assert restored["slot"]["shard"] == [12, 16]  # Adam's moments, in their layout
+    # The resumed fit writes steps 1 and 2 (over the half-written one); max_to_keep=2.
+    assert killed["steps_after"] == ["1", "2"]
+    assert killed["iterations_after"] == 18
+    # The same programs on the same state and batches (no shuffling): the same numbers,
+    # bit for bit, as the run that was never interrupted.
+    assert killed["weights_diff"] == 0.0 and killed["optimizer_diff"] == 0.0
