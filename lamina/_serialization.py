@@ -19,6 +19,11 @@ reverse. What each kind of object becomes:
 Loading resolves names in this order: the caller's `custom_objects`, active
 `custom_object_scope`s, registered objects, then lamina's built-ins (a `"keras.*"` module maps
 to the matching `lamina.*` module). In safe mode, the only modules ever imported are lamina's.
+What a name may resolve to is an allow list: modeling objects (layers, losses, metrics,
+optimizers, initializers, activations, ops, ...), plus, by exact name, one class outside the
+modeling namespaces, `keras.utils.FeatureSpace` (a preprocessing Layer Keras saves on its
+own), with the helpers its config nests (`_ADMITTED_CLASSES`); the rest of `keras.utils` and
+every other namespace is refused by name.
 
 This module sits just above the runtime and below every package whose objects it converts
 (activations, layers, losses, metrics, optimizers, models), because their `get_config` and
@@ -423,7 +428,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
             enclosing `SafeModeScope(True)` says otherwise. None (the default) follows the
             enclosing scope, then `keras.config.enable_unsafe_deserialization()`, and is safe
             when neither says anything. In every mode a config can name only modeling objects
-            and registered or given custom objects, and no module it names is imported.
+            (and `keras.utils.FeatureSpace`) and registered or given custom objects, and no
+            module it names is imported.
         module_objects: (keyword) `{name: object}` of built-ins a bare name or `class_name` may
             refer to; `keras.activations.deserialize` and friends pass theirs.
         printable_module_name: (keyword) what the objects are, for error messages.
@@ -592,10 +598,25 @@ _FUNCTION_NAMESPACES = frozenset({
 _FUNCTION_MODULES = ("activations", "losses", "metrics", "initializers", "regularizers",
                      "constraints", "optimizers")
 _NOT_MODELING_FUNCTIONS = frozenset({"get", "serialize", "deserialize"})
+# The one exception, by exact name: keras.utils.FeatureSpace is a preprocessing Layer that
+# Keras saves as a .keras file of its own, and its config nests Keras's Feature and Cross
+# helpers and the identity layer of float features under Keras's source module. Each name maps
+# to the lamina module that defines it (imported to look it up). No other keras.utils name,
+# and nothing else of that source module, resolves.
+_ADMITTED_CLASSES = {
+    "keras.utils.FeatureSpace": "lamina.utils.feature_space",
+    "keras.src.layers.preprocessing.feature_space.Feature": "lamina.utils.feature_space",
+    "keras.src.layers.preprocessing.feature_space.Cross": "lamina.utils.feature_space",
+    "keras.src.layers.preprocessing.feature_space.TFDIdentity": "lamina.utils.feature_space",
+}
 
 
 def modeling_symbol(api_name):
     """The built-in a Keras public name may stand for in a config, or None (see above)."""
+    if api_name in _ADMITTED_CLASSES:
+        registry._import_if_present(_ADMITTED_CLASSES[api_name])
+        symbol = registry.public_symbol(api_name)
+        return symbol if inspect.isclass(symbol) else None
     namespace, _, name = api_name.rpartition(".")
     if namespace not in _MODELING_NAMESPACES:
         return None
