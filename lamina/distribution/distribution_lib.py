@@ -442,6 +442,24 @@ class Distribution:
             found = self._shardings[key] = NamedSharding(self._device_mesh.backend_mesh, spec)
         return found
 
+    def _process_rows(self, output):
+        """This process's rows of a batch output (a NumPy array), in the order it fed them.
+
+        With several processes each one feeds its rows of every global batch
+        (`jax.make_array_from_process_local_data`), and `predict` lays its outputs out along
+        the data axis as the inputs were, so the shards on this process's devices are its rows:
+        deduplicated (devices along other mesh axes hold copies) and put in order. An output
+        that is not split (a scalar, or replicated) is whole on every device."""
+        if not isinstance(output, jax.Array) or output.is_fully_addressable:
+            return np.asarray(output)
+        pieces = {}
+        for shard in output.addressable_shards:
+            rows = shard.index[0] if shard.index else slice(None)
+            if rows.start is None and rows.stop is None:
+                return np.asarray(shard.data)  # not split along the batch: whole here
+            pieces.setdefault(rows.start, shard.data)
+        return np.concatenate([np.asarray(pieces[start]) for start in sorted(pieces)])
+
     def _replicated_sharding(self):
         found = self._shardings.get("replicated")
         if found is None:

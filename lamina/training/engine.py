@@ -243,6 +243,10 @@ class StepPrograms:
 
     def _single_impl(self, values, batch):
         new_values, logs, _ = self._guarded_step(values, batch, None, jnp.bool_(True))
+        if self.collect_outputs and self._distribution is not None and \
+                self._distribution.num_processes > 1:
+            # Outputs laid out as the batch was, so each process holds its own rows.
+            logs = self._split_batch(logs)
         return new_values, logs
 
     def _gather_impl(self, values, arrays, indices):

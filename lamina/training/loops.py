@@ -290,22 +290,40 @@ class EpochRunner:
 
 
 def run_predict(model, data, callbacks, interrupts, steps=None):
-    """All batches of `data` through `predict_step`; outputs concatenated on the host."""
+    """All batches of `data` through `predict_step`; outputs concatenated on the host.
+
+    Under a distribution over several processes each process feeds its rows of every global
+    batch and gets back the outputs of its own rows, in its order (Keras 3 on JAX raises
+    there: the outputs span other hosts' devices)."""
     outputs = []
+    to_host = sharding.active()._process_rows if sharding.multi_process() else np.asarray
 
     def collect(first, last, batch_outputs, stacked):
         if stacked:
             batch_outputs = jax.tree_util.tree_map(
                 lambda a: np.asarray(a).reshape((-1,) + a.shape[2:]), batch_outputs)
         else:
-            batch_outputs = jax.tree_util.tree_map(np.asarray, batch_outputs)
+            batch_outputs = jax.tree_util.tree_map(to_host, batch_outputs)
         outputs.append(batch_outputs)
         call_hook(callbacks.on_predict_batch_end, last, {"outputs": batch_outputs},
                   where=f"(batch={last})")
         interrupts.check()
         return bool(getattr(model, "stop_predicting", False))
 
-    if isinstance(data, data_lib.ArrayData):
+    if isinstance(data, data_lib.ArrayData) and sharding.multi_process():
+        sharding.check_batch_size(data.batch_size if data.full_batches else None, "predict")
+        plan = data.epoch_plan(steps)
+        rows = [plan.table[row] for row in range(plan.start, plan.start + plan.full_steps)]
+        for step, indices in enumerate(rows + ([plan.partial] if plan.run_partial else [])):
+            # Each process's rows of a global batch are assembled batch by batch.
+            batch = data.take(indices)
+            programs = model._programs_for_spec("predict", spec_of(batch))
+            call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
+            with noted("predict", functools.partial(_batch_text, step, batch)):
+                result = programs.run_single(batch)["outputs"]
+            if collect(step, step, result, False):
+                break
+    elif isinstance(data, data_lib.ArrayData):
         sharding.check_batch_size(data.batch_size if data.full_batches else None, "predict")
         programs = model._programs_for_spec(
             "predict", data.batch_spec(data.batch_size if data.full_batches

@@ -6,6 +6,7 @@ Usage: python _two_process_worker.py PORT PROCESS_ID OUT_JSON
 """
 
 import json
+import os
 import sys
 
 import jax
@@ -29,10 +30,19 @@ model.compile(optimizer="adam", loss="mse")
 rows = np.random.default_rng(10 + process_id)
 x = rows.normal(size=(32, 6)).astype("float32")
 y = x.sum(axis=1, keepdims=True).astype("float32")
-history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+# Both processes save into one directory (this host's disk stands for a shared file system):
+# Orbax has the primary process write the metadata and every process its part of the arrays.
+checkpoints = os.path.join(os.path.dirname(out), "orbax")
+history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                    callbacks=[keras.callbacks.OrbaxCheckpoint(checkpoints, max_to_keep=1)])
 # Replicated Variables are whole on every process: each can write the model file.
 model.save(out.replace(".json", ".keras"))
+# Each process gets the predictions of the rows it fed (28: a last batch of 4 per process).
+predictions = model.predict(x[:28], batch_size=8, verbose=0)
 json.dump({
+    "predictions": predictions.tolist(),
+    "checkpoint_files": sorted(os.path.relpath(os.path.join(root, name), checkpoints)
+                               for root, _, names in os.walk(checkpoints) for name in names),
     "process_index": jax.process_index(), "process_count": jax.process_count(),
     "device_count": jax.device_count(), "local_device_count": jax.local_device_count(),
     "loss": history.history["loss"],
