@@ -34,6 +34,7 @@ PYTREE = "pytree"
 MODEL_CONFIG = "model_config"
 VARIABLE_PATHS = "variable_paths"  # lamina's: Keras reads only the two above
 _STEP_MARKERS = ("_CHECKPOINT_METADATA", PYTREE, "commit_success.txt")
+_TMP_SUFFIX = ".orbax-checkpoint-tmp"  # Orbax's name for a step being written
 
 
 def orbax():
@@ -281,7 +282,15 @@ def is_checkpoint(path):
 
 
 def resolve_step(path):
-    """The step folder to read: `path` itself if it is one, else the latest step under it."""
+    """The step folder to read: `path` itself if it is one, else the latest step under it.
+    Steps still being written (or left half-written by a process that died) sit in Orbax's
+    temporary folders, `<step>.orbax-checkpoint-tmp...`, which are never read."""
+    if _TMP_SUFFIX in os.path.basename(os.path.normpath(path)):
+        raise ValueError(
+            f"{path!r} is a checkpoint step that Orbax had not finished writing (its folder "
+            f"name has '{_TMP_SUFFIX}': the save was still in progress, or the process was "
+            "killed during it). Load the checkpoint directory itself, which reads the latest "
+            "complete step, or one of its numbered step folders.")
     if is_step_directory(path):
         return path
     steps = step_directories(path)

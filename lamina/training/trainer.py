@@ -619,6 +619,9 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Predictions for the inputs, batched; NumPy arrays in the model's output structure.
 
+        Under a `keras.distribution` over several processes, each process passes its own rows
+        and gets back the predictions of those rows, in their order.
+
         Examples:
             >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
             >>> model.predict(np.ones((70, 3)), verbose=0).shape
@@ -630,7 +633,7 @@ class Trainer:
         steps = capped_steps(steps)
         x = host_stage.preprocess(self, x)  # string layers run on the host first
         if data_lib.is_array_data(x) and not callbacks and steps is None and \
-                not self.run_eagerly:
+                not self.run_eagerly and not sharding.multi_process():
             count = data_lib.check_sample_counts(x, None, None)
             if count <= (batch_size or 32):
                 return self._predict_small(x)

@@ -41,6 +41,7 @@ model.save(out.replace(".json", ".keras"))
 predictions = model.predict(x[:28], batch_size=8, verbose=0)
 json.dump({
     "predictions": predictions.tolist(),
+    "small_predictions": model.predict(x[:4], verbose=0).tolist(),  # one batch
     "checkpoint_files": sorted(os.path.relpath(os.path.join(root, name), checkpoints)
                                for root, _, names in os.walk(checkpoints) for name in names),
     "process_index": jax.process_index(), "process_count": jax.process_count(),
