@@ -5,11 +5,38 @@ __all__ = ["ResNet101V2", "ResNet152V2", "ResNet50V2", "decode_predictions", "pr
 
 from lamina._registry import keras_export
 from lamina.applications import _common, imagenet_utils
-from lamina.applications.resnet import _resnet_function
+from lamina.applications.resnet import resnet
 
-ResNet50V2 = _resnet_function("ResNet50V2", (3, 4, 6, 3), "resnet50v2", preact=True)
-ResNet101V2 = _resnet_function("ResNet101V2", (3, 4, 23, 3), "resnet101v2", preact=True)
-ResNet152V2 = _resnet_function("ResNet152V2", (3, 8, 36, 3), "resnet152v2", preact=True)
+
+def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+               pooling=None, classes=1000, classifier_activation="softmax",
+               name="resnet50v2"):
+    return resnet((3, 4, 6, 3), True, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, classifier_activation, name, "resnet50v2")
+
+
+def ResNet101V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+                pooling=None, classes=1000, classifier_activation="softmax",
+                name="resnet101v2"):
+    return resnet((3, 4, 23, 3), True, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, classifier_activation, name, "resnet101v2")
+
+
+def ResNet152V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+                pooling=None, classes=1000, classifier_activation="softmax",
+                name="resnet152v2"):
+    return resnet((3, 8, 36, 3), True, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, classifier_activation, name, "resnet152v2")
+
+
+for _function, _blocks in ((ResNet50V2, 16), (ResNet101V2, 33), (ResNet152V2, 50)):
+    keras_export(f"keras.applications.resnet_v2.{_function.__name__}",
+                 f"keras.applications.{_function.__name__}")(_function)
+    _common.document(
+        _function, f"{_function.__name__}: a residual network of {_blocks} pre-activation "
+        "bottleneck blocks. Expects `resnet_v2.preprocess_input` (tf mode).", "(224, 224, 3)",
+        32, f'{_function.__name__}(weights=None, include_top=False, input_shape=(32, 32, 3), '
+        'pooling="avg")', "(None, 2048)")
 
 
 @keras_export("keras.applications.resnet_v2.preprocess_input")
