@@ -389,11 +389,14 @@ class FeatureSpace(layers.Layer):
             self._encoded = encoded
         return self._encoded
 
-    def _check_adapted(self):
+    def _adapted(self):
         if self._is_adapted is None:  # loaded: the file held the learned state, or not
             self._is_adapted = all(_has_learned_state(self.preprocessors[key])
                                    for key in self._adaptable())
-        if not self._is_adapted:
+        return self._is_adapted
+
+    def _check_adapted(self):
+        if not self._adapted():
             raise ValueError(
                 f"You need to call `.adapt(dataset)` on the FeatureSpace '{self.name}' before "
                 "you can start using it (a space saved before adapt() loads unadapted).")
@@ -486,7 +489,7 @@ class FeatureSpace(layers.Layer):
         and cross, the preprocessors' statistics, vocabularies and boundaries), which
         `keras.saving.load_model(filepath)` reads back, in lamina or in Keras 3. A space
         saved before `adapt` is written with a warning and loads unadapted."""
-        if self._is_adapted is False:
+        if not self._adapted():
             warnings.warn(
                 f"Saving the FeatureSpace '{self.name}' before adapt(): the file holds its "
                 "features but nothing learned, so the loaded space must be adapted before "
