@@ -42,6 +42,13 @@ def array_history():
     return history.history["loss"], model.predict(X, verbose=0)
 
 
+@pytest.fixture(scope="module")
+def spare_model():
+    """One compiled model for the tests that check errors and stopping, not numbers: each
+    streamed fit checks its own batches, so the model's earlier fits do not matter there."""
+    return _model()
+
+
 class Iterable:
     """Any object with __iter__: fit starts a new pass each epoch."""
 
@@ -126,19 +133,19 @@ def test_prefetcher_runs_ahead_bounded_and_on_the_device():
     assert not _prefetch_threads()
 
 
-def test_error_in_generator_reaches_caller_with_batch_index_and_no_thread_leaks():
+def test_error_in_generator_reaches_caller_with_batch_index_and_no_thread_leaks(spare_model):
     def failing():
         yield from list(_batches())[:3]
         raise OSError("disk went away")
 
-    model = _model()
+    model = spare_model
     with pytest.raises(OSError, match="disk went away") as info:
         model.fit(failing(), epochs=1, verbose=0)
     assert any("batch 3" in note for note in info.value.__notes__)
     assert not _prefetch_threads()
 
 
-def test_stopping_early_joins_the_prefetch_thread():
+def test_stopping_early_joins_the_prefetch_thread(spare_model):
     class StopAtOne(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if batch == 1:
@@ -148,21 +155,21 @@ def test_stopping_early_joins_the_prefetch_thread():
         while True:
             yield from _batches()
 
-    model = _model()
+    model = spare_model
     history = model.fit(endless(), steps_per_epoch=100, epochs=3, verbose=0,
                         callbacks=[StopAtOne()])
     assert len(history.history["loss"]) == 1
     assert not _prefetch_threads()
 
 
-def test_batches_of_changing_structure_are_refused_naming_batch_and_both():
+def test_batches_of_changing_structure_are_refused_naming_batch_and_both(spare_model):
     def changing():
         batches = list(_batches())
         yield batches[0]
         yield batches[1]
         yield batches[2] + (np.ones(BATCH, np.float32),)
 
-    model = _model()
+    model = spare_model
     with pytest.raises(ValueError) as info:
         model.fit(changing(), epochs=1, verbose=0)
     text = str(info.value)
@@ -208,8 +215,8 @@ def test_pydataset_workers_threads_and_processes(tmp_path, array_history, use_mu
     assert not _prefetch_threads()
 
 
-def test_pydataset_worker_error_names_the_index():
-    model = _model()
+def test_pydataset_worker_error_names_the_index(spare_model):
+    model = spare_model
     with pytest.raises(KeyError) as info:
         model.fit(Batches(fail_at=2, workers=2), epochs=1, shuffle=False, verbose=0)
     assert any("__getitem__(2)" in note and "batch 2" in note for note in info.value.__notes__)
