@@ -126,8 +126,9 @@ class Hashing(HostLayer):
                  **kwargs):
         if kwargs.get("dtype") is None:
             kwargs["dtype"] = "int64" if output_mode == "int" else "float32"
-        dtype = kwargs["dtype"]
         super().__init__(**kwargs)
+        # The dtype argument may be a name or, from a file, a DTypePolicy: ask the policy.
+        dtype = self.compute_dtype
         if num_bins is None or isinstance(num_bins, bool) or num_bins <= 0:
             raise ValueError(
                 f"Hashing '{self.name}': num_bins must be a positive int. Received: "

@@ -54,3 +54,15 @@ def test_hashed_crossing_equals_keras():
         layer([np.array(["A"])])
     with pytest.raises(ValueError, match="same shape"):
         layer((np.array(["A", "B"]), np.array([1])))
+
+
+def test_a_saved_hashing_model_loads(tmp_path):
+    """From a file the dtype argument is a DTypePolicy, not a name: the int-output check
+    reads the policy (a model with a Hashing layer failed to load)."""
+    inputs = keras.Input((1,), dtype="string")
+    model = keras.Model(inputs, keras.layers.Hashing(num_bins=5, salt=7)(inputs))
+    model.save(tmp_path / "hashing.keras")
+    restored = keras.saving.load_model(tmp_path / "hashing.keras")
+    x = np.array([["a"], ["b"], ["zz"]])
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert restored.layers[-1].get_config() == model.layers[-1].get_config()
