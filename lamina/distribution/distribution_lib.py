@@ -442,6 +442,32 @@ class Distribution:
             found = self._shardings[key] = NamedSharding(self._device_mesh.backend_mesh, spec)
         return found
 
+    def _check_process_rows(self, num_rows, batch_size, last, where):
+        """With several processes, before any step: every process must feed as many rows
+        (else one would wait forever for the others' next batch), and the last global batch
+        must split evenly across the data axis. Every process calls this (a collective)."""
+        from jax.experimental import multihost_utils
+
+        counts = np.asarray(multihost_utils.process_allgather(
+            np.asarray([num_rows], dtype=np.int64))).reshape(-1).tolist()
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"{where}: under {self}, every process must pass the same number of rows "
+                f"(each feeds its part of every global batch). Received: "
+                f"{counts[self._process_id]} rows on process {self._process_id}; rows per "
+                f"process: {counts}. Give each "
+                "process the same number of rows (pad the last process's, and drop the padding "
+                "from its predictions).")
+        shards = self._data_shards()
+        if last and (last * self.num_processes) % shards:
+            raise ValueError(
+                f"{where}: the last batch has {last} rows on each of the {self.num_processes} "
+                f"processes ({last * self.num_processes} in all), which the {shards} devices of "
+                f"the data axis '{self._batch_dim_name}' cannot split evenly. Received: "
+                f"{num_rows} rows per process with batch_size={batch_size}. Pass a number of "
+                f"rows per process whose last batch times {self.num_processes} is divisible by "
+                f"{shards} (e.g. pad to a multiple of {batch_size}).")
+
     def _process_rows(self, output):
         """This process's rows of a batch output (a NumPy array), in the order it fed them.
 

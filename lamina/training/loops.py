@@ -313,6 +313,9 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
     if isinstance(data, data_lib.ArrayData) and sharding.multi_process():
         sharding.check_batch_size(data.batch_size if data.full_batches else None, "predict")
         plan = data.epoch_plan(steps)
+        sharding.active()._check_process_rows(
+            data.num_samples, data.batch_size, data.partial_size if plan.run_partial else 0,
+            "predict")
         rows = [plan.table[row] for row in range(plan.start, plan.start + plan.full_steps)]
         for step, indices in enumerate(rows + ([plan.partial] if plan.run_partial else [])):
             # Each process's rows of a global batch are assembled batch by batch.

@@ -39,7 +39,14 @@ history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
 model.save(out.replace(".json", ".keras"))
 # Each process gets the predictions of the rows it fed (28: a last batch of 4 per process).
 predictions = model.predict(x[:28], batch_size=8, verbose=0)
+errors = {}
+for name, rows in (("uneven", 28 - 4 * process_id), ("odd_last", 31)):
+    try:
+        model.predict(x[:rows], batch_size=8, verbose=0)
+    except ValueError as error:
+        errors[name] = str(error)
 json.dump({
+    "errors": errors,
     "predictions": predictions.tolist(),
     "small_predictions": model.predict(x[:4], verbose=0).tolist(),  # one batch
     "checkpoint_files": sorted(os.path.relpath(os.path.join(root, name), checkpoints)

@@ -130,6 +130,15 @@ def test_predict_gives_each_process_the_outputs_of_its_own_rows_in_order(two_pro
         np.testing.assert_allclose(report["small_predictions"], expected[:4], atol=1e-5)
 
 
+def test_predict_refuses_uneven_rows_across_processes_instead_of_hanging(two_processes):
+    for index, report in enumerate(two_processes):
+        uneven = report["errors"]["uneven"]  # 28 rows on process 0, 24 on process 1
+        assert "every process must pass the same number of rows" in uneven
+        assert f"on process {index}" in uneven and "[28, 24]" in uneven
+        odd = report["errors"]["odd_last"]  # a last batch of 7 x 2 processes, 4 devices
+        assert "7 rows on each of the 2 processes (14 in all)" in odd and "4 devices" in odd
+
+
 def test_both_processes_write_one_orbax_checkpoint_that_loads_on_one_device(two_processes):
     first, second = two_processes
     files = first["checkpoint_files"]
