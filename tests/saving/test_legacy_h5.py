@@ -8,6 +8,7 @@ what tf-keras predicted, and, compiled from the file with its optimizer state, g
 exactly as tf-keras does (the losses of the next epoch, `shuffle=False`).
 """
 
+import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -44,15 +45,21 @@ def files(request, tmp_path_factory):
     base = pathlib.Path(cache.mkdir("tf_keras_h5_files")) if cache is not None else \
         tmp_path_factory.mktemp("tf_keras_h5_files")
     folder = base / key
-    if not (folder / "expected.npz").exists():
-        partial = folder.with_name(key + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        result = subprocess.run(
-            [sys.executable, str(GENERATOR), str(partial)], capture_output=True, text=True,
-            timeout=600, env={**os.environ, "TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": ""})
-        assert result.returncode == 0, f"tf-keras failed to write the files:\n{result.stderr[-3000:]}"
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
+    # Under xdist both workers may reach this first: a lock makes one write the files (one
+    # TensorFlow process, not two racing on the same folder) and the other wait for them.
+    with open(base / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "expected.npz").exists():
+            partial = folder.with_name(key + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            result = subprocess.run(
+                [sys.executable, str(GENERATOR), str(partial)], capture_output=True, text=True,
+                timeout=600,
+                env={**os.environ, "TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": ""})
+            assert result.returncode == 0, \
+                f"tf-keras failed to write the files:\n{result.stderr[-3000:]}"
+            shutil.rmtree(folder, ignore_errors=True)
+            partial.rename(folder)
     paths = {path.stem: str(path) for path in folder.glob("*.h5")}
     with np.load(folder / "expected.npz") as expected:
         paths["expected"] = dict(expected)
@@ -161,16 +168,32 @@ def _continues_like_tf_keras(model, files, name):
 
 
 # ------------------------------------------------------------------------- whole-model files
+@pytest.fixture(scope="module")
+def book_model(files):
+    """Loads each whole-model file once (a load builds, compiles and restores the optimizer
+    state): the test that trains a model on and the one that reads its settings share it."""
+    loaded = {}
+
+    def load(name, custom_objects):
+        if name not in loaded:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", LegacyH5Warning)  # optimizer state in full
+                loaded[name] = keras.models.load_model(files[name],
+                                                       custom_objects=custom_objects)
+        return loaded[name]
+
+    return load
+
+
 @pytest.mark.parametrize("name, custom_objects", [
     ("sequential", None),                                   # chapter 10: the regression MLP
     ("wide_deep", None),                                    # two inputs, Normalization adapted
     ("huber_loss", {"HuberLoss": HuberLoss}),               # a Loss subclass with a threshold
     ("custom_layer_metric", CUSTOM),                        # MyDense, HuberMetric, huber_fn
 ])
-def test_book_h5_model_predicts_and_trains_on_as_in_tf_keras(files, name, custom_objects):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", LegacyH5Warning)  # optimizer state restored in full
-        model = keras.models.load_model(files[name], custom_objects=custom_objects)
+def test_book_h5_model_predicts_and_trains_on_as_in_tf_keras(files, book_model, name,
+                                                            custom_objects):
+    model = book_model(name, custom_objects)
     np.testing.assert_allclose(model.predict(_inputs(files, name, rows=5), verbose=0),
                                files["expected"][f"{name}/predict"], **CLOSE)
     assert int(model.optimizer.iterations.numpy()) == 8  # 2 epochs of 4 batches in tf-keras
@@ -189,11 +212,11 @@ def test_chapter_11_layers_and_tf_keras_2_arguments(files):
     assert model.get_layer(index=7).negative_slope == pytest.approx(0.2)
 
 
-def test_loaded_objects_are_the_book_classes_with_their_settings(files):
-    model = keras.saving.load_model(files["huber_loss"], custom_objects={"HuberLoss": HuberLoss})
+def test_loaded_objects_are_the_book_classes_with_their_settings(files, book_model):
+    model = book_model("huber_loss", {"HuberLoss": HuberLoss})
     assert isinstance(model.loss, HuberLoss) and model.loss.threshold == 2.0
     assert type(model.optimizer).__name__ == "Nadam"
-    model = keras.models.load_model(files["custom_layer_metric"], custom_objects=CUSTOM)
+    model = book_model("custom_layer_metric", CUSTOM)
     assert isinstance(model.layers[0], MyDense) and model.layers[0].units == 30
     assert model.loss is CUSTOM["huber_fn"]
     model = keras.models.load_model(files["wide_deep"], compile=False)
