@@ -28,8 +28,14 @@ class OrbaxCheckpoint(MonitorCallback):
     `model.load_weights(directory)` (into a model built the same way, compiled with the same
     optimizer to restore its state); give a step's folder to load that step.
 
-    Needs `pip install orbax-checkpoint`. In a multi-host JAX program (after
-    `jax.distributed.initialize()`), Orbax coordinates the hosts' saves.
+    Under `keras.distribution` each device's shards are written as they are and restored
+    into the layouts of the model they load into. A save cut short (the process killed) stays
+    in a `<step>.orbax-checkpoint-tmp` folder, which loading never reads. In a multi-host JAX
+    program (after `keras.distribution.initialize()`), every process runs this callback on
+    one directory that all hosts share: the primary process writes the metadata and commits
+    each step, every process writes the shards on its own devices.
+
+    Needs `pip install orbax-checkpoint`.
 
     Args:
         directory: where to save the checkpoints (created if needed).
