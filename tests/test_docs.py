@@ -144,3 +144,12 @@ def test_example_pages_show_output_and_figures(site):
     # The source is included from examples/ at build time, not copied into the page.
     text = re.sub(r"<[^>]+>", "", demo)   # the highlighted source, without its markup
     assert "def main(" in text and "--8&lt;--" not in text
+
+
+def test_benchmarks_page_shows_the_history_and_the_current_figures(site):
+    result, site_dir = site
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (site_dir / "benchmarks" / "index.html").read_text()
+    assert 'src="../benchmarks-history.png"' in page or "benchmarks-history.png" in page
+    assert (site_dir / "benchmarks-history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Current figures" in page and "times faster" in page
