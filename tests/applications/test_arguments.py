@@ -143,3 +143,12 @@ def test_decode_predictions(monkeypatch):
     with pytest.raises(ValueError, match=r"\(samples, 1000\)\). Received array with shape: "
                                          r"\(2, 10\)"):
         imagenet_utils.decode_predictions(np.zeros((2, 10)))
+
+
+def test_abstract_weights_have_shapes_but_cannot_be_read():
+    model = VGG16(include_top=False, **SMALL)
+    kernel = model.get_layer("block1_conv1").kernel
+    assert kernel.shape == (3, 3, 3, 64) and model.count_params() == 14714688
+    with pytest.raises(ValueError, match="'block1_conv1/kernel' was created inside "
+                                         "abstract_variables\\(\\)"):
+        kernel.numpy()
