@@ -56,6 +56,7 @@ class Trainer:
     _compile_loss = None
     _compile_metrics = None
 
+    @filter_traceback  # the user's frames, not this wrapper's, in an error from the call
     def __call__(self, *args, **kwargs):
         # `model(raw_strings)`: a model starting with string layers runs them on the host
         # first, as fit/predict do (training/host_stage.py); one cached lookup otherwise.
