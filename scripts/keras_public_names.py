@@ -31,7 +31,9 @@ print(json.dumps({"version": keras.__version__, "names": names}))
 def list_keras_names(namespaces, python=sys.executable):
     """`{"version": ..., "names": {namespace: [public names]}}` of the installed Keras."""
     result = subprocess.run([python, "-c", _LIST_NAMES, json.dumps(list(namespaces))],
-                            capture_output=True, text=True, check=True)
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"listing Keras's names failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -17,10 +17,7 @@ from its list. `keras.X.*` stands for every name of namespace `keras.X`.
 import importlib
 import importlib.util
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
@@ -52,16 +49,14 @@ PENDING = {
     ]),
 }
 
-_LIST_NAMES = """
-import importlib, json, os, sys
-os.environ["KERAS_BACKEND"] = "jax"
-import keras
-names = {}
-for namespace in json.loads(sys.argv[1]):
-    module = importlib.import_module("keras" + ("." + namespace if namespace else ""))
-    names[namespace] = sorted(n for n in dir(module) if not n.startswith("_"))
-print(json.dumps({"version": keras.__version__, "names": names}))
-"""
+def _keras_public_names_script():
+    """scripts/keras_public_names.py, which lists the installed Keras's names in a child
+    process (this one never imports Keras) and writes the docs' snapshot of them."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "keras_public_names.py"
+    spec = importlib.util.spec_from_file_location("keras_public_names", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +64,7 @@ def keras_names():
     """`{namespace: [names]}` of the installed Keras, read in a subprocess."""
     if importlib.util.find_spec("keras") is None:
         pytest.skip("Keras 3 (a test dependency) is not installed")
-    result = subprocess.run(
-        [sys.executable, "-c", _LIST_NAMES, json.dumps(NAMESPACES)], capture_output=True,
-        text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "jax"})
-    assert result.returncode == 0, f"listing Keras's names failed:\n{result.stderr[-3000:]}"
-    listing = json.loads(result.stdout.strip().splitlines()[-1])
+    listing = _keras_public_names_script().list_keras_names(NAMESPACES)
     assert listing["version"].startswith(KERAS_SERIES), (
         f"The reference is Keras {KERAS_SERIES}x (pinned in pyproject.toml); installed: "
         f"{listing['version']}. Reinstall the test dependencies, or move the pin and review "
