@@ -210,6 +210,14 @@ class BaseImagePreprocessingLayer(Layer):
                 "(a keras.random.SeedGenerator) in __init__ before drawing random numbers.")
         return self.generator
 
+    def _draw_applied(self, batch, seed):
+        """Per image, whether a layer whose `factor` is a probability range applies: a
+        probability drawn from `factor`, then a uniform threshold below it. Keras's two draws,
+        in its order, so a seed gives Keras's choices."""
+        probability = random.uniform((batch,), minval=self.factor[0], maxval=self.factor[1],
+                                     seed=seed)
+        return random.uniform((batch,), seed=seed) < probability
+
     # ------------------------------------------------------------------------- shapes
     def _axes(self):
         """Height, width and channel axes of a batch in this layer's data format."""

@@ -377,10 +377,8 @@ class RandomInvert(_PassThroughTargets, BaseImagePreprocessingLayer):
             return None
         batch = self._batch_size(images_of(data))
         seed = seed or self.generator
-        probability = random.uniform((batch,), minval=self.factor[0], maxval=self.factor[1],
-                                     seed=seed)
-        threshold = random.uniform((batch,), seed=seed)
-        return {"apply_inversion": threshold < probability}
+        applied = self._draw_applied(batch, seed)
+        return {"apply_inversion": applied}
 
     def transform_images(self, images, transformation, training=True):
         images = jnp.asarray(images).astype(self.compute_dtype)

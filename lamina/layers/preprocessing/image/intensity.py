@@ -315,12 +315,10 @@ class RandomGaussianBlur(_PassThroughTargets, BaseImagePreprocessingLayer):
             return None
         batch = self._batch_size(images_of(data))
         seed = seed or self.generator
-        probability = random.uniform((batch,), minval=self.factor[0], maxval=self.factor[1],
-                                     seed=seed)
-        threshold = random.uniform((batch,), seed=seed)
+        applied = self._draw_applied(batch, seed)
         sigma = random.uniform((2,), minval=self.sigma[0], maxval=self.sigma[1], seed=seed,
                                dtype=self.compute_dtype) + 1e-6
-        return {"should_apply_blur": threshold < probability, "blur_factor": sigma}
+        return {"should_apply_blur": applied, "blur_factor": sigma}
 
     def transform_images(self, images, transformation=None, training=True):
         images = jnp.asarray(images).astype(self.compute_dtype)
@@ -429,10 +427,8 @@ class RandomErasing(_PassThroughTargets, BaseImagePreprocessingLayer):
         x0, x1 = box_bounds(self, batch, width, sides[:, 0], seed)
         y0, y1 = box_bounds(self, batch, height, sides[:, 1], seed)
         masks = box_masks(self, shape, x0, x1, y0, y1)
-        probability = random.uniform((batch,), minval=self.factor[0], maxval=self.factor[1],
-                                     seed=seed)
-        threshold = random.uniform((batch,), seed=seed)
-        return {"apply_erasing": threshold < probability, "batch_masks": masks,
+        applied = self._draw_applied(batch, seed)
+        return {"apply_erasing": applied, "batch_masks": masks,
                 "fill_value": self._fill(shape, seed)}
 
     def transform_images(self, images, transformation=None, training=True):
