@@ -184,7 +184,7 @@ def main():
     sides = driver.run_sides(driver.side_specs(__file__, kinds, args), args.epochs)
     driver.report(f"ResNet-20-shaped CNN, {args.rows} images, batch {BATCH}: median of "
                   f"{args.epochs - 1} rounds after the first", sides, args.loss_tolerance,
-                  flops=train_flops_per_step())
+                  flops=train_flops_per_step(), workload="ResNet-20 step")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ import time
 
 import numpy as np
 
+import _results
+
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 ROWS, BATCH, LATENT = 6400, 128, 2
 
@@ -262,7 +264,9 @@ def run_sides(specs, epochs):
     return sides
 
 
-def report(title, sides, tolerance, flops=None):
+def report(title, sides, tolerance, flops=None, workload=None):
+    """Prints the side-by-side table; with `workload`, also one `_results.emit` line per ratio
+    (failed sides, whose loss is off, are emitted with `"failure": true`)."""
     print(title)
     times = {s.name: s.median_step() for s in sides}
     lamina = next((s for s in sides if s.name == "lamina"), None)
@@ -277,9 +281,17 @@ def report(title, sides, tolerance, flops=None):
             line += f"  FAILURE: loss differs from lamina's by more than {tolerance}"
         print(line)
     if lamina is not None:
-        for name, t in times.items():
-            if name != "lamina":
-                print(f"  {name} / lamina = {t / times['lamina']:.2f}")
+        for side in sides:
+            if side is lamina:
+                continue
+            ratio = times[side.name] / times["lamina"]
+            print(f"  {side.name} / lamina = {ratio:.2f}")
+            if workload:
+                _results.emit(workload, side.name, ratio,
+                              failure=abs(side.loss - lamina.loss) > tolerance,
+                              peak_rss_mb=side.max_rss_mb, lamina_peak_rss_mb=lamina.max_rss_mb,
+                              first_round_s=side.first["seconds"],
+                              lamina_first_round_s=lamina.first["seconds"])
 
 
 def parser_for(doc, rows):
@@ -302,7 +314,7 @@ def main():
              ("hand-written jax (lax.conv_transpose)", "jax-plain"), ("keras 3 (jax)", "keras")]
     sides = run_sides(side_specs(__file__, kinds, args), args.epochs)
     report(f"VAE decoder, {args.rows} rows, batch {BATCH}: median of {args.epochs - 1} rounds "
-           "after the first", sides, args.loss_tolerance)
+           "after the first", sides, args.loss_tolerance, workload="VAE decoder step")
 
 
 if __name__ == "__main__":
