@@ -73,6 +73,14 @@ def _order_nodes(outputs, inputs):
     return ordered
 
 
+def _is_singleton(structure):
+    return isinstance(structure, (list, tuple)) and len(structure) == 1
+
+
+def _unpack_singleton(structure):
+    return structure[0] if _is_singleton(structure) else structure
+
+
 def _layers_by_depth(nodes):
     """The layers of the graph in Keras's order: deepest (inputs) first, ties in traversal
     order. A node's depth is the length of the longest path from it to an output."""
@@ -256,11 +264,17 @@ class Functional(Model, graph=True):
             outputs = operation(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, jax.tree_util.tree_leaves(outputs)):
                 values[id(tensor)] = value
-        return jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,
-                                      is_leaf=is_symbolic)
+        outputs = jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,
+                                         is_leaf=is_symbolic)
+        # Like Keras, a model built with `outputs=[y]` returns the bare value when run on
+        # data (`model(x)`, `predict`), while its symbolic output stays the list.
+        return _unpack_singleton(outputs)
 
     def compute_output_spec(self, inputs, training=None, mask=None):
-        return super().compute_output_spec(inputs)
+        spec = super().compute_output_spec(inputs)
+        if _is_singleton(self._outputs_struct) and not _is_singleton(spec):
+            spec = type(self._outputs_struct)([spec])
+        return spec
 
     def build(self, input_shape):
         self.built = True

@@ -303,7 +303,7 @@ class SKLBase(BaseEstimator):
         X = validate_data(self, X, reset=False)
         outputs = self.model_.predict(X)
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
-            outputs = outputs[0]  # a functional model built with outputs=[x]
+            outputs = outputs[0]  # a subclassed model whose call returns [y]
         if isinstance(outputs, (list, tuple, dict)):
             raise ValueError(_several_outputs(type(self).__name__, len(outputs)))
         return np.asarray(outputs)

@@ -140,3 +140,19 @@ def test_ops_arithmetic_and_slicing_on_inputs_become_graph_nodes():
     clone = keras.Model.from_config(json.loads(model.to_json())["config"])
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(clone(data), expected, rtol=1e-5)
+
+
+def test_outputs_given_as_a_list_of_one_return_the_bare_value_on_data():
+    # The book's `keras.Model(inputs=[input_], outputs=[output])`: Keras 3 returns the array
+    # from `model(x)` and `predict`, and keeps the list for symbolic outputs.
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs=[inputs], outputs=[keras.layers.Dense(2)(inputs)])
+    x = np.ones((4, 3), np.float32)
+    assert model(x).shape == (4, 2)
+    assert isinstance(model.predict(x, verbose=0), np.ndarray)
+    assert isinstance(model.output, list) and isinstance(model(inputs), list)
+    outer = keras.Model(inputs, model(inputs))
+    assert isinstance(outer.predict(x, verbose=0), np.ndarray)
+    model.compile(loss=["mse"], metrics=[["mae"]])
+    logs = model.evaluate(x, [np.zeros((4, 2))], verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "mae"}
