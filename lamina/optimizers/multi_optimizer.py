@@ -15,7 +15,6 @@ import jax.numpy as jnp
 
 from lamina import _serialization as serialization
 from lamina._registry import keras_export
-from lamina._runtime.scope import run_pure
 from lamina._runtime.state import unwrap
 from lamina._runtime.variable import Variable
 from lamina.optimizers import _gradients
@@ -357,29 +356,7 @@ class MultiOptimizer(Optimizer):
         """The pure form of `apply`: returns `(new_trainable_values, new_optimizer_values)`,
         with `optimizer_variables` in the order of `variables` (this optimizer's own, then the
         inner optimizers')."""
-        self._check_super_called()
-        if not self.built:
-            raise ValueError(
-                "To call stateless_apply, MultiOptimizer must be built (its variables must "
-                "exist). Build it with optimizer.build(trainable_variables).")
-        optimizer_variables = list(optimizer_variables)
-        trainable_variables = list(trainable_variables)
-        own = self.variables
-        if len(optimizer_variables) != len(own):
-            raise ValueError(
-                "Argument `optimizer_variables` must hold one value per variable in "
-                f"MultiOptimizer().variables, in order. Received {len(optimizer_variables)} "
-                f"values, expected {len(own)}.")
-        if len(trainable_variables) != len(self._trainable_variables):
-            raise ValueError(
-                "Argument `trainable_variables` must hold one value per variable the optimizer "
-                f"was built with, in order. Received {len(trainable_variables)} values, but it "
-                f"was built with {len(self._trainable_variables)} variables.")
-        state = list(self._trainable_variables) + own
-        _, new_values = run_pure(state, trainable_variables + optimizer_variables,
-                                 self.apply, grads)
-        count = len(self._trainable_variables)
-        return list(new_values[:count]), list(new_values[count:])
+        return super().stateless_apply(optimizer_variables, grads, trainable_variables)
 
     # ----------------------------------------------------------------------------- EMA
     def _by_optimizer(self, var_list):

@@ -562,17 +562,20 @@ class Optimizer(Stateful):
                 "must exist). Build it with optimizer.build(trainable_variables).")
         optimizer_variables = list(optimizer_variables)
         trainable_variables = list(trainable_variables)
-        if len(optimizer_variables) != len(self._variables):
+        # `variables`, not `_variables`: wrappers (LossScaleOptimizer, MultiOptimizer) list
+        # their inner optimizers' state after their own, and `apply` updates all of it.
+        own = self.variables
+        if len(optimizer_variables) != len(own):
             raise ValueError(
                 "Argument `optimizer_variables` must hold one value per variable in "
                 f"{type(self).__name__}().variables, in order. Received {len(optimizer_variables)}"
-                f" values, expected {len(self._variables)}.")
+                f" values, expected {len(own)}.")
         if len(trainable_variables) != len(self._trainable_variables):
             raise ValueError(
                 "Argument `trainable_variables` must hold one value per variable the optimizer "
                 f"was built with, in order. Received {len(trainable_variables)} values, but it "
                 f"was built with {len(self._trainable_variables)} variables.")
-        state = list(self._trainable_variables) + list(self._variables)
+        state = list(self._trainable_variables) + own
         _, new_values = run_pure(state, trainable_variables + optimizer_variables,
                                  self.apply, grads)
         count = len(self._trainable_variables)
