@@ -237,7 +237,9 @@ class EinsumDense(QuantizedEinsumDense, Layer):
     """A dense layer described by an einsum equation: `EinsumDense("ab,bc->ac", (64,))`.
 
     Args:
-        equation: `"<input>,<kernel>-><output>"` in einsum notation.
+        equation: `"<input>,<kernel>-><output>"` in einsum notation; an ellipsis may stand
+            for the input's leading axes (`"...b,bc->...c"`) or trailing ones
+            (`"ab...,bc->ac..."`), which pass through to the output.
         output_shape: the output shape without the batch axis (None entries are inferred from
             the input).
         activation: applied to the result.
@@ -258,13 +260,9 @@ class EinsumDense(QuantizedEinsumDense, Layer):
             raise ValueError(
                 f"EinsumDense '{self.name}': LoRA is not supported by lamina. Remove lora_rank.")
         self.quantization_config = deserialize_config(self, quantization_config)
-        match = re.fullmatch(r"\s*([a-zA-Z.]+)\s*,\s*([a-zA-Z]+)\s*->\s*([a-zA-Z.]+)\s*", equation)
-        if match is None:
-            raise ValueError(
-                f"EinsumDense '{self.name}': the equation must look like 'ab,bc->ac' (one input, "
-                f"one kernel, one output). Received: equation={equation!r}")
         self.equation = equation
-        self._input_spec_letters, self._kernel_letters, self._output_letters = match.groups()
+        (self._input_spec_letters, self._kernel_letters, self._output_letters,
+         self._elided_side) = self._parse_equation(equation)
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else \
             tuple(output_shape)
         self.activation = activations.get(activation)
@@ -276,16 +274,65 @@ class EinsumDense(QuantizedEinsumDense, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
+    def _parse_equation(self, equation):
+        """(input, kernel, output) letters, "..." kept, and where the ellipsis stands: None,
+        "left" (`"...b,bc->...c"`: leading input axes pass through) or "right"
+        (`"ab...,bc->ac..."`: trailing ones do), the three forms Keras accepts."""
+        letters = r"\s*([a-zA-Z]+)\s*"
+        forms = ((None, rf"{letters},{letters}->{letters}"),
+                 ("left", rf"\s*\.\.\.{letters},{letters}->\s*\.\.\.{letters}"),
+                 ("right", rf"\s*([a-zA-Z]{{2,}})\.\.\.\s*,{letters}->{letters}\.\.\.\s*"))
+        for side, pattern in forms:
+            match = re.fullmatch(pattern, equation)
+            if match is not None:
+                inputs, kernel, outputs = match.groups()
+                if side == "left":
+                    inputs, outputs = "..." + inputs, "..." + outputs
+                elif side == "right":
+                    inputs, outputs = inputs + "...", outputs + "..."
+                return inputs, kernel, outputs, side
+        raise ValueError(
+            f"EinsumDense '{self.name}': the equation must have one of the forms "
+            "'ab,bc->ac', '...b,bc->...c' or 'ab...,bc->ac...' (one input, one kernel, one "
+            f"output; an ellipsis only at the start or the end of both). Received: "
+            f"equation={equation!r}")
+
+    def _spelled_out(self, rank):
+        """The input and output letters for an input of `rank` axes, with the axes under the
+        ellipsis given fresh letters."""
+        inputs, outputs = self._input_spec_letters, self._output_letters
+        if self._elided_side is None:
+            return inputs, outputs
+        bare = inputs.replace("...", "")
+        if rank < len(bare):
+            raise ValueError(
+                f"EinsumDense '{self.name}': equation {self.equation!r} names {len(bare)} "
+                f"input axes besides the ellipsis, but the input has rank {rank}. Pass inputs "
+                f"of rank {len(bare)} or more.")
+        used = set(inputs + self._kernel_letters + outputs) - {"."}
+        extra = "".join(sorted(set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                               - used)[:rank - len(bare)])
+        return inputs.replace("...", extra), outputs.replace("...", extra)
+
     def _full_output_shape(self, input_shape):
-        letters_in = self._input_spec_letters
-        letters_out = self._output_letters
-        n_free = len(letters_out) - len(self.partial_output_shape)
+        letters_in, letters_out = self._spelled_out(len(input_shape))
+        partial = self.partial_output_shape
+        if self._elided_side == "left":
+            # The ellipsis's axes lead the output; `output_shape` covers the named ones.
+            n_free = len(letters_out) - len(self._output_letters.replace("...", ""))
+        elif self._elided_side == "right":
+            # The first output axis is the input's first; the ellipsis's axes trail.
+            n_free = 1
+            trailing = len(letters_out) - len(self._output_letters.replace("...", ""))
+            partial = partial + (None,) * trailing
+        else:
+            n_free = len(letters_out) - len(partial)
         shape = []
         for index, letter in enumerate(letters_out):
             if index < n_free:
                 shape.append(input_shape[letters_in.index(letter)])
             else:
-                size = self.partial_output_shape[index - n_free]
+                size = partial[index - n_free]
                 if size is None and letter in letters_in:
                     size = input_shape[letters_in.index(letter)]
                 shape.append(size)
@@ -293,10 +340,11 @@ class EinsumDense(QuantizedEinsumDense, Layer):
 
     def build(self, input_shape):
         output_shape = self._full_output_shape(input_shape)
+        letters_in, letters_out = self._spelled_out(len(input_shape))
         sizes = {}
-        for letter, size in zip(self._input_spec_letters, input_shape):
+        for letter, size in zip(letters_in, input_shape):
             sizes[letter] = size
-        for letter, size in zip(self._output_letters, output_shape):
+        for letter, size in zip(letters_out, output_shape):
             sizes.setdefault(letter, size)
         kernel_shape = []
         for letter in self._kernel_letters:
@@ -316,10 +364,16 @@ class EinsumDense(QuantizedEinsumDense, Layer):
             self._build_quantized(mode, self._policy_block_size(self.quantization_config),
                                   tuple(kernel_shape), self.quantization_config)
         if self.bias_axes is not None:
-            first = min(self._output_letters.index(letter) for letter in self.bias_axes)
+            missing = [letter for letter in self.bias_axes if letter not in self._output_letters]
+            if missing:
+                raise ValueError(
+                    f"EinsumDense '{self.name}': bias_axes {self.bias_axes!r} names "
+                    f"{''.join(missing)!r}, which is not an output axis of equation "
+                    f"{self.equation!r}. Use letters of the output ('{self._output_letters}').")
+            first = min(letters_out.index(letter) for letter in self.bias_axes)
             bias_shape = tuple(
                 output_shape[i] if letter in self.bias_axes else 1
-                for i, letter in enumerate(self._output_letters) if i >= first)
+                for i, letter in enumerate(letters_out) if i >= first)
             self.bias = self.add_weight(
                 name="bias", shape=bias_shape, initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer, constraint=self.bias_constraint)

@@ -51,3 +51,51 @@ def test_kernels_equal_keras_for_the_same_seed():
         np.testing.assert_array_equal(ours, theirs)
     # He normal over fan-in 64: standard deviation sqrt(2 / 64) for the query kernel.
     np.testing.assert_allclose(weights[1][1].std(), math.sqrt(2 / 64), rtol=0.1)
+
+
+# Shapes Keras 3.15 gives for each form (the layer's real output, its kernel and its bias),
+# read from keras.layers.EinsumDense on the JAX backend.
+ELLIPSIS_CASES = [
+    ("...b,bc->...c", 64, None, (2, 3, 4, 5), (2, 3, 4, 64), (5, 64), None),
+    ("...b,bc->...c", (7,), "c", (2, 5), (2, 7), (5, 7), (7,)),
+    ("...ab,bc->...ac", (None, 6), "c", (2, 3, 4, 5), (2, 3, 4, 6), (5, 6), (6,)),
+    ("abc...,cd->abd...", (3, 6), "bd", (2, 3, 4, 5, 7), (2, 3, 6, 5, 7), (4, 6), (3, 6, 1, 1)),
+    ("ab...,bc->ac...", (6,), "c", (2, 4, 5), (2, 6, 5), (4, 6), (6, 1)),
+]
+
+
+@pytest.mark.parametrize("case", ELLIPSIS_CASES, ids=[c[0] for c in ELLIPSIS_CASES])
+def test_equations_with_an_ellipsis_build_and_compute_as_keras(case):
+    equation, output_shape, bias_axes, input_shape, expected, kernel_shape, bias_shape = case
+    layer = layers.EinsumDense(equation, output_shape, bias_axes=bias_axes,
+                               bias_initializer="ones")
+    x = np.random.default_rng(0).random(input_shape, np.float32)
+    y = np.asarray(layer(x))
+    assert y.shape == expected and layer.compute_output_shape(input_shape) == expected
+    assert layer.kernel.shape == kernel_shape
+    assert (layer.bias is None and bias_shape is None) or layer.bias.shape == bias_shape
+    reference = np.einsum(equation, x, layer.kernel.numpy())
+    if layer.bias is not None:
+        reference = reference + 1.0
+    np.testing.assert_allclose(y, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_an_ellipsis_layer_keeps_a_free_batch_and_saves(tmp_path):
+    inputs = lamina.Input((3, 5))
+    model = lamina.Model(inputs, layers.EinsumDense("...b,bc->...c", 4, bias_axes="c")(inputs))
+    assert model.output.shape == (None, 3, 4)
+    x = np.ones((2, 3, 5), np.float32)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(lamina.models.load_model(tmp_path / "m.keras").predict(
+        x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("equation, bias_axes, rank, message", [
+    ("a...b,bc->ac", None, 3, "an ellipsis only at the start or the end"),
+    ("ab,bc->ac", "z", 2, "bias_axes 'z' names 'z', which is not an output axis"),
+    ("...abc,cd->...abd", None, 2, "names 3 input axes besides the ellipsis, but the input "
+                                   "has rank 2"),
+])
+def test_bad_equations_say_which_form_is_expected(equation, bias_axes, rank, message):
+    with pytest.raises(ValueError, match=message):
+        layers.EinsumDense(equation, 4, bias_axes=bias_axes)(np.ones((2,) * rank, np.float32))
