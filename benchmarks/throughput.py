@@ -28,10 +28,14 @@ than the tolerance is reported as a FAILURE, not as a speed-up.
 
 Reported: medians over the rounds after the first (the first call of each kind includes
 tracing and compilation, reported apart) of wall-clock time as rows per second, and of the
-process's CPU time; ratios lamina / other in rows per second, printed through `_results.emit`.
+process's CPU time (all its threads); ratios lamina / other in rows per second, printed
+through `_results.emit`. A sample after the first repeats its call for at least
+`--min-seconds` and takes the mean per call, so that calls of a few milliseconds are not
+timed one by one.
 
     python benchmarks/throughput.py [--rounds 4] [--rows 60000] [--models mlp,cnn]
                                     [--batch-sizes 32,1024] [--skip tensorflow]
+                                    [--min-seconds 0.5]
 """
 
 import argparse
@@ -169,13 +173,20 @@ def worker_main(kind, model_name, rows, weights):
             np.save(words[1], kept)
             print(json.dumps({"saved": words[1]}), flush=True)
             continue
-        op, batch = words[0], int(words[1])
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = getattr(worker, op)(batch)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        op, batch, min_seconds = words[0], int(words[1]), float(words[2])
+        # Calls repeated for at least `min_seconds` (a short call's time on a loaded machine
+        # is mostly scheduling noise); the mean per call is the sample.
+        calls, wall, cpu = 0, time.perf_counter(), time.process_time()
+        while True:
+            result = getattr(worker, op)(batch)
+            calls += 1
+            if time.perf_counter() - wall >= min_seconds:
+                break
+        wall, cpu = (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
         if op == "predict":
             kept, result = result, None
-        print(json.dumps({"seconds": wall, "cpu": cpu, "result": result}), flush=True)
+        print(json.dumps({"seconds": wall, "cpu": cpu, "calls": calls, "result": result}),
+              flush=True)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -210,12 +221,12 @@ class Side:
             raise RuntimeError(f"side {self.name!r} died: {self.why_not()}")
         return reply
 
-    def run(self, op, batch):
-        reply = self.ask(f"{op} {batch}")
+    def run(self, op, batch, min_seconds):
         key = (op, batch)
-        if key not in self.first:
-            self.first[key] = reply
+        if key not in self.first:  # one call: compilation included
+            self.first[key] = reply = self.ask(f"{op} {batch} 0")
         else:
+            reply = self.ask(f"{op} {batch} {min_seconds}")
             self.samples.setdefault(key, []).append(reply)
         self.results[key] = reply["result"]
 
@@ -287,7 +298,7 @@ def measure(args, model_name):
                 for op in OPS:
                     for batch in batches:
                         for side in sides:
-                            side.run(op, batch)
+                            side.run(op, batch, args.min_seconds)
             checks = agreement(sides, folder, args.tolerance)
         finally:
             for side in sides:
@@ -313,13 +324,13 @@ def report(model_name, args, sides, batches, checks):
                 if side is lamina:
                     continue
                 ratio = side.median(key) / lamina.median(key)
+                cpu_ratio = side.median(key, "cpu") / lamina.median(key, "cpu")
                 diff, loss_diff, ok = checks[side.name]
-                print(f"    lamina / {side.name} = {ratio:.2f} (CPU time "
-                      f"{side.median(key, 'cpu') / lamina.median(key, 'cpu'):.2f})"
+                print(f"    lamina / {side.name} = {ratio:.2f} (CPU time {cpu_ratio:.2f})"
                       + ("" if ok else f"   FAILURE: predictions differ by {diff:.2e}, losses "
                          f"by {loss_diff:.2e} (tolerance {args.tolerance})"))
                 _results.emit(f"{model_name.upper()} {op} rows/s, batch {batch}", side.name,
-                              ratio, failure=not ok,
+                              ratio, failure=not ok, cpu_speedup=round(cpu_ratio, 4),
                               first_call_s=round(side.first[key]["seconds"], 4),
                               lamina_first_call_s=round(lamina.first[key]["seconds"], 4))
     for side in sides:
@@ -334,6 +345,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=4,
                         help="calls of each kind per side; the first is reported apart")
     parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--min-seconds", type=float, default=0.5,
+                        help="a sample repeats its call for at least this long (mean per call)")
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--batch-sizes", default="32,1024")
     parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
