@@ -30,19 +30,28 @@ import subprocess
 import sys
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 ROWS, FEATURES, BATCH = 11610, 8, 32
 
 
-def make_data():
+def make_data(rows=ROWS):
     rng = np.random.default_rng(42)
-    x = rng.normal(size=(ROWS, FEATURES)).astype(np.float32)
+    x = rng.normal(size=(rows, FEATURES)).astype(np.float32)
     w = rng.normal(size=(FEATURES, 1)).astype(np.float32)
-    y = (np.tanh(x @ w) + 0.1 * rng.normal(size=(ROWS, 1))).astype(np.float32)
+    y = (np.tanh(x @ w) + 0.1 * rng.normal(size=(rows, 1))).astype(np.float32)
     return x, y
+
+
+def build_model(keras):
+    """The book's MLP, compiled, in `keras` (lamina or Keras 3); also used by throughput.py."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((FEATURES,)),
+        keras.layers.Dense(30, activation="selu", kernel_initializer="lecun_normal"),
+        keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="nadam")
+    return model
 
 
 class Side:
@@ -57,12 +66,7 @@ class LaminaSide(Side):
     def __init__(self, x, y):
         import lamina
 
-        lamina.utils.set_random_seed(0)
-        self.model = lamina.Sequential([
-            lamina.Input((FEATURES,)),
-            lamina.layers.Dense(30, activation="selu", kernel_initializer="lecun_normal"),
-            lamina.layers.Dense(1)])
-        self.model.compile(loss="mse", optimizer="nadam")
+        self.model = build_model(lamina)
         self.x, self.y = x, y
 
     def epoch(self, verbose=0):
@@ -79,12 +83,7 @@ class KerasSide(Side):
     def __init__(self, x, y):
         import keras
 
-        keras.utils.set_random_seed(0)
-        self.model = keras.Sequential([
-            keras.Input((FEATURES,)),
-            keras.layers.Dense(30, activation="selu", kernel_initializer="lecun_normal"),
-            keras.layers.Dense(1)])
-        self.model.compile(loss="mse", optimizer="nadam")
+        self.model = build_model(keras)
         self.x, self.y = x, y
 
     def epoch(self, verbose=0):
@@ -99,6 +98,8 @@ class JaxSide(Side):
     name = "hand-written jax+optax"
 
     def __init__(self, x, y):
+        import jax
+        import jax.numpy as jnp
         import optax
 
         key = jax.random.PRNGKey(0)
@@ -139,15 +140,16 @@ class JaxSide(Side):
             return params, opt_state, last
 
         self.run_epoch = run_epoch
+        self.jax = jax
 
     def epoch(self, verbose=0):
-        self.key, sub = jax.random.split(self.key)
+        self.key, sub = self.jax.random.split(self.key)
         self.params, self.opt_state, loss = self.run_epoch(
             self.params, self.opt_state, self.x, self.y, sub)
         return float(loss)
 
     def predict(self, x):
-        return np.asarray(self.forward(self.params, jnp.asarray(x)))
+        return np.asarray(self.forward(self.params, self.jax.numpy.asarray(x)))
 
 
 SIDES = {"jax": JaxSide, "lamina": LaminaSide, "keras": KerasSide}

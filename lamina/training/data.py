@@ -275,11 +275,13 @@ def _pass_order(num_samples, batch_size, shuffle, key):
 class EpochPlan:
     """Which batches one epoch runs: the `full_steps` rows of `table` (index arrays of
     `batch_size` rows) from row `start`, then the partial batch (`partial` indices) if
-    `run_partial`."""
+    `run_partial`. `contiguous`: every row of `table` is a run of consecutive indices (the
+    programs then slice batches instead of gathering them)."""
 
-    __slots__ = ("full_steps", "partial", "run_partial", "start", "table")
+    __slots__ = ("contiguous", "full_steps", "partial", "run_partial", "start", "table")
 
-    def __init__(self, table, partial, start, full_steps, run_partial):
+    def __init__(self, table, partial, start, full_steps, run_partial, contiguous=False):
+        self.contiguous = contiguous
         self.table = table
         self.partial = partial
         self.start = start
@@ -327,6 +329,7 @@ class ArrayData:
         self.partial_size = self.num_samples - self.full_batches * self.batch_size
         self.steps = self.full_batches + (1 if self.partial_size else 0)
         self._tables = None
+        self._contiguous = False
         self._cursor = 0
 
     def batch_spec(self, size):
@@ -350,8 +353,10 @@ class ArrayData:
             if self.shuffle and key_fn is not None:
                 self._tables = _pass_order(self.num_samples, self.batch_size, self.shuffle,
                                            key_fn())
+                self._contiguous = self.shuffle == "batch"  # whole batches change places
             elif self._tables is None:
                 self._tables = _pass_order(self.num_samples, self.batch_size, False, None)
+                self._contiguous = True
         remaining = self.steps - self._cursor
         wanted = remaining if not steps_per_epoch else int(steps_per_epoch)
         if wanted > remaining and steps_per_epoch:
@@ -364,7 +369,7 @@ class ArrayData:
         if self._cursor >= self.steps:
             self._cursor = 0
         table, partial = self._tables
-        return EpochPlan(table, partial, start, full_steps, run_partial)
+        return EpochPlan(table, partial, start, full_steps, run_partial, self._contiguous)
 
 
 def split_validation(x, y, sample_weight, validation_split):

@@ -14,7 +14,6 @@ every program and a failed program never ran.
 
 import contextlib
 import functools
-import math
 
 import jax
 import numpy as np
@@ -30,8 +29,8 @@ DISPLAY_CHUNK = 32
 # Streamed batches per compiled program when no callback needs each batch (and at most
 # data.GROUP_BYTES of them): one program runs them all, as for arrays.
 STREAM_GROUP = 32
-# Steps per program in `predict`; the rest of an epoch runs in programs of 16, 8, ... 1
-# steps, so predicting on data of any size reuses at most six compiled programs.
+# Steps per program in `predict` while a progress bar (or another batch-level callback)
+# listens; the rest of the batches run in the same program, told to stop early.
 PREDICT_CHUNK = 32
 
 _STOP_FLAGS = {"train": "stop_training", "test": "stop_evaluating",
@@ -145,7 +144,7 @@ class EpochRunner:
         if plan.run_partial and plan.full_steps:
             # Both programs compile in the background, side by side, while this thread traces.
             with noted(kind, lambda: f"the first batch ({describe_first(data)})", self.epoch):
-                programs.prepare_steps(data.arrays, plan.table)
+                programs.prepare_steps(data.arrays, plan.table, contiguous=plan.contiguous)
             with noted(kind, lambda: f"the last batch ({data.partial_size} rows)", self.epoch):
                 programs.prepare_gather(data.arrays, plan.partial)
         logs, step = None, 0
@@ -154,7 +153,8 @@ class EpochRunner:
             self._hook(self.begin, step)
             with noted(kind, lambda first=step, last=step + count - 1: f"batches {first}.."
                         f"{last} (each {describe_first(data)})", self.epoch):
-                logs = programs.run_steps(count, data.arrays, plan.table, plan.start + step)
+                logs = programs.run_steps(count, data.arrays, plan.table, plan.start + step,
+                                          contiguous=plan.contiguous)
             step += count
             if self._after_program(step - 1, logs):
                 return logs
@@ -299,9 +299,10 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
     to_host = sharding.active()._process_rows if sharding.multi_process() else np.asarray
 
     def collect(first, last, batch_outputs, stacked):
+        """`stacked`: how many steps' outputs `batch_outputs` stacks (0: one batch's)."""
         if stacked:
             batch_outputs = jax.tree_util.tree_map(
-                lambda a: np.asarray(a).reshape((-1,) + a.shape[2:]), batch_outputs)
+                lambda a: np.asarray(a)[:stacked].reshape((-1,) + a.shape[2:]), batch_outputs)
         else:
             batch_outputs = jax.tree_util.tree_map(to_host, batch_outputs)
         outputs.append(batch_outputs)
@@ -324,7 +325,7 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
             call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
             with noted("predict", functools.partial(_batch_text, step, batch)):
                 result = programs.run_single(batch)["outputs"]
-            if collect(step, step, result, False):
+            if collect(step, step, result, 0):
                 break
     elif isinstance(data, data_lib.ArrayData):
         sharding.check_batch_size(data.batch_size if data.full_batches else None, "predict")
@@ -332,26 +333,31 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
             "predict", data.batch_spec(data.batch_size if data.full_batches
                                        else data.partial_size))
         plan = data.epoch_plan(steps)
+        length = _predict_length(model, callbacks, plan.full_steps)
         step = 0
-        every = getattr(model, "steps_per_execution", "auto")
-        if every == "auto" and callbacks.needs_batch_hooks("predict"):
-            every = 1  # a callback of the user's must see every batch
-        chunks = _predict_chunks(plan.full_steps) if every == "auto" else \
-            [every] * (plan.full_steps // every) + ([plan.full_steps % every] if
-                                                     plan.full_steps % every else [])
-        if plan.run_partial and chunks:
-            programs.prepare_gather(data.arrays, plan.partial)
-        for count in chunks:
+        if plan.full_steps:
+            # Both programs compile in the background, side by side, while this thread traces.
+            with noted("predict", lambda: f"the first batch ({describe_first(data)})"):
+                programs.prepare_steps(data.arrays, plan.table, length, plan.contiguous)
+                if plan.run_partial:
+                    programs.prepare_gather(data.arrays, plan.partial)
+        while step < plan.full_steps:
+            count = min(length, plan.full_steps - step)
             call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
-            stacked = programs.run_steps(count, data.arrays, plan.table, step)["outputs"]
-            if collect(step, step + count - 1, stacked, True):
+            with noted("predict", lambda first=step, last=step + count - 1: f"batches "
+                       f"{first}..{last} (each {describe_first(data)})"):
+                stacked = programs.run_steps(count, data.arrays, plan.table, plan.start + step,
+                                             length, plan.contiguous)["outputs"]
+            if collect(step, step + count - 1, stacked, count):
                 break
             step += count
         else:
             if plan.run_partial:
                 call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
-                single = programs.run_gather(data.arrays, plan.partial)["outputs"]
-                collect(step, step, single, False)
+                with noted("predict", lambda: f"the last batch (batch {step}, "
+                           f"{data.partial_size} rows)"):
+                    single = programs.run_gather(data.arrays, plan.partial)["outputs"]
+                collect(step, step, single, 0)
     else:
         every = getattr(model, "steps_per_execution", "auto")
         group = 1 if callbacks.needs_batch_hooks("predict") or sharding.multi_process() \
@@ -361,29 +367,21 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
             for batch in batches:
                 if isinstance(batch, data_lib.StackedBatches):
                     programs = model._programs_for_spec("predict", batch.batch_spec())
-                    stop, offset = False, 0
-                    # Powers of two below a full group: at most six scan programs in all.
-                    for count in _predict_chunks(batch.count) if batch.count < group else \
-                            [batch.count]:
-                        call_hook(callbacks.on_predict_batch_begin, step,
-                                  where=f"(batch={step})")
-                        with noted("predict", lambda first=step, last=step + count - 1:
-                                   f"batches {first}..{last} (each {batch.describe()})"):
-                            stacked = programs.run_steps(count, batch.arrays, batch.table,
-                                                         offset)["outputs"]
-                        stop = collect(step, step + count - 1, stacked, True)
-                        step += count
-                        offset += count
-                        if stop:
-                            break
-                    if stop:
+                    count = batch.count
+                    call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
+                    with noted("predict", lambda first=step, last=step + count - 1:
+                               f"batches {first}..{last} (each {batch.describe()})"):
+                        stacked = programs.run_steps(count, batch.arrays, batch.table,
+                                                     0)["outputs"]
+                    step += count
+                    if collect(step - count, step - 1, stacked, count):
                         break
                     continue
                 programs = model._programs_for_spec("predict", spec_of(batch))
                 call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
                 with noted("predict", functools.partial(_batch_text, step, batch)):
                     result = programs.run_single(batch)["outputs"]
-                if collect(step, step, result, False):
+                if collect(step, step, result, 0):
                     break
                 step += 1
     if not outputs:
@@ -391,14 +389,15 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
 
-def _predict_chunks(full_steps):
-    """Chunks of PREDICT_CHUNK steps, then the rest in powers of two (16, 8, ..., 1)."""
-    chunks = [PREDICT_CHUNK] * (full_steps // PREDICT_CHUNK)
-    rest = full_steps % PREDICT_CHUNK
-    power = 1 << max(0, int(math.log2(PREDICT_CHUNK)) - 1)
-    while rest:
-        if rest >= power:
-            chunks.append(power)
-            rest -= power
-        power >>= 1
-    return chunks
+def _predict_length(model, callbacks, full_steps):
+    """Steps per predict program on array data: `steps_per_execution` if set, one while a
+    callback must see every batch, PREDICT_CHUNK while a progress bar or a batch-level
+    callback listens (it hears from each program), else all the full batches at once."""
+    every = getattr(model, "steps_per_execution", "auto")
+    if every != "auto":
+        return every
+    if callbacks.needs_batch_hooks("predict"):
+        return 1
+    if callbacks.wants_progress("predict"):
+        return PREDICT_CHUNK
+    return max(full_steps, 1)

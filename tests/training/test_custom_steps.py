@@ -201,7 +201,7 @@ def test_chunks_of_any_length_share_one_compiled_training_loop():
         model.compile(optimizer="sgd", loss="mse", steps_per_execution=spe)
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
         (programs,) = model._programs.values()
-        assert programs._loop._cache_size() == 1
+        assert sum(loop._cache_size() for loop in programs._loops.values()) == 1
 
 
 def test_an_epoch_with_a_partial_batch_compiles_two_programs_once(caplog):
@@ -226,3 +226,23 @@ def test_an_epoch_with_a_partial_batch_compiles_two_programs_once(caplog):
                                 "Finished XLA compilation of jit(_loop_impl)"]
     losses = history.history["loss"]
     assert losses[2] < losses[0] and all(np.isfinite(losses))
+
+
+def test_predict_compiles_one_program_for_its_full_batches_and_one_for_the_rest(caplog):
+    # 45 full batches and a partial one: with a progress bar, programs of 32 batches and the
+    # rest (13) are one program; so are several calls. The outputs are the model's.
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    x = np.random.default_rng(2).normal(size=(2 * 45 + 1, 3)).astype("float32")
+    kernel, bias = model.get_weights()
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING", logger="jax"):
+            outputs = [model.predict(x, batch_size=2, verbose=1) for _ in range(2)]
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    compiled = [r.getMessage().split(" in ")[0] for r in caplog.records
+                if r.getMessage().startswith("Finished XLA compilation of jit(_")]
+    assert sorted(compiled) == ["Finished XLA compilation of jit(_collect_impl)",
+                                "Finished XLA compilation of jit(_gather_impl)"]
+    for predicted in outputs + [model.predict(x, batch_size=2, verbose=0)]:
+        np.testing.assert_allclose(predicted, x @ kernel + bias, rtol=1e-5, atol=1e-6)

@@ -273,3 +273,37 @@ def test_no_warning_without_steps_per_epoch(linear):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _fit(linear.restore(), x, y, epochs=2)
+
+
+def test_shuffle_batch_moves_whole_batches_of_consecutive_rows():
+    # shuffle="batch" keeps each batch's rows together (the loop slices them, unshuffled
+    # data too): each step sees rows start..start+3 for a start that is a multiple of 4,
+    # every batch once; the partial batch (rows 20, 21) comes last.
+    class Rows(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = lamina.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            x, _ = data
+            return {"first": x[0, 0], "last": x[-1, 0], "rows": jnp.float32(x.shape[0])}
+
+    class Seen(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((logs["first"], logs["last"], logs["rows"]))
+
+    model = Rows()
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.repeat(np.arange(22, dtype="float32")[:, None], 2, axis=1)
+    for shuffle in ("batch", False):
+        seen = []
+        model.fit(x, x[:, :1], batch_size=4, epochs=1, shuffle=shuffle, verbose=0,
+                  callbacks=[Seen()])
+        assert seen[-1] == (20.0, 21.0, 2.0)
+        starts = [first for first, last, rows in seen[:-1]]
+        assert all(last == first + 3 and rows == 4 for first, last, rows in seen[:-1])
+        assert sorted(starts) == [0.0, 4.0, 8.0, 12.0, 16.0]
+        assert shuffle == "batch" or starts == sorted(starts)

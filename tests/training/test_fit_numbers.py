@@ -153,11 +153,11 @@ def test_epochs_reuse_compiled_programs(linear):
     x, y = regression_data(10)
     _fit(model, x, y)
     sizes = {key: (programs._single._cache_size(), programs._gather._cache_size(),
-                   {count: p._cache_size() for count, p in programs._scans.items()})
+                   {count: p._cache_size() for count, p in programs._collects.items()})
              for key, programs in model._programs.items()}
     _fit(model, x, y, epochs=3)
     after = {key: (programs._single._cache_size(), programs._gather._cache_size(),
-                   {count: p._cache_size() for count, p in programs._scans.items()})
+                   {count: p._cache_size() for count, p in programs._collects.items()})
              for key, programs in model._programs.items()}
     assert after == sizes
 
