@@ -31,6 +31,10 @@ class HostBuffers:
         self._keep_bytes = int(keep_bytes)
         self._buffers = []  # uint8 arrays; each hands out views starting on a 64-byte boundary
         self._lock = threading.Lock()
+        # The count of a buffer nothing else refers to, measured the way `_take` asks (the
+        # interpreter's own references to a call's argument differ between versions).
+        probe = [np.empty(1, np.uint8)]
+        self._idle_references = _references(probe[0])
 
     def empty(self, shape, dtype):
         """An uninitialized `shape`/`dtype` array whose data starts on a 64-byte boundary,
@@ -43,7 +47,8 @@ class HostBuffers:
             return buffer[offset:offset + nbytes].view(dtype).reshape(shape)
 
     def _take(self, size):
-        unused = [index for index in range(len(self._buffers)) if _unused(self._buffers[index])]
+        unused = [index for index in range(len(self._buffers))
+                  if _references(self._buffers[index]) <= self._idle_references]
         for index in unused:
             if self._buffers[index].nbytes == size:
                 return self._buffers[index]
@@ -64,7 +69,6 @@ class HostBuffers:
             return sum(buffer.nbytes for buffer in self._buffers)
 
 
-def _unused(buffer):
-    # References: the pool's list, this function's argument, getrefcount's own argument.
-    # Any view handed out (and anything holding one) adds one.
-    return sys.getrefcount(buffer) <= 3
+def _references(buffer):
+    # Any view handed out (and so anything holding one) adds one to the pool's own.
+    return sys.getrefcount(buffer)
