@@ -14,18 +14,28 @@ The streamed forms run through the prefetch thread (`lamina/training/prefetch.py
 models: an MLP (784 -> 256 -> 256 -> 10) and a small CNN (two 3x3 convolutions and pooling on
 28x28x1). Reports the median epoch time per side and the ratio to arrays (target <= 1.2x),
 in wall-clock time and in this process's CPU time (all its threads: XLA's, the prefetch
-thread's), which other programs on a shared machine disturb much less.
+thread's), which other programs on a shared machine disturb much less, and the load average
+while it ran. The headline ratios (arrays' time over each streamed side's: below 1 means the
+streamed epoch is slower) are printed as `RESULT` lines (`_results.emit`).
 
-    python benchmarks/fit_streaming.py [--epochs 7] [--rows 8192]
+With `--old-handoff`, two more sides run the generator and the Grain loader through the
+hand-off as it was before (whole groups of 32 from the epoch's start, each stacked into a
+freshly allocated buffer), side by side with the current one.
+
+    python benchmarks/fit_streaming.py [--epochs 7] [--rows 8192] [--old-handoff]
 """
 
 import argparse
+import os
 import statistics
 import time
 
 import numpy as np
 
+import _results
 import lamina as keras
+from lamina.training import data as data_lib
+from lamina.training import host_buffers
 
 BATCH = 128
 
@@ -108,7 +118,22 @@ def read_time(source, steps):
     return time.perf_counter() - start
 
 
-def measure(name, build, x, y, epochs):
+_CURRENT = (data_lib.FIRST_GROUP, data_lib.HOST_BUFFERS)
+_OLD = (32, host_buffers.HostBuffers(keep_bytes=0))  # whole groups, a fresh buffer each
+
+
+def handoff(settings, run):
+    """`run` with the prefetch thread's grouping and buffers set to `settings`."""
+    def with_settings(model):
+        data_lib.FIRST_GROUP, data_lib.HOST_BUFFERS = settings
+        try:
+            run(model)
+        finally:
+            data_lib.FIRST_GROUP, data_lib.HOST_BUFFERS = _CURRENT
+    return with_settings
+
+
+def measure(name, build, x, y, epochs, old_handoff=False):
     steps = len(x) // BATCH
     stream = generator(x, y)
     loader, rows = grain_loader(x, y), grain_rows(x, y)
@@ -118,29 +143,39 @@ def measure(name, build, x, y, epochs):
         "grain loader": lambda m: m.fit(loader, epochs=1, verbose=0),
         "grain rows": lambda m: m.fit(rows, epochs=1, verbose=0),
     }
+    if old_handoff:
+        runs["generator, old"] = handoff(_OLD, runs["generator"])
+        runs["grain loader, old"] = handoff(_OLD, runs["grain loader"])
     models = {side: compiled(build) for side in runs}
     for side, run in runs.items():
         run(models[side])  # compiles
     times = {side: [] for side in runs}
     cpu = {side: [] for side in runs}
+    load = os.getloadavg()[0]
     for _ in range(epochs):
         for side, run in runs.items():
             start, start_cpu = time.perf_counter(), time.process_time()
             run(models[side])
             times[side].append(time.perf_counter() - start)
             cpu[side].append(time.process_time() - start_cpu)
+    load = (load + os.getloadavg()[0]) / 2
     reads = {"generator": read_time(generator(x, y), steps),
              "grain loader": read_time(loader, steps), "grain rows": read_time(rows, steps)}
     medians = {side: statistics.median(values) for side, values in times.items()}
     cpu_medians = {side: statistics.median(values) for side, values in cpu.items()}
     print(f"\n{name}: {len(x)} rows, batch {BATCH}, {steps} steps/epoch, median of {epochs} "
-          "epochs (sides alternate)")
+          f"epochs (sides alternate); load average {load:.1f} on {os.cpu_count()} cores")
     for side, value in medians.items():
         read = f"   (reading alone: {reads[side] * 1e3:7.1f} ms)" if side in reads else ""
         cpu_value = cpu_medians[side]
-        print(f"  {side:13s} {value * 1e3:8.1f} ms/epoch  {value / medians['arrays']:5.2f}x "
+        print(f"  {side:17s} {value * 1e3:8.1f} ms/epoch  {value / medians['arrays']:5.2f}x "
               f"arrays | CPU {cpu_value * 1e3:8.1f} ms  {cpu_value / cpu_medians['arrays']:5.2f}x"
               f"{read}")
+        if side != "arrays":
+            _results.emit(f"{name} epoch, streamed ({side})", "the same data as arrays",
+                          medians["arrays"] / value,
+                          cpu_speedup=round(cpu_medians["arrays"] / cpu_value, 4),
+                          load_average=round(load, 1))
     return medians
 
 
@@ -148,13 +183,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--rows", type=int, default=8192)
+    parser.add_argument("--old-handoff", action="store_true",
+                        help="also run the generator and Grain loader sides through the "
+                             "previous hand-off (whole groups, fresh buffers)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, args.rows).astype(np.int32)
     flat = rng.normal(size=(args.rows, 784)).astype(np.float32)
-    measure("MLP 784-256-256-10", mlp, flat, y, args.epochs)
+    measure("MLP 784-256-256-10", mlp, flat, y, args.epochs, args.old_handoff)
     images = flat[: args.rows // 2].reshape(-1, 28, 28, 1)
-    measure("CNN conv16-pool-conv32-pool-dense", cnn, images, y[: args.rows // 2], args.epochs)
+    measure("CNN conv16-pool-conv32-pool-dense", cnn, images, y[: args.rows // 2], args.epochs,
+            args.old_handoff)
 
 
 if __name__ == "__main__":

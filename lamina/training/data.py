@@ -34,6 +34,7 @@ import numpy as np
 
 from lamina._data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina._runtime import sharding
+from lamina.training import host_buffers
 from lamina.training import prefetch as prefetch_lib
 
 
@@ -443,18 +444,21 @@ class GeneratorData:
         self._cursor = 0
         self._order = None
 
-    def epoch_batches(self, group=1):
+    def epoch_batches(self, group=1, first=None):
         """The batches of one epoch, `(x[, y[, sample_weight]])` tuples of arrays: an
         iterator to close when done (the loops close it), prefetched to the device on a
         background thread unless `prefetch` is off.
 
         With `group > 1`, runs of up to `group` consecutive batches of one layout come as one
         `StackedBatches` (a program then runs them all, as it runs a chunk of array data);
-        a batch of another layout (the last, smaller one) comes alone.
+        a batch of another layout (the last, smaller one) comes alone. With `first`, the
+        epoch's first group holds `first` batches and each next one twice as many, up to
+        `group` (see `_group_runs`); only for programs whose step count is an argument,
+        since every group keeps `group` slots.
         """
         batches = self._sequence_epoch() if self.is_sequence else self._iterator_epoch()
         if group > 1 and self.prefetch:
-            batches = _grouped(batches, group, self._index_tables)
+            batches = _grouped(batches, group, self._index_tables, first or group)
         if not self.prefetch:
             return batches
         return prefetch_lib.Prefetcher(batches, size=PREFETCH_BATCHES, place=_place)
@@ -538,6 +542,13 @@ class GeneratorData:
 # streamed; and the most bytes one group of stacked batches may hold.
 PREFETCH_BATCHES = 2
 GROUP_BYTES = 64 << 20
+# The batches of an epoch's first group when training or evaluating (groups then double):
+# the first program starts after this many batches are read, not after a whole group.
+FIRST_GROUP = 4
+# Where groups are stacked: 64-byte-aligned buffers (on the CPU backend `jax.device_put`
+# then adopts them without copying), reused once unused rather than freed; up to two
+# groups' worth of bytes stay kept between epochs and fits.
+HOST_BUFFERS = host_buffers.HostBuffers(keep_bytes=2 * GROUP_BYTES)
 
 
 class StackedBatches:
@@ -575,10 +586,12 @@ def _stack(batches, group, tables):
     size = int(np.shape(jax.tree_util.tree_leaves(first)[0])[0])
 
     def stack(*leaves):
-        out = _aligned_empty((group * size,) + np.shape(leaves[0])[1:], leaves[0].dtype)
+        out = HOST_BUFFERS.empty((group * size,) + np.shape(leaves[0])[1:], leaves[0].dtype)
         for index, leaf in enumerate(leaves):
             out[index * size:(index + 1) * size] = leaf
-        out[len(leaves) * size:] = 0
+        # The slots past the batches are left as they are (unwritten, or an earlier group's
+        # rows): no program reads them, since it runs `count` steps through `table`; so a
+        # short group (an epoch's first, or its last) costs the copy of its own rows only.
         return out
 
     arrays = jax.tree_util.tree_map(stack, *batches)
@@ -592,31 +605,24 @@ def _stack(batches, group, tables):
     return StackedBatches(arrays, table, len(batches), size, targets)
 
 
-def _aligned_empty(shape, dtype, alignment=64):
-    """An uninitialized array whose data starts on a 64-byte boundary: on the CPU backend
-    `jax.device_put` then uses its memory instead of copying it."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    buffer = np.empty(nbytes + alignment, np.uint8)
-    offset = -buffer.ctypes.data % alignment
-    return buffer[offset:offset + nbytes].view(dtype).reshape(shape)
-
-
-def _grouped(batches, group, tables):
+def _grouped(batches, group, tables, first):
     """Groups runs of same-layout batches (see `GeneratorData.epoch_batches`); a group is
     made smaller so that it holds at most `GROUP_BYTES`. When the source raises, the batches
     before the error still come out (and train) first."""
     iterator = iter(batches)
     try:
-        yield from _group_runs(iterator, group, tables)
+        yield from _group_runs(iterator, group, tables, first)
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()  # the source's epoch generator, when the consumer stops early
 
 
-def _group_runs(iterator, group, tables):
-    pending, layout, limit = [], None, group
+def _group_runs(iterator, group, tables, first):
+    # Groups grow from `first` batches, doubling, to `group`: the step waits only for the
+    # first few batches of an epoch to be read and stacked, not for a whole group, and each
+    # next group is read while the previous one (half its size) trains.
+    pending, layout, limit, wanted = [], None, group, max(1, min(first, group))
 
     def flush():
         return _stack(pending, limit, tables) if limit > 1 else pending[0]
@@ -639,9 +645,10 @@ def _group_runs(iterator, group, tables):
             size = sum(np.asarray(leaf).nbytes for leaf in jax.tree_util.tree_leaves(batch))
             limit = max(1, min(group, GROUP_BYTES // max(size, 1)))
         pending.append(batch)
-        if len(pending) == limit:
+        if len(pending) >= min(wanted, limit):
             yield flush()
             pending = []
+            wanted = min(2 * wanted, group)
     if pending:
         yield flush()
 

@@ -173,7 +173,8 @@ class EpochRunner:
         if sharding.multi_process():
             group = 1  # each process's rows of a global batch are assembled batch by batch
         # Closed on any exit: the prefetch thread is joined before the epoch returns or raises.
-        with contextlib.closing(self.data.epoch_batches(group)) as batches:
+        with contextlib.closing(self.data.epoch_batches(
+                group, first=data_lib.FIRST_GROUP)) as batches:
             return self._run_batches(batches)
 
     def _run_batches(self, batches):

@@ -234,3 +234,42 @@ def test_a_callback_that_needs_every_batch_sees_every_batch(array_history):
     np.testing.assert_allclose(history.history["loss"], array_history[0], rtol=1e-6)
     np.testing.assert_allclose(model.predict(Iterable(), verbose=0), array_history[1],
                                rtol=1e-6)
+
+
+def test_groups_grow_from_the_first_and_keep_every_row_in_order():
+    from lamina.training import data as data_lib
+
+    batches = [(np.full((2, 3), step, np.float32), np.full((2, 1), -step, np.float32))
+               for step in range(40)]
+    groups = list(data_lib._grouped(iter(batches), 32, {}, 4))
+    assert [group.count for group in groups] == [4, 8, 16, 12]
+    step = 0
+    for group in groups:
+        x, y = (np.asarray(a) for a in group.arrays)
+        assert x.shape == (64, 3)  # every group has the full group's slots: one program
+        for index in range(group.count):
+            rows = np.asarray(group.table)[index]
+            np.testing.assert_array_equal(x[rows], batches[step][0])
+            np.testing.assert_array_equal(y[rows], batches[step][1])
+            step += 1
+    assert step == 40
+
+
+def test_a_long_stream_in_growing_groups_trains_like_arrays():
+    x = np.random.default_rng(2).normal(size=(44, 4)).astype("float32")
+    y = (x.sum(axis=1, keepdims=True) > 0).astype("float32")
+    model = _model()
+    expected = model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+    batches = [(x[start:start + 2], y[start:start + 2]) for start in range(0, 44, 2)]
+    model = _model()
+    history = model.fit(_Reiterable(batches), epochs=2, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
+    assert not _prefetch_threads()
+
+
+class _Reiterable:
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)

@@ -78,10 +78,9 @@ def _layer_configs(config):
 
 
 def test_a_lamina_file_holds_what_keras_reads(loaded, tmp_path):
-    """What Keras 3 reads back (checked by running Keras on such a file:
-    `python tests/layers/preprocessing/data/make_keras_preprocessing_model.py --check FILE`,
-    too slow for the suite: Keras imports TensorFlow): the preprocessing layers' configs,
-    the vocabulary assets and the TF-IDF weights at `vars/idf_weights`, as Keras wrote them."""
+    """What Keras 3 reads back (Keras itself loads such a file in the next test): the
+    preprocessing layers' configs, the vocabulary assets and the TF-IDF weights at
+    `vars/idf_weights`, as Keras wrote them."""
     path = str(tmp_path / "from_lamina.keras")
     loaded.save(path)
     with zipfile.ZipFile(KERAS_FILE) as theirs, zipfile.ZipFile(path) as ours:
@@ -94,3 +93,27 @@ def test_a_lamina_file_holds_what_keras_reads(loaded, tmp_path):
     for name in ("vectorize", "tag_lookup", "id_lookup", "bins", "text", "tags"):
         assert our_config[name] == their_config[name], name
     np.testing.assert_array_equal(weights["ours"], weights["theirs"])
+
+
+def test_keras_loads_a_lamina_file_with_its_vocabularies(loaded, tmp_path, monkeypatch,
+                                                         keras_preprocessing_layers):
+    """Keras 3 itself loads a file lamina saved and finds the adapted state: vocabularies,
+    token ids, TF-IDF outputs and bin boundaries (the script's `--check`, run in-process)."""
+    os.environ["KERAS_BACKEND"] = "jax"
+    pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")  # Keras runs these layers through TensorFlow
+    import importlib.util
+
+    from keras.src.utils import module_utils
+
+    # Keras remembers whether TensorFlow imported the first time it asked; an earlier test
+    # may have asked while the suite hid it (tests/conftest.py), so it asks again here.
+    monkeypatch.setattr(module_utils.tensorflow, "_available", None)
+
+    spec = importlib.util.spec_from_file_location(
+        "make_keras_preprocessing_model", os.path.join(DATA, "make_keras_preprocessing_model.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    path = str(tmp_path / "from_lamina.keras")
+    loaded.save(path)
+    script.check(path)
