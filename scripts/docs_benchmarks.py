@@ -9,6 +9,7 @@ run) at each run that recorded them, and a table of the newest full-mode figure 
 
 import importlib.util
 import pathlib
+import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "benchmarks" / "README.md"
@@ -27,6 +28,9 @@ def _history_module():
 def build_page(history, runs):
     readme = README.read_text()
     title, _, body = readme.partition("\n")
+    # The README shows run_all.py's PNG of the same history; the page shows its own, above.
+    body = re.sub(r"^!\[[^]]*\]\(results\.png\)\n\n?", "", body, flags=re.MULTILINE)
+    body = body.replace("(results.png)", f"({PLOT})")
     table = ["| workload | against | times faster | measured at |", "| --- | --- | --- | --- |"]
     for (workload, against), (run, result) in history.latest(runs, "full").items():
         figure = ("FAILURE (losses disagree)" if result.get("failure")
