@@ -14,7 +14,9 @@ The streamed forms run through the prefetch thread (`lamina/training/prefetch.py
 models: an MLP (784 -> 256 -> 256 -> 10) and a small CNN (two 3x3 convolutions and pooling on
 28x28x1). Reports the median epoch time per side and the ratio to arrays (target <= 1.2x),
 in wall-clock time and in this process's CPU time (all its threads: XLA's, the prefetch
-thread's), which other programs on a shared machine disturb much less.
+thread's), which other programs on a shared machine disturb much less. For run_all.py,
+each streamed form's `RESULT` line gives the arrays epoch over its epoch (wall clock; CPU
+time beside it): 1 means streaming costs nothing, 0.83 is the 1.2x target.
 
     python benchmarks/fit_streaming.py [--epochs 7] [--rows 8192]
 """
@@ -25,6 +27,7 @@ import time
 
 import numpy as np
 
+import _results
 import lamina as keras
 
 BATCH = 128
@@ -141,6 +144,11 @@ def measure(name, build, x, y, epochs):
         print(f"  {side:13s} {value * 1e3:8.1f} ms/epoch  {value / medians['arrays']:5.2f}x "
               f"arrays | CPU {cpu_value * 1e3:8.1f} ms  {cpu_value / cpu_medians['arrays']:5.2f}x"
               f"{read}")
+        if side != "arrays":
+            # The arrays epoch over the streamed one: 1 means streaming costs nothing.
+            _results.emit(f"{name} epoch, {side} input", "arrays input (same model)",
+                          medians["arrays"] / value,
+                          cpu_speedup=round(cpu_medians["arrays"] / cpu_value, 4))
     return medians
 
 
