@@ -15,7 +15,7 @@ Modes: `--quick` passes each script smaller data and fewer epochs (its own flags
 of it takes under 5 minutes on a quiet 2-core machine: its figures are for spotting
 regressions between commits, not for quoting. The full mode (the default) runs the scripts as
 their figures are published (fit_cnn.py with `--repeats 5`, so the CNN ratios have a spread);
-expect about an hour on 2 cores.
+about an hour on 2 cores.
 
     python benchmarks/run_all.py --quick [--only fit_mlp,fit_cnn] [--skip text_vectorization]
     python benchmarks/run_all.py [--tf-python /tmp/tfvenv/bin/python] [--no-record]
@@ -47,7 +47,9 @@ SCRIPTS = [
     ("fit_mlp.py", ["--epochs", "3", "--first-epoch-runs", "0"], []),
     ("fit_cnn.py", ["--rows", "6000", "--epochs", "2", "--plain-steps", "0",
                     "--skip", "matmul"], ["--repeats", "5"]),
-    ("fit_resnet.py", ["--rows", "256", "--epochs", "2"], []),
+    # Two steps an epoch leave the ResNet's losses near ln(10) on every side, apart by up to
+    # ~0.4; a wider tolerance still catches a side that diverges or returns NaN.
+    ("fit_resnet.py", ["--rows", "256", "--epochs", "2", "--loss-tolerance", "0.5"], []),
     ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2"], []),
     ("fit_lstm.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_gru.py", ["--rows", "640", "--epochs", "2"], []),
