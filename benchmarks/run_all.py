@@ -116,10 +116,24 @@ def run_script(path, flags, timeout, echo=print):
 def collect(script, returncode, lines, seconds, timeout=None):
     """One script's entry for the results file and its results, from what it printed:
     (entry, [result records, each with "script"])."""
-    results = [dict(record, script=script) for record in _results.parse("\n".join(lines))]
+    results, malformed = [], []
+    for line in lines:
+        if not line.startswith(_results.PREFIX):
+            continue
+        try:
+            (record,) = _results.parse(line)
+            record = dict(record, script=script)
+            _history.check_run({"date": "", "commit": "", "mode": "quick",
+                                "results": [record]})
+        except ValueError:  # JSONDecodeError too: one bad line must not lose the run
+            malformed.append(line[:200])
+            continue
+        results.append(record)
     notes = [line.strip() for line in lines
              if line.strip().startswith("(") and line.strip().endswith(")")]
     entry = {"script": script, "seconds": round(seconds, 1), "results": len(results)}
+    if malformed:
+        notes.append(f"(malformed RESULT lines, left out: {malformed})")
     if returncode is None:
         entry.update(status="failed", error=f"timed out after {timeout} s")
     elif returncode != 0:
