@@ -50,8 +50,10 @@ SCRIPTS = [
     # Two steps an epoch leave the ResNet's losses near ln(10) on every side, apart by up to
     # ~0.4; a wider tolerance still catches a side that diverges or returns NaN.
     ("fit_resnet.py", ["--rows", "256", "--epochs", "2", "--loss-tolerance", "0.5"], []),
-    # The plain lax.conv_transpose side is ~15x slower: the full mode measures it.
-    ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose"], []),
+    # The plain lax.conv_transpose side is ~15x slower: the full mode measures it. After 20
+    # steps the hand-written side's last-batch loss and fit's epoch mean are up to ~0.2 apart.
+    ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose",
+                            "--loss-tolerance", "0.25"], []),
     ("fit_lstm.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_gru.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_streaming.py", ["--rows", "1024", "--epochs", "2"], []),
