@@ -50,10 +50,8 @@ SCRIPTS = [
     # Two steps an epoch leave the ResNet's losses near ln(10) on every side, apart by up to
     # ~0.4; a wider tolerance still catches a side that diverges or returns NaN.
     ("fit_resnet.py", ["--rows", "256", "--epochs", "2", "--loss-tolerance", "0.5"], []),
-    # The plain lax.conv_transpose side is ~15x slower: the full mode measures it. After 20
-    # steps the hand-written side's last-batch loss and fit's epoch mean are up to ~0.2 apart.
-    ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose",
-                            "--loss-tolerance", "0.25"], []),
+    # The plain lax.conv_transpose side is ~15x slower: the full mode measures it.
+    ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose"], []),
     ("fit_lstm.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_gru.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_streaming.py", ["--rows", "1024", "--epochs", "2"], []),
@@ -64,6 +62,11 @@ SCRIPTS = [
     ("startup.py", [], []),
 ]
 TIMEOUT = {"quick": 150, "full": 3 * 3600}
+# Quick runs stop after a few dozen steps, before the sides' losses meet (and hand-written
+# sides report their last batch's loss where `fit` reports the epoch's mean): 0.1 flagged
+# agreeing sides on the VAE decoder and the augmented CNN. The wider tolerance still catches
+# a side that diverges or returns NaN; a script's own quick flags may set another.
+QUICK_LOSS_TOLERANCE = ["--loss-tolerance", "0.3"]
 
 
 def source_of(path):
@@ -266,6 +269,8 @@ def run_all(names, mode, folder=HERE, tf_python=DEFAULT_TF_PYTHON, timeout=None,
         source = source_of(path)
         quick, full = table.get(script, ([], []))
         flags = supported(quick if mode == "quick" else full, source)
+        if mode == "quick" and "--loss-tolerance" not in flags:
+            flags += supported(QUICK_LOSS_TOLERANCE, source)
         flags += supported(["--tf-python", tf_python], source)
         echo(f"\n== {script} {' '.join(flags)}")
         returncode, lines, seconds = run_script(path, flags, timeout, echo)

@@ -39,7 +39,9 @@ print('RESULT {"workload": "MLP epoch", "against": "nothing"}')
 print('RESULT {"workload": "MLP epoch", "against": ')
 # the flags run_all may pass: "--epochs" "--first-epoch-runs"
 '''
-CANNED_FAILURE = '''print('RESULT {"workload": "small CNN step", '
+CANNED_FAILURE = '''import sys
+print("args " + " ".join(sys.argv[1:]))  # names "--rows" and "--loss-tolerance"
+print('RESULT {"workload": "small CNN step", '
       '"against": "keras 3 (tensorflow)", "speedup": 2.3, "failure": true}')
 print('RESULT {"workload": "small CNN step", "against": "keras 3 (jax)", "speedup": 4.0, '
       '"min": 3.5, "max": 4.4, "repeats": 5}')
@@ -70,6 +72,8 @@ def test_results_are_collected_from_each_scripts_output(canned_run):
     assert any("a table the collector must ignore" in line for line in echoed)
     # Only the quick flags the script names are passed (fit_mlp.py has no --rows).
     assert "    args --epochs 3 --first-epoch-runs 0" in echoed
+    # A quick run compares losses more loosely where the script takes a tolerance.
+    assert "    args --rows 6000 --loss-tolerance 0.3" in echoed
 
 
 def test_a_failing_or_missing_script_is_reported_and_the_rest_still_runs(canned_run):
