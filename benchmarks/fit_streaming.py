@@ -146,7 +146,7 @@ def measure(name, build, x, y, epochs):
               f"{read}")
         if side != "arrays":
             # The arrays epoch over the streamed one: 1 means streaming costs nothing.
-            _results.emit(f"{name} epoch, {side} input", "arrays input (same model)",
+            _results.emit(f"{name.split()[0]} epoch, {side} input", "arrays input (same model)",
                           medians["arrays"] / value,
                           cpu_speedup=round(cpu_medians["arrays"] / cpu_value, 4))
     return medians
