@@ -121,12 +121,13 @@ def plot(runs):
         ticks = [f"{run['date'][:10]}\n{run['commit'][:7]}" for run in chosen]
         axes.set_xticks(range(len(ticks)), ticks, fontsize=7)
         axes.set_ylabel("times faster than the other side")
-        note = ("published figures" if mode == "full"
-                else "quick runs: for spotting regressions, not for quoting")
-        axes.set_title(f"lamina's speed-ups, side by side ({mode} mode: {note}; "
-                       "red x: losses disagreed)", fontsize=9)
+        note = ("the published figures" if mode == "full"
+                else "for spotting regressions, not for quoting")
+        axes.set_title(f"{mode} runs: {note} (red x: the losses disagreed)", fontsize=9)
         if lines:
             axes.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.suptitle("lamina's speed-ups, side by side (the other side's time over lamina's)",
+                    fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
