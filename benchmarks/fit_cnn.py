@@ -25,9 +25,17 @@ so that machine noise hits them alike:
 
 Reported: medians over epochs after the first (the first includes compilation, reported
 apart), per step and per 60,000-image epoch, and ratios; for the lamina sides, the accuracy
-of the trained model on 10,000 held-out images of the same distribution.
+of the trained model on 10,000 held-out images of the same distribution. A side whose last
+epoch's loss differs from lamina's by more than `--loss-tolerance` is a FAILURE, not a
+speed-up.
 
-    python benchmarks/fit_cnn.py [--epochs 4] [--rows 60000] [--plain-steps 16]
+With `--repeats N`, the whole run is made N times, each in fresh processes with the order of
+the sides rotated, and the spread of each ratio over the runs (min, median, max) is printed:
+two runs of one script on a shared machine can differ by more than a side's lead, and the
+spread says how much (run_all.py's full mode uses N=5). The headline ratios are printed as
+`RESULT` lines (`_results.emit`; with N > 1 the median, with min and max beside it).
+
+    python benchmarks/fit_cnn.py [--epochs 4] [--rows 60000] [--plain-steps 16] [--repeats 5]
     python benchmarks/fit_cnn.py --mixed-bfloat16 --skip jax,keras,plain,matmul  # bf16 vs f32
 """
 
@@ -41,6 +49,8 @@ import sys
 import time
 
 import numpy as np
+
+import _results
 
 ROWS, BATCH, CLASSES = 60000, 64, 10
 FULL_EPOCH_ROWS = 60000
@@ -308,6 +318,91 @@ class Side:
         return statistics.median(s["seconds"] / s["steps"] for s in self.samples)
 
 
+def start_sides(specs, args, skip, order):
+    """Starts the sides of `specs` (rotated by `order`, so no side always runs first)."""
+    specs = specs[order % len(specs):] + specs[:order % len(specs)]
+    sides = []
+    for name, kind, python, env in specs:
+        if kind in skip or name in skip:
+            continue
+        side = Side(name, kind, python, env, args.rows, args.plain_steps)
+        if side.ok:
+            sides.append(side)
+        else:
+            print(f"({name}: could not start, skipped)")
+    return sides
+
+
+def measure(specs, args, skip, order=0):
+    """One run: fresh processes, `args.epochs` rounds alternating sides, then the table.
+    Returns ({side name: median seconds per step}, {side name: last loss})."""
+    sides = start_sides(specs, args, skip, order)
+    for _ in range(args.epochs):
+        for side in sides:
+            side.run()
+    for side in sides:
+        if side.kind.startswith("lamina"):
+            side.measure_accuracy()
+        side.close()
+
+    steps = steps_per_epoch(FULL_EPOCH_ROWS)
+    flops = train_flops_per_step()
+    print(f"CNN, {args.rows} images, batch {BATCH}: median of {args.epochs - 1} rounds after "
+          f"the first; per step, and per {FULL_EPOCH_ROWS}-image epoch ({steps} steps)")
+    models = [s for s in sides if s.kind != "matmul"]
+    models.sort(key=lambda s: [name for name, *_ in specs].index(s.name))
+    for side in models:
+        t = side.median_step()
+        first = side.first["seconds"]
+        print(f"  {side.name:40s} {t * 1e3:8.2f} ms/step {t * steps:7.1f} s/epoch  "
+              f"first round {first:6.1f} s  {flops / t / 1e9:6.1f} GFLOP/s  "
+              f"last loss {side.last:.4f}  peak RSS {side.max_rss_mb or 0:6.0f} MB"
+              + (f"  held-out accuracy {side.accuracy:.4f}" if side.accuracy is not None
+                 else ""))
+    times = {side.name: side.median_step() for side in models}
+    losses = {side.name: side.last for side in models}
+    lamina_t = times.get("lamina")
+    if lamina_t is not None:
+        for name, t in times.items():
+            if name != "lamina":
+                print(f"  {name} / lamina = {t / lamina_t:.2f}"
+                      + ("" if loss_agrees(losses, name, args.loss_tolerance) else
+                         f"  FAILURE: last loss differs from lamina's by more than "
+                         f"{args.loss_tolerance}"))
+    probe = next((s for s in sides if s.kind == "matmul"), None)
+    if probe is not None and lamina_t is not None:
+        jax_rate = statistics.median(s["result"]["jax"] for s in probe.samples)
+        numpy_rate = statistics.median(s["result"]["numpy"] for s in probe.samples)
+        reached = flops / lamina_t
+        print(f"  matmul throughput: jnp.dot {jax_rate / 1e9:.1f} GFLOP/s, NumPy "
+              f"{numpy_rate / 1e9:.1f} GFLOP/s; lamina's step ({flops / 1e6:.0f} MFLOP) "
+              f"reaches {reached / 1e9:.1f} GFLOP/s = {reached / jax_rate:.0%} of jnp.dot, "
+              f"{reached / numpy_rate:.0%} of NumPy")
+    return times, losses
+
+
+def loss_agrees(losses, name, tolerance):
+    return abs(losses[name] - losses["lamina"]) <= tolerance
+
+
+def spread(runs, tolerance):
+    """{side: (min, median, max) of its time over lamina's, failed} across the runs that
+    measured both; failed when any run's last loss differs from lamina's by more than
+    `tolerance`."""
+    ratios = {}
+    for times, losses in runs:
+        if "lamina" not in times:
+            continue
+        for name, t in times.items():
+            if name.startswith("lamina") or "plain lax" in name:
+                continue
+            entry = ratios.setdefault(name, ([], []))
+            entry[0].append(t / times["lamina"])
+            entry[1].append(not loss_agrees(losses, name, tolerance))
+    return {name: (min(values), statistics.median(values), max(values), any(failed))
+            for name, (values, failed) in ratios.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4)
@@ -318,10 +413,19 @@ def main():
     parser.add_argument("--skip", default="", help="comma-separated side kinds to leave out")
     parser.add_argument("--mixed-bfloat16", action="store_true",
                         help="add lamina under the mixed_bfloat16 policy")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="whole runs, each in fresh processes with the side order rotated; "
+                        "above 1, the spread (min, median, max) of each ratio is reported")
+    parser.add_argument("--loss-tolerance", type=float, default=0.1,
+                        help="largest last-epoch loss difference from lamina's that passes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker_main(args.worker, args.rows, args.plain_steps)
+    if args.repeats < 1 or args.epochs < 2:
+        parser.error(f"expected --repeats >= 1 and --epochs >= 2 (the first round compiles "
+                     f"and is not timed), received --repeats {args.repeats} --epochs "
+                     f"{args.epochs}")
 
     skip = set(filter(None, args.skip.split(",")))
     specs = [("lamina", "lamina", sys.executable, {})]
@@ -338,51 +442,22 @@ def main():
     if args.plain_steps:
         specs.append(("hand-written jax, plain lax conv/pool", "plain", sys.executable, {}))
     specs.append(("matmul probe", "matmul", sys.executable, {}))
-    sides = []
-    for name, kind, python, env in specs:
-        if kind in skip or name in skip:
-            continue
-        side = Side(name, kind, python, env, args.rows, args.plain_steps)
-        if side.ok:
-            sides.append(side)
-        else:
-            print(f"({name}: could not start, skipped)")
-    for _ in range(args.epochs):
-        for side in sides:
-            side.run()
-    for side in sides:
-        if side.kind.startswith("lamina"):
-            side.measure_accuracy()
-        side.close()
-
-    steps = steps_per_epoch(FULL_EPOCH_ROWS)
-    flops = train_flops_per_step()
-    print(f"CNN, {args.rows} images, batch {BATCH}: median of {args.epochs - 1} rounds after "
-          f"the first; per step, and per {FULL_EPOCH_ROWS}-image epoch ({steps} steps)")
-    models = [s for s in sides if s.kind != "matmul"]
-    for side in models:
-        t = side.median_step()
-        first = side.first["seconds"]
-        print(f"  {side.name:40s} {t * 1e3:8.2f} ms/step {t * steps:7.1f} s/epoch  "
-              f"first round {first:6.1f} s  {flops / t / 1e9:6.1f} GFLOP/s  "
-              f"last loss {side.last:.4f}  peak RSS {side.max_rss_mb or 0:6.0f} MB"
-              + (f"  held-out accuracy {side.accuracy:.4f}" if side.accuracy is not None
-                 else ""))
-    times = {side.name: side.median_step() for side in models}
-    lamina_t = times.get("lamina")
-    if lamina_t is not None:
-        for name, t in times.items():
-            if name != "lamina":
-                print(f"  {name} / lamina = {t / lamina_t:.2f}")
-    probe = next((s for s in sides if s.kind == "matmul"), None)
-    if probe is not None and lamina_t is not None:
-        jax_rate = statistics.median(s["result"]["jax"] for s in probe.samples)
-        numpy_rate = statistics.median(s["result"]["numpy"] for s in probe.samples)
-        reached = flops / lamina_t
-        print(f"  matmul throughput: jnp.dot {jax_rate / 1e9:.1f} GFLOP/s, NumPy "
-              f"{numpy_rate / 1e9:.1f} GFLOP/s; lamina's step ({flops / 1e6:.0f} MFLOP) "
-              f"reaches {reached / 1e9:.1f} GFLOP/s = {reached / jax_rate:.0%} of jnp.dot, "
-              f"{reached / numpy_rate:.0%} of NumPy")
+    runs = []
+    for repeat in range(args.repeats):
+        if args.repeats > 1:
+            print(f"\nrun {repeat + 1} of {args.repeats} (fresh processes)")
+        runs.append(measure(specs, args, skip, order=repeat))
+    ratios = spread(runs, args.loss_tolerance)
+    if args.repeats > 1 and ratios:
+        print(f"\nspread of each ratio over the {args.repeats} runs (time over lamina's; "
+              "min / median / max):")
+    for name, (low, middle, high, failed) in ratios.items():
+        if args.repeats > 1:
+            print(f"  {name:40s} {low:6.2f} {middle:6.2f} {high:6.2f}"
+                  + ("  FAILURE: losses disagree" if failed else ""))
+        extra = {"min": round(low, 4), "max": round(high, 4), "repeats": args.repeats}
+        _results.emit("small CNN step", name, middle, failure=failed,
+                      **(extra if args.repeats > 1 else {}))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ Sides, each in its own process, run in turn epoch by epoch (so machine noise hit
 lamina, Keras 3 on JAX, and Keras 3 on TensorFlow (if `--tf-python` has it; default
 /tmp/tfvenv/bin/python), each plain and augmented. Reported: the median epoch time after the
 first (which includes compilation, shown apart), the overhead of augmenting (augmented /
-plain, per framework), and each side's time over lamina's.
+plain, per framework), and each side's time over lamina's (a side whose last loss differs from
+lamina's by more than `--loss-tolerance` is a FAILURE); the augmented ratios are printed as
+`RESULT` lines too (`_results.emit`) for run_all.py.
 
     python benchmarks/fit_cnn_augmented.py [--epochs 4] [--rows 12000]
 """
@@ -26,8 +28,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fit_cnn import BATCH, build_keras_model, make_data, steps_per_epoch  # noqa: E402
+import _results  # noqa: E402
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+AGAINST = {"keras-jax": "keras 3 (jax)", "keras-tf": "keras 3 (tensorflow)"}
 
 
 def build(keras, augmented):
@@ -110,6 +114,8 @@ def main():
     parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
     parser.add_argument("--skip", default="", help="comma-separated frameworks to leave out "
                         "(lamina, keras-jax, keras-tf)")
+    parser.add_argument("--loss-tolerance", type=float, default=0.1,
+                        help="largest last-epoch loss difference from lamina's that passes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--augmented", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -154,11 +160,20 @@ def main():
         if plain and augmented:
             print(f"  {name}: augmentation overhead {augmented / plain:.2f}x "
                   f"(+{(augmented - plain) / steps * 1e3:.2f} ms/step)")
+    losses = {side.name: side.loss for side in sides}
     for kind in ("plain", "augmented"):
         base = times.get(f"lamina {kind}")
         for name, t in times.items():
             if base and name.endswith(kind) and not name.startswith("lamina"):
-                print(f"  {name} / lamina {kind} = {t / base:.2f}")
+                gap = abs(losses[name] - losses[f"lamina {kind}"])
+                failed = not gap <= args.loss_tolerance  # NaN fails too
+                print(f"  {name} / lamina {kind} = {t / base:.2f}"
+                      + (f"  FAILURE: last loss differs from lamina's by more than "
+                         f"{args.loss_tolerance}" if failed else ""))
+                framework = name.rsplit(" ", 1)[0]
+                if kind == "augmented":
+                    _results.emit("augmented CNN epoch", AGAINST[framework], t / base,
+                                  failure=failed)
 
 
 if __name__ == "__main__":

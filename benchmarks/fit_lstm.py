@@ -21,7 +21,9 @@ Reported: medians over epochs after the first (the first includes compilation, r
 apart), per step and per 25,000-review epoch, and ratios. With `--profile`, lamina's epoch is
 also run under `jax.profiler`, and the compiled program's time is split into the recurrent
 scans (the forward and backward loops over time) and the rest, with the share of the scans'
-time spent in matrix products: what bounds the step.
+time spent in matrix products: what bounds the step. A side whose last loss differs from
+lamina's by more than `--loss-tolerance` is a FAILURE, not a speed-up; the ratios are printed
+as `RESULT` lines too (`_results.emit`) for run_all.py.
 
     python benchmarks/fit_lstm.py [--epochs 4] [--rows 6400] [--profile]
 """
@@ -41,6 +43,8 @@ import tempfile
 import time
 
 import numpy as np
+
+import _results
 
 VOCAB, LENGTH, EMBED, UNITS, BATCH = 20000, 200, 64, 64, 64
 ROWS, FULL_EPOCH_ROWS = 6400, 25000
@@ -329,6 +333,8 @@ def run_sides(title, script, hand_written_name, full_epoch_rows, full_epoch_word
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
     parser.add_argument("--skip", default="", help="comma-separated side kinds to leave out")
+    parser.add_argument("--loss-tolerance", type=float, default=0.1,
+                        help="largest last-epoch loss difference from lamina's that passes")
     parser.add_argument("--profile", action="store_true",
                         help="also profile lamina's epoch: the share of time in the scans")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -374,10 +380,16 @@ def run_sides(title, script, hand_written_name, full_epoch_rows, full_epoch_word
               f"first round {side.first['seconds']:6.1f} s  last loss {side.last:.4f}  "
               f"peak RSS {side.max_rss_mb or 0:6.0f} MB")
     times = {side.name: side.median_step() for side in sides}
+    losses = {side.name: side.last for side in sides}
     if "lamina" in times:
         for name, t in times.items():
             if name != "lamina":
-                print(f"  {name} / lamina = {t / times['lamina']:.2f}")
+                failed = not abs(losses[name] - losses["lamina"]) <= args.loss_tolerance
+                print(f"  {name} / lamina = {t / times['lamina']:.2f}"
+                      + (f"  FAILURE: last loss differs from lamina's by more than "
+                         f"{args.loss_tolerance}" if failed else ""))
+                _results.emit(f"{title} step", name, t / times["lamina"], failure=failed,
+                              peak_rss_mb=next(s.max_rss_mb for s in sides if s.name == name))
     if profile is not None:
         print(f"  lamina's epoch program: {profile['scan_share']:.0%} of its time in the "
               f"recurrent scans ({profile['scans_us'] / 1e6:.2f} of "

@@ -12,7 +12,8 @@ is downloaded). All three sides shuffle every epoch and train on the last partia
 Epoch times are medians over epochs after the first, and the three sides alternate epoch by
 epoch so that machine noise hits them alike. After training, each side's loss on the whole
 training set is computed the same way (NumPy MSE of its predictions), to show that the sides
-reach the same loss.
+reach the same loss (a side more than `--loss-tolerance` away from lamina's is a FAILURE).
+The headline ratios are also printed as `RESULT` lines (`_results.emit`) for run_all.py.
 
 The first epoch (tracing and compilation included) is timed in fresh processes, one per side
 and run, alternating, so that no side profits from another's warm-up of JAX in the same
@@ -31,6 +32,8 @@ import sys
 import time
 
 import numpy as np
+
+import _results
 
 ROWS, FEATURES, BATCH = 11610, 8, 32
 
@@ -182,6 +185,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--first-epoch-runs", type=int, default=3)
+    parser.add_argument("--loss-tolerance", type=float, default=0.1,
+                        help="largest training-set MSE difference from lamina's that passes")
     parser.add_argument("--first-epoch-worker", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -205,16 +210,28 @@ def main():
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"book MLP, {ROWS} rows, batch {BATCH}: median of {args.epochs - 1} epochs "
           f"(after the first); loss: MSE on the training set after {args.epochs} epochs")
+    losses = {}
     for side in sides:
-        loss = float(np.mean((side.predict(x) - y) ** 2))
+        losses[side.name] = loss = float(np.mean((side.predict(x) - y) ** 2))
         print(f"  {side.name:24s} {medians[side.name] * 1e3:8.1f} ms/epoch   loss {loss:.4f}")
     lamina_t = medians["lamina"]
+    failed = {name: not abs(loss - losses["lamina"]) <= args.loss_tolerance
+              for name, loss in losses.items()}
+    for name in failed:
+        if failed[name]:
+            print(f"  FAILURE: {name}'s loss differs from lamina's by more than "
+                  f"{args.loss_tolerance}")
     print(f"lamina / hand-written jax = {lamina_t / medians['hand-written jax+optax']:.2f} "
           "(target <= 1.3)")
+    _results.emit("MLP epoch", "hand-written jax+optax",
+                  medians["hand-written jax+optax"] / lamina_t,
+                  failure=failed["hand-written jax+optax"])
     if "keras 3 (jax)" not in medians:
         return
     print(f"keras 3 (jax) / lamina   = {medians['keras 3 (jax)'] / lamina_t:.1f} "
           "(target >= 5)")
+    _results.emit("MLP epoch", "keras 3 (jax)", medians["keras 3 (jax)"] / lamina_t,
+                  failure=failed["keras 3 (jax)"])
     if args.first_epoch_runs:
         for verbose in (0, 1):
             first = first_epoch_seconds(["lamina", "keras"], verbose, args.first_epoch_runs)
@@ -222,6 +239,9 @@ def main():
                   f"{args.first_epoch_runs}): lamina {first['lamina']:.2f} s, keras 3 (jax) "
                   f"{first['keras']:.2f} s; keras / lamina = "
                   f"{first['keras'] / first['lamina']:.2f} (target >= 1)")
+            _results.emit(f"MLP first epoch in a fresh process (verbose={verbose})",
+                          "keras 3 (jax)", first["keras"] / first["lamina"],
+                          lamina_first_epoch_s=round(first["lamina"], 3))
 
 
 if __name__ == "__main__":

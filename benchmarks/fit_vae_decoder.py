@@ -277,7 +277,9 @@ def report(title, sides, tolerance, flops=None, workload=None):
                 f"{side.max_rss_mb or 0:6.0f} MB")
         if flops:
             line += f"  {flops / t / 1e9:5.1f} GFLOP/s"
-        if lamina is not None and side is not lamina and abs(side.loss - lamina.loss) > tolerance:
+        # `not ... <=`: a NaN loss fails too.
+        if lamina is not None and side is not lamina and not abs(
+                side.loss - lamina.loss) <= tolerance:
             line += f"  FAILURE: loss differs from lamina's by more than {tolerance}"
         print(line)
     if lamina is not None:
@@ -288,7 +290,7 @@ def report(title, sides, tolerance, flops=None, workload=None):
             print(f"  {side.name} / lamina = {ratio:.2f}")
             if workload:
                 _results.emit(workload, side.name, ratio,
-                              failure=abs(side.loss - lamina.loss) > tolerance,
+                              failure=not abs(side.loss - lamina.loss) <= tolerance,
                               peak_rss_mb=side.max_rss_mb, lamina_peak_rss_mb=lamina.max_rss_mb,
                               first_round_s=side.first["seconds"],
                               lamina_first_round_s=lamina.first["seconds"])

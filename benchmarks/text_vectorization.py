@@ -13,7 +13,8 @@ Sides: lamina; Keras 3 on JAX (needs TensorFlow installed: Keras runs this layer
 on every backend); Keras 3 on TensorFlow with `--tf-python` (default: /tmp/tfvenv/bin/python
 when it exists). Sides run one after another, round by round, so load on the machine hits all
 of them. Reported: medians, and Keras/lamina ratios (above 1: lamina is faster); each side's
-outputs are checked equal to lamina's (same vocabulary, same ids).
+outputs are checked equal to lamina's (same vocabulary, same ids), and a side whose outputs
+differ is a failure in the `RESULT` lines (`_results.emit`) that run_all.py collects.
 
     python benchmarks/text_vectorization.py [--rows 100000] [--rounds 3]
 """
@@ -27,6 +28,8 @@ import sys
 import time
 
 import numpy as np
+
+import _results
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 
@@ -131,6 +134,11 @@ def main():
               f"{timing['adapt'] / base['adapt']:>13.2f}"
               f"{timing['vectorize'] / base['vectorize']:>17.2f}  "
               f"{'equal to lamina' if same else 'DIFFERENT'}")
+        if name != "lamina":
+            against = {"keras_jax": "keras 3 (jax)", "keras_tf": "keras 3 (tensorflow)"}[name]
+            for step in ("adapt", "vectorize"):
+                _results.emit(f"TextVectorization {step}", against,
+                              timing[step] / base[step], failure=not same, rows=args.rows)
 
 
 if __name__ == "__main__":
