@@ -31,6 +31,7 @@ The folder is created readable by its owner only: JAX's cache holds executable c
 be trusted (never point it at a folder others can write to).
 """
 
+import importlib.util
 import os
 
 import jax
@@ -63,11 +64,9 @@ def _usable(path):
 
 
 def _has_filelock():
-    try:
-        import filelock  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    # Asked without importing it: JAX imports it at the first compilation, and importing it
+    # here would add to every `import lamina`.
+    return importlib.util.find_spec("filelock") is not None
 
 
 def _turn_on(path):
