@@ -30,8 +30,8 @@ repetitions; medians over `--repeats`. Also reported: the CPU time of each child
 all threads; less sensitive to a loaded machine than wall time) and its peak resident memory
 (`ru_maxrss`) at the end of the epoch.
 
-    python benchmarks/startup.py [--repeats 3] [--rows 2048] [--workloads mlp,cnn,resnet,vae,transformer]
-                                 [--skip tensorflow,cache]
+    python benchmarks/startup.py [--repeats 3] [--rows 2048] [--skip tensorflow,cache]
+                                 [--workloads mlp,cnn,resnet,vae,transformer]
 """
 
 import argparse

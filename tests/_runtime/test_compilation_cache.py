@@ -26,8 +26,10 @@ _CHILD = """
 import json, os, sys
 import jax, numpy as np
 hits = []
-jax.monitoring.register_event_listener(
-    lambda event, **kw: hits.append(event) if event == "/jax/compilation_cache/cache_hits" else None)
+def listen(event, **kwargs):
+    if event == "/jax/compilation_cache/cache_hits":
+        hits.append(event)
+jax.monitoring.register_event_listener(listen)
 import lamina as keras
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
 model.compile(optimizer="sgd", loss="mse")
