@@ -32,6 +32,7 @@ all threads; less sensitive to a loaded machine than wall time) and its peak res
 
     python benchmarks/startup.py [--repeats 3] [--rows 2048] [--skip tensorflow,cache]
                                  [--workloads mlp,cnn,resnet,vae,transformer]
+    python benchmarks/startup.py --step-memory   # item 7: one step's memory, by formulation
 """
 
 import argparse
@@ -89,6 +90,58 @@ def child(name, library, rows):
     print(json.dumps({"stamps": stamps, "loss": float(history.history["loss"][-1]),
                       "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}),
           flush=True)
+
+
+def step_memory(name, library):
+    """In a fresh process: XLA's temporaries of one jitted training step (forward and backward
+    through `model.stateless_call`, one batch), and the peak RSS after running it twice.
+    `library` "lamina-plain" is lamina with `MAX_PATCH_BYTES = 0` (plain `lax` convolutions,
+    no patches kept for the backward pass)."""
+    if library.startswith("lamina"):
+        import lamina as keras
+        from lamina.layers import _conv_kernels
+
+        if library == "lamina-plain":
+            _conv_kernels.MAX_PATCH_BYTES = 0
+    else:
+        sys.modules.setdefault("tensorflow", None)   # see child()
+        import keras
+    import jax
+    import jax.numpy as jnp
+
+    model, x, y, batch = _workload(name, keras, 256)
+    x, y = x[:batch], y[:batch]
+    trainable = [v.value for v in model.trainable_variables]
+    fixed = [v.value for v in model.non_trainable_variables]
+
+    def loss(trainable, fixed, x, y):
+        logits, fixed = model.stateless_call(trainable, fixed, x, training=True)
+        picked = jnp.take_along_axis(logits, y[:, None].astype("int32"), -1)[:, 0]
+        return jnp.mean(jax.nn.logsumexp(logits, -1) - picked), fixed
+
+    compiled = jax.jit(jax.value_and_grad(loss, has_aux=True)).lower(
+        trainable, fixed, x, y).compile()
+    for _ in range(2):
+        jax.block_until_ready(compiled(trainable, fixed, x, y))
+    print(json.dumps({"temp_mb": compiled.memory_analysis().temp_size_in_bytes / 2**20,
+                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def report_step_memory(args):
+    print("one training step (batch of the workload): XLA temporaries, peak RSS of the process")
+    for name in ("cnn", "resnet"):
+        for library, env in (("lamina", {}), ("lamina-plain", {}),
+                             ("keras", {"KERAS_BACKEND": "jax"})):
+            done = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--step-memory", name, library],
+                capture_output=True, text=True, env={**os.environ, **env})
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if not lines:
+                print(f"  {name:7s} {library:13s} failed: {done.stderr.strip()[-200:]}")
+                continue
+            reply = json.loads(lines[-1])
+            print(f"  {name:7s} {library:13s} temporaries {reply['temp_mb']:6.0f} MB   peak RSS "
+                  f"{reply['max_rss_mb']:6.0f} MB")
 
 
 # ----------------------------------------------------------------------------- parent
@@ -218,10 +271,17 @@ def main():
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
     parser.add_argument("--skip", default="", help="comma-separated words of side names to skip")
+    parser.add_argument("--step-memory", nargs="*", help="instead: XLA's temporaries and the "
+                        "peak RSS of one training step, lamina (with and without its CPU "
+                        "convolution patches) and Keras 3 on JAX, on the CNN and the ResNet")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(*args.child, args.rows)
+    if args.step_memory:
+        return step_memory(*args.step_memory)
+    if args.step_memory is not None:
+        return report_step_memory(args)
     with tempfile.TemporaryDirectory(prefix="lamina-startup-") as cache_root:
         for workload in args.workloads.split(","):
             if not available(workload):
