@@ -1,12 +1,16 @@
 """`keras.config`: process-wide settings: the default float type, the fuzz factor, the image
 layout and the dtype policy; how progress is shown and tracebacks are filtered; flash
-attention; debugging caps on training; unsafe deserialization.
+attention; debugging caps on training; unsafe deserialization; and, lamina's own, the folder of
+JAX's persistent compilation cache (`compilation_cache_dir`, `set_compilation_cache_dir`).
 
 The settings live in `lamina._runtime` (so layers, the trainer and callbacks below this
-facade read them); this module gathers Keras 3's 25 names. lamina has one backend: `backend()`
+facade read them); this module gathers Keras 3's 25 names and lamina's two. lamina has one backend: `backend()`
 is `"jax"` and `set_backend` accepts only that.
 """
 
+from lamina._runtime.compilation_cache import compilation_cache_dir as compilation_cache_dir
+from lamina._runtime.compilation_cache import (
+    set_compilation_cache_dir as set_compilation_cache_dir)
 from lamina._runtime.config import backend as backend
 from lamina._runtime.config import disable_flash_attention as disable_flash_attention
 from lamina._runtime.config import disable_interactive_logging as disable_interactive_logging
@@ -36,13 +40,15 @@ from lamina.dtype_policies import dtype_policy as dtype_policy
 from lamina.dtype_policies import set_dtype_policy as set_dtype_policy
 
 __all__ = [
-    "backend", "disable_flash_attention", "disable_interactive_logging",
-    "disable_traceback_filtering", "dtype_policy", "enable_flash_attention",
+    "backend", "compilation_cache_dir", "disable_flash_attention",
+    "disable_interactive_logging", "disable_traceback_filtering", "dtype_policy",
+    "enable_flash_attention",
     "enable_interactive_logging", "enable_traceback_filtering", "enable_unsafe_deserialization",
     "epsilon", "floatx", "image_data_format", "is_flash_attention_enabled",
     "is_interactive_logging_enabled", "is_nnx_enabled", "is_traceback_filtering_enabled",
-    "max_epochs", "max_steps_per_epoch", "set_backend", "set_dtype_policy", "set_epsilon",
-    "set_floatx", "set_image_data_format", "set_max_epochs", "set_max_steps_per_epoch",
+    "max_epochs", "max_steps_per_epoch", "set_backend", "set_compilation_cache_dir",
+    "set_dtype_policy", "set_epsilon", "set_floatx", "set_image_data_format", "set_max_epochs",
+    "set_max_steps_per_epoch",
 ]
 
 

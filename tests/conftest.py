@@ -1,8 +1,17 @@
 """Shared test fixtures."""
 
+import os
 import sys
 
 import pytest
+
+# lamina turns on JAX's persistent compilation cache at import, in the user's cache folder
+# (~/.cache/lamina/jax). The suite must not write there, and it keeps it off rather than
+# pointing it at a temporary folder: its timings and its budget then do not depend on what an
+# earlier run left, and the xdist workers and the subprocesses that tests start (they inherit
+# this variable) compile as a user's first run does. tests/_runtime/test_compilation_cache.py
+# turns the cache on, in temporary folders, where it is the subject.
+os.environ["LAMINA_COMPILATION_CACHE"] = "off"
 
 # TensorFlow is installed for one test dependency (tf-keras, which writes the legacy .h5 files
 # of tests/saving/test_legacy_h5.py in a subprocess) and never runs in this process. Keras 3

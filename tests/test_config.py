@@ -1,4 +1,5 @@
-"""keras.config: Keras 3.15's 25 names, and each switch changes what it says it changes."""
+"""keras.config: Keras 3.15's 25 names (and lamina's two), and each switch changes what it says
+it changes."""
 
 import logging
 import traceback
@@ -20,9 +21,13 @@ KERAS_CONFIG_NAMES = [  # dir(keras.config) of Keras 3.15.1
     "set_floatx", "set_image_data_format", "set_max_epochs", "set_max_steps_per_epoch",
 ]
 
+# lamina's own: the folder of JAX's persistent compilation cache (tests/_runtime/
+# test_compilation_cache.py).
+LAMINA_CONFIG_NAMES = ["compilation_cache_dir", "set_compilation_cache_dir"]
+
 
 def test_config_has_keras_names():
-    assert sorted(config.__all__) == KERAS_CONFIG_NAMES
+    assert sorted(config.__all__) == sorted(KERAS_CONFIG_NAMES + LAMINA_CONFIG_NAMES)
     assert all(callable(getattr(config, name)) for name in KERAS_CONFIG_NAMES)
     assert config.dtype_policy is lamina.dtype_policies.dtype_policy
     assert config.set_dtype_policy is lamina.dtype_policies.set_dtype_policy

@@ -15,3 +15,6 @@ from lamina._runtime.scope import StateScope as StateScope
 from lamina._runtime.scope import StatelessScope as StatelessScope
 from lamina._runtime.scope import run_pure as run_pure
 from lamina._runtime.variable import Variable as Variable
+from lamina._runtime.compilation_cache import configure_at_import as _configure_cache
+
+_configure_cache()
