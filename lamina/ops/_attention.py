@@ -73,6 +73,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         mask = _four_dims(tensor(mask, "bool"))
     if scale is None:
         scale = 1.0 / float(query.shape[-1]) ** 0.5
+    # A Python number is passed as a static argument: a traced scale cannot be exported to
+    # ONNX, and the float32 path folds it into the query.
+    scale = _as_static(scale)
     if attn_logits_soft_cap is not None:
         return _soft_capped(query, key, value, bias, mask, scale, bool(is_causal),
                             attn_logits_soft_cap)
@@ -85,10 +88,52 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         implementation = "cudnn"
     else:
         implementation = "xla"
-    return _attention(query, key, value, bias, mask, scale, bool(is_causal), implementation)
+    if (implementation == "xla" and query.dtype == jnp.float32
+            and query.shape[2] == key.shape[2] and isinstance(scale, float)):
+        return _float32_attention(query, key, value, bias, mask, scale, bool(is_causal))
+    if isinstance(scale, float):
+        return _attention(query, key, value, bias, mask, scale, bool(is_causal), implementation)
+    return _attention_traced_scale(query, key, value, bias, mask, scale, bool(is_causal),
+                                   implementation)
+
+
+def _as_static(scale):
+    """`scale` as a Python float when it is a concrete number; a traced scale unchanged."""
+    if isinstance(scale, jax.core.Tracer):
+        return scale
+    return float(scale)
+
+
+@compiled("scale", "is_causal")
+def _float32_attention(query, key, value, bias, mask, scale, is_causal):
+    """`jax.nn.dot_product_attention`'s XLA computation for float32 inputs with as many query
+    as key heads, arranged for speed: the query is scaled before the product instead of the
+    `(T, S)` logits after it (as Keras's MultiHeadAttention does on its unfused path), which
+    spares a pass over the logits (on CPU a full-size broadcast of the scale, written out
+    before the fused product), and the softmax is `jax.nn.softmax`'s, over the same masked
+    logits (masked entries `-0.7 * float32 max`, so a fully masked row is uniform). The
+    results equal jax's up to float32 rounding (the scale's product is rounded once more)."""
+    logits = jnp.einsum("btnh,bsnh->bnts", query * jnp.asarray(scale, query.dtype), key)
+    if bias is not None:
+        logits = logits + bias
+    keep = mask
+    if is_causal:
+        target, source = logits.shape[-2:]
+        causal = jnp.tril(jnp.ones((target, source), bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
+        logits = jnp.where(keep, logits, jnp.float32(-0.7 * jnp.finfo(jnp.float32).max))
+    probabilities = jax.nn.softmax(logits, axis=-1)
+    return jnp.einsum("bnts,bsnh->btnh", probabilities, value)
+
+
+@compiled("scale", "is_causal", "implementation")
+def _attention(query, key, value, bias, mask, scale, is_causal, implementation):
+    return jax.nn.dot_product_attention(query, key, value, bias=bias, mask=mask, scale=scale,
+                                        is_causal=is_causal, implementation=implementation)
 
 
 @compiled("is_causal", "implementation")
-def _attention(query, key, value, bias, mask, scale, is_causal, implementation):
+def _attention_traced_scale(query, key, value, bias, mask, scale, is_causal, implementation):
     return jax.nn.dot_product_attention(query, key, value, bias=bias, mask=mask, scale=scale,
                                         is_causal=is_causal, implementation=implementation)
