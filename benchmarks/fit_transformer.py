@@ -14,7 +14,9 @@ Sides, each in its own process, alternate epoch by epoch (the driver is fit_vae_
 lamina's `fit`, Keras 3 on JAX and on TensorFlow (`--tf-python`), and hand-written JAX (one
 jitted epoch, `lax.scan` over batches, optax's adam; attention, layer normalization and
 dropout written out, Keras's initializers, and Keras's way of drawing dropout masks: a raw
-uint32 key per draw, advanced by one each time).
+uint32 key per draw, advanced by one each time), once with attention in the textbook order
+(`softmax(q k^T * scale) v`, as jax.nn.dot_product_attention and Keras compute it) and once
+arranged as lamina computes float32 attention (`lamina.ops._attention._float32_attention`).
 
     python benchmarks/fit_transformer.py [--epochs 4] [--rows 25000] [--skip tensorflow]
     python benchmarks/fit_transformer.py --rows 3200 --epochs 3      # a quick run
@@ -98,8 +100,12 @@ def build_model(keras):
     return model
 
 
-def jax_transformer(rows):
-    """The same model and step in hand-written JAX; returns `run()` giving (steps, last loss)."""
+def jax_transformer(rows, arranged=False):
+    """The same model and step in hand-written JAX; returns `run()` giving (steps, epoch loss).
+
+    `arranged`: attention as lamina arranges it for float32 (query scaled before the product,
+    heads in front of time, softmax normalized after the product with the values) instead of
+    the textbook order (scaled logits, softmax, product)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -144,9 +150,16 @@ def jax_transformer(rows):
         q = jnp.einsum("btd,dnh->btnh", x, p["wq"]) + p["bq"]
         k = jnp.einsum("bsd,dnh->bsnh", x, p["wk"]) + p["bk"]
         v = jnp.einsum("bsd,dnh->bsnh", x, p["wv"]) + p["bv"]
-        logits = jnp.einsum("btnh,bsnh->bnts", q, k) * (1 / np.sqrt(EMBED))
-        weights = jax.nn.softmax(logits, axis=-1)
-        out = jnp.einsum("bnts,bsnh->btnh", weights, v)
+        if arranged:
+            q, k, v = (jnp.swapaxes(t, 1, 2) for t in (q * np.float32(1 / np.sqrt(EMBED)), k, v))
+            logits = jnp.einsum("bnth,bnsh->bnts", q, k)
+            e = jnp.exp(logits - lax.stop_gradient(jnp.max(logits, -1, keepdims=True)))
+            out = jnp.einsum("bnts,bnsh->bnth", e, v) / jnp.sum(e, -1)[..., None]
+            out = jnp.swapaxes(out, 1, 2)
+        else:
+            logits = jnp.einsum("btnh,bsnh->bnts", q, k) * (1 / np.sqrt(EMBED))
+            weights = jax.nn.softmax(logits, axis=-1)
+            out = jnp.einsum("bnts,bsnh->btnh", weights, v)
         return jnp.einsum("btnh,nhd->btd", out, p["wo"]) + p["bo"]
 
     def loss_fn(p, seed, tokens, labels):
@@ -206,7 +219,7 @@ def worker_main(kind, rows):
     if kind in ("lamina", "keras"):
         worker = driver.FitWorker(kind, rows, build=build_model, data=make_data, batch=BATCH)
     else:
-        worker = driver.FnWorker(jax_transformer(rows))
+        worker = driver.FnWorker(jax_transformer(rows, arranged=kind == "jax-arranged"))
     driver.serve(worker)
 
 
@@ -215,6 +228,7 @@ def main():
     if args.worker:
         return worker_main(args.worker, args.rows)
     kinds = [("lamina", "lamina"), ("hand-written jax (same formulation)", "jax"),
+             ("hand-written jax (lamina's attention arrangement)", "jax-arranged"),
              ("keras 3 (jax)", "keras")]
     sides = driver.run_sides(driver.side_specs(__file__, kinds, args), args.epochs)
     driver.report(f"Transformer text classifier, {args.rows} rows, batch {BATCH}: median of "
