@@ -1,4 +1,6 @@
-"""Scaled dot-product attention over `jax.nn.dot_product_attention`."""
+"""Scaled dot-product attention: float32 with as many query as key heads computed here
+(`_float32_attention`, arranged for XLA's CPU backend), everything else by
+`jax.nn.dot_product_attention`."""
 
 import jax
 import jax.numpy as jnp
@@ -48,7 +50,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     Grouped-query attention works when the query heads are a multiple of the key heads.
     `mask` and `bias` broadcast to `(batch, heads, target_time, source_time)`; `scale`
     defaults to `1 / sqrt(depth)`. `attn_logits_soft_cap` caps the logits with
-    `cap * tanh(logits / cap)` (on every platform; Keras allows it only on TPU).
+    `cap * tanh(logits / cap)` (on every platform; Keras allows it only on TPU). float32
+    inputs with as many query as key heads are computed in an order that is faster on CPU
+    (the query scaled before the product); the results equal Keras's up to float32 rounding.
 
     Examples:
         >>> q = ops.ones((1, 3, 2, 4))
