@@ -56,3 +56,17 @@ def test_onnx_opset_and_integer_sequence_inputs(tmp_path):
     for size in (3, 1):
         (served,) = session.run(None, {"tokens": tokens[:size]})
         np.testing.assert_allclose(served, expected[:size], rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_export_of_multi_head_attention(tmp_path):
+    # The attention scale is a constant of the program (a traced one could not be exported).
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((5, 8))
+    outputs = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)(inputs, inputs)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(2).normal(size=(3, 5, 8)).astype("float32")
+    path = tmp_path / "attention.onnx"
+    model.export(path, format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(path))
+    (served,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(served, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
