@@ -1,6 +1,11 @@
 """Shared test fixtures."""
 
+import atexit
+import importlib.util
+import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -11,6 +16,47 @@ import pytest
 # fail and `importlib.util.find_spec("tensorflow")` answer None (what Orbax's etils asks), as
 # on a machine without TensorFlow.
 sys.modules.setdefault("tensorflow", None)
+
+
+def _share_compiled_programs_within_the_run():
+    """JAX's persistent compilation cache, in a folder made fresh for this run and removed at
+    its end, shared by the xdist workers and by the processes tests start (they inherit the
+    environment): a program compiled once in the run is read back wherever the same program
+    (same HLO, shapes, options and device count) is compiled again, by the same test model in
+    another test, a second run of the demo, Keras and lamina in two workers. The suite compiles
+    thousands of small XLA programs and compiling is most of its CPU time; a run still starts
+    from an empty cache, so its time does not depend on earlier runs, and nothing is written
+    outside the temporary folder. What a test proves does not change: a program read back is
+    the one XLA compiled for the same computation.
+
+    The cache caps its size (which makes it take a file lock around every read and write, so
+    that one worker never reads an entry the other is still writing), which needs `filelock`;
+    without it, or when the user configured JAX's cache themselves, nothing is set.
+    """
+    if importlib.util.find_spec("filelock") is None or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    folder = os.environ.get("LAMINA_TESTS_JAX_CACHE")
+    if folder is None:  # the process that starts the run owns the folder
+        folder = tempfile.mkdtemp(prefix="lamina-tests-jax-cache-")
+        os.environ["LAMINA_TESTS_JAX_CACHE"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    settings = {
+        "JAX_COMPILATION_CACHE_DIR": folder,
+        # JAX writes only programs that took over a second to compile; on a CPU most of the
+        # suite's take less.
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_COMPILATION_CACHE_MAX_SIZE": str(16 << 30),
+    }
+    os.environ.update(settings)
+    if "jax" in sys.modules:  # imported before this file (a plugin): set it there too
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", folder)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_compilation_cache_max_size", 16 << 30)
+
+
+_share_compiled_programs_within_the_run()
 
 
 @pytest.fixture
