@@ -139,7 +139,12 @@ class Stateful:
         """
         if not structural and _inside_trace():
             return
-        pending, seen = [self], set()
+        own = self.__dict__
+        own["_version"] = own.get("_version", 0) + 1
+        owners = own.get("_owners")
+        if not owners:  # the common case (an object being built): nothing owns it yet
+            return
+        pending, seen = list(owners), {id(self)}
         while pending:
             obj = pending.pop()
             if id(obj) in seen:

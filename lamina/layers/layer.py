@@ -12,6 +12,7 @@ Weights are ordinary `Variable`s, so a layer runs eagerly, inside `keras.functio
 import contextlib
 import contextvars
 import inspect
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -48,15 +49,34 @@ class _CallContext:
         self.training = training
 
 
+# Signatures by function: `inspect.signature` costs tens of microseconds per call, and every
+# layer construction asks for its class's __init__ and its call (weak keys: classes defined
+# in a loop or a test do not stay alive for them).
+_SIGNATURES = weakref.WeakKeyDictionary()
+
+
+def _signature(function):
+    """`inspect.signature(function)` for a plain function or a bound method, cached."""
+    key = getattr(function, "__func__", function)
+    try:
+        cached = _SIGNATURES.get(key)
+    except TypeError:  # not weakly referenceable (a builtin): no cache
+        return inspect.signature(function)
+    if cached is None or cached[0] is not function.__class__:
+        cached = _SIGNATURES[key] = (function.__class__, inspect.signature(function))
+    return cached[1]
+
+
 def _capture_init_arguments(cls, args, kwargs):
     """The constructor arguments, if they are all plain values (for an automatic get_config)."""
+    signature = _signature(cls.__init__)
     try:
-        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound = signature.bind(None, *args, **kwargs)
     except TypeError:
         return None
     bound.apply_defaults()
     arguments = dict(bound.arguments)
-    parameters = inspect.signature(cls.__init__).parameters
+    parameters = signature.parameters
     arguments.pop(next(iter(parameters)), None)  # self
     for name, parameter in parameters.items():
         if parameter.kind == inspect.Parameter.VAR_KEYWORD:
@@ -153,7 +173,7 @@ class Layer(Stateful):
         self.input_spec = None
         self._build_shapes = None
         self.activity_regularizer = _get_regularizer(activity_regularizer)
-        self._call_signature = inspect.signature(self.call)
+        self._call_signature = _signature(self.call)
         parameters = self._call_signature.parameters
         self._call_takes_training = "training" in parameters
         self._call_takes_var_kwargs = any(

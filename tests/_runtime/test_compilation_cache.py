@@ -1,8 +1,9 @@
 """JAX's persistent compilation cache, which lamina turns on at import in a user cache folder.
 
-tests/conftest.py keeps it off for the suite; here it is turned on in temporary folders only,
-in child processes (what a user's second run sees) and in this process with JAX's settings
-put back after each test.
+tests/conftest.py keeps lamina's cache off for the suite (which shares its programs through
+JAX's own settings in a temporary folder); here those settings are cleared and lamina's cache
+is turned on in temporary folders only, in child processes (what a user's second run sees) and
+in this process with JAX's settings put back after each test.
 """
 
 import json
@@ -40,7 +41,7 @@ print(json.dumps({"dir": keras.config.compilation_cache_dir(), "hits": len(hits)
 
 def _run_child(tmp_path, **env):
     environment = {k: v for k, v in os.environ.items()
-                   if k not in ("LAMINA_COMPILATION_CACHE", "XDG_CACHE_HOME")}
+                   if k not in ("LAMINA_COMPILATION_CACHE", "XDG_CACHE_HOME", *_SUITE_VARIABLES)}
     environment.update(HOME=str(tmp_path / "home"), **env)
     done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
                           env=environment, timeout=300)
@@ -48,10 +49,20 @@ def _run_child(tmp_path, **env):
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
+# What tests/conftest.py sets for the suite's shared cache (JAX's own settings, which lamina
+# leaves alone): cleared where lamina's cache is the subject.
+_SUITE_VARIABLES = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")
+
+
 @pytest.fixture
-def jax_settings():
-    """Puts JAX's cache settings back (and reopens JAX's cache) after a test changes them."""
+def jax_settings(monkeypatch):
+    """Starts from JAX's defaults (the suite's shared cache cleared) and puts JAX's cache
+    settings back (and reopens JAX's cache) after a test changes them."""
     saved = {name: getattr(jax.config, name) for name in _SETTINGS}
+    for variable in _SUITE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    jax.config.update("jax_compilation_cache_dir", None)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     yield
     for name, value in saved.items():
         jax.config.update(name, value)

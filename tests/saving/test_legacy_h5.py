@@ -1,11 +1,15 @@
 """The book's legacy `.h5` files: written by tf.keras 2, read by lamina.
 
 `_tf_keras_files.py` trains the models of the book's chapters 10-12 in tf.keras 2 (the
-`tf-keras` package, a test dependency) and saves them; it runs once per module, in a
-subprocess, so TensorFlow never enters this process. Its files are cached under pytest's cache,
-keyed by the generator's source and the tf-keras version. Each model loads in lamina, predicts
-what tf-keras predicted, and, compiled from the file with its optimizer state, goes on training
-exactly as tf-keras does (the losses of the next epoch, `shuffle=False`).
+`tf-keras` package, a test dependency) and saves them, with tf-keras's predictions and next
+losses in `expected.npz`. Its output is committed in `tf_keras_h5/` (see `GENERATED_BY`): a
+TensorFlow process costs ~15 s of CPU, and the files a user brings were written by tf.keras
+long ago anyway. If the generator changes, `test_committed_files_come_from_the_generator`
+fails until they are written again, and meanwhile the fixture runs the generator once per
+module in a subprocess (TensorFlow never enters this process), caching its files under
+pytest's cache, keyed by the generator's source and the tf-keras version. Each model loads in
+lamina, predicts what tf-keras predicted, and, compiled from the file with its optimizer state,
+goes on training exactly as tf-keras does (the losses of the next epoch, `shuffle=False`).
 """
 
 import fcntl
@@ -29,6 +33,10 @@ from lamina import ops
 from lamina.saving.legacy_h5 import LegacyH5Warning
 
 GENERATOR = pathlib.Path(__file__).with_name("_tf_keras_files.py")
+# Written by `python tests/saving/_tf_keras_files.py tests/saving/tf_keras_h5` with tf-keras
+# 2.21.0 (TensorFlow 2.21.0, CPU); GENERATED_BY is the SHA-256 of the generator's source then.
+COMMITTED = pathlib.Path(__file__).with_name("tf_keras_h5")
+GENERATED_BY = "6aa030059f74"
 CLOSE = dict(rtol=1e-5, atol=1e-6)
 # One epoch of float32 training in TensorFlow and in XLA: the same steps, summed differently.
 TRAINING = dict(rtol=2e-5, atol=1e-6)
@@ -37,6 +45,8 @@ TRAINING = dict(rtol=2e-5, atol=1e-6)
 @pytest.fixture(scope="module")
 def files(request, tmp_path_factory):
     """{name: path} of the tf-keras files, and "expected": tf-keras's numbers."""
+    if _generator_digest() == GENERATED_BY:
+        return _read(COMMITTED)
     if importlib.util.find_spec("tf_keras") is None:
         pytest.skip("tf-keras (a test dependency) is not installed")
     version = importlib.metadata.version("tf-keras")
@@ -60,10 +70,29 @@ def files(request, tmp_path_factory):
                 f"tf-keras failed to write the files:\n{result.stderr[-3000:]}"
             shutil.rmtree(folder, ignore_errors=True)
             partial.rename(folder)
+    return _read(folder)
+
+
+def _generator_digest():
+    return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:12]
+
+
+def _read(folder):
     paths = {path.stem: str(path) for path in folder.glob("*.h5")}
     with np.load(folder / "expected.npz") as expected:
         paths["expected"] = dict(expected)
     return paths
+
+
+def test_committed_files_come_from_the_generator():
+    assert _generator_digest() == GENERATED_BY, (
+        "tests/saving/_tf_keras_files.py changed since tests/saving/tf_keras_h5/ was written: "
+        "run `python tests/saving/_tf_keras_files.py tests/saving/tf_keras_h5` with tf-keras "
+        f"installed, commit the files and set GENERATED_BY to {_generator_digest()!r}.")
+    assert sorted(p.name for p in COMMITTED.iterdir()) == sorted(
+        [f"{name}.h5" for name in ("custom_layer_metric", "deep_layers", "huber_loss", "nested",
+                                   "sequential", "sequential_weights", "subclassed",
+                                   "wide_deep")] + ["expected.npz"])
 
 
 # ----------------------------------------------------------------- the book's custom objects
