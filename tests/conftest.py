@@ -54,6 +54,10 @@ def _share_compiled_programs_within_the_run():
         # JAX writes only programs that took over a second to compile; on a CPU most of the
         # suite's take less.
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        # Uncapped, said explicitly: lamina caps a cache it turns on (1 GiB, least recently
+        # used first) unless the user set the size, and a docstring example that turns the
+        # cache back on would otherwise cap this one for the rest of the worker's run.
+        "JAX_COMPILATION_CACHE_MAX_SIZE": "-1",
     }
     os.environ.update(settings)
     if "jax" in sys.modules:  # imported before this file (a plugin): set it there too
@@ -61,6 +65,7 @@ def _share_compiled_programs_within_the_run():
 
         jax.config.update("jax_compilation_cache_dir", folder)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_compilation_cache_max_size", -1)
 
 
 _share_compiled_programs_within_the_run()

@@ -51,7 +51,8 @@ def _run_child(tmp_path, **env):
 
 # What tests/conftest.py sets for the suite's shared cache (JAX's own settings, which lamina
 # leaves alone): cleared where lamina's cache is the subject.
-_SUITE_VARIABLES = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")
+_SUITE_VARIABLES = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+                    "JAX_COMPILATION_CACHE_MAX_SIZE")
 
 
 @pytest.fixture
