@@ -24,7 +24,9 @@ JAX's default (never a value the user set, by `JAX_...` environment variables or
   most of lamina's programs compile in less than a second each, so with JAX's threshold a
   re-run still compiles most of them (benchmarks/startup.py measures both thresholds);
 * `jax_compilation_cache_max_size` to 1 GiB, least recently used entries evicted first. It
-  needs the `filelock` package (without it the size is not capped); the file lock it takes
+  needs the `filelock` package, a dependency of lamina: every install must write the folder
+  the same way, since an uncapped writer leaves entries without the access-time files the
+  capped ones read, and JAX then fails (with a warning) to write any new entry. The file lock
   also keeps concurrent processes from reading an entry another one is still writing.
 
 The folder is created readable by its owner only: JAX's cache holds executable code and must
