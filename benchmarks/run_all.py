@@ -45,7 +45,7 @@ DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 # names it, so a script written with other flags still runs (with its defaults for the rest).
 SCRIPTS = [
     ("fit_mlp.py", ["--epochs", "3", "--first-epoch-runs", "0"], []),
-    ("fit_cnn.py", ["--rows", "6000", "--epochs", "2", "--plain-steps", "0",
+    ("fit_cnn.py", ["--rows", "3000", "--epochs", "2", "--plain-steps", "0",
                     "--skip", "matmul"], ["--repeats", "5"]),
     # Two steps an epoch leave the ResNet's losses near ln(10) on every side, apart by up to
     # ~0.4; a wider tolerance still catches a side that diverges or returns NaN.
@@ -55,11 +55,15 @@ SCRIPTS = [
     ("fit_lstm.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_gru.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_streaming.py", ["--rows", "1024", "--epochs", "2"], []),
-    ("fit_cnn_augmented.py", ["--rows", "1280", "--epochs", "2"], []),
+    ("fit_cnn_augmented.py", ["--rows", "640", "--epochs", "2"], []),
     ("text_vectorization.py", ["--rows", "10000", "--rounds", "1"], []),
     ("fit_transformer.py", ["--rows", "640", "--epochs", "2"], []),
-    ("throughput.py", ["--rows", "6000"], []),
-    ("startup.py", [], []),
+    # Quick: the MLP's predict/evaluate at one batch size; start-up of the MLP, lamina with
+    # its cache and both Keras backends, once.
+    ("throughput.py", ["--rows", "6000", "--models", "mlp", "--batch-sizes", "1024",
+                       "--rounds", "2", "--min-seconds", "0.2"], []),
+    ("startup.py", ["--repeats", "1", "--rows", "256", "--workloads", "cnn",
+                    "--skip", "cache off,1 s,keras 3 (jax) +"], []),
 ]
 TIMEOUT = {"quick": 150, "full": 3 * 3600}
 # Quick runs stop after a few dozen steps, before the sides' losses meet (and hand-written
@@ -70,9 +74,13 @@ QUICK_LOSS_TOLERANCE = ["--loss-tolerance", "0.3"]
 
 
 def source_of(path):
-    """The script's text and that of the sibling modules it imports (a shared driver such as
-    fit_vae_decoder.py or fit_lstm.py defines the flags of the scripts built on it)."""
+    """The text that defines the script's flags: its own when it builds its own parser
+    (throughput.py imports fit_cnn.py for the model, not for its flags), else its own plus
+    that of the sibling modules it imports (a shared driver such as fit_vae_decoder.py or
+    fit_lstm.py builds the parser of the scripts built on it)."""
     text = path.read_text()
+    if "ArgumentParser(" in text:
+        return text
     siblings = re.findall(r"^\s*(?:import|from)\s+(\w+)", text, flags=re.MULTILINE)
     for name in dict.fromkeys(siblings):
         sibling = path.parent / f"{name}.py"

@@ -73,7 +73,7 @@ def test_results_are_collected_from_each_scripts_output(canned_run):
     # Only the quick flags the script names are passed (fit_mlp.py has no --rows).
     assert "    args --epochs 3 --first-epoch-runs 0" in echoed
     # A quick run compares losses more loosely where the script takes a tolerance.
-    assert "    args --rows 6000 --loss-tolerance 0.3" in echoed
+    assert "    args --rows 3000 --loss-tolerance 0.3" in echoed
 
 
 def test_a_failing_or_missing_script_is_reported_and_the_rest_still_runs(canned_run):
@@ -151,6 +151,18 @@ def test_the_recorded_history_reads_and_every_quick_flag_reaches_its_script(run_
             assert run_all.supported(quick, source) == quick, script
             assert run_all.supported(full, source) == full, script
             assert "emit(" in source or "workload=" in source, script
+
+
+def test_a_script_with_its_own_parser_gets_only_its_own_flags(run_all, tmp_path):
+    # throughput.py imports fit_cnn.py (which takes --loss-tolerance) for its model only.
+    (tmp_path / "driver.py").write_text('parser.add_argument("--loss-tolerance")')
+    (tmp_path / "own.py").write_text('import driver\nargparse.ArgumentParser()\n'
+                                     'parser.add_argument("--rows")')
+    (tmp_path / "built_on_driver.py").write_text("import driver\ndriver.parser_for()")
+    flags = ["--rows", "9", "--loss-tolerance", "0.3"]
+    assert run_all.supported(flags, run_all.source_of(tmp_path / "own.py")) == ["--rows", "9"]
+    assert run_all.supported(flags, run_all.source_of(tmp_path / "built_on_driver.py")) == [
+        "--loss-tolerance", "0.3"]
 
 
 def test_unknown_script_names_are_refused(run_all):
