@@ -44,13 +44,13 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 
 import _results
+from _worker import WorkerProcess
 
 ROWS, BATCH, CLASSES = 60000, 64, 10
 FULL_EPOCH_ROWS = 60000
@@ -268,32 +268,17 @@ def worker_main(kind, rows, plain_steps):
 
 
 # ----------------------------------------------------------------------------- driver
-class Side:
+class Side(WorkerProcess):
     def __init__(self, name, kind, python, env, rows, plain_steps):
-        self.name, self.kind = name, kind
-        command = [python, os.path.abspath(__file__), "--worker", kind, "--rows", str(rows),
-                   "--plain-steps", str(plain_steps)]
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+        self.kind = kind
         self.samples, self.first, self.last = [], None, None
         self.max_rss_mb = self.accuracy = None
-        self.ok = self._read() is not None
-
-    def _read(self):
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                return None
-            if line.startswith("{"):
-                return json.loads(line)
+        command = [python, os.path.abspath(__file__), "--worker", kind, "--rows", str(rows),
+                   "--plain-steps", str(plain_steps)]
+        super().__init__(name, command, env)
 
     def run(self):
-        self.process.stdin.write("run\n")
-        self.process.stdin.flush()
-        reply = self._read()
-        if reply is None:
-            raise RuntimeError(f"side {self.name!r} died")
+        reply = self.ask("run")
         per_step = reply["seconds"] / reply["steps"] if reply["steps"] else None
         if self.first is None:
             self.first = reply
@@ -303,14 +288,11 @@ class Side:
         return per_step
 
     def measure_accuracy(self):
-        self.process.stdin.write("accuracy\n")
-        self.process.stdin.flush()
-        self.accuracy = self._read()["accuracy"]
+        self.accuracy = self.ask("accuracy")["accuracy"]
 
     def close(self):
-        self.process.stdin.write("quit\n")
-        self.process.stdin.flush()
-        reply = self._read()
+        self.send("quit")
+        reply = self.read()
         self.max_rss_mb = reply and reply.get("max_rss_mb")
         self.process.wait()
 

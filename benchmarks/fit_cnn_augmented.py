@@ -22,13 +22,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fit_cnn import BATCH, build_keras_model, make_data, steps_per_epoch  # noqa: E402
 import _results  # noqa: E402
+from _worker import WorkerProcess  # noqa: E402
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 AGAINST = {"keras-jax": "keras 3 (jax)", "keras-tf": "keras 3 (tensorflow)"}
@@ -66,32 +66,17 @@ def worker_main(module, augmented, rows):
               flush=True)
 
 
-class Side:
+class Side(WorkerProcess):
     def __init__(self, name, module, augmented, python, env, rows):
-        self.name, self.module, self.augmented = name, module, augmented
+        self.module, self.augmented = module, augmented
+        self.first, self.samples, self.loss = None, [], None
         command = [python, os.path.abspath(__file__), "--worker", module, "--rows", str(rows)]
         if augmented:
             command.append("--augmented")
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, **env}, stderr=subprocess.DEVNULL)
-        self.first, self.samples, self.loss = None, [], None
-        self.ok = self._read() is not None
-
-    def _read(self):
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                return None
-            if line.startswith("{"):
-                return json.loads(line)
+        super().__init__(name, command, env)
 
     def run(self):
-        self.process.stdin.write("run\n")
-        self.process.stdin.flush()
-        reply = self._read()
-        if reply is None:
-            raise RuntimeError(f"side {self.name!r} died")
+        reply = self.ask("run")
         if self.first is None:
             self.first = reply["seconds"]
         else:
@@ -99,8 +84,7 @@ class Side:
         self.loss = reply["loss"]
 
     def close(self):
-        self.process.stdin.write("quit\n")
-        self.process.stdin.flush()
+        self.send("quit")
         self.process.wait()
 
     def median(self):

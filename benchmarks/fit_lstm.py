@@ -37,7 +37,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +44,7 @@ import time
 import numpy as np
 
 import _results
+from _worker import WorkerProcess
 
 VOCAB, LENGTH, EMBED, UNITS, BATCH = 20000, 200, 64, 64, 64
 ROWS, FULL_EPOCH_ROWS = 6400, 25000
@@ -279,32 +279,12 @@ def serve(worker):
     print(json.dumps({"max_rss_mb": rss}), flush=True)
 
 
-class Side:
+class Side(WorkerProcess):
     def __init__(self, name, kind, python, env, rows, script):
-        self.name, self.kind = name, kind
-        command = [python, script, "--worker", kind, "--rows", str(rows)]
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+        self.kind = kind
         self.samples, self.first, self.last = [], None, None
         self.max_rss_mb = None
-        self.ok = self._read() is not None
-
-    def _read(self):
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                return None
-            if line.startswith("{"):
-                return json.loads(line)
-
-    def ask(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        reply = self._read()
-        if reply is None:
-            raise RuntimeError(f"side {self.name!r} died")
-        return reply
+        super().__init__(name, [python, script, "--worker", kind, "--rows", str(rows)], env)
 
     def run(self):
         reply = self.ask("run")

@@ -32,13 +32,13 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 
 import _results
+from _worker import WorkerProcess
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 ROWS, BATCH, LATENT = 6400, 128, 2
@@ -190,29 +190,13 @@ def serve(worker):
 
 
 # ----------------------------------------------------------------------------- driver
-class Side:
+class Side(WorkerProcess):
     def __init__(self, name, command, env):
-        self.name = name
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, env={**os.environ, **env})
         self.samples, self.first, self.loss, self.max_rss_mb = [], None, None, None
-        self.ok = self._read() is not None
-
-    def _read(self):
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                return None
-            if line.startswith("{"):
-                return json.loads(line)
+        super().__init__(name, command, env)
 
     def run(self):
-        self.process.stdin.write("run\n")
-        self.process.stdin.flush()
-        reply = self._read()
-        if reply is None:
-            raise RuntimeError(f"side {self.name!r} died")
+        reply = self.ask("run")
         if self.first is None:
             self.first = reply
         else:
@@ -220,9 +204,8 @@ class Side:
         self.loss = reply["loss"]
 
     def close(self):
-        self.process.stdin.write("quit\n")
-        self.process.stdin.flush()
-        reply = self._read()
+        self.send("quit")
+        reply = self.read()
         self.max_rss_mb = reply and reply.get("max_rss_mb")
         self.process.wait()
 

@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +51,7 @@ import numpy as np
 import _results
 import fit_cnn
 import fit_mlp
+from _worker import WorkerProcess
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 ROWS = 60000
@@ -190,36 +190,10 @@ def worker_main(kind, model_name, rows, weights):
 
 
 # ----------------------------------------------------------------------------- driver
-class Side:
+class Side(WorkerProcess):
     def __init__(self, name, command, env):
-        self.name = name
-        self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-            text=True, env={**os.environ, **env})
         self.first, self.samples, self.results = {}, {}, {}
-        self.ok = self._read() is not None
-
-    def why_not(self):
-        self.stderr.seek(0)
-        lines = [line.strip() for line in self.stderr if line.strip()]
-        return lines[-1] if lines else "no error output"
-
-    def _read(self):
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                return None
-            if line.startswith("{"):
-                return json.loads(line)
-
-    def ask(self, text):
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-        reply = self._read()
-        if reply is None:
-            raise RuntimeError(f"side {self.name!r} died: {self.why_not()}")
-        return reply
+        super().__init__(name, command, env, stderr=tempfile.TemporaryFile(mode="w+"))
 
     def run(self, op, batch, min_seconds):
         key = (op, batch)
@@ -235,8 +209,7 @@ class Side:
 
     def close(self):
         try:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.flush()
+            self.send("quit")
         except BrokenPipeError:
             pass
         self.process.wait()

@@ -1,0 +1,50 @@
+"""The driver's end of a benchmark side that runs in its own process (a process holds one
+library, or one Keras backend): the child prints JSON lines, the first when it is set up, then
+one reply per command it reads from its stdin; other output is skipped."""
+
+import json
+import os
+import subprocess
+
+
+class WorkerProcess:
+    """Starts `command` with `env` added to this environment and waits for its first JSON
+    line; `ok` says whether it came. `stderr` is where the child's errors go (DEVNULL, or a
+    file that `why_not` then reads)."""
+
+    def __init__(self, name, command, env, stderr=subprocess.DEVNULL):
+        self.name = name
+        self._stderr = stderr
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            env={**os.environ, **env})
+        self.ok = self.read() is not None
+
+    def read(self):
+        """The child's next JSON line, or None once it has exited."""
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                return None
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def send(self, command):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def ask(self, command):
+        """Sends one command line and returns the reply; a child that died raises, saying so."""
+        self.send(command)
+        reply = self.read()
+        if reply is None:
+            raise RuntimeError(f"side {self.name!r} died: {self.why_not()}")
+        return reply
+
+    def why_not(self):
+        """The child's last error line, when its errors went to a file."""
+        if not hasattr(self._stderr, "seek"):
+            return "its error output was not kept"
+        self._stderr.seek(0)
+        lines = [line.strip() for line in self._stderr if line.strip()]
+        return lines[-1] if lines else "no error output"
