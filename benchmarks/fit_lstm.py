@@ -45,6 +45,7 @@ import numpy as np
 
 import _results
 from _worker import WorkerProcess
+from fit_vae_decoder import scan_epoch
 
 VOCAB, LENGTH, EMBED, UNITS, BATCH = 20000, 200, 64, 64, 64
 ROWS, FULL_EPOCH_ROWS = 6400, 25000
@@ -146,48 +147,16 @@ def lstm_step(params, x, states, keep):
 
 class JaxWorker:
     """Hand-written JAX: one jitted epoch, `lax.scan` over the full batches and one step for
-    the partial last batch; on-device shuffling, as `fit` does."""
+    the partial last batch; on-device shuffling, as `fit` does (the shared driver's
+    `scan_epoch`)."""
 
     def __init__(self, rows, data, model_fn, init_fn):
         import jax
         import optax
-        from jax import lax
-
-        optimizer = optax.adam(1e-3, eps=1e-7)
-        params = init_fn(jax.random.PRNGKey(0))
-        loss_fn = model_fn
-
-        def step(state, batch):
-            p, opt_state = state
-            loss, grads = jax.value_and_grad(loss_fn)(p, *batch)
-            updates, opt_state = optimizer.update(grads, opt_state, p)
-            return (optax.apply_updates(p, updates), opt_state), loss
 
         x, y = data(rows)
-        self.x, self.y = jax.numpy.asarray(x), jax.numpy.asarray(y)
-        self.state = (params, optimizer.init(params))
-        self.key = jax.random.PRNGKey(1)
-        full = rows // BATCH
-
-        @jax.jit
-        def run_epoch(state, x, y, key):
-            order = jax.random.permutation(key, rows)
-            idx = order[: full * BATCH].reshape(full, BATCH)
-            state, losses = lax.scan(lambda s, i: step(s, (x[i], y[i])), state, idx)
-            if rows % BATCH:
-                rest = order[full * BATCH:]
-                state, last = step(state, (x[rest], y[rest]))
-                return state, last
-            return state, losses[-1]
-
-        self.run_epoch = run_epoch
-        self.steps = steps_per_epoch(rows)
-        self.jax = jax
-
-    def run(self):
-        self.key, sub = self.jax.random.split(self.key)
-        self.state, loss = self.run_epoch(self.state, self.x, self.y, sub)
-        return self.steps, float(loss)
+        self.run = scan_epoch(model_fn, init_fn(jax.random.PRNGKey(0)),
+                              optax.adam(1e-3, eps=1e-7), x, y, rows, BATCH)
 
 
 def glorot(jax, key, shape):
