@@ -233,7 +233,13 @@ class EpochRunner:
 
     def _run_process_batches(self):
         """Arrays under a distribution over several processes: each process's batches are
-        its rows of each global batch, assembled step by step (`run_single`)."""
+        its rows of each global batch, assembled step by step (`run_single`). Every process
+        first checks, with the others, that they all feed as many rows: with uneven data one
+        would wait forever for the others' next batch."""
+        data = self.data
+        sharding.active()._check_process_rows(
+            data.num_samples, data.batch_size, data.partial_size,
+            "fit" if self.kind == "train" else "evaluate")
         logs = None
         for step, batch in enumerate(self._eager_batches()):
             describe = functools.partial(_batch_text, step, batch)

@@ -135,6 +135,10 @@ def test_predict_refuses_uneven_rows_across_processes_instead_of_hanging(two_pro
         uneven = report["errors"]["uneven"]  # 28 rows on process 0, 24 on process 1
         assert "every process must pass the same number of rows" in uneven
         assert f"on process {index}" in uneven and "[28, 24]" in uneven
+        for call in ("fit", "evaluate"):
+            refused = report["errors"][f"uneven_{call}"]
+            assert refused.startswith(f"{call}: ") and "[28, 24]" in refused
+            assert f"on process {index}" in refused
         odd = report["errors"]["odd_last"]  # a last batch of 7 x 2 processes, 4 devices
         assert "7 rows on each of the 2 processes (14 in all)" in odd and "4 devices" in odd
 
