@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fit_cnn import BATCH, build_keras_model, make_data, steps_per_epoch  # noqa: E402
 import _results  # noqa: E402
-from _worker import WorkerProcess  # noqa: E402
+from _worker import TENSORFLOW, WorkerProcess, keras_sides  # noqa: E402
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 AGAINST = {"keras-jax": "keras 3 (jax)", "keras-tf": "keras 3 (tensorflow)"}
@@ -107,13 +107,9 @@ def main():
         return worker_main(args.worker, args.augmented, args.rows)
 
     skip = set(filter(None, args.skip.split(",")))
-    frameworks = [("lamina", "lamina", sys.executable, {}),
-                  ("keras-jax", "keras", sys.executable, {"KERAS_BACKEND": "jax"})]
-    if os.path.exists(args.tf_python):
-        frameworks.append(("keras-tf", "keras", args.tf_python,
-                           {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}))
-    else:
-        print(f"(no TensorFlow Python at {args.tf_python}: skipping Keras 3 on TensorFlow)")
+    short = {"keras 3 (jax)": "keras-jax", TENSORFLOW: "keras-tf"}
+    frameworks = [("lamina", "lamina", sys.executable, {})] + [
+        (short[name], "keras", python, env) for name, python, env in keras_sides(args.tf_python)]
     sides = []
     for name, module, python, env in frameworks:
         if name in skip:
