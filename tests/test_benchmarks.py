@@ -171,3 +171,26 @@ def test_unknown_script_names_are_refused(run_all):
     assert "fit_mlp.py" not in run_all.select(names, "", "fit_mlp")
     with pytest.raises(ValueError, match="unknown benchmark.*fit_mpl.py"):
         run_all.select(names, "fit_mpl", "")
+
+
+def test_a_hand_written_sides_epoch_loss_is_keras_mean_weighted_by_batch_rows(run_all):
+    import numpy as np
+    import fit_vae_decoder
+
+    # Two full batches of 4 rows (losses 1 and 2), a partial batch of 2 rows (loss 4):
+    # Keras's loss tracker gives (4*1 + 4*2 + 2*4) / 10, not the last batch's 4.
+    mean = fit_vae_decoder.epoch_mean(np.array([1.0, 2.0]), 4, np.float64(4.0), 2)
+    assert mean == pytest.approx(2.0)
+    assert fit_vae_decoder.epoch_mean(np.array([1.0, 2.0]), 4) == pytest.approx(1.5)
+
+
+def test_keras_on_tensorflow_is_left_out_and_said_so_without_its_python(run_all, capsys):
+    import _worker
+
+    sides = _worker.keras_sides("/nonexistent/python")
+    assert [name for name, _, _ in sides] == ["keras 3 (jax)"]
+    assert sides[0][2] == {"KERAS_BACKEND": "jax"}
+    assert "no TensorFlow Python at /nonexistent/python" in capsys.readouterr().out
+    sides = _worker.keras_sides(sys.executable, names=(_worker.TENSORFLOW,))
+    assert [(name, python, env["KERAS_BACKEND"]) for name, python, env in sides] == [
+        ("keras 3 (tensorflow)", sys.executable, "tensorflow")]
