@@ -168,6 +168,8 @@ class StepPrograms:
                                                             contiguous=contiguous),
                                           **jit_options) for contiguous in (False, True)}
         self._collects = {}  # predict's programs, by steps per program
+        self._wholes = {contiguous: jax.jit(functools.partial(self._whole_impl, contiguous),
+                                            **jit_options) for contiguous in (False, True)}
         self._pending = {}  # program and batch layout -> Future of its compilation
 
     # ----------------------------------------------------------------------------- pure step
@@ -302,6 +304,25 @@ class StepPrograms:
         values, buffer, _ = lax.fori_loop(0, count, body, (values, buffer, jnp.bool_(True)))
         return values, buffer
 
+    def _whole_impl(self, contiguous, values, arrays, index_table, partial):
+        """A whole pass in one program: every full batch of `index_table`, then the partial
+        batch `partial`. Returns the state and, with `collect_outputs`, every row's outputs in
+        order (one array per output); otherwise the partial batch's logs. Only for steps
+        without a loss guard (evaluate, predict)."""
+        full = index_table.shape[0]
+        if self.collect_outputs:
+            values, buffer = self._collect_impl(full, contiguous, values, arrays, index_table,
+                                                0, full)
+        else:
+            values, _ = self._loop_impl(values, arrays, index_table, 0, full, contiguous)
+        values, logs, _ = self._guarded_step(values, _gather(arrays, partial), None,
+                                             jnp.bool_(True))
+        if self.collect_outputs:
+            logs = jax.tree_util.tree_map(
+                lambda stacked, last: jnp.concatenate(
+                    [stacked.reshape((-1,) + stacked.shape[2:]), last]), buffer, logs)
+        return values, logs
+
     # ----------------------------------------------------------------------------- running
     def read_values(self):
         """The state's current values, each its own buffer (every one is donated)."""
@@ -357,6 +378,19 @@ class StepPrograms:
     def run_gather(self, arrays, indices):
         program = self._compiled(("gather", _layout_key((arrays, indices))), self._gather)
         values, logs = program(self.read_values(), arrays, indices)
+        self.write_values(values)
+        return logs
+
+    def run_whole(self, arrays, index_table, partial, contiguous=False):
+        """Runs a whole pass, the full batches (`index_table`) and the partial one
+        (`partial`), as one program: one dispatch where `run_steps` and `run_gather` take two,
+        and one compilation on the first call. `evaluate` and `predict` use it when nothing
+        needs to hear from the program between batches; returns as `_whole_impl` says."""
+        if self.guard_loss is not None:
+            raise ValueError("run_whole runs steps without a loss guard (evaluate, predict); "
+                             "this program has one. Use run_steps and run_gather.")
+        values, logs = self._wholes[contiguous](self.read_values(), arrays, index_table,
+                                                partial)
         self.write_values(values)
         return logs
 
