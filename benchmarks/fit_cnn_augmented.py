@@ -11,7 +11,7 @@ Sides, each in its own process, run in turn epoch by epoch (so machine noise hit
 lamina, Keras 3 on JAX, and Keras 3 on TensorFlow (if `--tf-python` has it; default
 /tmp/tfvenv/bin/python), each plain and augmented. Reported: the median epoch time after the
 first (which includes compilation, shown apart), the overhead of augmenting (augmented /
-plain, per framework), and each side's time over lamina's (a side whose last loss differs from
+plain, per framework), and each side's time over lamina's (a side whose epoch loss differs from
 lamina's by more than `--loss-tolerance` is a FAILURE); the augmented ratios are printed as
 `RESULT` lines too (`_results.emit`) for run_all.py.
 
@@ -99,7 +99,7 @@ def main():
     parser.add_argument("--skip", default="", help="comma-separated frameworks to leave out "
                         "(lamina, keras-jax, keras-tf)")
     parser.add_argument("--loss-tolerance", type=float, default=0.1,
-                        help="largest last-epoch loss difference from lamina's that passes")
+                        help="largest difference of the epoch mean loss from lamina's that passes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--augmented", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -134,7 +134,7 @@ def main():
     for side in sides:
         t = times[side.name]
         print(f"  {side.name:24s} {t:7.2f} s/epoch  {t / steps * 1e3:7.2f} ms/step  "
-              f"first epoch {side.first:6.1f} s  last loss {side.loss:.4f}")
+              f"first epoch {side.first:6.1f} s  epoch loss {side.loss:.4f}")
     for name, *_ in frameworks:
         plain, augmented = times.get(f"{name} plain"), times.get(f"{name} augmented")
         if plain and augmented:
@@ -148,7 +148,7 @@ def main():
                 gap = abs(losses[name] - losses[f"lamina {kind}"])
                 failed = not gap <= args.loss_tolerance  # NaN fails too
                 print(f"  {name} / lamina {kind} = {t / base:.2f}"
-                      + (f"  FAILURE: last loss differs from lamina's by more than "
+                      + (f"  FAILURE: epoch loss differs from lamina's by more than "
                          f"{args.loss_tolerance}" if failed else ""))
                 framework = name.rsplit(" ", 1)[0]
                 if kind == "augmented":
