@@ -21,9 +21,12 @@ else a custom step touches):
 * `prepare_gather(arrays, indices)` compiles the partial-batch program in a background thread
   (traced here, compiled there), so that on the first epoch it compiles while the main
   program compiles and runs instead of after it: XLA compiles without holding the GIL. It
-  runs one step per epoch, so it is compiled with XLA's cheapest backend optimization (about
-  half the compile time; measured on the book's MLP: 0.27 s instead of 0.5 s), which leaves
-  the second core to the main program's compilation sooner.
+  runs one step per epoch, yet at XLA's default optimization: the cheapest level halved its
+  compile time but made a convolutional step up to 2.8x slower, every epoch (see
+  `_ONCE_PER_EPOCH_OPTIONS`).
+* `run_whole(arrays, index_table, partial)` runs a whole pass, full batches and the partial
+  one, as one program: `evaluate` and `predict` over arrays when nothing must hear from the
+  program between batches (one dispatch and one compilation instead of two).
 
 Steps are never skipped inside a program (no `lax.cond`, which costs a host round trip per
 step on some accelerators): the trainer asks for exactly the steps it wants.
@@ -56,10 +59,17 @@ from lamina._runtime.tracing import trace_stateful
 _COMPILER = concurrent.futures.ThreadPoolExecutor(max_workers=2,
                                                   thread_name_prefix="lamina-compile")
 
-# For programs that run once per epoch, where compile time outweighs run time: XLA's lowest
-# backend (LLVM) optimization level. The HLO is the same, so the results are too, up to the
-# rounding of differently fused floating-point code.
-_ONCE_PER_EPOCH_OPTIONS = {"xla_backend_optimization_level": 0}
+# The partial-batch program is compiled at XLA's default backend optimization level. Level 0
+# (used before) halved its compile time but made it run 1.6-2.8x slower, once per epoch:
+# measured by benchmarks/partial_batch_opt.py (2026-12-05, load average 5-6, CPU seconds),
+# the small CNN's step on 35 rows saved 0.56-0.60 s of compile CPU and cost 23-34 ms an
+# epoch (even after 18-24 epochs), the ResNet's on 67 rows saved 2.2-2.3 s and cost 0.50-0.56 s
+# an epoch (even after 4); level 1 saved little (0.07-0.75 s) and ran as fast as the default.
+# The compilation runs on a background thread beside the main program's, and lamina's
+# persistent compilation cache makes the saving a first run's only, while the run-time cost
+# is every epoch's of every run. (On the book's MLP level 0 saved 0.23 s and cost nothing
+# measurable: a first epoch 0.1-0.2 s longer there is the price.)
+_ONCE_PER_EPOCH_OPTIONS = None
 
 
 class TrainState(NamedTuple):
