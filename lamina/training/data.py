@@ -274,6 +274,11 @@ def _pass_order(num_samples, batch_size, shuffle, key):
                            rows[full * batch_size:]))
 
 
+# Unshuffled tables are kept for inputs up to this many rows (4 MB of indices each, 8 kept):
+# what per-call overhead matters for; a larger input's call is long enough to build its own.
+_CACHED_ORDER_ROWS = 1 << 20
+
+
 @functools.lru_cache(maxsize=8)
 def _rows_in_order(num_samples, batch_size):
     """`_pass_order` without shuffling, kept for the next call with the same sizes: every
@@ -366,7 +371,9 @@ class ArrayData:
                                            key_fn())
                 self._contiguous = self.shuffle == "batch"  # whole batches change places
             elif self._tables is None:
-                self._tables = _rows_in_order(self.num_samples, self.batch_size)
+                self._tables = (_rows_in_order(self.num_samples, self.batch_size)
+                                if self.num_samples <= _CACHED_ORDER_ROWS else
+                                _pass_order(self.num_samples, self.batch_size, False, None))
                 self._contiguous = True
         remaining = self.steps - self._cursor
         wanted = remaining if not steps_per_epoch else int(steps_per_epoch)
