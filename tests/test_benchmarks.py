@@ -62,7 +62,7 @@ def canned_run(run_all, tmp_path_factory):
     return run, echoed
 
 
-def test_results_are_collected_from_each_scripts_output(canned_run):
+def test_results_are_collected_from_each_scripts_output(run_all, canned_run):
     run, echoed = canned_run
     assert [(r["script"], r["workload"], r["against"], r["speedup"]) for r in run["results"]] == [
         ("fit_mlp.py", "MLP epoch", "keras 3 (jax)", 12.5),
@@ -73,7 +73,7 @@ def test_results_are_collected_from_each_scripts_output(canned_run):
     # Only the quick flags the script names are passed (fit_mlp.py has no --rows).
     assert "    args --epochs 3 --first-epoch-runs 0" in echoed
     # A quick run compares losses more loosely where the script takes a tolerance.
-    assert "    args --rows 3000 --loss-tolerance 0.3" in echoed
+    assert "    args --rows 3000 " + " ".join(run_all.QUICK_LOSS_TOLERANCE) in echoed
 
 
 def test_a_failing_or_missing_script_is_reported_and_the_rest_still_runs(canned_run):
