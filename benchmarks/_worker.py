@@ -1,10 +1,12 @@
 """The driver's end of a benchmark side that runs in its own process (a process holds one
 library, or one Keras backend): the child prints JSON lines, the first when it is set up, then
-one reply per command it reads from its stdin; other output is skipped."""
+one reply per command it reads from its stdin; other output is skipped. `keras_sides` is the
+one list of Keras 3 sides (which backends, from which Python) that every script starts."""
 
 import json
 import os
 import subprocess
+import sys
 
 
 class WorkerProcess:
@@ -48,3 +50,24 @@ class WorkerProcess:
         self._stderr.seek(0)
         lines = [line.strip() for line in self._stderr if line.strip()]
         return lines[-1] if lines else "no error output"
+
+
+TENSORFLOW = "keras 3 (tensorflow)"
+_BACKEND_ENV = {"jax": {"KERAS_BACKEND": "jax"},
+                "tensorflow": {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}}
+
+
+def keras_sides(tf_python, names=("keras 3 (jax)", TENSORFLOW)):
+    """The Keras 3 sides a script can run, as [(name, python, env)]: on JAX from this Python,
+    on TensorFlow from `tf_python` only when that Python exists (otherwise this says so on
+    stdout, and the side is left out). `names` picks which of the two are wanted."""
+    sides = []
+    if "keras 3 (jax)" in names:
+        sides.append(("keras 3 (jax)", sys.executable, dict(_BACKEND_ENV["jax"])))
+    if TENSORFLOW in names:
+        if tf_python and os.path.exists(tf_python):
+            sides.append((TENSORFLOW, tf_python, dict(_BACKEND_ENV["tensorflow"])))
+        else:
+            print(f"(no TensorFlow Python at {tf_python}: {TENSORFLOW} is not measured)",
+                  flush=True)
+    return sides

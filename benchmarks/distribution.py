@@ -129,9 +129,11 @@ def run_worker(library, kind, count, epochs):
     result = subprocess.run(
         [sys.executable, __file__, "--worker", library, kind, str(epochs)], env=env,
         capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0:
-        return {"error": result.stderr.strip().splitlines()[-1]}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        why = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+        return {"error": why[-1]}
+    return json.loads(lines[-1])
 
 
 # ----------------------------------------------------------------------------- 3. memory

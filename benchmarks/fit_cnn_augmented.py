@@ -11,7 +11,7 @@ Sides, each in its own process, run in turn epoch by epoch (so machine noise hit
 lamina, Keras 3 on JAX, and Keras 3 on TensorFlow (if `--tf-python` has it; default
 /tmp/tfvenv/bin/python), each plain and augmented. Reported: the median epoch time after the
 first (which includes compilation, shown apart), the overhead of augmenting (augmented /
-plain, per framework), and each side's time over lamina's (a side whose last loss differs from
+plain, per framework), and each side's time over lamina's (a side whose epoch loss differs from
 lamina's by more than `--loss-tolerance` is a FAILURE); the augmented ratios are printed as
 `RESULT` lines too (`_results.emit`) for run_all.py.
 
@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fit_cnn import BATCH, build_keras_model, make_data, steps_per_epoch  # noqa: E402
 import _results  # noqa: E402
-from _worker import WorkerProcess  # noqa: E402
+from _worker import TENSORFLOW, WorkerProcess, keras_sides  # noqa: E402
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 AGAINST = {"keras-jax": "keras 3 (jax)", "keras-tf": "keras 3 (tensorflow)"}
@@ -99,7 +99,7 @@ def main():
     parser.add_argument("--skip", default="", help="comma-separated frameworks to leave out "
                         "(lamina, keras-jax, keras-tf)")
     parser.add_argument("--loss-tolerance", type=float, default=0.1,
-                        help="largest last-epoch loss difference from lamina's that passes")
+                        help="largest difference of the epoch mean loss from lamina's that passes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--augmented", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -107,13 +107,9 @@ def main():
         return worker_main(args.worker, args.augmented, args.rows)
 
     skip = set(filter(None, args.skip.split(",")))
-    frameworks = [("lamina", "lamina", sys.executable, {}),
-                  ("keras-jax", "keras", sys.executable, {"KERAS_BACKEND": "jax"})]
-    if os.path.exists(args.tf_python):
-        frameworks.append(("keras-tf", "keras", args.tf_python,
-                           {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}))
-    else:
-        print(f"(no TensorFlow Python at {args.tf_python}: skipping Keras 3 on TensorFlow)")
+    short = {"keras 3 (jax)": "keras-jax", TENSORFLOW: "keras-tf"}
+    frameworks = [("lamina", "lamina", sys.executable, {})] + [
+        (short[name], "keras", python, env) for name, python, env in keras_sides(args.tf_python)]
     sides = []
     for name, module, python, env in frameworks:
         if name in skip:
@@ -138,7 +134,7 @@ def main():
     for side in sides:
         t = times[side.name]
         print(f"  {side.name:24s} {t:7.2f} s/epoch  {t / steps * 1e3:7.2f} ms/step  "
-              f"first epoch {side.first:6.1f} s  last loss {side.loss:.4f}")
+              f"first epoch {side.first:6.1f} s  epoch loss {side.loss:.4f}")
     for name, *_ in frameworks:
         plain, augmented = times.get(f"{name} plain"), times.get(f"{name} augmented")
         if plain and augmented:
@@ -152,7 +148,7 @@ def main():
                 gap = abs(losses[name] - losses[f"lamina {kind}"])
                 failed = not gap <= args.loss_tolerance  # NaN fails too
                 print(f"  {name} / lamina {kind} = {t / base:.2f}"
-                      + (f"  FAILURE: last loss differs from lamina's by more than "
+                      + (f"  FAILURE: epoch loss differs from lamina's by more than "
                          f"{args.loss_tolerance}" if failed else ""))
                 framework = name.rsplit(" ", 1)[0]
                 if kind == "augmented":

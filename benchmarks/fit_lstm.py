@@ -21,7 +21,7 @@ Reported: medians over epochs after the first (the first includes compilation, r
 apart), per step and per 25,000-review epoch, and ratios. With `--profile`, lamina's epoch is
 also run under `jax.profiler`, and the compiled program's time is split into the recurrent
 scans (the forward and backward loops over time) and the rest, with the share of the scans'
-time spent in matrix products: what bounds the step. A side whose last loss differs from
+time spent in matrix products: what bounds the step. A side whose epoch loss differs from
 lamina's by more than `--loss-tolerance` is a FAILURE, not a speed-up; the ratios are printed
 as `RESULT` lines too (`_results.emit`) for run_all.py.
 
@@ -44,7 +44,7 @@ import time
 import numpy as np
 
 import _results
-from _worker import WorkerProcess
+from _worker import WorkerProcess, keras_sides
 from fit_vae_decoder import scan_epoch
 
 VOCAB, LENGTH, EMBED, UNITS, BATCH = 20000, 200, 64, 64, 64
@@ -283,7 +283,7 @@ def run_sides(title, script, hand_written_name, full_epoch_rows, full_epoch_word
     parser.add_argument("--tf-python", default=DEFAULT_TF_PYTHON)
     parser.add_argument("--skip", default="", help="comma-separated side kinds to leave out")
     parser.add_argument("--loss-tolerance", type=float, default=0.1,
-                        help="largest last-epoch loss difference from lamina's that passes")
+                        help="largest difference of the epoch mean loss from lamina's that passes")
     parser.add_argument("--profile", action="store_true",
                         help="also profile lamina's epoch: the share of time in the scans")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -293,13 +293,8 @@ def run_sides(title, script, hand_written_name, full_epoch_rows, full_epoch_word
 
     skip = set(filter(None, args.skip.split(",")))
     specs = [("lamina", "lamina", sys.executable, {}),
-             (hand_written_name, "jax", sys.executable, {}),
-             ("keras 3 (jax)", "keras", sys.executable, {"KERAS_BACKEND": "jax"})]
-    if os.path.exists(args.tf_python):
-        specs.append(("keras 3 (tensorflow)", "keras", args.tf_python,
-                      {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}))
-    else:
-        print(f"(no TensorFlow Python at {args.tf_python}: skipping Keras 3 on TensorFlow)")
+             (hand_written_name, "jax", sys.executable, {})]
+    specs += [(name, "keras", python, env) for name, python, env in keras_sides(args.tf_python)]
     sides = []
     for name, kind, python, env in specs:
         if kind in skip or name in skip:
@@ -326,7 +321,7 @@ def run_sides(title, script, hand_written_name, full_epoch_rows, full_epoch_word
     for side in sides:
         t = side.median_step()
         print(f"  {side.name:32s} {t * 1e3:8.2f} ms/step {t * steps:7.1f} s/epoch  "
-              f"first round {side.first['seconds']:6.1f} s  last loss {side.last:.4f}  "
+              f"first round {side.first['seconds']:6.1f} s  epoch loss {side.last:.4f}  "
               f"peak RSS {side.max_rss_mb or 0:6.0f} MB")
     times = {side.name: side.median_step() for side in sides}
     losses = {side.name: side.last for side in sides}
@@ -335,7 +330,7 @@ def run_sides(title, script, hand_written_name, full_epoch_rows, full_epoch_word
             if name != "lamina":
                 failed = not abs(losses[name] - losses["lamina"]) <= args.loss_tolerance
                 print(f"  {name} / lamina = {t / times['lamina']:.2f}"
-                      + (f"  FAILURE: last loss differs from lamina's by more than "
+                      + (f"  FAILURE: epoch loss differs from lamina's by more than "
                          f"{args.loss_tolerance}" if failed else ""))
                 _results.emit(f"{title} step", name, t / times["lamina"], failure=failed,
                               peak_rss_mb=next(s.max_rss_mb for s in sides if s.name == name))

@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 import _results
+from fit_vae_decoder import epoch_mean
 
 ROWS, FEATURES, BATCH = 11610, 8, 32
 
@@ -58,7 +59,8 @@ def build_model(keras):
 
 
 class Side:
-    """One contender: `epoch()` trains one epoch and returns the final-batch loss or None."""
+    """One contender: `epoch()` trains one epoch and returns the epoch's mean loss (as `fit`
+    reports it); the sides are compared by their training-set loss after training."""
 
     compile_seconds = None
 
@@ -140,7 +142,7 @@ class JaxSide(Side):
                 lambda s, i: step(s, (x[i], y[i])), (params, opt_state), idx)
             rest = order[full * BATCH:]
             (params, opt_state), last = step((params, opt_state), (x[rest], y[rest]))
-            return params, opt_state, last
+            return params, opt_state, epoch_mean(losses, BATCH, last, ROWS % BATCH)
 
         self.run_epoch = run_epoch
         self.jax = jax

@@ -155,7 +155,7 @@ def jax_resnet(rows):
         order = jax.random.permutation(key, rows)
         idx = order[: full * BATCH].reshape(full, BATCH)
         state, losses = lax.scan(lambda s, i: step(s, (x[i], y[i])), state, idx)
-        return state, losses[-1]
+        return state, driver.epoch_mean(losses, BATCH)
 
     holder = {"state": ((params, stats), optimizer.init(params)),
               "key": jax.random.PRNGKey(1)}

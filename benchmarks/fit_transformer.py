@@ -197,13 +197,11 @@ def jax_transformer(rows, arranged=False):
         order = jax.random.permutation(key, rows)
         idx = order[: full * BATCH].reshape(full, BATCH)
         state, losses = lax.scan(lambda s, i: step(s, (tokens[i], labels[i])), state, idx)
-        total = jnp.sum(losses) * BATCH
         if rows % BATCH:
             rest = order[full * BATCH:]
             state, loss = step(state, (tokens[rest], labels[rest]))
-            total = total + loss * rest.shape[0]
-        # The epoch's mean loss over rows, as `fit`'s history reports it.
-        return state, total / rows
+            return state, driver.epoch_mean(losses, BATCH, loss, rows % BATCH)
+        return state, driver.epoch_mean(losses, BATCH)
 
     holder = {"state": (params, optimizer.init(params), jnp.array([1, 0], jnp.uint32)),
               "key": jax.random.PRNGKey(1)}

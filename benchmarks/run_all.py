@@ -47,8 +47,9 @@ SCRIPTS = [
     ("fit_mlp.py", ["--epochs", "3", "--first-epoch-runs", "0"], []),
     ("fit_cnn.py", ["--rows", "3000", "--epochs", "2", "--plain-steps", "0",
                     "--skip", "matmul"], ["--repeats", "5"]),
-    # Two steps an epoch leave the ResNet's losses near ln(10) on every side, apart by up to
-    # ~0.4; a wider tolerance still catches a side that diverges or returns NaN.
+    # Two steps an epoch leave the ResNet's epoch losses near ln(10), set by each side's own
+    # initial weights: 2.11-2.44 in a quick run (2026-12-05), 0.33 apart. 0.5 still catches
+    # a side that diverges or returns NaN.
     ("fit_resnet.py", ["--rows", "256", "--epochs", "2", "--loss-tolerance", "0.5"], []),
     # The plain lax.conv_transpose side is ~15x slower: the full mode measures it.
     ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose"], []),
@@ -66,11 +67,15 @@ SCRIPTS = [
                     "--skip", "cache off,1 s,keras 3 (jax) +"], []),
 ]
 TIMEOUT = {"quick": 150, "full": 3 * 3600}
-# Quick runs stop after a few dozen steps, before the sides' losses meet (and hand-written
-# sides report their last batch's loss where `fit` reports the epoch's mean): 0.1 flagged
-# agreeing sides on the VAE decoder and the augmented CNN. The wider tolerance still catches
-# a side that diverges or returns NaN; a script's own quick flags may set another.
-QUICK_LOSS_TOLERANCE = ["--loss-tolerance", "0.3"]
+# Every side now reports the same quantity, the epoch's mean loss weighted by batch rows (as
+# Keras's loss tracker does); what still separates agreeing sides is their own random initial
+# weights and shuffling, which a quick run (10-20 steps an epoch, 2 epochs) has not yet trained
+# away. The largest gaps from lamina's seen in a quick run (2026-12-05): 0.106 (augmented CNN,
+# Keras on TensorFlow), 0.074 (VAE decoder), 0.073 (transformer, hand-written), below 0.015 on
+# the small CNN, the LSTM and the GRU. 0.2 is about twice the largest: it catches a side that
+# does not learn, diverges or returns NaN, not a subtle difference (the full mode's longer
+# runs keep each script's default, 0.1). A script's own quick flags may set another.
+QUICK_LOSS_TOLERANCE = ["--loss-tolerance", "0.2"]
 
 
 def source_of(path):

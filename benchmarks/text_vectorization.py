@@ -11,7 +11,8 @@ its own process (a process holds one Keras backend), runs `rounds` times:
 
 Sides: lamina; Keras 3 on JAX (needs TensorFlow installed: Keras runs this layer through it
 on every backend); Keras 3 on TensorFlow with `--tf-python` (default: /tmp/tfvenv/bin/python
-when it exists). Sides run one after another, round by round, so load on the machine hits all
+when it exists). A side that fails says why and the others still report (without lamina, their
+times only, and no ratio). Sides run one after another, round by round, so load on the machine hits all
 of them. Reported: medians, and Keras/lamina ratios (above 1: lamina is faster); each side's
 outputs are checked equal to lamina's (same vocabulary, same ids), and a side whose outputs
 differ is a failure in the `RESULT` lines (`_results.emit`) that run_all.py collects.
@@ -30,6 +31,7 @@ import time
 import numpy as np
 
 import _results
+from _worker import TENSORFLOW, keras_sides
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 
@@ -83,11 +85,16 @@ def make_texts(rows, seed=0):
 def run_side(python, backend, path, rounds):
     env = {**os.environ}
     env.pop("KERAS_BACKEND", None)
-    result = subprocess.run([python, "-c", _SIDE, backend, path, str(rounds)],
-                            capture_output=True, text=True, env=env, timeout=3600)
-    if result.returncode != 0:
-        return {"error": result.stderr.strip().splitlines()[-1][:300]}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    try:
+        result = subprocess.run([python, "-c", _SIDE, backend, path, str(rounds)],
+                                capture_output=True, text=True, env=env, timeout=3600)
+    except OSError as error:  # the Python itself cannot be started
+        return {"error": str(error)[:300]}
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        why = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+        return {"error": why[-1][:300]}
+    return json.loads(lines[-1])
 
 
 def main():
@@ -99,17 +106,18 @@ def main():
     texts = make_texts(args.rows)
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"texts_{args.rows}.npy")
     np.save(path, texts)
-    sides = {"lamina": (sys.executable, "lamina"), "keras_jax": (sys.executable, "jax")}
-    if args.tf_python and os.path.exists(args.tf_python):
-        sides["keras_tf"] = (args.tf_python, "tensorflow")
+    short = {"keras 3 (jax)": "keras_jax", TENSORFLOW: "keras_tf"}
+    sides = {"lamina": (sys.executable, "lamina")}
+    sides.update((short[name], (python, env["KERAS_BACKEND"]))
+                 for name, python, env in keras_sides(args.tf_python))
     results = {name: {"adapt": [], "vectorize": [], "vectorize_batches": []}
                for name in sides}
-    extra = {}
+    extra, errors = {}, {}
     for _ in range(args.rounds):  # one round per process start, sides in turn
         for name, (python, backend) in sides.items():
             side = run_side(python, backend, path, 1)
             if "error" in side:
-                extra[name] = side["error"]
+                errors[name] = side["error"]
                 continue
             for key in results[name]:
                 results[name][key] += side[key]
@@ -122,13 +130,19 @@ def main():
           f"{'adapt ratio':>13}{'vectorize ratio':>17}  outputs")
     medians = {name: {k: statistics.median(v) for k, v in timings.items() if v}
                for name, timings in results.items()}
+    base = medians["lamina"]
+    if not base:
+        print("(lamina's side failed, so no ratio can be given; the others' times are shown)")
     for name, timing in medians.items():
         if not timing:
-            print(f"{name:<12}  failed: {extra.get(name)}")
+            print(f"{name:<12}  failed, not measured: {errors.get(name)}")
+            continue
+        if not base:
+            print(f"{name:<12}{timing['adapt']:>12.3f}{timing['vectorize']:>16.3f}"
+                  f"{timing['vectorize_batches']:>20.3f}")
             continue
         same = (extra[name].get("checksum") == reference.get("checksum")
                 and extra[name].get("vocabulary_head") == reference.get("vocabulary_head"))
-        base = medians["lamina"]
         print(f"{name:<12}{timing['adapt']:>12.3f}{timing['vectorize']:>16.3f}"
               f"{timing['vectorize_batches']:>20.3f}"
               f"{timing['adapt'] / base['adapt']:>13.2f}"

@@ -51,7 +51,7 @@ import numpy as np
 import _results
 import fit_cnn
 import fit_mlp
-from _worker import WorkerProcess
+from _worker import WorkerProcess, keras_sides
 
 DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
 ROWS = 60000
@@ -219,14 +219,9 @@ def side_specs(args, model_name, weights):
     base = [os.path.abspath(__file__), "--model", model_name, "--rows", str(args.rows),
             "--weights", weights, "--worker"]
     specs = [("lamina", [sys.executable, *base, "lamina"], {}),
-             ("hand-written jax", [sys.executable, *base, "jax"], {}),
-             ("keras 3 (jax)", [sys.executable, *base, "keras"], {"KERAS_BACKEND": "jax"})]
-    if os.path.exists(args.tf_python):
-        specs.append(("keras 3 (tensorflow)", [args.tf_python, *base, "keras"],
-                      {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}))
-    else:
-        print(f"(no TensorFlow Python at {args.tf_python}: Keras 3 on TensorFlow is not "
-              "measured)")
+             ("hand-written jax", [sys.executable, *base, "jax"], {})]
+    specs += [(name, [python, *base, "keras"], env)
+              for name, python, env in keras_sides(args.tf_python)]
     skip = set(filter(None, args.skip.split(",")))
     return [s for s in specs if not any(word in s[0] for word in skip)]
 

@@ -62,7 +62,7 @@ def canned_run(run_all, tmp_path_factory):
     return run, echoed
 
 
-def test_results_are_collected_from_each_scripts_output(canned_run):
+def test_results_are_collected_from_each_scripts_output(run_all, canned_run):
     run, echoed = canned_run
     assert [(r["script"], r["workload"], r["against"], r["speedup"]) for r in run["results"]] == [
         ("fit_mlp.py", "MLP epoch", "keras 3 (jax)", 12.5),
@@ -73,7 +73,7 @@ def test_results_are_collected_from_each_scripts_output(canned_run):
     # Only the quick flags the script names are passed (fit_mlp.py has no --rows).
     assert "    args --epochs 3 --first-epoch-runs 0" in echoed
     # A quick run compares losses more loosely where the script takes a tolerance.
-    assert "    args --rows 3000 --loss-tolerance 0.3" in echoed
+    assert "    args --rows 3000 " + " ".join(run_all.QUICK_LOSS_TOLERANCE) in echoed
 
 
 def test_a_failing_or_missing_script_is_reported_and_the_rest_still_runs(canned_run):
@@ -171,3 +171,26 @@ def test_unknown_script_names_are_refused(run_all):
     assert "fit_mlp.py" not in run_all.select(names, "", "fit_mlp")
     with pytest.raises(ValueError, match="unknown benchmark.*fit_mpl.py"):
         run_all.select(names, "fit_mpl", "")
+
+
+def test_a_hand_written_sides_epoch_loss_is_keras_mean_weighted_by_batch_rows(run_all):
+    import numpy as np
+    import fit_vae_decoder
+
+    # Two full batches of 4 rows (losses 1 and 2), a partial batch of 2 rows (loss 4):
+    # Keras's loss tracker gives (4*1 + 4*2 + 2*4) / 10, not the last batch's 4.
+    mean = fit_vae_decoder.epoch_mean(np.array([1.0, 2.0]), 4, np.float64(4.0), 2)
+    assert mean == pytest.approx(2.0)
+    assert fit_vae_decoder.epoch_mean(np.array([1.0, 2.0]), 4) == pytest.approx(1.5)
+
+
+def test_keras_on_tensorflow_is_left_out_and_said_so_without_its_python(run_all, capsys):
+    import _worker
+
+    sides = _worker.keras_sides("/nonexistent/python")
+    assert [name for name, _, _ in sides] == ["keras 3 (jax)"]
+    assert sides[0][2] == {"KERAS_BACKEND": "jax"}
+    assert "no TensorFlow Python at /nonexistent/python" in capsys.readouterr().out
+    sides = _worker.keras_sides(sys.executable, names=(_worker.TENSORFLOW,))
+    assert [(name, python, env["KERAS_BACKEND"]) for name, python, env in sides] == [
+        ("keras 3 (tensorflow)", sys.executable, "tensorflow")]

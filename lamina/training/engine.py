@@ -21,9 +21,12 @@ else a custom step touches):
 * `prepare_gather(arrays, indices)` compiles the partial-batch program in a background thread
   (traced here, compiled there), so that on the first epoch it compiles while the main
   program compiles and runs instead of after it: XLA compiles without holding the GIL. It
-  runs one step per epoch, so it is compiled with XLA's cheapest backend optimization (about
-  half the compile time; measured on the book's MLP: 0.27 s instead of 0.5 s), which leaves
-  the second core to the main program's compilation sooner.
+  runs one step per epoch, yet at XLA's default optimization: the cheapest level halved its
+  compile time but made a convolutional step up to 2.8x slower, every epoch (see
+  `_ONCE_PER_EPOCH_OPTIONS`).
+* `run_whole(arrays, index_table, partial)` runs a whole pass, full batches and the partial
+  one, as one program: `evaluate` and `predict` over arrays when nothing must hear from the
+  program between batches (one dispatch and one compilation instead of two).
 
 Steps are never skipped inside a program (no `lax.cond`, which costs a host round trip per
 step on some accelerators): the trainer asks for exactly the steps it wants.
@@ -56,10 +59,17 @@ from lamina._runtime.tracing import trace_stateful
 _COMPILER = concurrent.futures.ThreadPoolExecutor(max_workers=2,
                                                   thread_name_prefix="lamina-compile")
 
-# For programs that run once per epoch, where compile time outweighs run time: XLA's lowest
-# backend (LLVM) optimization level. The HLO is the same, so the results are too, up to the
-# rounding of differently fused floating-point code.
-_ONCE_PER_EPOCH_OPTIONS = {"xla_backend_optimization_level": 0}
+# The partial-batch program is compiled at XLA's default backend optimization level. Level 0
+# (used before) halved its compile time but made it run 1.6-2.8x slower, once per epoch:
+# measured by benchmarks/partial_batch_opt.py (2026-12-05, load average 5-6, CPU seconds),
+# the small CNN's step on 35 rows saved 0.56-0.60 s of compile CPU and cost 23-34 ms an
+# epoch (even after 18-24 epochs), the ResNet's on 67 rows saved 2.2-2.3 s and cost 0.50-0.56 s
+# an epoch (even after 4); level 1 saved little (0.07-0.75 s) and ran as fast as the default.
+# The compilation runs on a background thread beside the main program's, and lamina's
+# persistent compilation cache makes the saving a first run's only, while the run-time cost
+# is every epoch's of every run. (On the book's MLP level 0 saved 0.23 s and cost nothing
+# measurable: a first epoch 0.1-0.2 s longer there is the price.)
+_ONCE_PER_EPOCH_OPTIONS = None
 
 
 class TrainState(NamedTuple):
@@ -168,6 +178,8 @@ class StepPrograms:
                                                             contiguous=contiguous),
                                           **jit_options) for contiguous in (False, True)}
         self._collects = {}  # predict's programs, by steps per program
+        self._wholes = {contiguous: jax.jit(functools.partial(self._whole_impl, contiguous),
+                                            **jit_options) for contiguous in (False, True)}
         self._pending = {}  # program and batch layout -> Future of its compilation
 
     # ----------------------------------------------------------------------------- pure step
@@ -302,6 +314,25 @@ class StepPrograms:
         values, buffer, _ = lax.fori_loop(0, count, body, (values, buffer, jnp.bool_(True)))
         return values, buffer
 
+    def _whole_impl(self, contiguous, values, arrays, index_table, partial):
+        """A whole pass in one program: every full batch of `index_table`, then the partial
+        batch `partial`. Returns the state and, with `collect_outputs`, every row's outputs in
+        order (one array per output); otherwise the partial batch's logs. Only for steps
+        without a loss guard (evaluate, predict)."""
+        full = index_table.shape[0]
+        if self.collect_outputs:
+            values, buffer = self._collect_impl(full, contiguous, values, arrays, index_table,
+                                                0, full)
+        else:
+            values, _ = self._loop_impl(values, arrays, index_table, 0, full, contiguous)
+        values, logs, _ = self._guarded_step(values, _gather(arrays, partial), None,
+                                             jnp.bool_(True))
+        if self.collect_outputs:
+            logs = jax.tree_util.tree_map(
+                lambda stacked, last: jnp.concatenate(
+                    [stacked.reshape((-1,) + stacked.shape[2:]), last]), buffer, logs)
+        return values, logs
+
     # ----------------------------------------------------------------------------- running
     def read_values(self):
         """The state's current values, each its own buffer (every one is donated)."""
@@ -357,6 +388,19 @@ class StepPrograms:
     def run_gather(self, arrays, indices):
         program = self._compiled(("gather", _layout_key((arrays, indices))), self._gather)
         values, logs = program(self.read_values(), arrays, indices)
+        self.write_values(values)
+        return logs
+
+    def run_whole(self, arrays, index_table, partial, contiguous=False):
+        """Runs a whole pass, the full batches (`index_table`) and the partial one
+        (`partial`), as one program: one dispatch where `run_steps` and `run_gather` take two,
+        and one compilation on the first call. `evaluate` and `predict` use it when nothing
+        needs to hear from the program between batches; returns as `_whole_impl` says."""
+        if self.guard_loss is not None:
+            raise ValueError("run_whole runs steps without a loss guard (evaluate, predict); "
+                             "this program has one. Use run_steps and run_gather.")
+        values, logs = self._wholes[contiguous](self.read_values(), arrays, index_table,
+                                                partial)
         self.write_values(values)
         return logs
 

@@ -141,6 +141,14 @@ class EpochRunner:
         key_fn = (lambda: draw_seed(None)) if kind == "train" else None
         plan = data.epoch_plan(self.steps_per_epoch, key_fn)
         chunk = self.model._chunk_for(kind, self.callbacks) or max(plan.full_steps, 1)
+        if kind != "train" and _whole_pass(plan, chunk, data):
+            self._hook(self.begin, 0)
+            with noted(kind, lambda: f"batches 0..{plan.full_steps} (each "
+                       f"{describe_first(data)}, the last {data.partial_size} rows)"):
+                logs = programs.run_whole(data.arrays, plan.table, plan.partial,
+                                          plan.contiguous)
+            self._after_program(plan.full_steps, logs)
+            return logs
         if plan.run_partial and plan.full_steps:
             # Both programs compile in the background, side by side, while this thread traces.
             with noted(kind, lambda: f"the first batch ({describe_first(data)})", self.epoch):
@@ -342,13 +350,21 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
         plan = data.epoch_plan(steps)
         length = _predict_length(model, callbacks, plan.full_steps)
         step = 0
-        if plan.full_steps:
+        if _whole_pass(plan, length, data):
+            call_hook(callbacks.on_predict_batch_begin, 0, where="(batch=0)")
+            with noted("predict", lambda: f"batches 0..{plan.full_steps} (each "
+                       f"{describe_first(data)}, the last {data.partial_size} rows)"):
+                result = programs.run_whole(data.arrays, plan.table, plan.partial,
+                                            plan.contiguous)["outputs"]
+            collect(0, plan.full_steps, result, 0)
+            plan = None
+        elif plan.full_steps:
             # Both programs compile in the background, side by side, while this thread traces.
             with noted("predict", lambda: f"the first batch ({describe_first(data)})"):
                 programs.prepare_steps(data.arrays, plan.table, length, plan.contiguous)
                 if plan.run_partial:
                     programs.prepare_gather(data.arrays, plan.partial)
-        while step < plan.full_steps:
+        while plan is not None and step < plan.full_steps:
             count = min(length, plan.full_steps - step)
             call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
             with noted("predict", lambda first=step, last=step + count - 1: f"batches "
@@ -359,7 +375,7 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
                 break
             step += count
         else:
-            if plan.run_partial:
+            if plan is not None and plan.run_partial:
                 call_hook(callbacks.on_predict_batch_begin, step, where=f"(batch={step})")
                 with noted("predict", lambda: f"the last batch (batch {step}, "
                            f"{data.partial_size} rows)"):
@@ -394,6 +410,14 @@ def run_predict(model, data, callbacks, interrupts, steps=None):
     if not outputs:
         raise ValueError("predict received no data: the input produced no batches.")
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outputs)
+
+
+def _whole_pass(plan, chunk, data):
+    """Whether one program can run the whole pass of array data, full batches and the
+    partial one (`StepPrograms.run_whole`): there are both, the pass starts at the first
+    batch and covers all of them, and one program is allowed every full batch (`chunk`)."""
+    return (plan.run_partial and plan.start == 0 and plan.full_steps > 0
+            and plan.full_steps == data.full_batches and chunk >= plan.full_steps)
 
 
 def _predict_length(model, callbacks, full_steps):
