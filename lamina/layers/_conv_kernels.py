@@ -15,16 +15,19 @@ So on CPU the layers call the functions here. Called plainly (inference), they a
 `lax.conv_general_dilated` / `lax.reduce_window`, the XLA kernels Keras's JAX backend uses.
 Under differentiation they give JAX a derivative whose transpose is fast:
 
-* `conv`: a `jax.custom_jvp` with tangent `conv(dx, w) + patches(x) @ dw`. The value is XLA's
-  own convolution (canonical layout, so its fast kernel inside loops too). `patches(x)`
-  (im2col: the `prod(kernel_size)` shifted views of the input side by side) is never built
-  whole: the kernel term is a `lax.scan` over the kernel's taps, each adding `view_t(x) @
-  dw[t]`, with the view rematerialized (`jax.checkpoint`). Reverse mode then keeps only the
-  padded input, and the backward pass builds one view at a time inside the loop, right before
-  its GEMM `view_t(x).T @ g`. (Building the patches outside a loop, even rematerialized, does
-  not work: XLA's CPU scheduler computes everything that depends only on forward values as
-  early as it can, and drops `optimization_barrier`s before scheduling, so all the layers'
-  patches were alive at once; 9x each input, 860 MB for the ResNet benchmark's step.) The
+* `conv`: a `jax.custom_jvp` with tangent `conv(dx, w) + patches(x) @ dw`, where `patches(x)`
+  is im2col: the `prod(kernel_size)` shifted views of the input side by side. Small patches
+  (up to `KEEP_PATCH_BYTES`) are built once in the forward pass and kept: the value is then
+  one GEMM, `patches(x) @ w` (it differs from the convolution by float rounding only), and
+  the kernel gradient another, `patches(x).T @ g`. Larger ones are never built whole: the
+  value is XLA's own convolution (canonical layout, fast inside loops too), and the kernel
+  term is a `lax.scan` over the kernel's taps, each adding `view_t(x) @ dw[t]` with the view
+  rematerialized (`jax.checkpoint`). Reverse mode then keeps only the padded input, and the
+  backward pass builds one view at a time inside the loop, right before its GEMM
+  `view_t(x).T @ g`. (Rematerializing whole patches outside a loop does not work: XLA's CPU
+  scheduler computes everything that depends only on forward values as early as it can, and
+  drops `optimization_barrier`s before scheduling, so every layer's patches were alive at
+  once: 9x each input, 860 MB of temporaries for the ResNet benchmark's step.) The
   input term is a convolution with the kernel's last two axes swapped and read as
   `(out, in)`; its transpose, the input gradient, is then a convolution in the canonical
   layout, which XLA sends to its fast kernel inside loops too. Strided or dilated
@@ -49,6 +52,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
+
+# Patches up to this size are built in the forward pass and kept for the backward pass (the
+# value and the kernel gradient are then one GEMM each: on the benchmark CNN, whose two
+# convolutions' patches are 1.5 and 8.9 MB, about 1.3x faster than rebuilding them); larger ones
+# are rebuilt tap by tap in the backward pass (see the module docstring), so that reverse
+# mode keeps the input only.
+KEEP_PATCH_BYTES = 16 * 2**20
 
 # A strided or dilated convolution's input gradient goes through a patch-sized temporary
 # (`g @ w.T`, `prod(kernel_size)` times the input); past this size the plain convolution
@@ -179,10 +189,18 @@ def _cpu_conv(spec, x, w):
 def _cpu_conv_jvp(spec, primals, tangents):
     x, w = primals
     dx, dw = tangents
-    # XLA's own convolution in the canonical layout is fast inside loops too.
-    y = _lax_conv(spec, x, w)
     terms = []
-    if not isinstance(dw, SymbolicZero):
+    if isinstance(dw, SymbolicZero):
+        y = _lax_conv(spec, x, w)
+    elif _patch_bytes(spec, x, w) <= KEEP_PATCH_BYTES:
+        # Small patches: built once and kept, they make the value and the kernel gradient
+        # one GEMM each, the fastest form for small layers.
+        cols = _patches(spec, x, w.shape[:-2])
+        y = _columns_times_kernel(spec, cols, w)
+        terms.append(_columns_times_kernel(spec, cols, dw))
+    else:
+        # XLA's own convolution in the canonical layout is fast inside loops too.
+        y = _lax_conv(spec, x, w)
         terms.append(_kernel_term(spec, x, dw))
     if not isinstance(dx, SymbolicZero):
         if all(s == 1 for s in spec.strides) and all(d == 1 for d in spec.dilation):
