@@ -401,6 +401,9 @@ def main():
                         "above 1, the spread (min, median, max) of each ratio is reported")
     parser.add_argument("--loss-tolerance", type=float, default=0.1,
                         help="largest difference of the epoch mean loss from lamina's that passes")
+    parser.add_argument("--baseline-lamina", metavar="DIR",
+                        help="also run the lamina package in DIR (a before/after side, for "
+                        "instance `git archive <commit> lamina | tar -x -C DIR`)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -412,10 +415,12 @@ def main():
 
     skip = set(filter(None, args.skip.split(",")))
     specs = [("lamina", "lamina", sys.executable, {})]
+    if args.baseline_lamina:
+        specs.append((f"lamina at {args.baseline_lamina}", "lamina", sys.executable,
+                       {"PYTHONPATH": os.path.abspath(args.baseline_lamina)}))
     if args.mixed_bfloat16:
         specs.append(("lamina (mixed_bfloat16)", "lamina-bf16", sys.executable, {}))
-    specs += [
-             ("hand-written jax (same formulation)", "jax", sys.executable, {})]
+    specs.append(("hand-written jax (same formulation)", "jax", sys.executable, {}))
     specs += [(name, "keras", python, env) for name, python, env in keras_sides(args.tf_python)]
     if args.plain_steps:
         specs.append(("hand-written jax, plain lax conv/pool", "plain", sys.executable, {}))

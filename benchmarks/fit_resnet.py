@@ -14,6 +14,11 @@ jitted epoch, `lax.scan`, optax's SGD with momentum; convolutions by lamina's CP
 `lamina.layers._conv_kernels.conv`, batch norm written out as Keras's).
 
     python benchmarks/fit_resnet.py [--epochs 4] [--rows 4096] [--skip tensorflow]
+        [--baseline-lamina DIR]
+
+`--baseline-lamina DIR` adds a side running the lamina package found in DIR (for instance
+`git archive <commit> lamina | tar -x -C DIR`), to measure a change before and after, side by
+side in one run.
 """
 
 import os
@@ -176,12 +181,20 @@ def worker_main(kind, rows):
 
 
 def main():
-    args = driver.parser_for(__doc__, ROWS).parse_args()
+    parser = driver.parser_for(__doc__, ROWS)
+    parser.add_argument("--baseline-lamina", metavar="DIR",
+                        help="also run the lamina package in DIR (a before/after side)")
+    args = parser.parse_args()
     if args.worker:
         return worker_main(args.worker, args.rows)
     kinds = [("lamina", "lamina"), ("hand-written jax (same formulation)", "jax"),
              ("keras 3 (jax)", "keras")]
-    sides = driver.run_sides(driver.side_specs(__file__, kinds, args), args.epochs)
+    specs = driver.side_specs(__file__, kinds, args)
+    if args.baseline_lamina:
+        name, command, env = specs[0]
+        specs.insert(1, (f"lamina at {args.baseline_lamina}", command,
+                         {**env, "PYTHONPATH": os.path.abspath(args.baseline_lamina)}))
+    sides = driver.run_sides(specs, args.epochs)
     driver.report(f"ResNet-20-shaped CNN, {args.rows} images, batch {BATCH}: median of "
                   f"{args.epochs - 1} rounds after the first", sides, args.loss_tolerance,
                   flops=train_flops_per_step(), workload="ResNet-20 step")

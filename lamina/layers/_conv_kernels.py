@@ -15,15 +15,24 @@ So on CPU the layers call the functions here. Called plainly (inference), they a
 `lax.conv_general_dilated` / `lax.reduce_window`, the XLA kernels Keras's JAX backend uses.
 Under differentiation they give JAX a derivative whose transpose is fast:
 
-* `conv`: a `jax.custom_jvp` with tangent `conv(dx, w) + patches(x) @ dw`. `patches(x)`
-  (im2col: the `prod(kernel_size)` shifted views of the input side by side) is built once in
-  the forward pass: the kernel gradient is then one GEMM, `patches(x).T @ g`, and the forward
-  value is one GEMM too, `patches(x) @ w` (faster than a separate convolution; it differs from
-  it by float rounding only). The input term is a convolution with the kernel's last two axes
-  swapped and read as `(out, in)`; its transpose, the input gradient, is then a convolution in
-  the canonical layout, which XLA sends to its fast kernel inside loops too. Strided or
-  dilated convolutions use `patches(dx) @ w` for the input term instead (its transpose is a
-  GEMM followed by strided pads and adds), as their input gradient is not canonical.
+* `conv`: a `jax.custom_jvp` with tangent `conv(dx, w) + patches(x) @ dw`, where `patches(x)`
+  is im2col: the `prod(kernel_size)` shifted views of the input side by side. Small patches
+  (up to `KEEP_PATCH_BYTES`) are built once in the forward pass and kept: the value is then
+  one GEMM, `patches(x) @ w` (it differs from the convolution by float rounding only), and
+  the kernel gradient another, `patches(x).T @ g`. Larger ones are never built whole: the
+  value is XLA's own convolution (canonical layout, fast inside loops too), and the kernel
+  term is a `lax.scan` over the kernel's taps, each adding `view_t(x) @ dw[t]` with the view
+  rematerialized (`jax.checkpoint`). Reverse mode then keeps only the padded input, and the
+  backward pass builds one view at a time inside the loop, right before its GEMM
+  `view_t(x).T @ g`. (Rematerializing whole patches outside a loop does not work: XLA's CPU
+  scheduler computes everything that depends only on forward values as early as it can, and
+  drops `optimization_barrier`s before scheduling, so every layer's patches were alive at
+  once: 9x each input, 860 MB of temporaries for the ResNet benchmark's step.) The
+  input term is a convolution with the kernel's last two axes swapped and read as
+  `(out, in)`; its transpose, the input gradient, is then a convolution in the canonical
+  layout, which XLA sends to its fast kernel inside loops too. Strided or dilated
+  convolutions use `patches(dx) @ w` for the input term instead (its transpose is a GEMM
+  followed by strided pads and adds), as their input gradient is not canonical.
 * `max_pool`: for non-overlapping windows (`pool_size == strides`, the usual case) a reshape
   and `max`, with a `custom_jvp` that sends each window's tangent to its first maximum, as
   `select_and_scatter` (and TensorFlow) do; the backward pass is then one elementwise select.
@@ -44,9 +53,16 @@ import numpy as np
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-# The kernel term keeps `patches(x)`, `prod(kernel_size)` times the size of the input, from
-# the forward to the backward pass; past this size the plain convolution (slower gradients
-# on CPU, no extra memory) is used instead.
+# Patches up to this size are built in the forward pass and kept for the backward pass (the
+# value and the kernel gradient are then one GEMM each: on the benchmark CNN, whose two
+# convolutions' patches are 1.5 and 8.9 MB, about 1.3x faster than rebuilding them); larger ones
+# are rebuilt tap by tap in the backward pass (see the module docstring), so that reverse
+# mode keeps the input only.
+KEEP_PATCH_BYTES = 16 * 2**20
+
+# A strided or dilated convolution's input gradient goes through a patch-sized temporary
+# (`g @ w.T`, `prod(kernel_size)` times the input); past this size the plain convolution
+# (slower gradients on CPU, no extra memory) is used instead.
 MAX_PATCH_BYTES = 256 * 2**20
 
 
@@ -173,26 +189,64 @@ def _cpu_conv(spec, x, w):
 def _cpu_conv_jvp(spec, primals, tangents):
     x, w = primals
     dx, dw = tangents
-    kernel_size = w.shape[:-2]
     terms = []
     if isinstance(dw, SymbolicZero):
         y = _lax_conv(spec, x, w)
-    else:
-        # The kernel term needs patches(x); with them, the value is one more GEMM, which is
-        # faster on CPU than a separate convolution (it differs from it by rounding only).
-        cols = _patches(spec, x, kernel_size)
+    elif _patch_bytes(spec, x, w) <= KEEP_PATCH_BYTES:
+        # Small patches: built once and kept, they make the value and the kernel gradient
+        # one GEMM each, the fastest form for small layers.
+        cols = _patches(spec, x, w.shape[:-2])
         y = _columns_times_kernel(spec, cols, w)
         terms.append(_columns_times_kernel(spec, cols, dw))
+    else:
+        # XLA's own convolution in the canonical layout is fast inside loops too.
+        y = _lax_conv(spec, x, w)
+        terms.append(_kernel_term(spec, x, dw))
     if not isinstance(dx, SymbolicZero):
         if all(s == 1 for s in spec.strides) and all(d == 1 for d in spec.dilation):
             # The same convolution with the kernel's last two axes swapped and read as
             # (out, in): its transpose reads the kernel as (in, out), the canonical layout.
             terms.append(_lax_conv(spec, dx, jnp.swapaxes(w, -1, -2), kernel="OI"))
         else:
-            terms.append(_columns_times_kernel(spec, _patches(spec, dx, kernel_size), w))
+            terms.append(_columns_times_kernel(spec, _patches(spec, dx, w.shape[:-2]), w))
     if not terms:  # not reached: JAX calls the rule only when something is differentiated
         return y, jnp.zeros_like(y)
     return y, functools.reduce(jnp.add, terms)
+
+
+def _kernel_term(spec, x, dw):
+    """`patches(x) @ dw` as a loop over the kernel's taps: tap `t` adds `view_t(x) @ dw[t]`.
+
+    Each view is built inside the loop body (rematerialized: reverse mode keeps `x` only), so
+    the backward pass holds one tap's view at a time, next to its GEMM `view_t(x).T @ g`.
+    """
+    rank = x.ndim - 2
+    kernel_size = dw.shape[:rank]
+    padded = lax.pad(x, jnp.zeros((), x.dtype),
+                     [(0, 0, 0), *[(lo, hi, 0) for lo, hi in spec.padding], (0, 0, 0)])
+    outputs = _output_sizes(spec._replace(padding=((0, 0),) * rank), padded.shape[1:-1],
+                            kernel_size)
+    starts = np.array([[t * d for t, d in zip(tap, spec.dilation)]
+                       for tap in itertools.product(*map(range, kernel_size))], np.int32)
+    sizes = [(o - 1) * s + 1 for o, s in zip(outputs, spec.strides)]
+    one_tap = (1,) * rank + dw.shape[-2:]
+
+    def tap_term(padded, start, w_tap):
+        view = lax.dynamic_slice(padded, (0, *start, 0),
+                                 (padded.shape[0], *sizes, padded.shape[-1]))
+        if any(s != 1 for s in spec.strides):
+            view = view[(slice(None), *[slice(None, None, s) for s in spec.strides])]
+        return _columns_times_kernel(spec, view[..., None, :], w_tap.reshape(one_tap))
+
+    tap_term = jax.checkpoint(tap_term, policy=jax.checkpoint_policies.nothing_saveable)
+
+    def body(total, tap):
+        start, w_tap = tap
+        return total + tap_term(padded, start, w_tap), None
+
+    total = jnp.zeros((x.shape[0], *outputs, dw.shape[-1]), jnp.result_type(x, dw))
+    taps = dw.reshape((-1,) + dw.shape[-2:])
+    return lax.scan(body, total, (starts, taps))[0]
 
 
 _cpu_conv.defjvp(_cpu_conv_jvp, symbolic_zeros=True)

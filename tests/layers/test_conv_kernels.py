@@ -57,8 +57,20 @@ def _close(a, b, tol=1e-5):
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol * float(jnp.max(jnp.abs(a))))
 
 
+# Patches kept from the forward pass (small layers), or rebuilt tap by tap in the backward
+# pass (large layers; forced here by a zero budget).
+FORMULATIONS = {"kept patches": None, "rebuilt patches": 0}
+
+
+@pytest.fixture(params=list(FORMULATIONS))
+def formulation(request, monkeypatch):
+    if FORMULATIONS[request.param] is not None:
+        monkeypatch.setattr(kernels, "KEEP_PATCH_BYTES", FORMULATIONS[request.param])
+    return request.param
+
+
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv_values_and_derivatives_match_lax(case):
+def test_conv_values_and_derivatives_match_lax(case, formulation):
     reference, ours, x, w = _conv_pair(case)
     y = reference(x, w)
     assert (ours(x, w) == y).all()  # a plain call is the lax convolution itself
@@ -72,7 +84,7 @@ def test_conv_values_and_derivatives_match_lax(case):
 
 
 @pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[1], CONV_CASES[4]])
-def test_conv_second_derivatives_match_lax(case):
+def test_conv_second_derivatives_match_lax(case, formulation):
     reference, ours, x, w = _conv_pair(case)
 
     def penalty(conv):  # a gradient penalty, as in WGAN-GP: reverse over reverse
@@ -103,7 +115,7 @@ def _scan_of_gradients(loss, *args):
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU formulation")
-def test_inside_a_loop_every_convolution_is_canonical():
+def test_inside_a_loop_every_convolution_is_canonical(formulation):
     _, ours, x, w = _conv_pair(CONV_CASES[0])
     hlo = _scan_of_gradients(lambda x, w: jnp.sum(jnp.tanh(ours(x, w))), x, w)
     convolutions = [line for line in hlo.splitlines() if " convolution(" in line]
@@ -111,6 +123,34 @@ def test_inside_a_loop_every_convolution_is_canonical():
     # XLA's CPU kernels take (batch, *spatial, in) x (*spatial, in, out); anything else is
     # emitted as element loops inside a while body.
     assert all("dim_labels=b01f_01io->b01f" in line for line in convolutions), convolutions
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU formulation")
+def test_reverse_mode_keeps_no_large_patches(monkeypatch):
+    # The kernel gradient's im2col patches are 9x a 3x3 convolution's input; kept from the
+    # forward pass for every layer they made the ResNet benchmark's step 860 MB of
+    # temporaries. Past the budget, reverse mode keeps the (padded) input only.
+    monkeypatch.setattr(kernels, "KEEP_PATCH_BYTES", 0)
+    _, ours, x, w = _conv_pair(CONV_CASES[0])
+    _, backward = jax.vjp(ours, x, w)
+    largest = max(leaf.size for leaf in jax.tree_util.tree_leaves(backward))
+    assert largest <= 2 * x.size, [leaf.shape for leaf in jax.tree_util.tree_leaves(backward)]
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU formulation")
+def test_a_compiled_gradient_never_holds_every_layers_large_patches(monkeypatch):
+    monkeypatch.setattr(kernels, "KEEP_PATCH_BYTES", 0)
+    x, layers = _random((16, 16, 16, 8), 0), 4
+    ws = [_random((3, 3, 8, 8), i) * 0.1 for i in range(layers)]
+
+    def loss(ws, x):
+        for w in ws:
+            x = jnp.tanh(kernels.conv(x, w, (1, 1), "SAME", (1, 1), False))
+        return jnp.sum(x)
+
+    compiled = jax.jit(jax.grad(loss)).lower(ws, x).compile()
+    patches_of_all_layers = layers * 9 * x.size * x.dtype.itemsize
+    assert compiled.memory_analysis().temp_size_in_bytes < patches_of_all_layers / 2
 
 
 # ----------------------------------------------------------------------------- max pooling
