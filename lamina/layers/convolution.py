@@ -9,7 +9,8 @@ XLA through dimension numbers: `(batch, *spatial, channels)` by default, or
 Keras 3's shapes and order (`kernel`, then `bias`) so that weights exchange with Keras by
 position: `(*kernel_size, in_channels // groups, filters)` for a convolution,
 `(*kernel_size, filters, in_channels)` for a transposed one. On CPU, a transposed convolution
-is one GEMM and strided adds (`ops._convolution.transposed_convolution` says why).
+is one GEMM plus a depth-to-space transpose or strided adds
+(`ops._convolution.transposed_convolution` says why).
 
 Depthwise and separable convolutions live in `separable_convolution.py`.
 """
@@ -361,7 +362,7 @@ class _ConvTranspose(Layer):
         padding = [
             transpose_padding(k, s, d, self.padding, p) for k, s, d, p in zip(
                 self.kernel_size, self.strides, self.dilation_rate, self._output_paddings())]
-        # lax.conv_transpose's values (Keras's); on CPU computed as one GEMM and strided adds,
+        # lax.conv_transpose's values (Keras's); on CPU computed with GEMMs, slices and pads,
         # whose gradients stay fast inside fit's loop (see transposed_convolution).
         outputs = transposed_convolution(
             cast(inputs, dtype), cast(self.kernel.value, dtype), self.strides, padding,

@@ -9,9 +9,12 @@ does (the extra row or column goes at the end).
 
 import functools
 import itertools
+import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lamina._runtime import config
 from lamina.ops._convert import compiled, tensor
@@ -215,9 +218,9 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                                   data_format == "channels_first")
 
 
-# The CPU formulation keeps `inputs @ kernel` (prod(kernel_size) times the output's channels
-# per input position) from the forward to the backward pass; past this size the plain
-# convolution (no extra memory, slow gradients inside loops) is used.
+# The CPU formulations keep an intermediate from the forward to the backward pass (the
+# scatter form's `inputs @ kernel`, the phase form's input neighbourhoods); past this size
+# the plain convolution (no extra memory, slow gradients inside loops) is used.
 _MAX_COLUMN_BYTES = 256 * 2**20
 
 
@@ -230,31 +233,46 @@ def transposed_convolution(inputs, kernel, strides, padding, dilation, channels_
     loop, where XLA's CPU backend does not rewrite the convolutions that autodiff derives from
     a transposed convolution (an input-dilated convolution, its strided gradient and a kernel
     gradient with a window as large as the output) into its fast GEMM kernels; they run as
-    naive element loops, several times slower (benchmarks/README.md, "VAE decoder"). Here
-    every input position is multiplied by the whole kernel in one GEMM, `(positions, in) x
-    (in, taps * out)`, and each tap's product is added into the output at its strided place
-    (`lax.pad` with interior padding, all taps fused into one loop). Its derivative is made of
-    GEMMs and strided slices, fast anywhere; the results differ from the convolution's by
-    float rounding only.
+    naive element loops, several times slower (benchmarks/README.md, "VAE decoder"). Two
+    formulations made of GEMMs, slices and pads, whose derivatives are fast anywhere, replace
+    it; their results differ from the convolution's by float rounding only:
+
+    * the phase (sub-pixel) form, `_phase_transposed`: output position `o = q * stride + p`
+      only receives the taps congruent to its phase `p`, from a small neighbourhood of input
+      `q`. One GEMM multiplies each input neighbourhood by the sub-kernels of all phases,
+      stacked along the output channels (zero where a phase lacks a tap), and one
+      depth-to-space transpose interleaves the phases: no overlapping adds. It keeps
+      `window * in` numbers per input position (window: the neighbourhood's size, 2x2 for a
+      3x3 kernel with strides 2);
+    * the scatter form, `_scatter_transposed`: every input position times the whole kernel as
+      one GEMM, `(positions, in) x (in, taps * out)`, then each tap's product added at its
+      strided place (`lax.pad` with interior padding). It keeps `taps * out` numbers per input
+      position, the fewer when `out` is small (an image decoder's last layer).
+
+    The one with the smaller intermediate is used. Other backends keep `lax.conv_transpose`.
     """
     strides, dilation = tuple(strides), tuple(dilation)
     padding = tuple((int(lo), int(hi)) for lo, hi in padding)
     static = all(isinstance(n, int) for n in inputs.shape)
-    if (not static or jax.default_backend() != "cpu"
-            or _column_bytes(inputs, kernel) > _MAX_COLUMN_BYTES):
+    if not static or jax.default_backend() != "cpu":
+        return _lax_transposed(inputs, kernel, strides, padding, dilation, channels_first)
+    rank = inputs.ndim - 2
+    spatial_shape = inputs.shape[2:] if channels_first else inputs.shape[1:-1]
+    geometry = tuple(_phase_geometry(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi) in zip(
+        spatial_shape, kernel.shape[:rank], strides, dilation, padding))
+    (filters, channels), taps = kernel.shape[rank:], math.prod(kernel.shape[:rank])
+    window = math.prod(g.window for g in geometry)
+    phase = window * channels <= taps * filters
+    kept = min(window * channels, taps * filters)
+    if kept * (inputs.size // channels) * inputs.dtype.itemsize > _MAX_COLUMN_BYTES:
         return _lax_transposed(inputs, kernel, strides, padding, dilation, channels_first)
     if channels_first:
-        outputs = _gemm_transposed(jnp.moveaxis(inputs, 1, -1), kernel, strides, padding,
-                                   dilation)
-        return jnp.moveaxis(outputs, -1, 1)
-    return _gemm_transposed(inputs, kernel, strides, padding, dilation)
-
-
-def _column_bytes(inputs, kernel):
-    taps_out = 1
-    for size in kernel.shape[:-1]:
-        taps_out *= size
-    return inputs.size // kernel.shape[-1] * taps_out * inputs.dtype.itemsize
+        inputs = jnp.moveaxis(inputs, 1, -1)
+    if phase:
+        outputs = _phase_transposed(inputs, kernel, strides, geometry)
+    else:
+        outputs = _scatter_transposed(inputs, kernel, strides, padding, dilation)
+    return jnp.moveaxis(outputs, -1, 1) if channels_first else outputs
 
 
 def _lax_transposed(inputs, kernel, strides, padding, dilation, channels_first):
@@ -266,9 +284,73 @@ def _lax_transposed(inputs, kernel, strides, padding, dilation, channels_first):
         transpose_kernel=True)
 
 
+class _PhaseAxis(NamedTuple):
+    """One spatial axis of the phase form (hashable: a static argument).
+
+    Tap `t` of input `i` lands on output `i * stride + t * dilation + shift`
+    (`lax.conv_transpose` flips the kernel and convolves the stride-dilated input padded by
+    (before, after), so `shift = before - (span - 1)`): on phase `(t * dilation + shift) %
+    stride` of output block `q = i + (t * dilation + shift) // stride`. Block `q` thus reads
+    inputs `q - top .. q - top + window - 1`, where `top` is the largest such offset.
+    """
+
+    length: int     # the output's length
+    blocks: int     # output blocks of `stride` positions, the last one possibly cropped
+    window: int     # input positions each block reads
+    pad: tuple      # (before, after) padding of the input so that block q reads [q, q + window)
+    places: tuple   # per tap: (phase, index in the window)
+
+
+def _phase_geometry(n, kernel_size, stride, dilation, before, after):
+    span = (kernel_size - 1) * dilation + 1
+    shift = before - (span - 1)
+    length = (n - 1) * stride + 1 + before + after - span + 1
+    offsets = [(t * dilation + shift) // stride for t in range(kernel_size)]
+    top, window = max(offsets), max(offsets) - min(offsets) + 1
+    blocks = -(-length // stride)
+    places = tuple(((t * dilation + shift) % stride, top - offset)
+                   for t, offset in enumerate(offsets))
+    return _PhaseAxis(length, blocks, window, (top, blocks + window - 1 - n - top), places)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _phase_transposed(inputs, kernel, strides, geometry):
+    """The phase form of `transposed_convolution` (see there), channels last; compiled as its
+    own (inlined) function, so that a traced step shows it as one equation."""
+    rank = inputs.ndim - 2
+    kernel_size, (filters, channels) = kernel.shape[:rank], kernel.shape[rank:]
+    windows, blocks = [g.window for g in geometry], [g.blocks for g in geometry]
+    x = jax.lax.pad(inputs, jnp.zeros((), inputs.dtype),
+                    [(0, 0, 0), *[(*g.pad, 0) for g in geometry], (0, 0, 0)])
+    views = [jax.lax.slice(x, (0, *start, 0),
+                           (x.shape[0], *[a + b for a, b in zip(start, blocks)], channels))
+             for start in itertools.product(*map(range, windows))]
+    neighbourhoods = jnp.stack(views, axis=-2)  # (batch, *blocks, window, in)
+    # The sub-kernels side by side: (window, in) x (phases, out), a zero where a phase has no
+    # tap at a window position (the index past the last tap picks the appended zeros).
+    taps, phases, window = math.prod(kernel_size), math.prod(strides), math.prod(windows)
+    index = np.full((window, phases), taps, np.int32)
+    for number, tap in enumerate(itertools.product(*map(range, kernel_size))):
+        phase, place = zip(*[g.places[t] for g, t in zip(geometry, tap)])
+        index[np.ravel_multi_index(place, windows), np.ravel_multi_index(phase, strides)] = number
+    flat = jnp.concatenate([kernel.reshape(taps, filters, channels),
+                            jnp.zeros((1, filters, channels), kernel.dtype)])
+    stacked = jnp.transpose(flat[index], (0, 3, 1, 2)).reshape(window * channels,
+                                                                phases * filters)
+    outputs = jax.lax.dot_general(
+        neighbourhoods.reshape(-1, window * channels), stacked, (((1,), (0,)), ((), ())))
+    # Depth to space: (batch, *blocks, *strides, out) -> (batch, block, stride, ..., out).
+    outputs = outputs.reshape(inputs.shape[0], *blocks, *strides, filters)
+    order = [0, *itertools.chain.from_iterable((1 + a, 1 + rank + a) for a in range(rank)),
+             1 + 2 * rank]
+    outputs = jnp.transpose(outputs, order).reshape(
+        inputs.shape[0], *[b * s for b, s in zip(blocks, strides)], filters)
+    return outputs[(slice(None), *[slice(0, g.length) for g in geometry])]
+
+
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))
-def _gemm_transposed(inputs, kernel, strides, padding, dilation):
-    """The channels-last CPU formulation of `transposed_convolution` (see there); compiled as
+def _scatter_transposed(inputs, kernel, strides, padding, dilation):
+    """The scatter form of `transposed_convolution` (see there), channels last; compiled as
     its own (inlined) function, so that a traced step shows it as one equation."""
     rank = inputs.ndim - 2
     kernel_size, (filters, channels) = kernel.shape[:rank], kernel.shape[rank:]

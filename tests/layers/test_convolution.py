@@ -230,7 +230,7 @@ def test_compiled_call_matches_eager_and_has_no_per_element_loops(name, args):
     large = jax.make_jaxpr(forward_and_gradient)(np.ones((3, 9, 9, 2), np.float32))
     # The program does not grow with the input: no Python loops over positions.
     assert len(small.eqns) == len(large.eqns) < 30
-    # On CPU a transposed convolution is a GEMM and strided adds (fast inside fit's loop).
+    # On CPU a transposed convolution is made of GEMMs, slices and pads (fast inside fit's loop).
     transposed_on_cpu = name == "Conv2DTranspose" and jax.default_backend() == "cpu"
     assert ("dot_general" if transposed_on_cpu else "conv_general_dilated") in str(small)
 

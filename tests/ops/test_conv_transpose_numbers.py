@@ -12,6 +12,7 @@ import pytest
 
 import lamina
 from lamina import ops
+from lamina.ops._convolution import _dimension_numbers, _transpose_padding
 
 X = (np.arange(12).reshape(1, 2, 3, 2) % 5 - 2).astype("float32")
 W = (np.arange(36).reshape(3, 3, 2, 2) % 7 - 3).astype("float32")
@@ -87,3 +88,43 @@ def test_layer_trains_to_keras_numbers_inside_fit():
     history = model.fit(X, cotangent[None], batch_size=1, epochs=1, verbose=0)
     assert history.history["loss"][0] == float(np.dot(output, cotangent.ravel()))
     np.testing.assert_array_equal(layer.kernel.numpy().ravel(), W.ravel() - 0.5 * np.array(grad_w))
+
+
+# Channels (in, out) that make the CPU path pick each of its two forms: few input channels
+# the phase form (each output phase from a small input neighbourhood), few output channels
+# the scatter form (each tap's product added at its strided place).
+@pytest.mark.parametrize("channels", [(1, 5), (5, 1)], ids=["phase", "scatter"])
+@pytest.mark.parametrize("spatial, arguments", [
+    ((4,), dict(strides=3, padding="valid", output_padding=2)),
+    ((3, 4), dict(strides=(2, 3), padding="same")),
+    ((3, 4), dict(strides=2, padding="valid", kernel=(4, 2))),
+    ((4, 3), dict(strides=1, padding="same", dilation_rate=2)),
+    ((2, 3, 2), dict(strides=2, padding="same", output_padding=1)),
+])
+def test_both_cpu_forms_equal_lax_conv_transpose_on_integers(channels, spatial, arguments):
+    arguments = dict(arguments)
+    rank = len(spatial)
+    kernel_size = arguments.pop("kernel", (3,) * rank)
+    (cin, cout), rng = channels, np.random.default_rng(rank)
+    x = rng.integers(-3, 4, (2, *spatial, cin)).astype("float32")
+    w = rng.integers(-3, 4, (*kernel_size, cout, cin)).astype("float32")
+
+    @jax.jit
+    def both(x, w):
+        y, pullback = jax.vjp(lambda a, b: ops.conv_transpose(a, b, **arguments), x, w)
+        # Keras's JAX backend: lax.conv_transpose with the same padding (ops' own rule).
+        strides = arguments["strides"]
+        strides = (strides,) * rank if isinstance(strides, int) else strides
+        dilation = (arguments.get("dilation_rate", 1),) * rank
+        pads = [_transpose_padding(k, s, d, arguments["padding"].upper(),
+                                   arguments.get("output_padding"))
+                for k, s, d in zip(kernel_size, strides, dilation)]
+        reference, reference_pullback = jax.vjp(lambda a, b: jax.lax.conv_transpose(
+            a, b, strides, pads, rhs_dilation=dilation, transpose_kernel=True,
+            dimension_numbers=_dimension_numbers(rank, "channels_last")), x, w)
+        cotangent = (jnp.arange(y.size).reshape(y.shape) % 3 - 1).astype(y.dtype)
+        return (y, *pullback(cotangent)), (reference, *reference_pullback(cotangent))
+
+    for ours, reference in zip(*both(jnp.asarray(x), jnp.asarray(w))):
+        assert ours.shape == reference.shape
+        np.testing.assert_array_equal(ours, reference)
