@@ -367,15 +367,19 @@ def _scatter_transposed(inputs, kernel, strides, padding, dilation):
     lengths = [(n - 1) * s + 1 + lo + hi - span + 1 for n, s, (lo, hi), span in zip(
         inputs.shape[1:-1], strides, padding, spans)]
     zero = jnp.zeros((), columns.dtype)
+    # lax.split, not indexing: the derivative then stacks the taps' gradients with one
+    # concatenate instead of padding each into a full-size array and adding those.
+    pieces = jax.lax.split(columns, (1,) * len(taps), axis=columns.ndim - 2)
     outputs = None
-    for number, tap in enumerate(taps):
+    for tap, piece in zip(taps, pieces):
         config = [(0, 0, 0)]
         for n, t, s, d, shift, length in zip(inputs.shape[1:-1], tap, strides, dilation,
                                              shifts, lengths):
             low = t * d + shift
             config.append((low, length - low - ((n - 1) * s + 1), s - 1))
         config.append((0, 0, 0))
-        placed = jax.lax.pad(columns[..., number, :], zero, config)
+        placed = jax.lax.pad(piece.reshape(piece.shape[:-2] + piece.shape[-1:]), zero,
+                             config)
         outputs = placed if outputs is None else outputs + placed
     return outputs
 
