@@ -16,6 +16,8 @@ alike:
 * hand-written JAX, same formulation: one `jax.jit` epoch (`lax.scan` over batches, optax's
   adam), transposed convolutions by `lamina.ops._convolution.transposed_convolution` (what
   the layer runs);
+* hand-written JAX, the scatter form (`_scatter_transposed`: one GEMM then each tap's product
+  added at its strided place, what lamina ran for every layer before the phase form);
 * hand-written JAX, `lax.conv_transpose` (Keras's JAX formulation) in the same `lax.scan`.
 
 Reported: medians over rounds after the first (the first includes compilation, reported apart),
@@ -135,21 +137,23 @@ def scan_epoch(loss_fn, params, optimizer, x, y, rows, batch):
     return run
 
 
-def jax_vae(rows, plain):
+def jax_vae(rows, form):
     import jax
     import jax.numpy as jnp
     import optax
     from jax import lax
 
     from lamina.layers.convolution import transpose_padding
-    from lamina.ops._convolution import transposed_convolution
+    from lamina.ops._convolution import _scatter_transposed, transposed_convolution
 
     def deconv(x, w, stride):
-        if plain:
+        if form == "plain":
             return lax.conv_transpose(x, w, (stride, stride), "SAME",
                                       dimension_numbers=("NHWC", "HWIO", "NHWC"),
                                       transpose_kernel=True)
-        pads = [transpose_padding(3, stride, 1, "same", None)] * 2
+        pads = tuple([transpose_padding(3, stride, 1, "same", None)] * 2)
+        if form == "scatter":
+            return _scatter_transposed(x, w, (stride, stride), pads, (1, 1))
         return transposed_convolution(x, w, (stride, stride), pads, (1, 1), False)
 
     def glorot(key, shape, fan_in, fan_out):
@@ -184,7 +188,8 @@ def worker_main(kind, rows):
     if kind in ("lamina", "keras"):
         worker = FitWorker(kind, rows)
     else:
-        worker = FnWorker(jax_vae(rows, plain=kind == "jax-plain"))
+        worker = FnWorker(jax_vae(rows, form={"jax-plain": "plain", "jax-scatter": "scatter"}
+                                  .get(kind, "lamina")))
     serve(worker)
 
 
@@ -309,6 +314,7 @@ def main():
     if args.worker:
         return worker_main(args.worker, args.rows)
     kinds = [("lamina", "lamina"), ("hand-written jax (same formulation)", "jax"),
+             ("hand-written jax (scatter form, before)", "jax-scatter"),
              ("hand-written jax (lax.conv_transpose)", "jax-plain"), ("keras 3 (jax)", "keras")]
     sides = run_sides(side_specs(__file__, kinds, args), args.epochs)
     report(f"VAE decoder, {args.rows} rows, batch {BATCH}: median of {args.epochs - 1} rounds "
