@@ -16,8 +16,9 @@ alike:
 * hand-written JAX, same formulation: one `jax.jit` epoch (`lax.scan` over batches, optax's
   adam), transposed convolutions by `lamina.ops._convolution.transposed_convolution` (what
   the layer runs);
-* hand-written JAX, the scatter form (`_scatter_transposed`: one GEMM then each tap's product
-  added at its strided place, what lamina ran for every layer before the phase form);
+* hand-written JAX, the scatter form everywhere (`_scatter_transposed`: one GEMM, then each
+  tap's product added at its strided place; what lamina ran for every layer before the phase
+  form);
 * hand-written JAX, `lax.conv_transpose` (Keras's JAX formulation) in the same `lax.scan`.
 
 Reported: medians over rounds after the first (the first includes compilation, reported apart),
@@ -314,7 +315,7 @@ def main():
     if args.worker:
         return worker_main(args.worker, args.rows)
     kinds = [("lamina", "lamina"), ("hand-written jax (same formulation)", "jax"),
-             ("hand-written jax (scatter form, before)", "jax-scatter"),
+             ("hand-written jax (scatter form everywhere)", "jax-scatter"),
              ("hand-written jax (lax.conv_transpose)", "jax-plain"), ("keras 3 (jax)", "keras")]
     sides = run_sides(side_specs(__file__, kinds, args), args.epochs)
     report(f"VAE decoder, {args.rows} rows, batch {BATCH}: median of {args.epochs - 1} rounds "
