@@ -53,7 +53,8 @@ SCRIPTS = [
     ("fit_resnet.py", ["--rows", "256", "--epochs", "2", "--loss-tolerance", "0.5"], []),
     # The plain lax.conv_transpose side is ~15x slower and the scatter-form side is a
     # before/after of the formulation choice: the full mode measures both.
-    ("fit_vae_decoder.py", ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose,scatter"], []),
+    ("fit_vae_decoder.py",
+     ["--rows", "1280", "--epochs", "2", "--skip", "conv_transpose,scatter"], []),
     ("fit_lstm.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_gru.py", ["--rows", "640", "--epochs", "2"], []),
     ("fit_streaming.py", ["--rows", "1024", "--epochs", "2"], []),
