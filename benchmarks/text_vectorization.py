@@ -11,9 +11,9 @@ its own process (a process holds one Keras backend), runs `rounds` times:
 
 Sides: lamina; Keras 3 on JAX (needs TensorFlow installed: Keras runs this layer through it
 on every backend); Keras 3 on TensorFlow with `--tf-python` (default: /tmp/tfvenv/bin/python
-when it exists). A side that fails says why and the others still report (without lamina, their
-times only, and no ratio). Sides run one after another, round by round, so load on the machine hits all
-of them. Reported: medians, and Keras/lamina ratios (above 1: lamina is faster); each side's
+when it exists). A side that fails says why and the others still report (without lamina,
+their times only, and no ratio). Sides run one after another, round by round, so load on the
+machine hits all of them. Reported: medians, and Keras/lamina ratios (above 1: lamina is faster); each side's
 outputs are checked equal to lamina's (same vocabulary, same ids), and a side whose outputs
 differ is a failure in the `RESULT` lines (`_results.emit`) that run_all.py collects.
 
