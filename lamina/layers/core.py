@@ -233,6 +233,20 @@ class Dense(QuantizedDense, Layer):
         }
 
 
+def _add_trailing_bias(outputs, bias):
+    """`outputs + bias`; a bias spanning the trailing output axes is added over a 2D view.
+
+    The bias's gradient is then a sum over the rows of a matrix. Over the 4D outputs of a
+    multi-head projection (`(batch, time, heads, depth)` with a `(heads, depth)` bias), XLA's
+    CPU backend rewrites that sum as a padded windowed reduction, several times slower.
+    """
+    rows = outputs.ndim - bias.ndim
+    if rows < 2 or bias.size == 0 or outputs.shape[rows:] != bias.shape:
+        return outputs + bias
+    flat = outputs.reshape((-1, bias.size)) + bias.reshape(-1)
+    return flat.reshape(outputs.shape)
+
+
 class EinsumDense(QuantizedEinsumDense, Layer):
     """A dense layer described by an einsum equation: `EinsumDense("ab,bc->ac", (64,))`.
 
@@ -404,7 +418,7 @@ class EinsumDense(QuantizedEinsumDense, Layer):
             return self._quantized_call(inputs)
         outputs = jnp.einsum(self.equation, inputs, self.kernel.value)
         if self.bias is not None:
-            outputs = outputs + self.bias.value
+            outputs = _add_trailing_bias(outputs, self.bias.value)
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape):
