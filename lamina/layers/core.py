@@ -208,9 +208,17 @@ class Dense(QuantizedDense, Layer):
     def call(self, inputs):
         if self._quantized_mode is not None:
             return self._quantized_call(inputs)
-        outputs = jnp.matmul(inputs, self.kernel.value)
+        inputs = jnp.asarray(inputs)
+        # Inputs of rank > 2 are multiplied as one (rows, features) matrix: differentiated
+        # through a batched matmul, the kernel's gradient contracted the rows of both operands,
+        # a form XLA's CPU backend runs outside its fast GEMM library and with a transposed
+        # copy of the output gradient; through a 2D product it is one plain GEMM.
+        flat = inputs.reshape((-1, inputs.shape[-1])) if inputs.ndim > 2 else inputs
+        outputs = jnp.matmul(flat, self.kernel.value)
         if self.bias is not None:
             outputs = outputs + self.bias.value
+        if flat is not inputs:
+            outputs = outputs.reshape(inputs.shape[:-1] + outputs.shape[-1:])
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape):
