@@ -13,10 +13,15 @@ words a sequence carries more of, among random filler words; nothing is download
 Sides, each in its own process, alternate epoch by epoch (the driver is fit_vae_decoder.py's):
 lamina's `fit`, Keras 3 on JAX and on TensorFlow (`--tf-python`), and hand-written JAX (one
 jitted epoch, `lax.scan` over batches, optax's adam; attention, layer normalization and
-dropout written out, Keras's initializers, and Keras's way of drawing dropout masks: a raw
-uint32 key per draw, advanced by one each time), once with attention in the textbook order
-(`softmax(q k^T * scale) v`, as jax.nn.dot_product_attention and Keras compute it) and once
-arranged as lamina computes float32 attention (`lamina.ops._attention._float32_attention`).
+dropout written out, Keras's initializers, and Keras's way of seeding dropout masks: a raw
+uint32 key per draw, advanced by one each time), once as Keras 3 on JAX computes (attention
+in the textbook order `softmax(q k^T * scale) v`, as jax.nn.dot_product_attention does;
+layer normalization differentiated op by op; masks from `jax.random.bernoulli`; dense layers
+as batched matmuls) and once in lamina's formulation: float32 attention arranged as
+`lamina.ops._attention._float32_attention` computes it, layer normalization with its
+closed-form derivative (`lamina.layers.normalization._centered_layer_norm`), masks from one
+threefry hash per two positions (`lamina.random._keep_mask`), dense layers over 2D views of
+their inputs and multi-head biases added over 2D views (`lamina.layers.core`).
 
     python benchmarks/fit_transformer.py [--epochs 4] [--rows 25000] [--skip tensorflow]
     python benchmarks/fit_transformer.py --rows 3200 --epochs 3      # a quick run
@@ -103,13 +108,15 @@ def build_model(keras):
 def jax_transformer(rows, arranged=False):
     """The same model and step in hand-written JAX; returns `run()` giving (steps, epoch loss).
 
-    `arranged`: attention as lamina arranges it for float32 (query scaled before the product,
-    heads in front of time, softmax normalized after the product with the values) instead of
-    the textbook order (scaled logits, softmax, product)."""
+    `arranged`: lamina's formulation (see the module docstring) instead of Keras 3 on JAX's:
+    attention arranged for float32 (query scaled before the product, heads in front of time,
+    softmax normalized after the product with the values), layer normalization's closed-form
+    derivative, dropout masks from threefry over halves, 2D dense products."""
     import jax
     import jax.numpy as jnp
     import optax
     from jax import lax
+    from jax.extend.random import threefry_2x32
 
     keys = iter(jax.random.split(jax.random.PRNGKey(0), 16))
 
@@ -137,19 +144,51 @@ def jax_transformer(rows, arranged=False):
         "wd": glorot((EMBED, 20)), "bd": zeros(20), "wc": glorot((20, CLASSES)),
         "bc": zeros(CLASSES)}
 
-    def layer_norm(x, gamma, beta):
+    def plain_layer_norm(x, gamma, beta):
         mean = jnp.mean(x, -1, keepdims=True)
         inv = lax.rsqrt(jnp.var(x, -1, keepdims=True) + 1e-6) * gamma
         return x * inv + (beta - mean * inv)
 
+    @jax.custom_jvp
+    def closed_form_layer_norm(x, gamma, beta):
+        return plain_layer_norm(x, gamma, beta)
+
+    @closed_form_layer_norm.defjvp
+    def _(primals, tangents):
+        (x, gamma, beta), (dx, dgamma, dbeta) = primals, tangents
+        mean = jnp.mean(x, -1, keepdims=True)
+        rstd = lax.rsqrt(jnp.var(x, -1, keepdims=True) + 1e-6)
+        normalized = (x - mean) * rstd
+        dnormalized = rstd * (dx - jnp.mean(dx, -1, keepdims=True) - normalized * jnp.mean(
+            dx * normalized, -1, keepdims=True))
+        return (plain_layer_norm(x, gamma, beta),
+                dnormalized * gamma + normalized * dgamma + dbeta)
+
+    layer_norm = closed_form_layer_norm if arranged else plain_layer_norm
+
     def dropout(x, key):
-        keep = jax.random.bernoulli(key, 0.9, x.shape)
+        if arranged:  # one threefry hash per two positions, bernoulli's uniform floats
+            bits = threefry_2x32((key[0], key[1]), lax.iota(jnp.uint32, x.size))
+            floats = lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000),
+                                              jnp.float32) - 1.0
+            keep = (floats < 0.9).reshape(x.shape)
+        else:
+            keep = jax.random.bernoulli(key, 0.9, x.shape)
         return jnp.where(keep, x / 0.9, 0.0)
 
+    def dense(x, w, b):
+        if arranged:
+            return (x.reshape(-1, x.shape[-1]) @ w + b).reshape(x.shape[:-1] + w.shape[-1:])
+        return x @ w + b
+
+    def project(x, w, b):
+        y = jnp.einsum("btd,dnh->btnh", x, w)
+        if arranged:
+            return (y.reshape(-1, b.size) + b.reshape(-1)).reshape(y.shape)
+        return y + b
+
     def attention(p, x):
-        q = jnp.einsum("btd,dnh->btnh", x, p["wq"]) + p["bq"]
-        k = jnp.einsum("bsd,dnh->bsnh", x, p["wk"]) + p["bk"]
-        v = jnp.einsum("bsd,dnh->bsnh", x, p["wv"]) + p["bv"]
+        q, k, v = (project(x, p["w" + n], p["b" + n]) for n in "qkv")
         if arranged:
             q, k, v = (jnp.swapaxes(t, 1, 2) for t in (q * np.float32(1 / np.sqrt(EMBED)), k, v))
             logits = jnp.einsum("bnth,bnsh->bnts", q, k)
@@ -169,7 +208,7 @@ def jax_transformer(rows, arranged=False):
         x = jnp.take(p["token"], tokens, axis=0) + jnp.take(p["position"],
                                                             jnp.arange(MAXLEN), axis=0)
         h = layer_norm(x + dropout(attention(p, x), drop[0]), p["g1"], p["b1"])
-        f = jax.nn.relu(h @ p["wf1"] + p["bf1"]) @ p["wf2"] + p["bf2"]
+        f = dense(jax.nn.relu(dense(h, p["wf1"], p["bf1"])), p["wf2"], p["bf2"])
         h = layer_norm(h + dropout(f, drop[1]), p["g2"], p["b2"])
         h = dropout(jnp.mean(h, axis=1), drop[2])
         h = dropout(jax.nn.relu(h @ p["wd"] + p["bd"]), drop[3])
@@ -226,7 +265,7 @@ def main():
     if args.worker:
         return worker_main(args.worker, args.rows)
     kinds = [("lamina", "lamina"), ("hand-written jax (same formulation)", "jax"),
-             ("hand-written jax (lamina's attention arrangement)", "jax-arranged"),
+             ("hand-written jax (lamina's formulation)", "jax-arranged"),
              ("keras 3 (jax)", "keras")]
     sides = driver.run_sides(driver.side_specs(__file__, kinds, args), args.epochs)
     driver.report(f"Transformer text classifier, {args.rows} rows, batch {BATCH}: median of "

@@ -208,9 +208,17 @@ class Dense(QuantizedDense, Layer):
     def call(self, inputs):
         if self._quantized_mode is not None:
             return self._quantized_call(inputs)
-        outputs = jnp.matmul(inputs, self.kernel.value)
+        inputs = jnp.asarray(inputs)
+        # Inputs of rank > 2 are multiplied as one (rows, features) matrix: differentiated
+        # through a batched matmul, the kernel's gradient contracted the rows of both operands,
+        # a form XLA's CPU backend runs outside its fast GEMM library and with a transposed
+        # copy of the output gradient; through a 2D product it is one plain GEMM.
+        flat = inputs.reshape((-1, inputs.shape[-1])) if inputs.ndim > 2 else inputs
+        outputs = jnp.matmul(flat, self.kernel.value)
         if self.bias is not None:
             outputs = outputs + self.bias.value
+        if flat is not inputs:
+            outputs = outputs.reshape(inputs.shape[:-1] + outputs.shape[-1:])
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape):
@@ -231,6 +239,20 @@ class Dense(QuantizedDense, Layer):
             "quantization_config": serialization.serialize_keras_object(
                 self.quantization_config),
         }
+
+
+def _add_trailing_bias(outputs, bias):
+    """`outputs + bias`; a bias spanning the trailing output axes is added over a 2D view.
+
+    The bias's gradient is then a sum over the rows of a matrix. Over the 4D outputs of a
+    multi-head projection (`(batch, time, heads, depth)` with a `(heads, depth)` bias), XLA's
+    CPU backend rewrites that sum as a padded windowed reduction, several times slower.
+    """
+    rows = outputs.ndim - bias.ndim
+    if rows < 2 or bias.size == 0 or outputs.shape[rows:] != bias.shape:
+        return outputs + bias
+    flat = outputs.reshape((-1, bias.size)) + bias.reshape(-1)
+    return flat.reshape(outputs.shape)
 
 
 class EinsumDense(QuantizedEinsumDense, Layer):
@@ -404,7 +426,7 @@ class EinsumDense(QuantizedEinsumDense, Layer):
             return self._quantized_call(inputs)
         outputs = jnp.einsum(self.equation, inputs, self.kernel.value)
         if self.bias is not None:
-            outputs = outputs + self.bias.value
+            outputs = _add_trailing_bias(outputs, self.bias.value)
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape):

@@ -85,20 +85,50 @@ def _layer_norm(x, gamma, beta, *, axes, epsilon, rms_scaling, out_dtype):
     # A weight over several axes is laid out in sorted-axis order, as Keras 3 does.
     gamma, beta = (None if w is None else w.astype(x.dtype).reshape(broadcast_shape)
                    for w in (gamma, beta))
-    variance = jnp.var(x, axis=axes, keepdims=True)
     if rms_scaling:
-        outputs = x * jax.lax.rsqrt(variance + epsilon)
+        outputs = x * jax.lax.rsqrt(jnp.var(x, axis=axes, keepdims=True) + epsilon)
         if gamma is not None:
             outputs = outputs * gamma
     else:
-        inv = jax.lax.rsqrt(variance + epsilon)
-        if gamma is not None:
-            inv = inv * gamma
-        offset = -jnp.mean(x, axis=axes, keepdims=True) * inv
-        if beta is not None:
-            offset = offset + beta
-        outputs = x * inv + offset
+        outputs = _centered_layer_norm(x, gamma, beta, axes, epsilon)
     return outputs.astype(input_dtype).astype(out_dtype)
+
+
+def _layer_norm_forward(x, gamma, beta, axes, epsilon):
+    """`x * inv + (beta - mean * inv)` with `inv = gamma / sqrt(variance + epsilon)` (Keras's
+    order of operations); also returns the mean and `1 / sqrt(variance + epsilon)`."""
+    mean = jnp.mean(x, axis=axes, keepdims=True)
+    rstd = jax.lax.rsqrt(jnp.var(x, axis=axes, keepdims=True) + epsilon)
+    inv = rstd if gamma is None else rstd * gamma
+    offset = -mean * inv
+    if beta is not None:
+        offset = offset + beta
+    return x * inv + offset, mean, rstd
+
+
+# The derivative is given in closed form: differentiated op by op, the statistics' chain (mean,
+# variance, rsqrt, the broadcasts between them) made about ten passes over the activations
+# in the backward step, several of them broadcasts that XLA's CPU backend writes out in full;
+# the closed form is two reductions and one elementwise pass. A JVP rule (not a VJP) keeps
+# forward-mode differentiation working; JAX transposes it for the gradient.
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
+def _centered_layer_norm(x, gamma, beta, axes, epsilon):
+    return _layer_norm_forward(x, gamma, beta, axes, epsilon)[0]
+
+
+@_centered_layer_norm.defjvp
+def _centered_layer_norm_jvp(axes, epsilon, primals, tangents):
+    x, gamma, beta = primals
+    dx, dgamma, dbeta = tangents
+    outputs, mean, rstd = _layer_norm_forward(x, gamma, beta, axes, epsilon)
+    normalized = (x - mean) * rstd
+    # d(normalized) = rstd * (dx - mean(dx) - normalized * mean(dx * normalized))
+    dnormalized = rstd * (dx - jnp.mean(dx, axis=axes, keepdims=True) - normalized * jnp.mean(
+        dx * normalized, axis=axes, keepdims=True))
+    doutputs = dnormalized if gamma is None else dnormalized * gamma + normalized * dgamma
+    if beta is not None:
+        doutputs = doutputs + dbeta
+    return outputs, doutputs
 
 
 @functools.partial(jax.jit, static_argnames=("groups", "axis", "epsilon", "out_dtype"))

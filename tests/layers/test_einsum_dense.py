@@ -99,3 +99,32 @@ def test_an_ellipsis_layer_keeps_a_free_batch_and_saves(tmp_path):
 def test_bad_equations_say_which_form_is_expected(equation, bias_axes, rank, message):
     with pytest.raises(ValueError, match=message):
         layers.EinsumDense(equation, 4, bias_axes=bias_axes)(np.ones((2,) * rank, np.float32))
+
+
+@pytest.mark.parametrize("equation, output_shape, bias_axes", [
+    ("abc,cde->abde", (3, 2, 4), "de"),   # a multi-head projection: the bias over two axes
+    ("abc,cde->abde", (3, 2, 4), "e"),    # a bias over the last axis only
+    ("abc,cd->abd", (3, 4), "d"),
+])
+def test_outputs_and_bias_gradient_equal_a_broadcast_add(equation, output_shape, bias_axes):
+    import jax
+    import jax.numpy as jnp
+
+    layer = layers.EinsumDense(equation, output_shape=output_shape, bias_axes=bias_axes,
+                               bias_initializer="random_normal")
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 3, 5)), "float32")
+    layer.build(x.shape)
+    kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+    cotangent = jnp.asarray(np.random.default_rng(1).normal(
+        size=(2,) + output_shape), "float32")
+
+    def ours(k, b):
+        return jnp.sum(layer.stateless_call([k, b], [], x)[0] * cotangent)
+
+    def reference(k, b):
+        return jnp.sum((jnp.einsum(equation, x, k) + b) * cotangent)
+
+    np.testing.assert_allclose(ours(kernel, bias), reference(kernel, bias), rtol=1e-5)
+    for a, b in zip(jax.grad(ours, (0, 1))(kernel, bias),
+                    jax.grad(reference, (0, 1))(kernel, bias)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
