@@ -2,6 +2,7 @@
 references, training vs inference, moving statistics (eager, compiled, under gradients), errors,
 configs, and Keras 3 side by side when it is installed."""
 
+import functools
 import os
 
 import jax
@@ -469,3 +470,56 @@ def test_rms_normalization_matches_keras(keras3):
         ours(X)
         random_weights(ours)
         compare_with_keras(keras3, ours, theirs, X)
+
+
+def test_batch_norm_training_derivatives_match_op_by_op_differentiation():
+    # Training-mode batch norm has a closed-form derivative (`_batch_norm_unmasked`): forward
+    # mode, reverse mode and second derivatives must equal differentiating the same forward
+    # computation op by op, statistics outputs (the moving averages' inputs) included.
+    from lamina.layers.normalization import _batch_norm_forward, _batch_norm_unmasked
+
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=(3, 2, 2, 3)) * 2 + 3).astype("float32")
+    gamma, beta, t = (rng.normal(size=s).astype("float32") for s in (3, 3, x.shape))
+    # float32 throughout: the two derivatives agree to float rounding.
+    for axis, reduction_axes, weights in [(3, (0, 1, 2), (gamma, beta)),
+                                          (1, (0, 2, 3), (None, None))]:
+        def loss(fn, x, *weights):
+            y, mean, variance = fn(x, *weights, axis, reduction_axes, 1e-3)
+            return jnp.sum(jnp.sin(y)) + jnp.sum(0.3 * mean + 0.7 * variance)
+
+        closed, op_by_op = (functools.partial(loss, f) for f in (
+            _batch_norm_unmasked, _batch_norm_forward))
+        argnums = (0, 1, 2) if weights[0] is not None else (0,)
+        for got, want in [
+                (jax.grad(closed, argnums)(x, *weights),
+                 jax.grad(op_by_op, argnums)(x, *weights)),
+                (jax.jvp(lambda x: closed(x, *weights), (x,), (t,)),
+                 jax.jvp(lambda x: op_by_op(x, *weights), (x,), (t,))),
+                (jax.grad(lambda x: jnp.sum(jax.grad(closed)(x, *weights) ** 2))(x),
+                 jax.grad(lambda x: jnp.sum(jax.grad(op_by_op)(x, *weights) ** 2))(x))]:
+            for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+                np.testing.assert_allclose(g, w, rtol=1e-4,
+                                           atol=1e-5 * float(np.max(np.abs(w))))
+
+
+def test_batch_norm_training_gradients_match_keras(keras3):
+    x = (RNG.normal(size=(6, 2, 2, 3)) * 2 + 1).astype("float32")
+    layers = [BatchNormalization(), keras3.layers.BatchNormalization()]
+    for layer in layers:
+        layer.build(x.shape)
+    random_weights(layers[0], positive_last=1)
+    for ours, theirs in zip(layers[0].weights, layers[1].weights):
+        theirs.assign(np.asarray(ours.numpy()))
+
+    def gradients(layer):
+        def loss(trainable, x):
+            y, new = layer.stateless_call(
+                trainable, [v.value for v in layer.non_trainable_variables], x, training=True)
+            return jnp.sum(jnp.sin(y)), new
+        trainable = [jnp.asarray(v.value) for v in layer.trainable_variables]
+        return jax.grad(loss, argnums=(0, 1), has_aux=True)(trainable, jnp.asarray(x))
+
+    (ours, ours_new), (theirs, theirs_new) = (gradients(layer) for layer in layers)
+    for got, want in zip(jax.tree.leaves((ours, ours_new)), jax.tree.leaves((theirs, theirs_new))):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
