@@ -235,15 +235,16 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     if not isinstance(to_file, str):
         raise TypeError(
             f"plot_model's `to_file` must be a path. Received: to_file={to_file!r}")
+    # The caller's own mistakes are reported whatever is installed, before pydot and Graphviz.
+    if kwargs.pop("layer_range", None) is not None:
+        raise ValueError("Argument `layer_range` is no longer supported.")
+    if kwargs:
+        raise ValueError(f"Unrecognized keyword arguments for plot_model: {sorted(kwargs)}.")
     if pydot is None:
         return _missing(_PYDOT_MISSING.format(function="plot_model"))
     problem = _graphviz_problem()
     if problem is not None:
         return _missing(_GRAPHVIZ_MISSING.format(reason=problem))
-    if kwargs.pop("layer_range", None) is not None:
-        raise ValueError("Argument `layer_range` is no longer supported.")
-    if kwargs:
-        raise ValueError(f"Unrecognized keyword arguments for plot_model: {sorted(kwargs)}.")
     extension = os.path.splitext(to_file)[1][1:] or "png"
     formats = pydot.Dot().formats
     if extension not in formats:
