@@ -491,13 +491,14 @@ def test_batch_norm_training_derivatives_match_op_by_op_differentiation():
         closed, op_by_op = (functools.partial(loss, f) for f in (
             _batch_norm_unmasked, _batch_norm_forward))
         argnums = (0, 1, 2) if weights[0] is not None else (0,)
-        for got, want in [
-                (jax.grad(closed, argnums)(x, *weights),
-                 jax.grad(op_by_op, argnums)(x, *weights)),
-                (jax.jvp(lambda x: closed(x, *weights), (x,), (t,)),
-                 jax.jvp(lambda x: op_by_op(x, *weights), (x,), (t,))),
-                (jax.grad(lambda x: jnp.sum(jax.grad(closed)(x, *weights) ** 2))(x),
-                 jax.grad(lambda x: jnp.sum(jax.grad(op_by_op)(x, *weights) ** 2))(x))]:
+
+        def derivatives(fn):  # compiled as one program: op by op, the second derivative's
+            return (jax.grad(fn, argnums)(x, *weights),  # hundreds of dispatches took seconds
+                    jax.jvp(lambda x: fn(x, *weights), (x,), (t,)),
+                    jax.grad(lambda x: jnp.sum(jax.grad(fn)(x, *weights) ** 2))(x))
+
+        for got, want in zip(jax.jit(lambda: derivatives(closed))(),
+                             jax.jit(lambda: derivatives(op_by_op))()):
             for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
                 np.testing.assert_allclose(g, w, rtol=1e-4,
                                            atol=1e-5 * float(np.max(np.abs(w))))
