@@ -3,10 +3,23 @@ library, or one Keras backend): the child prints JSON lines, the first when it i
 one reply per command it reads from its stdin; other output is skipped. `keras_sides` is the
 one list of Keras 3 sides (which backends, from which Python) that every script starts."""
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+
+_TF_VENV_PYTHON = "/tmp/tfvenv/bin/python"
+
+
+def default_tf_python():
+    """The Python that runs the Keras 3 on TensorFlow sides unless `--tf-python` says
+    otherwise: a separate venv at /tmp/tfvenv when there is one (the README's set-up), else
+    this Python when TensorFlow is installed in it (the project's test extras bring it in),
+    else the /tmp/tfvenv path, which the scripts then report as missing."""
+    if os.path.exists(_TF_VENV_PYTHON) or importlib.util.find_spec("tensorflow") is None:
+        return _TF_VENV_PYTHON
+    return sys.executable
 
 
 class WorkerProcess:

@@ -50,12 +50,12 @@ import time
 import numpy as np
 
 import _results
-from _worker import WorkerProcess, keras_sides
+from _worker import WorkerProcess, default_tf_python, keras_sides
 from fit_vae_decoder import epoch_mean
 
 ROWS, BATCH, CLASSES = 60000, 64, 10
 FULL_EPOCH_ROWS = 60000
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 
 
 # ----------------------------------------------------------------------------- data, FLOPs

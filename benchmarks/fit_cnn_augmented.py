@@ -28,9 +28,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fit_cnn import BATCH, build_keras_model, make_data, steps_per_epoch  # noqa: E402
 import _results  # noqa: E402
-from _worker import TENSORFLOW, WorkerProcess, keras_sides  # noqa: E402
+from _worker import TENSORFLOW, WorkerProcess, default_tf_python, keras_sides  # noqa: E402
 
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 AGAINST = {"keras-jax": "keras 3 (jax)", "keras-tf": "keras 3 (tensorflow)"}
 
 

@@ -44,12 +44,12 @@ import time
 import numpy as np
 
 import _results
-from _worker import WorkerProcess, keras_sides
+from _worker import WorkerProcess, default_tf_python, keras_sides
 from fit_vae_decoder import scan_epoch
 
 VOCAB, LENGTH, EMBED, UNITS, BATCH = 20000, 200, 64, 64, 64
 ROWS, FULL_EPOCH_ROWS = 6400, 25000
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 
 
 # ----------------------------------------------------------------------------- data, model

@@ -42,9 +42,9 @@ import time
 import numpy as np
 
 import _results
-from _worker import WorkerProcess, keras_sides
+from _worker import WorkerProcess, default_tf_python, keras_sides
 
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 ROWS, BATCH, LATENT = 6400, 128, 2
 
 

@@ -15,8 +15,9 @@ optimizer, the rest.
 
 `--ab-batch-norm` instead times `fit` epochs of two copies of the model in one process,
 alternating: batch norm's closed-form derivative (lamina's) against the op-by-op derivative
-of the same forward computation (before), in process CPU time (all threads) and wall time. `--ab-keep-patch-bytes MB` likewise compares
-`_conv_kernels.KEEP_PATCH_BYTES` at its default and at MB (which layers keep their patches).
+of the same forward computation (before), in process CPU time (all threads) and wall time.
+`--ab-keep-patch-bytes MB` likewise compares `_conv_kernels.KEEP_PATCH_BYTES` at its default
+and at MB (which layers keep their patches).
 
 Times are wall-clock per thunk, so read the shares, not absolute times, on a loaded machine.
 """

@@ -38,8 +38,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _history  # noqa: E402
 import _results  # noqa: E402
+from _worker import default_tf_python  # noqa: E402
 
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 
 # (script, quick-mode flags, full-mode flags). A flag is passed only when the script's source
 # names it, so a script written with other flags still runs (with its defaults for the rest).

@@ -49,9 +49,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
-from _worker import TENSORFLOW, keras_sides  # noqa: E402
+from _worker import TENSORFLOW, default_tf_python, keras_sides  # noqa: E402
 
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 WORKLOADS = ("mlp", "cnn", "resnet", "vae", "transformer")
 
 

@@ -11,11 +11,12 @@ its own process (a process holds one Keras backend), runs `rounds` times:
 
 Sides: lamina; Keras 3 on JAX (needs TensorFlow installed: Keras runs this layer through it
 on every backend); Keras 3 on TensorFlow with `--tf-python` (default: /tmp/tfvenv/bin/python
-when it exists). A side that fails says why and the others still report (without lamina,
-their times only, and no ratio). Sides run one after another, round by round, so load on the
-machine hits all of them. Reported: medians, and Keras/lamina ratios (above 1: lamina is faster); each side's
-outputs are checked equal to lamina's (same vocabulary, same ids), and a side whose outputs
-differ is a failure in the `RESULT` lines (`_results.emit`) that run_all.py collects.
+when it exists, else this Python if it has TensorFlow). A side that fails says why and the
+others still report (without lamina, their times only, and no ratio). Sides run one after
+another, round by round, so load on the machine hits all of them. Reported: medians, and
+Keras/lamina ratios (above 1: lamina is faster); each side's outputs are checked equal to
+lamina's (same vocabulary, same ids), and a side whose outputs differ is a failure in the
+`RESULT` lines (`_results.emit`) that run_all.py collects.
 
     python benchmarks/text_vectorization.py [--rows 100000] [--rounds 3]
 """
@@ -31,9 +32,9 @@ import time
 import numpy as np
 
 import _results
-from _worker import TENSORFLOW, keras_sides
+from _worker import TENSORFLOW, default_tf_python, keras_sides
 
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 
 _SIDE = r"""
 import json, os, sys, time

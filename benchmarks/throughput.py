@@ -51,9 +51,9 @@ import numpy as np
 import _results
 import fit_cnn
 import fit_mlp
-from _worker import WorkerProcess, keras_sides
+from _worker import WorkerProcess, default_tf_python, keras_sides
 
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 ROWS = 60000
 OPS = ("predict", "evaluate")
 

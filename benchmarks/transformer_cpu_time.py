@@ -23,9 +23,10 @@ import subprocess
 import sys
 
 import _results
+from _worker import default_tf_python
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_TF_PYTHON = "/tmp/tfvenv/bin/python"
+DEFAULT_TF_PYTHON = default_tf_python()
 WORKLOAD = "Transformer classifier step, CPU time on one core"
 
 # The side's process: builds its model, runs one warm-up epoch, then one epoch per line read.
