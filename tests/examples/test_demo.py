@@ -88,7 +88,10 @@ def test_demo_interrupted_with_ctrl_c_says_so_and_leaves_only_whole_files(tmp_pa
     out = tmp_path / "out"
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, str(DEMO), "--small", "--verbose", "2", "--out", str(out)],
+            # Unbuffered (-u): through a pipe the demo's output is block-buffered, and the
+            # line below then arrived only when the buffer filled, sometimes at the very end,
+            # so the interrupt came after a finished run.
+            [sys.executable, "-u", str(DEMO), "--small", "--verbose", "2", "--out", str(out)],
             stdout=subprocess.PIPE, stderr=stderr, text=True)
         try:
             for line in process.stdout:  # interrupt once the first model is saved
