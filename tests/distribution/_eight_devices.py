@@ -71,10 +71,11 @@ with DataParallel().scope():
         "evaluate": dp.evaluate(x, y, batch_size=16, verbose=0),
         "odd_batch": error_of(lambda: dp.fit(x, y, batch_size=12, verbose=0)),
     }
-    # The compiled epoch loop splits the batch: XLA sums the gradients across devices (the
-    # loop program was compiled ahead, on a compile thread; its text is read, not rebuilt).
+    # The compiled epoch splits the batch: XLA sums the gradients across devices (the whole
+    # epoch, full batches and the partial one, is one program, compiled through the
+    # programs' cache; its text is read, not rebuilt).
     programs = next(p for k, p in dp._programs.items() if k[0] == "train")
-    loop = next(f.result() for k, f in programs._pending.items() if k[0] == "loop")
+    loop = next(f.result() for k, f in programs._pending.items() if k[0] == "whole")
     results["dp"]["all_reduce"] = "all-reduce" in loop.as_text()
     dp.save(os.path.join(work, "eight_devices.keras"))
     dp.save_weights(os.path.join(work, "eight_devices.weights.h5"))

@@ -204,12 +204,14 @@ def test_chunks_of_any_length_share_one_compiled_training_loop():
         assert sum(loop._cache_size() for loop in programs._loops.values()) == 1
 
 
-def test_an_epoch_with_a_partial_batch_compiles_two_programs_once(caplog):
-    # The loop program and the partial-batch program compile ahead, in the background, on the
-    # first epoch; later epochs and chunks (verbose=1 runs the loop in pieces) reuse them.
+def test_an_epoch_with_a_partial_batch_compiles_each_program_once(caplog):
+    # With a progress bar, the loop program and the partial-batch program compile ahead, in
+    # the background, on the first epoch; later epochs and chunks (verbose=1 runs the loop in
+    # pieces) reuse them. Without one, the whole epoch is one program, compiled once.
     model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
-    x = np.random.default_rng(1).normal(size=(8 * 30 + 5, 3)).astype("float32")
+    # 40 full batches: a progress bar hears from every 32, so the loop runs in two pieces.
+    x = np.random.default_rng(1).normal(size=(8 * 40 + 5, 3)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
     # Set globally: `jax.log_compiles()` as a context manager would not reach the compile
     # threads.
@@ -217,13 +219,14 @@ def test_an_epoch_with_a_partial_batch_compiles_two_programs_once(caplog):
     try:
         with caplog.at_level("WARNING", logger="jax"):
             history = model.fit(x, y, batch_size=8, epochs=3, verbose=1)
-            model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+            model.fit(x, y, batch_size=8, epochs=2, verbose=0)
     finally:
         jax.config.update("jax_log_compiles", False)
     compiled = [r.getMessage().split(" in ")[0] for r in caplog.records
                 if r.getMessage().startswith("Finished XLA compilation of jit(_")]
     assert sorted(compiled) == ["Finished XLA compilation of jit(_gather_impl)",
-                                "Finished XLA compilation of jit(_loop_impl)"]
+                                "Finished XLA compilation of jit(_loop_impl)",
+                                "Finished XLA compilation of jit(_whole_impl)"]
     losses = history.history["loss"]
     assert losses[2] < losses[0] and all(np.isfinite(losses))
 
