@@ -28,7 +28,6 @@ import argparse
 import collections
 import glob
 import gzip
-import itertools
 import json
 import os
 import statistics
@@ -49,24 +48,10 @@ from lamina.ops import _convolution  # noqa: E402
 
 def scatter_indexed(inputs, kernel, strides, padding, dilation):
     """The scatter form as lamina had it before (taps taken by indexing), channels last."""
-    rank = inputs.ndim - 2
-    kernel_size, (filters, channels) = kernel.shape[:rank], kernel.shape[rank:]
-    taps = list(itertools.product(*map(range, kernel_size)))
-    columns = lax.dot_general(inputs, kernel.reshape(len(taps) * filters, channels),
-                              (((inputs.ndim - 1,), (1,)), ((), ())))
-    columns = columns.reshape(inputs.shape[:-1] + (len(taps), filters))
-    spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation)]
-    shifts = [lo - (span - 1) for (lo, _), span in zip(padding, spans)]
-    lengths = [(n - 1) * s + 1 + lo + hi - span + 1 for n, s, (lo, hi), span in zip(
-        inputs.shape[1:-1], strides, padding, spans)]
+    columns, configs = _convolution._scatter_columns(inputs, kernel, strides, padding,
+                                                    dilation)
     outputs = None
-    for number, tap in enumerate(taps):
-        config = [(0, 0, 0)]
-        for n, t, s, d, shift, length in zip(inputs.shape[1:-1], tap, strides, dilation,
-                                             shifts, lengths):
-            low = t * d + shift
-            config.append((low, length - low - ((n - 1) * s + 1), s - 1))
-        config.append((0, 0, 0))
+    for number, config in enumerate(configs):
         placed = lax.pad(columns[..., number, :], jnp.zeros((), columns.dtype), config)
         outputs = placed if outputs is None else outputs + placed
     return outputs

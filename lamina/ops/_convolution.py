@@ -352,6 +352,23 @@ def _phase_transposed(inputs, kernel, strides, geometry):
 def _scatter_transposed(inputs, kernel, strides, padding, dilation):
     """The scatter form of `transposed_convolution` (see there), channels last; compiled as
     its own (inlined) function, so that a traced step shows it as one equation."""
+    columns, configs = _scatter_columns(inputs, kernel, strides, padding, dilation)
+    zero = jnp.zeros((), columns.dtype)
+    # lax.split, not indexing: the derivative then stacks the taps' gradients with one
+    # concatenate instead of padding each into a full-size array and adding those.
+    pieces = jax.lax.split(columns, (1,) * len(configs), axis=columns.ndim - 2)
+    outputs = None
+    for config, piece in zip(configs, pieces):
+        placed = jax.lax.pad(piece.reshape(piece.shape[:-2] + piece.shape[-1:]), zero,
+                             config)
+        outputs = placed if outputs is None else outputs + placed
+    return outputs
+
+
+def _scatter_columns(inputs, kernel, strides, padding, dilation):
+    """The scatter form's two halves, channels last: every tap's contribution at once,
+    `columns` of shape `(batch, *spatial, taps, filters)` (one GEMM), and for each tap the
+    `lax.pad` configuration that places its column at its output positions."""
     rank = inputs.ndim - 2
     kernel_size, (filters, channels) = kernel.shape[:rank], kernel.shape[rank:]
     taps = list(itertools.product(*map(range, kernel_size)))
@@ -366,22 +383,15 @@ def _scatter_transposed(inputs, kernel, strides, padding, dilation):
     shifts = [lo - (span - 1) for (lo, _), span in zip(padding, spans)]
     lengths = [(n - 1) * s + 1 + lo + hi - span + 1 for n, s, (lo, hi), span in zip(
         inputs.shape[1:-1], strides, padding, spans)]
-    zero = jnp.zeros((), columns.dtype)
-    # lax.split, not indexing: the derivative then stacks the taps' gradients with one
-    # concatenate instead of padding each into a full-size array and adding those.
-    pieces = jax.lax.split(columns, (1,) * len(taps), axis=columns.ndim - 2)
-    outputs = None
-    for tap, piece in zip(taps, pieces):
+    configs = []
+    for tap in taps:
         config = [(0, 0, 0)]
         for n, t, s, d, shift, length in zip(inputs.shape[1:-1], tap, strides, dilation,
                                              shifts, lengths):
             low = t * d + shift
             config.append((low, length - low - ((n - 1) * s + 1), s - 1))
-        config.append((0, 0, 0))
-        placed = jax.lax.pad(piece.reshape(piece.shape[:-2] + piece.shape[-1:]), zero,
-                             config)
-        outputs = placed if outputs is None else outputs + placed
-    return outputs
+        configs.append(config + [(0, 0, 0)])
+    return columns, configs
 
 
 # ------------------------------------------------------------------------------- patches
