@@ -369,10 +369,12 @@ class StepPrograms:
         return logs
 
     def _compile_ahead(self, key, jitted, args, options=None):
-        """Traces `jitted` for `args` here, on the calling thread (it runs the user's Python),
-        and compiles it on a compile thread; once per key."""
+        """Traces `jitted` for `args()` here, on the calling thread (it runs the user's
+        Python), and compiles it on a compile thread; once per key. `args` is called only
+        then: reading the state's values for a program already compiled is wasted work, once
+        per epoch or call."""
         if key not in self._pending:
-            lowered = jitted.lower(*args)
+            lowered = jitted.lower(*args())
             self._pending[key] = _COMPILER.submit(lowered.compile, options)
 
     def _compiled(self, key, jitted):
@@ -385,7 +387,8 @@ class StepPrograms:
         """Starts compiling `run_gather`'s program for these shapes in the background (once);
         tracing, which runs the user's Python, happens here, on the calling thread."""
         self._compile_ahead(("gather", _layout_key((arrays, indices))), self._gather,
-                            (self.read_values(), arrays, indices), _ONCE_PER_EPOCH_OPTIONS)
+                            lambda: (self.read_values(), arrays, indices),
+                            _ONCE_PER_EPOCH_OPTIONS)
 
     def run_gather(self, arrays, indices):
         program = self._compiled(("gather", _layout_key((arrays, indices))), self._gather)
@@ -406,7 +409,7 @@ class StepPrograms:
         # layout), so every executable of these programs can be found and read back.
         key = ("whole", contiguous, _layout_key((arrays, index_table, partial)))
         self._compile_ahead(key, self._wholes[contiguous],
-                            (self.read_values(), arrays, index_table, partial))
+                            lambda: (self.read_values(), arrays, index_table, partial))
         program = self._compiled(key, self._wholes[contiguous])
         values, logs = program(self.read_values(), arrays, index_table, partial)
         self.write_values(values)
@@ -417,7 +420,8 @@ class StepPrograms:
         the arguments as in `run_steps`). Tracing happens here; while the program compiles,
         the calling thread can trace the partial-batch program (`prepare_gather`)."""
         key, jitted = self._steps_program(arrays, index_table, length, contiguous)
-        self._compile_ahead(key, jitted, (self.read_values(), arrays, index_table, 0, 1))
+        self._compile_ahead(key, jitted,
+                            lambda: (self.read_values(), arrays, index_table, 0, 1))
 
     def run_steps(self, count, arrays, index_table, start, length=None, contiguous=False):
         """Runs `count` steps on the batches `index_table[start:start + count]`;
